@@ -1,0 +1,47 @@
+namespace GupConformance.Spec;
+
+/// <summary>The facets of the contract an implementation may implement.</summary>
+[Flags]
+public enum Facet
+{
+    None = 0,
+
+    /// <summary>Order-0 pages: entry points, flag validation, FOLL_GET/FOLL_PIN accounting, release, vmstat, overflow.</summary>
+    Core = 1 << 0,
+
+    /// <summary>Large folios (order 1..18) with their exact pin counters.</summary>
+    LargeFolios = 1 << 1,
+
+    /// <summary>The shared zero page and the faults that replace it.</summary>
+    ZeroPage = 1 << 2,
+
+    /// <summary>iov_iter_extract_pages() and its retention query.</summary>
+    IovIter = 1 << 3,
+
+    /// <summary>Bios built from iterators: cleanup flags, same-page merge, release and dirtying.</summary>
+    Bio = 1 << 4,
+
+    /// <summary>get_vaddr_frames() / get_vaddr_pfns() frame vectors.</summary>
+    FrameVector = 1 << 5,
+
+    /// <summary>netfs_extract_user_iter() and its cleanup.</summary>
+    Netfs = 1 << 6,
+
+    All = Core | LargeFolios | ZeroPage | IovIter | Bio | FrameVector | Netfs,
+}
+
+/// <summary>A declared, reasoned divergence from a rule: reported as such, and a failure if it disappears.</summary>
+public sealed record ExpectedDivergence(string RuleId, string Reason);
+
+/// <summary>
+/// What an implementation claims: the profile it implements and the facets it covers. Rules needing a facet
+/// outside the manifest are reported Not applicable, naming the missing facet.
+/// </summary>
+public sealed record CapabilityManifest(
+    string Implementation,
+    string ProfileId,
+    Facet Facets,
+    IReadOnlyList<ExpectedDivergence>? ExpectedDivergences = null)
+{
+    public IReadOnlyList<ExpectedDivergence> Divergences => ExpectedDivergences ?? [];
+}

@@ -1,0 +1,170 @@
+using System.Text.Json.Serialization;
+
+namespace GupConformance.Spec;
+
+/// <summary>
+/// One step of a conformance run, as plain immutable data. The same records serve generated runs, traces,
+/// the process protocol and reproducers. Ids (region, call, iter, bio, fv, netfs) are chosen by the caller
+/// and are unique within one run; a command that names an id refers to what an earlier command created.
+/// </summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "op")]
+[JsonDerivedType(typeof(MapRegion), "map")]
+[JsonDerivedType(typeof(Gup), "gup")]
+[JsonDerivedType(typeof(Release), "release")]
+[JsonDerivedType(typeof(FolioAddPin), "folio_add_pin")]
+[JsonDerivedType(typeof(IterInit), "iter_init")]
+[JsonDerivedType(typeof(IterExtract), "iter_extract")]
+[JsonDerivedType(typeof(IterRetention), "iter_retention")]
+[JsonDerivedType(typeof(BioAdd), "bio_add")]
+[JsonDerivedType(typeof(BioRelease), "bio_release")]
+[JsonDerivedType(typeof(FvCreate), "fv_create")]
+[JsonDerivedType(typeof(FvGet), "fv_get")]
+[JsonDerivedType(typeof(FvPut), "fv_put")]
+[JsonDerivedType(typeof(NetfsExtract), "netfs_extract")]
+[JsonDerivedType(typeof(NetfsFree), "netfs_free")]
+[JsonDerivedType(typeof(InspectFolio), "inspect_folio")]
+[JsonDerivedType(typeof(ReadVmstat), "read_vmstat")]
+public abstract record Command
+{
+    /// <summary>The facets that make this command meaningful: an implementation is given the command only if its
+    /// manifest declares at least one of them.</summary>
+    [JsonIgnore]
+    public abstract Facet Needs { get; }
+
+    /// <summary>True for commands that only look (inspections); they never change state.</summary>
+    [JsonIgnore]
+    public virtual bool IsQuery => false;
+}
+
+/// <summary>
+/// Map <paramref name="Folios"/> folios of order <paramref name="Order"/> at <paramref name="Start"/> (page aligned).
+/// Anon regions hold folios keyed <c>r{Region}.f{i}</c>, each starting at refcount <paramref name="StartRefcount"/>
+/// (1 = mapped once and otherwise idle; a high value sets up the overflow neighbourhood). Zero, File, Io and
+/// PfnMap regions hold order-0 pages, <paramref name="Folios"/> of them. Zero regions map the shared zero page
+/// (key <c>zero</c>) at every page until a write fault replaces page i by folio <c>r{Region}.f{i}</c>.
+/// Addresses outside every region are holes.
+/// </summary>
+public sealed record MapRegion(int Region, RegionKind Kind, ulong Start, int Folios, int Order = 0, int StartRefcount = 1) : Command
+{
+    public override Facet Needs => Kind == RegionKind.Zero ? Facet.ZeroPage : Order > 0 ? Facet.LargeFolios : Facet.Core;
+
+    public long Pages => (long)Folios << Order;
+
+    public ulong End => Start + (ulong)(Pages * Sizes.PageSize);
+}
+
+/// <summary>
+/// Call <paramref name="Entry"/>(start, nr_pages, gup_flags, pages) with the caller's flags (FOLL_PIN/FOLL_GET
+/// set by the entry point itself are not included unless the caller passes them). <paramref name="WithPages"/>
+/// false passes pages = NULL. The returned entries are remembered as pages array <paramref name="Call"/>.
+/// </summary>
+public sealed record Gup(int Call, EntryPoint Entry, ulong Start, long NrPages, Foll Flags, bool WithPages = true) : Command
+{
+    public override Facet Needs => Facet.Core;
+}
+
+/// <summary>
+/// Release entries [Index, Index+Count) of pages array <paramref name="Call"/> with <paramref name="Fn"/>
+/// (make_dirty applies to the *_dirty_lock calls). Each entry is released at most once.
+/// </summary>
+public sealed record Release(int Call, ReleaseFn Fn, int Index, int Count, bool MakeDirty = false) : Command
+{
+    public override Facet Needs => Facet.Core;
+}
+
+/// <summary>folio_add_pin() on the folio of entry <paramref name="Index"/> of array <paramref name="FromCall"/>
+/// (v6.5+); the extra pin is remembered as a one-entry pages array <paramref name="NewCall"/>.</summary>
+public sealed record FolioAddPin(int NewCall, int FromCall, int Index) : Command
+{
+    public override Facet Needs => Facet.Core;
+}
+
+/// <summary>One iovec / kvec / bvec: a byte range of the address space.</summary>
+public sealed record IterSeg(ulong Addr, long Len);
+
+/// <summary>Build iterator <paramref name="Iter"/> over the segments (UBUF takes exactly one).</summary>
+public sealed record IterInit(int Iter, IterKind Kind, IterDir Dir, IReadOnlyList<IterSeg> Segs) : Command
+{
+    // Iterators feed extraction, bios and netfs alike.
+    public override Facet Needs => Facet.IovIter | Facet.Bio | Facet.Netfs;
+
+    public bool Equals(IterInit? other) => other is not null && Iter == other.Iter && Kind == other.Kind
+        && Dir == other.Dir && Segs.SequenceEqual(other.Segs);
+
+    public override int GetHashCode() => HashCode.Combine(Iter, Kind, Dir, Segs.Count);
+}
+
+/// <summary>iov_iter_extract_pages(iter, &amp;pages, maxsize, maxpages, 0, &amp;offset0) with a NULL *pages (the
+/// function allocates); the entries are remembered as pages array <paramref name="Call"/>.</summary>
+public sealed record IterExtract(int Call, int Iter, long MaxSize, int MaxPages) : Command
+{
+    public override Facet Needs => Facet.IovIter;
+}
+
+/// <summary>The retention query: iov_iter_extract_will_pin() (merged) or iov_iter_extract_mode() (RFC, v8).</summary>
+public sealed record IterRetention(int Iter) : Command
+{
+    public override Facet Needs => Facet.IovIter;
+
+    public override bool IsQuery => true;
+}
+
+/// <summary>bio_iov_iter_get_pages() into bio <paramref name="Bio"/> (created empty on first use) until the
+/// iterator is empty or the bio holds <paramref name="MaxVecs"/> pages.</summary>
+public sealed record BioAdd(int Bio, int Iter, int MaxVecs) : Command
+{
+    public override Facet Needs => Facet.Bio;
+}
+
+/// <summary>bio_release_pages(bio, mark_dirty), then the bio is gone.</summary>
+public sealed record BioRelease(int Bio, bool MarkDirty) : Command
+{
+    public override Facet Needs => Facet.Bio;
+}
+
+/// <summary>frame_vector_create(nr_allocated) / pfns_vector_create().</summary>
+public sealed record FvCreate(int Fv, int NrAllocated) : Command
+{
+    public override Facet Needs => Facet.FrameVector;
+}
+
+/// <summary>get_vaddr_frames(start, nr_frames, write, vec) / get_vaddr_pfns().</summary>
+public sealed record FvGet(int Fv, ulong Start, int NrFrames, bool Write) : Command
+{
+    public override Facet Needs => Facet.FrameVector;
+}
+
+/// <summary>put_vaddr_frames(vec) / put_vaddr_pfns().</summary>
+public sealed record FvPut(int Fv) : Command
+{
+    public override Facet Needs => Facet.FrameVector;
+}
+
+/// <summary>netfs_extract_user_iter(iter, len, &amp;new, 0) into request <paramref name="Netfs"/>; the caller records
+/// iov_iter_extract_will_pin() of the original iterator first, as netfs does.</summary>
+public sealed record NetfsExtract(int Netfs, int Iter, long MaxSize) : Command
+{
+    public override Facet Needs => Facet.Netfs;
+}
+
+/// <summary>netfs_free_request(): unpin the BVEC pages if the recorded answer says so.</summary>
+public sealed record NetfsFree(int Netfs) : Command
+{
+    public override Facet Needs => Facet.Netfs;
+}
+
+/// <summary>Report one folio's refcount, exact pin count (if the era has one for it), maybe-dma-pinned and dirty.</summary>
+public sealed record InspectFolio(string Folio) : Command
+{
+    public override Facet Needs => Facet.Core;
+
+    public override bool IsQuery => true;
+}
+
+/// <summary>Report nr_foll_pin_acquired and nr_foll_pin_released (both start at 0 in a run).</summary>
+public sealed record ReadVmstat() : Command
+{
+    public override Facet Needs => Facet.Core;
+
+    public override bool IsQuery => true;
+}

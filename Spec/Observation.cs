@@ -1,0 +1,193 @@
+using System.Globalization;
+
+namespace GupConformance.Spec;
+
+/// <summary>A run of consecutive pages of one folio in a pages array: entries First..First+Count-1.</summary>
+public sealed record PageRun(string Folio, long First, long Count)
+{
+    public override string ToString() => Count == 1
+        ? string.Create(CultureInfo.InvariantCulture, $"{Folio}:{First}")
+        : string.Create(CultureInfo.InvariantCulture, $"{Folio}:{First}+{Count}");
+}
+
+/// <summary>Canonical page-array rendering shared by every side of the contract.</summary>
+public static class PageRuns
+{
+    /// <summary>Merges adjacent runs that continue each other, so any split of the same entries compares equal.</summary>
+    public static IReadOnlyList<PageRun> Canonical(IEnumerable<PageRun> runs)
+    {
+        var result = new List<PageRun>();
+        foreach (var r in runs)
+        {
+            if (r.Count <= 0)
+            {
+                continue;
+            }
+
+            if (result.Count > 0 && result[^1].Folio == r.Folio && result[^1].First + result[^1].Count == r.First)
+            {
+                result[^1] = result[^1] with { Count = result[^1].Count + r.Count };
+            }
+            else
+            {
+                result.Add(r);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>"[]" or "[r1.f0:0+4, zero:0]".</summary>
+    public static string Render(IEnumerable<PageRun> runs) => "[" + string.Join(", ", Canonical(runs)) + "]";
+
+    /// <summary>Total number of entries.</summary>
+    public static long Entries(IEnumerable<PageRun> runs) => runs.Sum(r => r.Count);
+}
+
+/// <summary>
+/// What an implementation reports for one command. Only the fields meaningful for the command are set; the
+/// checker compares every field the model expects and names the rule each comparison rests on.
+/// </summary>
+public sealed record Observation
+{
+    /// <summary>Return value: a count (pages, bytes, bvecs, frames) or -errno; 0 for calls that return void.</summary>
+    public long? Result { get; init; }
+
+    /// <summary>The entries of the pages array produced by the command, in order.</summary>
+    public IReadOnlyList<PageRun>? Pages { get; init; }
+
+    /// <summary>*offset0 of an extraction.</summary>
+    public long? Offset0 { get; init; }
+
+    /// <summary>iov_iter_count() after the command.</summary>
+    public long? IterCount { get; init; }
+
+    /// <summary>Folio refcount as the signed 32-bit value the kernel holds (it wraps).</summary>
+    public long? Refcount { get; init; }
+
+    /// <summary>Exact pin count, only for a folio that has one in this era; null otherwise.</summary>
+    public long? Pincount { get; init; }
+
+    public bool? MaybeDmaPinned { get; init; }
+
+    /// <summary>Folio dirty flag (not reported for the shared zero page).</summary>
+    public bool? Dirty { get; init; }
+
+    public long? Acquired { get; init; }
+
+    public long? Released { get; init; }
+
+    /// <summary>iov_iter_extract_will_pin() (merged eras).</summary>
+    public bool? WillPin { get; init; }
+
+    /// <summary>iov_iter_extract_mode() as the era's numeric FOLL_* value (RFC and v8 proposals).</summary>
+    public long? ExtractMode { get; init; }
+
+    /// <summary>Bio flag names set after the command, e.g. BIO_PAGE_PINNED (sorted).</summary>
+    public IReadOnlyList<string>? BioFlags { get; init; }
+
+    /// <summary>Pages (bvec entries counted per page) held by the bio.</summary>
+    public long? BioPages { get; init; }
+
+    public bool? GotRef { get; init; }
+
+    public bool? IsPfns { get; init; }
+
+    public long? NrFrames { get; init; }
+
+    /// <summary>
+    /// The observation as named canonical text fields: the form every comparison, report and trace uses.
+    /// </summary>
+    public SortedDictionary<string, string> Fields()
+    {
+        var f = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        static string B(bool b) => b ? "true" : "false";
+        static string L(long v) => v.ToString(CultureInfo.InvariantCulture);
+        if (Result is { } r)
+        {
+            f["result"] = Errno.Describe(r);
+        }
+
+        if (Pages is { } p)
+        {
+            f["pages"] = PageRuns.Render(p);
+        }
+
+        if (Offset0 is { } o)
+        {
+            f["offset0"] = L(o);
+        }
+
+        if (IterCount is { } ic)
+        {
+            f["iter_count"] = L(ic);
+        }
+
+        if (Refcount is { } rc)
+        {
+            f["refcount"] = L(rc);
+        }
+
+        if (Pincount is { } pc)
+        {
+            f["pincount"] = L(pc);
+        }
+
+        if (MaybeDmaPinned is { } m)
+        {
+            f["maybe_dma_pinned"] = B(m);
+        }
+
+        if (Dirty is { } d)
+        {
+            f["dirty"] = B(d);
+        }
+
+        if (Acquired is { } a)
+        {
+            f["nr_foll_pin_acquired"] = L(a);
+        }
+
+        if (Released is { } rel)
+        {
+            f["nr_foll_pin_released"] = L(rel);
+        }
+
+        if (WillPin is { } w)
+        {
+            f["will_pin"] = B(w);
+        }
+
+        if (ExtractMode is { } em)
+        {
+            f["extract_mode"] = "0x" + em.ToString("x", CultureInfo.InvariantCulture);
+        }
+
+        if (BioFlags is { } bf)
+        {
+            f["bio_flags"] = bf.Count == 0 ? "0" : string.Join('|', bf.Order(StringComparer.Ordinal));
+        }
+
+        if (BioPages is { } bp)
+        {
+            f["bio_pages"] = L(bp);
+        }
+
+        if (GotRef is { } g)
+        {
+            f["got_ref"] = B(g);
+        }
+
+        if (IsPfns is { } ip)
+        {
+            f["is_pfns"] = B(ip);
+        }
+
+        if (NrFrames is { } nf)
+        {
+            f["nr_frames"] = L(nf);
+        }
+
+        return f;
+    }
+}

@@ -1,0 +1,162 @@
+namespace GupConformance.Spec;
+
+/// <summary>How FOLL_PIN is accounted on a folio in an era.</summary>
+public enum PinScheme
+{
+    /// <summary>No FOLL_PIN at all (before v5.6, e.g. the 2015 proposal): only references exist.</summary>
+    NoPins,
+
+    /// <summary>v5.6 (eddb1c228f79): a pin is a plain +1 reference, released like one.</summary>
+    PlusOne,
+
+    /// <summary>v5.7–v5.17: exact count (hpage_pinned_refcount) only for compound pages of order &gt; 1; BIAS otherwise.</summary>
+    ExactAboveOrder1,
+
+    /// <summary>v5.18–v6.14: exact count (compound_pincount / _pincount) for every large folio.</summary>
+    ExactAllLarge,
+
+    /// <summary>v6.15+: folio_has_pincount(): every large folio on 64-bit, order &gt; 1 only on 32-bit.</summary>
+    FolioHasPincount,
+}
+
+/// <summary>How the GUP entry points validate their arguments.</summary>
+public enum ValidationScheme
+{
+    /// <summary>Before FOLL_PIN (2015): no pin checks at all.</summary>
+    PrePin,
+
+    /// <summary>v5.6–v5.10: get_* refuse FOLL_PIN, pin_* refuse FOLL_GET, get_user_pages(FOLL_LONGTERM) allowed.</summary>
+    Legacy57,
+
+    /// <summary>v5.11–v6.1: adds is_valid_gup_flags() (447f3e45c18a): get_* also refuse FOLL_LONGTERM.</summary>
+    Legacy511,
+
+    /// <summary>v6.2: as Legacy511, and pin_user_pages()/pin_user_pages_fast() refuse a NULL pages array.</summary>
+    Legacy62,
+
+    /// <summary>v6.3–v6.5: is_valid_gup_args() with the explicit internal list (FOLL_TOUCH not refused).</summary>
+    ValidGupArgs63,
+
+    /// <summary>v6.8+: is_valid_gup_args() with INTERNAL_GUP_FLAGS (FOLL_TOUCH refused; FOLL_MADV_POPULATE from 6.12).</summary>
+    ValidGupArgs68,
+}
+
+/// <summary>What iov_iter page extraction does in an era.</summary>
+public enum IovScheme
+{
+    /// <summary>No iov_iter_extract_pages() in this era.</summary>
+    None,
+
+    /// <summary>RFC 2022-11: FOLL_GET for a user-backed source, FOLL_PIN for a user-backed destination; KVEC unsupported.</summary>
+    Rfc2022,
+
+    /// <summary>v8 2023-01: every user-backed iterator is pinned; iov_iter_extract_mode() returns FOLL_PIN or 0.</summary>
+    V8Pin,
+
+    /// <summary>v6.3+: iov_iter_extract_pages() + iov_iter_extract_will_pin(); pins for UBUF/IOVEC.</summary>
+    Merged,
+}
+
+/// <summary>Which flags a bio built from an iterator carries and how it releases its pages.</summary>
+public enum BioScheme
+{
+    /// <summary>≤ v6.4: BIO_NO_PAGE_REF on BVEC bios; otherwise every page holds a FOLL_GET reference.</summary>
+    NoPageRef,
+
+    /// <summary>The 2023 v8 proposal: BIO_PAGE_PINNED (bit 0) + BIO_PAGE_REFFED (bit 1), bio_set_cleanup_mode(), page_put_unpin().</summary>
+    ReffedAndPinned,
+
+    /// <summary>v6.5+: BIO_PAGE_PINNED only; pages are pinned for user-backed iterators.</summary>
+    PinnedOnly,
+}
+
+/// <summary>get_vaddr_frames() / get_vaddr_pfns() behaviour.</summary>
+public enum FrameVectorScheme
+{
+    /// <summary>Jan Kara's 2015 get_vaddr_pfns() as reviewed (seed 2015-04).</summary>
+    Proposal2015,
+
+    /// <summary>v4.2–v5.10 mm/frame_vector.c: FOLL_GET refs on normal VMAs, follow_pfn() on VM_IO|VM_PFNMAP.</summary>
+    Refs,
+
+    /// <summary>v5.11–v6.1-rc7 (media): FOLL_LONGTERM pins, follow_pfn() fallback only when pinning fails.</summary>
+    PinsWithPfnFallback,
+
+    /// <summary>v6.1 final+ (6647e76ab623): pins only; VM_IO|VM_PFNMAP no longer supported.</summary>
+    PinsOnly,
+}
+
+/// <summary>
+/// A named, selectable set of era parameters: one released kernel, or one proposal from the seed threads.
+/// Every difference the model makes between eras is a field here, never a version comparison elsewhere.
+/// </summary>
+public sealed record Profile
+{
+    public required string Id { get; init; }
+
+    /// <summary>What this profile stands for, in one line.</summary>
+    public required string Title { get; init; }
+
+    /// <summary>Kernel version(s) or thread the parameters come from.</summary>
+    public required string Basis { get; init; }
+
+    public bool IsProposal { get; init; }
+
+    /// <summary>Base kernel version as major*100+minor (a proposal: the tree it was posted against).</summary>
+    public required int Version { get; init; }
+
+    public bool Is64Bit { get; init; } = true;
+
+    public required FlagTable Flags { get; init; }
+
+    public required PinScheme Pins { get; init; }
+
+    public required ValidationScheme Validation { get; init; }
+
+    /// <summary>True before v6.5 (c8070b787519): FOLL_PIN pins the shared zero page like any small page.</summary>
+    public required bool ZeroPagePinned { get; init; }
+
+    /// <summary>v6.2+ (gup_must_unshare() non-anon FOLL_LONGTERM clause): a R/O long-term pin never returns the zero page.</summary>
+    public bool LongTermUnsharesZeroPage { get; init; }
+
+    /// <summary>v5.7+: nr_foll_pin_acquired / nr_foll_pin_released exist.</summary>
+    public bool HasPinVmstat { get; init; }
+
+    /// <summary>v5.7+: page_maybe_dma_pinned() / folio_maybe_dma_pinned() exists.</summary>
+    public bool HasMaybeDmaPinned { get; init; }
+
+    /// <summary>v6.5+ (1101fb8f89e5): folio_add_pin().</summary>
+    public bool HasFolioAddPin { get; init; }
+
+    /// <summary>GUP-fast: start + len overflow returns 0 (≤ 6.4) or -EOVERFLOW (6.5+).</summary>
+    public long FastRangeOverflowResult { get; init; }
+
+    /// <summary>v6.5+ (check_vma_flags / writable_file_mapping_allowed): long-term write pins of file mappings → -EFAULT.</summary>
+    public bool RefusesLongTermFileWritePins { get; init; }
+
+    /// <summary>Flags the fast entry points accept (internal_get_user_pages_fast / gup_fast_fallback mask).</summary>
+    public required Foll FastAccepted { get; init; }
+
+    public required IovScheme Iov { get; init; }
+
+    /// <summary>v6.3–v6.5 (fixed in v6.6 by f741bd7178c9): an empty leading KVEC/BVEC segment makes extraction return 0.</summary>
+    public bool IovEmptyLeadingSegmentBug { get; init; }
+
+    public required BioScheme Bio { get; init; }
+
+    /// <summary>v6.8+ (1b151e2435fc): bio_release_pages(mark_dirty) dirties compound pages too.</summary>
+    public bool BioDirtiesCompound { get; init; }
+
+    public required FrameVectorScheme FrameVector { get; init; }
+
+    /// <summary>v6.3+: netfs_extract_user_iter().</summary>
+    public bool HasNetfs { get; init; }
+
+    /// <summary>The GUP entry points that exist in this era.</summary>
+    public required IReadOnlyList<EntryPoint> EntryPoints { get; init; }
+
+    /// <summary>Facets an implementation of this profile can meaningfully offer.</summary>
+    public required Facet Facets { get; init; }
+
+    public override string ToString() => Id;
+}
