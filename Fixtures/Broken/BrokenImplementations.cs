@@ -1,0 +1,31 @@
+using System.Reflection;
+using GupConformance.Spec;
+
+namespace GupConformance.Fixtures.Broken;
+
+/// <summary>Every deliberately broken implementation with its declaration, for the suite's own tests.</summary>
+public static class BrokenImplementations
+{
+    private static readonly Type[] Types =
+    [
+        typeof(PinBiasAddsRefs), typeof(PinOrder1ExactOn32Bit), typeof(RefNoImpliedGet), typeof(MdpStrictlyGreater),
+        typeof(RelDirtyLockSkipsCompound), typeof(VmstatCountsGet), typeof(ZeroPagePinnedAfter65), typeof(OvfNoSignCheck),
+        typeof(CorePutPageWrongFolio), typeof(ApiGetAcceptsPin), typeof(ApiPinReturnsEinval), typeof(IovSourceTakesRefs),
+        typeof(BioSamePageKeepsDuplicate), typeof(BioNoPageRefOldMeaning), typeof(FvPutIgnoresGotRef),
+        typeof(NetfsCleanupAsksBvecCopy),
+    ];
+
+    public static IReadOnlyList<BrokenImplementation> All { get; } = [.. Types.Select(Describe)];
+
+    public static BrokenImplementation? Find(string name) =>
+        All.FirstOrDefault(b => string.Equals(b.Name, name, StringComparison.Ordinal));
+
+    private static BrokenImplementation Describe(Type type)
+    {
+        var attr = type.GetCustomAttribute<BrokenAttribute>()
+            ?? throw new InvalidOperationException($"{type.Name} has no [Broken] declaration");
+        var name = "broken-" + attr.Name;
+        var factory = new BrokenFactory(name, profile => (IGupImplementation)Activator.CreateInstance(type, profile)!);
+        return new BrokenImplementation(name, factory, attr.Declaration);
+    }
+}

@@ -1,0 +1,401 @@
+using GupConformance.Spec;
+
+namespace GupConformance.Fixtures;
+
+/// <summary>
+/// mm/gup.c: the entry points (one function each, as in the kernel), their argument validation by era
+/// (legacy WARN checks before v6.3, is_valid_gup_args() after), the GUP-fast range checks,
+/// __get_user_pages_locked()'s implied FOLL_GET and the __get_user_pages() walk.
+/// </summary>
+public partial class KernelStyleImplementation
+{
+    private bool ValidGupArgsEra => Profile.Validation is ValidationScheme.ValidGupArgs63 or ValidationScheme.ValidGupArgs68;
+
+    private bool LegacyEra => Profile.Validation is ValidationScheme.Legacy57 or ValidationScheme.Legacy511 or ValidationScheme.Legacy62;
+
+    /// <summary>The Gup command: encode the caller's symbolic flags as the era's numeric word and call the entry point.</summary>
+    private Observation DoGup(Gup c)
+    {
+        var gupFlags = Profile.Flags.Encode(c.Flags);
+        var pages = c.WithPages ? new PageArray(c.Entry.IsPin() ? HoldKind.Pin : HoldKind.Ref) : null;
+        var ret = CallEntryPoint(c.Entry, c.Start, c.NrPages, gupFlags, pages);
+        var remembered = pages ?? new PageArray();
+        if (ret <= 0 && pages is not null && pages.Length > 0)
+        {
+            throw new InvalidOperationException($"{c.Entry.KernelName()} returned {ret} with {pages.Length} pages held");
+        }
+
+        RememberCall(c.Call, remembered);
+        return new Observation { Result = ret, Pages = pages?.ToRuns() };
+    }
+
+    protected long CallEntryPoint(EntryPoint entry, ulong start, long nrPages, long gupFlags, PageArray? pages) => entry switch
+    {
+        EntryPoint.GetUserPages => GetUserPages(start, nrPages, gupFlags, pages),
+        EntryPoint.GetUserPagesRemote => GetUserPagesRemote(start, nrPages, gupFlags, pages),
+        EntryPoint.GetUserPagesUnlocked => GetUserPagesUnlocked(start, nrPages, gupFlags, pages),
+        EntryPoint.GetUserPagesFast => GetUserPagesFast(start, nrPages, gupFlags, pages),
+        EntryPoint.GetUserPagesFastOnly => GetUserPagesFastOnly(start, nrPages, gupFlags, pages),
+        EntryPoint.PinUserPages => PinUserPages(start, nrPages, gupFlags, pages),
+        EntryPoint.PinUserPagesRemote => PinUserPagesRemote(start, nrPages, gupFlags, pages),
+        EntryPoint.PinUserPagesUnlocked => PinUserPagesUnlocked(start, nrPages, gupFlags, pages),
+        EntryPoint.PinUserPagesFast => PinUserPagesFast(start, nrPages, gupFlags, pages),
+        EntryPoint.PinUserPagesFastOnly => PinUserPagesFastOnly(start, nrPages, gupFlags, pages),
+        _ => throw new ArgumentOutOfRangeException(nameof(entry)),
+    };
+
+    // ---- Entry points ---------------------------------------------------------------------------------------
+
+    /// <summary>get_user_pages(): API-GET-REFUSES-PIN, API-LONGTERM-NEEDS-PIN, API-LONGTERM-GET-LEGACY; is_valid_gup_args(FOLL_TOUCH).</summary>
+    protected virtual long GetUserPages(ulong start, long nrPages, long gupFlags, PageArray? pages)
+    {
+        if (ValidGupArgsEra)
+        {
+            return IsValidGupArgs(pages is not null, ref gupFlags, FOLL_TOUCH)
+                ? GetUserPagesLocked(start, nrPages, gupFlags, pages)
+                : -Errno.EINVAL;
+        }
+
+        return IsValidGupFlagsLegacy(gupFlags) ? GetUserPagesLocked(start, nrPages, gupFlags | FOLL_TOUCH, pages) : -Errno.EINVAL;
+    }
+
+    /// <summary>get_user_pages_remote(): as get_user_pages(), to_set FOLL_TOUCH | FOLL_REMOTE.</summary>
+    protected virtual long GetUserPagesRemote(ulong start, long nrPages, long gupFlags, PageArray? pages)
+    {
+        if (ValidGupArgsEra)
+        {
+            return IsValidGupArgs(pages is not null, ref gupFlags, FOLL_TOUCH | FOLL_REMOTE)
+                ? GetUserPagesLocked(start, nrPages, gupFlags, pages)
+                : -Errno.EINVAL;
+        }
+
+        return IsValidGupFlagsLegacy(gupFlags)
+            ? GetUserPagesLocked(start, nrPages, gupFlags | FOLL_TOUCH | FOLL_REMOTE, pages)
+            : -Errno.EINVAL;
+    }
+
+    /// <summary>
+    /// get_user_pages_unlocked(). Before v6.3 only API-UNLOCKED-LONGTERM ("FIXME: FOLL_LONGTERM is incompatible
+    /// with FAULT_FLAG_ALLOW_RETRY"); it does not test FOLL_PIN because pin_user_pages_unlocked() calls it.
+    /// </summary>
+    protected virtual long GetUserPagesUnlocked(ulong start, long nrPages, long gupFlags, PageArray? pages)
+    {
+        if (ValidGupArgsEra)
+        {
+            return IsValidGupArgs(pages is not null, ref gupFlags, FOLL_TOUCH | FOLL_UNLOCKABLE)
+                ? GetUserPagesLocked(start, nrPages, gupFlags, pages)
+                : -Errno.EINVAL;
+        }
+
+        if (LegacyEra && (gupFlags & FOLL_LONGTERM) != 0)
+        {
+            return -Errno.EINVAL;
+        }
+
+        return GetUserPagesLocked(start, nrPages, gupFlags | FOLL_TOUCH, pages);
+    }
+
+    /// <summary>get_user_pages_fast(): FOLL_GET always (REF-IMPLIED-GET), then the fast checks.</summary>
+    protected virtual long GetUserPagesFast(ulong start, long nrPages, long gupFlags, PageArray? pages)
+    {
+        if (ValidGupArgsEra)
+        {
+            return IsValidGupArgs(pages is not null, ref gupFlags, FOLL_GET)
+                ? GupFastFallback(start, nrPages, gupFlags, pages)
+                : -Errno.EINVAL;
+        }
+
+        return IsValidGupFlagsLegacy(gupFlags) ? GupFastFallback(start, nrPages, gupFlags | FOLL_GET, pages) : -Errno.EINVAL;
+    }
+
+    /// <summary>get_user_pages_fast_only(): FOLL_GET | FOLL_FAST_ONLY.</summary>
+    protected virtual long GetUserPagesFastOnly(ulong start, long nrPages, long gupFlags, PageArray? pages)
+    {
+        if (ValidGupArgsEra)
+        {
+            return IsValidGupArgs(pages is not null, ref gupFlags, FOLL_GET | FOLL_FAST_ONLY)
+                ? GupFastFallback(start, nrPages, gupFlags, pages)
+                : -Errno.EINVAL;
+        }
+
+        return GupFastFallback(start, nrPages, gupFlags | FOLL_GET | FOLL_FAST_ONLY, pages);
+    }
+
+    /// <summary>pin_user_pages(): API-PIN-GET-EXCLUSIVE, API-PAGES-REQUIRED (6.2), API-PIN-RETURNS-ZERO (6.3+: 0).</summary>
+    protected virtual long PinUserPages(ulong start, long nrPages, long gupFlags, PageArray? pages)
+    {
+        if (ValidGupArgsEra)
+        {
+            return IsValidGupArgs(pages is not null, ref gupFlags, FOLL_PIN)
+                ? GetUserPagesLocked(start, nrPages, gupFlags, pages)
+                : 0;
+        }
+
+        return IsValidPinFlagsLegacy(gupFlags, pages is not null, pagesRequired: true)
+            ? GetUserPagesLocked(start, nrPages, gupFlags | FOLL_PIN | FOLL_TOUCH, pages)
+            : -Errno.EINVAL;
+    }
+
+    /// <summary>pin_user_pages_remote(): to_set FOLL_PIN | FOLL_TOUCH | FOLL_REMOTE; 0 on invalid args from v6.3.</summary>
+    protected virtual long PinUserPagesRemote(ulong start, long nrPages, long gupFlags, PageArray? pages)
+    {
+        if (ValidGupArgsEra)
+        {
+            return IsValidGupArgs(pages is not null, ref gupFlags, FOLL_PIN | FOLL_TOUCH | FOLL_REMOTE)
+                ? GetUserPagesLocked(start, nrPages, gupFlags, pages)
+                : 0;
+        }
+
+        return IsValidPinFlagsLegacy(gupFlags, pages is not null, pagesRequired: false)
+            ? GetUserPagesLocked(start, nrPages, gupFlags | FOLL_PIN | FOLL_TOUCH | FOLL_REMOTE, pages)
+            : -Errno.EINVAL;
+    }
+
+    /// <summary>pin_user_pages_unlocked(): before v6.3 FOLL_GET check, then get_user_pages_unlocked(FOLL_PIN) (API-UNLOCKED-LONGTERM).</summary>
+    protected virtual long PinUserPagesUnlocked(ulong start, long nrPages, long gupFlags, PageArray? pages)
+    {
+        if (ValidGupArgsEra)
+        {
+            return IsValidGupArgs(pages is not null, ref gupFlags, FOLL_PIN | FOLL_TOUCH | FOLL_UNLOCKABLE)
+                ? GetUserPagesLocked(start, nrPages, gupFlags, pages)
+                : 0;
+        }
+
+        return IsValidPinFlagsLegacy(gupFlags, pages is not null, pagesRequired: false)
+            ? GetUserPagesUnlocked(start, nrPages, gupFlags | FOLL_PIN, pages)
+            : -Errno.EINVAL;
+    }
+
+    /// <summary>pin_user_pages_fast(): FOLL_PIN, then the fast checks; -EINVAL on invalid args in every era.</summary>
+    protected virtual long PinUserPagesFast(ulong start, long nrPages, long gupFlags, PageArray? pages)
+    {
+        if (ValidGupArgsEra)
+        {
+            return IsValidGupArgs(pages is not null, ref gupFlags, FOLL_PIN)
+                ? GupFastFallback(start, nrPages, gupFlags, pages)
+                : -Errno.EINVAL;
+        }
+
+        return IsValidPinFlagsLegacy(gupFlags, pages is not null, pagesRequired: true)
+            ? GupFastFallback(start, nrPages, gupFlags | FOLL_PIN, pages)
+            : -Errno.EINVAL;
+    }
+
+    /// <summary>pin_user_pages_fast_only() (5.15–6.2; removed by the v6.3 series).</summary>
+    protected virtual long PinUserPagesFastOnly(ulong start, long nrPages, long gupFlags, PageArray? pages) =>
+        IsValidPinFlagsLegacy(gupFlags, pages is not null, pagesRequired: false)
+            ? GupFastFallback(start, nrPages, gupFlags | FOLL_PIN | FOLL_FAST_ONLY, pages)
+            : -Errno.EINVAL;
+
+    // ---- Validation -------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Legacy get_* checks (v5.6–v6.2). API-GET-REFUSES-PIN: WARN_ON_ONCE(gup_flags &amp; FOLL_PIN) → -EINVAL.
+    /// API-LONGTERM-NEEDS-PIN: is_valid_gup_flags() (447f3e45c18a, v5.11+) also refuses FOLL_LONGTERM; in
+    /// v5.6–v5.10 a long-term get is allowed (API-LONGTERM-GET-LEGACY). The 2015 tree has no checks.
+    /// </summary>
+    protected virtual bool IsValidGupFlagsLegacy(long gupFlags)
+    {
+        if (Profile.Validation == ValidationScheme.PrePin)
+        {
+            return true;
+        }
+
+        if ((gupFlags & FOLL_PIN) != 0)
+        {
+            return false;
+        }
+
+        return Profile.Validation == ValidationScheme.Legacy57 || (gupFlags & FOLL_LONGTERM) == 0;
+    }
+
+    /// <summary>
+    /// Legacy pin_* checks (v5.6–v6.2). API-PIN-GET-EXCLUSIVE: WARN_ON_ONCE(gup_flags &amp; FOLL_GET) → -EINVAL.
+    /// API-PAGES-REQUIRED (v6.2 only, pin_user_pages() and pin_user_pages_fast()): WARN_ON_ONCE(!pages).
+    /// </summary>
+    protected virtual bool IsValidPinFlagsLegacy(long gupFlags, bool havePages, bool pagesRequired)
+    {
+        if ((gupFlags & FOLL_GET) != 0)
+        {
+            return false;
+        }
+
+        return !(pagesRequired && Profile.Validation == ValidationScheme.Legacy62 && !havePages);
+    }
+
+    /// <summary>The flags a caller may not pass (is_valid_gup_args() step 1): v6.3–v6.5 explicit list, v6.8+ INTERNAL_GUP_FLAGS.</summary>
+    protected virtual long InternalGupFlags() => Profile.Validation == ValidationScheme.ValidGupArgs68
+        ? FOLL_TOUCH | FOLL_TRIED | FOLL_REMOTE | FOLL_PIN | FOLL_FAST_ONLY | FOLL_UNLOCKABLE | FOLL_MADV_POPULATE
+        : FOLL_PIN | FOLL_TRIED | FOLL_UNLOCKABLE | FOLL_REMOTE | FOLL_FAST_ONLY;
+
+    /// <summary>
+    /// is_valid_gup_args() (v6.3+), in the kernel's order. API-INTERNAL-FLAGS, API-TOUCH-ACCEPTED-LEGACY,
+    /// API-GET-REFUSES-PIN (1); to_set OR-ed in (2); API-PIN-GET-EXCLUSIVE (3); API-LONGTERM-NEEDS-PIN (4);
+    /// API-PAGES-REQUIRED (5); FOLL_LONGTERM with FOLL_PCI_P2PDMA (6). On refusal the flags stay untouched.
+    /// </summary>
+    protected virtual bool IsValidGupArgs(bool havePages, ref long gupFlags, long toSet)
+    {
+        var flags = gupFlags;
+        if ((flags & InternalGupFlags()) != 0)
+        {
+            return false;
+        }
+
+        flags |= toSet;
+        if ((flags & (FOLL_PIN | FOLL_GET)) == (FOLL_PIN | FOLL_GET))
+        {
+            return false;
+        }
+
+        if ((flags & FOLL_LONGTERM) != 0 && (flags & FOLL_PIN) == 0)
+        {
+            return false;
+        }
+
+        if (!havePages && (flags & (FOLL_GET | FOLL_PIN)) != 0)
+        {
+            return false;
+        }
+
+        if ((flags & FOLL_LONGTERM) != 0 && (flags & FOLL_PCI_P2PDMA) != 0)
+        {
+            return false;
+        }
+
+        gupFlags = flags;
+        return true;
+    }
+
+    /// <summary>
+    /// internal_get_user_pages_fast() / gup_fast_fallback(). API-FAST-FLAG-MASK: WARN + -EINVAL for flags
+    /// outside the era's mask; API-FAST-RANGE-OVERFLOW: check_add_overflow(start, len) → 0 (≤6.4) or -EOVERFLOW;
+    /// end &gt; TASK_SIZE_MAX → -EFAULT. The pages themselves are grabbed with the slow path's per-entry totals.
+    /// </summary>
+    protected virtual long GupFastFallback(ulong start, long nrPages, long gupFlags, PageArray? pages)
+    {
+        var accepted = Profile.Flags.Encode(Profile.FastAccepted);
+        if ((gupFlags & ~accepted) != 0)
+        {
+            return -Errno.EINVAL;
+        }
+
+        start &= PAGE_MASK;
+        var end = (UInt128)start + ((UInt128)(ulong)nrPages << Sizes.PageShift);
+        if (end > ulong.MaxValue)
+        {
+            return Profile.FastRangeOverflowResult;
+        }
+
+        if ((ulong)end > TASK_SIZE_MAX)
+        {
+            return -Errno.EFAULT;
+        }
+
+        return GetUserPagesLocked(start, nrPages, gupFlags, pages);
+    }
+
+    // ---- The walk ---------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// __get_user_pages_locked(). REF-IMPLIED-GET: if (pages &amp;&amp; !(flags &amp; FOLL_PIN)) flags |= FOLL_GET
+    /// (2015: if (pages) flags |= FOLL_GET — the same word there, FOLL_PIN being 0).
+    /// </summary>
+    protected virtual long GetUserPagesLocked(ulong start, long nrPages, long gupFlags, PageArray? pages)
+    {
+        if (pages is not null && (gupFlags & FOLL_PIN) == 0)
+        {
+            gupFlags |= FOLL_GET;
+        }
+
+        return GetUserPagesWalk(start, nrPages, gupFlags, pages);
+    }
+
+    /// <summary>
+    /// __get_user_pages(): entry by entry (the slow path's per-subpage behaviour up to 6.5). API-FAULT-HOLE,
+    /// API-VMIO-PFNMAP, API-LONGTERM-FILE-WRITE via check_vma_flags(); ZERO-WRITE-FAULT / ZERO-LONGTERM-UNSHARE
+    /// via faultin_page(); the grab with the sign check before each entry (OVF-SIGN-CHECK);
+    /// GUP-PARTIAL-RESULT: an error at entry k &gt; 0 returns k, holding entries 0..k-1.
+    /// REF-NO-PAGES-NO-REF: without FOLL_GET/FOLL_PIN nothing is grabbed.
+    /// </summary>
+    protected virtual long GetUserPagesWalk(ulong start, long nrPages, long gupFlags, PageArray? pages)
+    {
+        var grab = (gupFlags & (FOLL_GET | FOLL_PIN)) != 0;
+        for (long i = 0; i < nrPages; i++)
+        {
+            var addr = start + ((ulong)i << Sizes.PageShift);
+            var vma = Mm.FindVma(addr);
+            long err = vma is null ? -Errno.EFAULT : CheckVmaFlags(vma, gupFlags);
+            if (err != 0)
+            {
+                return i > 0 ? i : err;
+            }
+
+            var page = FollowPageOrFault(vma!, addr, gupFlags);
+            if (grab)
+            {
+                // Up to 6.5 the slow path grabs one subpage at a time (ctx.page_mask = 0 when pages != NULL).
+                int ret = TryGrabFolio(page.Folio, 1, gupFlags);
+                if (ret != 0)
+                {
+                    return i > 0 ? i : ret;
+                }
+            }
+
+            pages?.Add(page);
+        }
+
+        return nrPages;
+    }
+
+    /// <summary>
+    /// check_vma_flags(). API-VMIO-PFNMAP: VM_IO | VM_PFNMAP → -EFAULT for GET and PIN alike.
+    /// API-LONGTERM-FILE-WRITE (6.5+): a FOLL_LONGTERM write pin of a dirty-tracked shared file mapping → -EFAULT.
+    /// </summary>
+    protected virtual long CheckVmaFlags(Vma vma, long gupFlags)
+    {
+        if ((vma.Flags & (VmFlags.VM_IO | VmFlags.VM_PFNMAP)) != 0)
+        {
+            return -Errno.EFAULT;
+        }
+
+        var longTermWritePin = FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE;
+        if (Profile.RefusesLongTermFileWritePins && (vma.Flags & VmFlags.Anonymous) == 0
+            && (gupFlags & longTermWritePin) == longTermWritePin)
+        {
+            return -Errno.EFAULT;
+        }
+
+        return 0;
+    }
+
+    /// <summary>
+    /// follow_page_mask() + faultin_page(): a PTE mapping the zero page is replaced by a fresh folio when the
+    /// access must not see the shared page (ZERO-WRITE-FAULT, ZERO-LONGTERM-UNSHARE); otherwise the current page.
+    /// </summary>
+    protected Page FollowPageOrFault(Vma vma, ulong addr, long gupFlags)
+    {
+        var page = FollowPage(vma, addr);
+        if (page.Folio.IsZeroPfn && GupMustBreakZeroPage(gupFlags))
+        {
+            var folio = FaultInZeroPte(vma, vma.PageIndex(addr));
+            return new Page(folio, 0);
+        }
+
+        return page;
+    }
+
+    /// <summary>
+    /// Whether a grab of the zero page must fault in a private page: FOLL_WRITE breaks COW (ZERO-WRITE-FAULT);
+    /// from v6.2 gup_must_unshare()'s non-anon FOLL_LONGTERM clause unshares a R/O long-term pin
+    /// (ZERO-LONGTERM-UNSHARE).
+    /// </summary>
+    protected virtual bool GupMustBreakZeroPage(long gupFlags)
+    {
+        if ((gupFlags & FOLL_WRITE) != 0)
+        {
+            return true;
+        }
+
+        return Profile.LongTermUnsharesZeroPage && (gupFlags & FOLL_PIN) != 0 && (gupFlags & FOLL_LONGTERM) != 0;
+    }
+}
