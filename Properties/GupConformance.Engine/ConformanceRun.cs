@@ -1,0 +1,484 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using FsCheck;
+using FsCheck.Fluent;
+using GupConformance.Spec;
+using Microsoft.FSharp.Collections;
+using Microsoft.FSharp.Core;
+
+namespace GupConformance.Engine;
+
+/// <summary>
+/// A conformance run of one implementation under one profile.
+/// <para>
+/// Seeds and replay: the run seed (<see cref="RunOptions.Seed"/>) becomes FsCheck's replay seed
+/// (<see cref="FsCheckRnd"/>). FsCheck's generator draws one 64-bit sequence seed per test (size-independent,
+/// from four <c>Gen.Choose(0, 0xFFFF)</c>), and <see cref="SequenceGenerator"/> turns it into a fixed-length
+/// sequence with its own xoshiro256** PRNG. So (implementation, profile, seed, sequences, length) fix every
+/// sequence, every shrink and the whole report: rerunning the printed command line replays it byte for byte.
+/// </para>
+/// <para>
+/// The property is "the sequence does not fail": an observation outside the model's allowed values for a rule
+/// that the manifest does not declare as an expected divergence, an exception, or a time-out. A failure whose
+/// kind was already captured is counted but does not falsify (so the run goes on covering); a new one falsifies,
+/// FsCheck shrinks it with <see cref="Shrinker"/> (a candidate counts as failing only if it fails with at least
+/// one of the originally violated rule ids, or the same crash/time-out), and the last failing input the property
+/// saw is re-run with tracing into a <see cref="Counterexample"/>. The run then resumes with a derived seed for the
+/// sequences still to run, until the budget is spent.
+/// </para>
+/// </summary>
+public static class ConformanceRun
+{
+    public static RunResult Run(IImplementationFactory factory, Profile profile, RunOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        ArgumentNullException.ThrowIfNull(profile);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Sequences <= 0 || options.Length <= 0)
+        {
+            throw new ArgumentException("sequences and length must be positive", nameof(options));
+        }
+
+        var manifest = factory.ManifestFor(profile)
+            ?? throw new ArgumentException($"implementation '{factory.Name}' does not claim profile '{profile.Id}'", nameof(profile));
+        using var session = new Session(factory, profile, manifest, options);
+        return session.Run();
+    }
+
+    /// <summary>FsCheck's SplitMix state for a run seed: the seed itself, and an odd gamma derived from it.</summary>
+    public static Rnd FsCheckRnd(ulong seed) => new(seed, Prng.Derive(seed, 0x67616D6D61) | 1);
+
+    /// <summary>The replay command line for a run.</summary>
+    public static string ReplayCommand(string implementation, Profile profile, RunOptions options)
+    {
+        static string N(long v) => v.ToString(CultureInfo.InvariantCulture);
+        var s = $"gupconformance --profile {profile.Id} --impl {implementation} --seed {options.Seed.ToString(CultureInfo.InvariantCulture)} --sequences {N(options.Sequences)} --length {N(options.Length)}";
+        var ms = (long)options.CommandTimeout.TotalMilliseconds;
+        return ms == RunOptions.DefaultTimeoutMs ? s : s + $" --timeout-ms {N(ms)}";
+    }
+
+    /// <summary>The verdict of every catalogue rule from the run's counts.</summary>
+    public static IReadOnlyList<RuleVerdict> Verdicts(
+        Profile profile,
+        CapabilityManifest manifest,
+        IReadOnlyDictionary<string, long> exercised,
+        IReadOnlyDictionary<string, long> unexpected,
+        IReadOnlyDictionary<string, long> expected)
+    {
+        var facets = manifest.Facets & profile.Facets;
+        var declared = manifest.Divergences.GroupBy(d => d.RuleId, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        var list = new List<RuleVerdict>();
+        foreach (var rule in Rules.All)
+        {
+            var ex = exercised.GetValueOrDefault(rule.Id);
+            var bad = unexpected.GetValueOrDefault(rule.Id);
+            var exp = expected.GetValueOrDefault(rule.Id);
+            RuleVerdict v;
+            if (bad > 0)
+            {
+                // A divergence fails the rule even where it should not apply: the run must not look conformant.
+                var why = !rule.AppliesTo(profile) ? $" (though not in profile {profile.Id})"
+                    : (rule.Facet & facets) != rule.Facet ? $" (though facet {rule.Facet} is not declared)" : string.Empty;
+                v = new(rule, Outcome.Fail, ex, bad + exp, $"violated in {bad.ToString(CultureInfo.InvariantCulture)} sequence(s){why}");
+            }
+            else if (!rule.AppliesTo(profile))
+            {
+                v = new(rule, Outcome.NotApplicable, ex, bad + exp, $"not in profile {profile.Id}");
+            }
+            else if ((rule.Facet & facets) != rule.Facet)
+            {
+                v = new(rule, Outcome.NotApplicable, ex, bad + exp, $"needs facet {rule.Facet}");
+            }
+            else if (declared.TryGetValue(rule.Id, out var d))
+            {
+                v = exp > 0
+                    ? new(rule, Outcome.ExpectedDivergence, ex, exp, $"declared: {d.Reason}")
+                    : ex == 0
+                        ? new(rule, Outcome.Fail, ex, 0, "never exercised (a divergence is declared for it)")
+                        : new(rule, Outcome.Fail, ex, 0, $"expected divergence disappeared (declared: {d.Reason})");
+            }
+            else if (ex == 0)
+            {
+                v = new(rule, Outcome.Fail, 0, 0, "never exercised");
+            }
+            else
+            {
+                v = new(rule, Outcome.Pass, ex, 0, string.Empty);
+            }
+
+            list.Add(v);
+        }
+
+        return list;
+    }
+
+    private sealed class Session : IDisposable
+    {
+        private readonly IImplementationFactory _factory;
+        private readonly Profile _profile;
+        private readonly CapabilityManifest _manifest;
+        private readonly RunOptions _options;
+        private readonly Facet _facets;
+        private readonly HashSet<string> _declared;
+        private readonly SequenceGenerator _generator;
+        private readonly Shrinker _shrinker;
+        private readonly SequenceExecutor _executor;
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private readonly string _implId;
+
+        private readonly Dictionary<string, long> _exercised = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, long> _kinds = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, Dictionary<string, long>> _byKind = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, long> _unexpected = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, long> _expected = new(StringComparer.Ordinal);
+        private readonly List<string> _problems = [];
+        private readonly Dictionary<string, long> _problemCounts = new(StringComparer.Ordinal);
+        private readonly HashSet<string> _captured = new(StringComparer.Ordinal);
+        private readonly List<Counterexample> _counterexamples = [];
+        private readonly ConditionalWeakTable<Command[], SequenceInfo> _info = [];
+
+        private int _done;
+        private int _failing;
+        private int _expectedSequences;
+        private long _commands;
+        private long _shrinkRuns;
+
+        // Per FsCheck round.
+        private int _countedThisRound;
+        private bool _shrinking;
+        private HashSet<string>? _target;
+        private Command[]? _lastFailing;
+        private int _originalLength;
+        private int _roundShrinkRuns;
+
+        public Session(IImplementationFactory factory, Profile profile, CapabilityManifest manifest, RunOptions options)
+        {
+            _factory = factory;
+            _profile = profile;
+            _manifest = manifest;
+            _options = options;
+            _facets = manifest.Facets & profile.Facets;
+            _declared = manifest.Divergences.Select(d => d.RuleId).ToHashSet(StringComparer.Ordinal);
+            _generator = new SequenceGenerator(profile, _facets, options.Weights);
+            _shrinker = new Shrinker(profile, _facets);
+            _executor = new SequenceExecutor(factory, profile, _facets, options.CommandTimeout);
+            _implId = options.ImplementationId ?? factory.Name;
+        }
+
+        public void Dispose() => _executor.Dispose();
+
+        public RunResult Run()
+        {
+            foreach (var d in _manifest.Divergences)
+            {
+                if (Rules.All.All(r => !string.Equals(r.Id, d.RuleId, StringComparison.Ordinal)))
+                {
+                    _problems.Add($"the manifest declares an expected divergence from unknown rule '{d.RuleId}'");
+                }
+            }
+
+            var arb = Arbitrary();
+            var round = 0;
+            while (_done < _options.Sequences)
+            {
+                BeginRound();
+                var seed = round == 0 ? _options.Seed : Prng.Derive(_options.Seed, (ulong)round);
+                var config = Config.Quick
+                    .WithMaxTest(_options.Sequences - _done)
+                    .WithReplay(FSharpOption<Replay>.Some(new Replay(FsCheckRnd(seed), FSharpOption<int>.None)))
+                    .WithQuietOnSuccess(true)
+                    .WithRunner(SilentRunner.Instance)
+                    .WithName($"{_profile.Id}/{_implId}");
+                Check.One(config, Prop.ForAll(arb, (Func<Command[], bool>)Property));
+                _done += _countedThisRound;
+                if (_lastFailing is not null)
+                {
+                    Capture(_lastFailing);
+                }
+                else
+                {
+                    // FsCheck ran every test it was given without a falsification.
+                    break;
+                }
+
+                round++;
+            }
+
+            var verdicts = Verdicts(_profile, _manifest, _exercised, _unexpected, _expected);
+            foreach (var id in _unexpected.Keys.Where(id => Rules.All.All(r => !string.Equals(r.Id, id, StringComparison.Ordinal))).Order(StringComparer.Ordinal))
+            {
+                _problems.Add($"a check names rule '{id}', which is not in the catalogue (violated in {_unexpected[id].ToString(CultureInfo.InvariantCulture)} sequence(s))");
+            }
+
+            foreach (var (key, n) in _problemCounts.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            {
+                _problems.Add($"{Describe(key)} in {n.ToString(CultureInfo.InvariantCulture)} sequence(s)");
+            }
+
+            return new RunResult
+            {
+                Implementation = _implId,
+                Profile = _profile,
+                Manifest = _manifest,
+                Options = _options,
+                ReplayCommand = ReplayCommand(_implId, _profile, _options),
+                Verdicts = verdicts,
+                ExercisedByRule = new SortedDictionary<string, long>(_exercised, StringComparer.Ordinal),
+                CommandsByKind = new SortedDictionary<string, long>(_kinds, StringComparer.Ordinal),
+                ExercisedByKind = new SortedDictionary<string, IReadOnlyDictionary<string, long>>(
+                    _byKind.ToDictionary(kv => kv.Key, kv => (IReadOnlyDictionary<string, long>)new SortedDictionary<string, long>(kv.Value, StringComparer.Ordinal)),
+                    StringComparer.Ordinal),
+                Counterexamples = _counterexamples,
+                Problems = _problems,
+                SequencesRun = _done,
+                FailingSequences = _failing,
+                ExpectedDivergenceSequences = _expectedSequences,
+                CommandsExecuted = _commands,
+                ShrinkRuns = _shrinkRuns,
+                Elapsed = _clock.Elapsed,
+            };
+        }
+
+        private static string Describe(string signature) => signature switch
+        {
+            "timeout" => "the implementation timed out",
+            "invalid" => "the engine produced a command the model refuses",
+            _ when signature.StartsWith("crash:", StringComparison.Ordinal) => $"the implementation threw {signature[6..]}",
+            _ when signature.StartsWith("model-error:", StringComparison.Ordinal) => $"the model threw {signature[12..]} (a model bug)",
+            _ => signature,
+        };
+
+        private Arbitrary<Command[]> Arbitrary()
+        {
+            var g16 = Gen.Choose(0, 0xFFFF);
+            var seeds =
+                from a in g16
+                from b in g16
+                from c in g16
+                from d in g16
+                select ((ulong)(uint)a << 48) | ((ulong)(uint)b << 32) | ((ulong)(uint)c << 16) | (uint)d;
+            var sequences = seeds.Select(seed =>
+            {
+                var cmds = _generator.Generate(seed, _options.Length);
+                _info.AddOrUpdate(cmds, new SequenceInfo(seed));
+                return cmds;
+            });
+            return Arb.From(sequences, Shrink);
+        }
+
+        private IEnumerable<Command[]> Shrink(Command[] cmds)
+        {
+            _info.TryGetValue(cmds, out var info);
+            foreach (var candidate in _shrinker.Candidates(cmds, info?.Result?.FailedAction))
+            {
+                _info.AddOrUpdate(candidate, new SequenceInfo(info?.Seed));
+                yield return candidate;
+            }
+        }
+
+        private void BeginRound()
+        {
+            _countedThisRound = 0;
+            _shrinking = false;
+            _target = null;
+            _lastFailing = null;
+            _originalLength = 0;
+            _roundShrinkRuns = 0;
+        }
+
+        /// <summary>The failure signature: unexpected rule ids, or the crash/time-out/model-error kind; empty = no failure.</summary>
+        private HashSet<string> Signature(SequenceResult r) => r.Status switch
+        {
+            SequenceStatus.Passed => [],
+            SequenceStatus.Diverged => r.ViolatedRules.Where(id => !_declared.Contains(id)).ToHashSet(StringComparer.Ordinal),
+            SequenceStatus.TimedOut => ["timeout"],
+            SequenceStatus.Crashed => ["crash:" + r.ExceptionType],
+            SequenceStatus.ModelError => ["model-error:" + r.ExceptionType],
+            _ => ["invalid"],
+        };
+
+        private bool Property(Command[] cmds)
+        {
+            if (_shrinking)
+            {
+                if (_roundShrinkRuns >= _options.MaxShrinkRuns)
+                {
+                    return true;
+                }
+
+                _roundShrinkRuns++;
+                _shrinkRuns++;
+                if (_roundShrinkRuns % 25 == 0)
+                {
+                    Report(shrinking: true);
+                }
+
+                var c = _executor.Execute(cmds);
+                var sig = Signature(c);
+                if (sig.Overlaps(_target!))
+                {
+                    _lastFailing = cmds;
+                    Remember(cmds, c);
+                    return false;
+                }
+
+                return true;
+            }
+
+            var r = _executor.Execute(cmds);
+            _countedThisRound++;
+            Count(r);
+            var signature = Signature(r);
+            if (r.Status == SequenceStatus.Diverged)
+            {
+                foreach (var id in r.ViolatedRules)
+                {
+                    Bump(_declared.Contains(id) ? _expected : _unexpected, id);
+                }
+            }
+
+            if (signature.Count == 0)
+            {
+                if (r.Status == SequenceStatus.Diverged)
+                {
+                    _expectedSequences++;
+                }
+
+                Report(shrinking: false);
+                return true;
+            }
+
+            _failing++;
+            foreach (var key in signature.Where(k => k.Contains(':', StringComparison.Ordinal) || k is "timeout" or "invalid"))
+            {
+                Bump(_problemCounts, key);
+            }
+
+            Report(shrinking: false);
+            if (_counterexamples.Count >= _options.MaxCounterexamples || signature.IsSubsetOf(_captured))
+            {
+                return true;
+            }
+
+            _shrinking = true;
+            // Shrink toward what is new: a candidate must keep failing with a rule (or crash kind) not captured yet.
+            _target = signature.Except(_captured, StringComparer.Ordinal).ToHashSet(StringComparer.Ordinal);
+            _lastFailing = cmds;
+            _originalLength = cmds.Length;
+            Remember(cmds, r);
+            return false;
+        }
+
+        private void Remember(Command[] cmds, SequenceResult r)
+        {
+            _info.TryGetValue(cmds, out var info);
+            _info.AddOrUpdate(cmds, new SequenceInfo(info?.Seed) { Result = r });
+        }
+
+        private void Count(SequenceResult r)
+        {
+            _commands += r.CommandsExecuted;
+            foreach (var (rule, n) in r.RuleCounts)
+            {
+                Add(_exercised, rule, n);
+            }
+
+            foreach (var (kind, n) in r.KindCounts)
+            {
+                Add(_kinds, kind, n);
+            }
+
+            foreach (var (kind, rules) in r.RuleCountsByKind)
+            {
+                if (!_byKind.TryGetValue(kind, out var d))
+                {
+                    d = new Dictionary<string, long>(StringComparer.Ordinal);
+                    _byKind[kind] = d;
+                }
+
+                foreach (var (rule, n) in rules)
+                {
+                    Add(d, rule, n);
+                }
+            }
+        }
+
+        private void Capture(Command[] minimal)
+        {
+            _captured.UnionWith(_target ?? []);
+            _info.TryGetValue(minimal, out var info);
+            var r = _executor.Execute(minimal, trace: true);
+            var reproduced = Signature(r).Overlaps(_target ?? []);
+            var kind = r.Status switch
+            {
+                SequenceStatus.Diverged => FailureKind.Divergence,
+                SequenceStatus.Crashed => FailureKind.Crash,
+                SequenceStatus.TimedOut => FailureKind.Timeout,
+                SequenceStatus.ModelError => FailureKind.ModelError,
+                SequenceStatus.Invalid => FailureKind.Invalid,
+                _ => FailureKind.Divergence,
+            };
+            _counterexamples.Add(new Counterexample
+            {
+                Number = _counterexamples.Count + 1,
+                Implementation = _implId,
+                ProfileId = _profile.Id,
+                RunSeed = _options.Seed,
+                SequenceSeed = info?.Seed,
+                ReplayCommand = ReplayCommand(_implId, _profile, _options),
+                Kind = kind,
+                OriginalLength = _originalLength,
+                ShrinkRuns = _roundShrinkRuns,
+                Commands = minimal,
+                Steps = r.Trace,
+                FailedAction = r.FailedAction,
+                FailedCommand = r.FailedCommand,
+                Mismatches = r.Mismatches,
+                ViolatedRules = r.ViolatedRules,
+                UnexpectedRules = r.ViolatedRules.Where(id => !_declared.Contains(id)).ToList(),
+                Message = r.Message,
+                Reproduced = reproduced,
+            });
+        }
+
+        private void Report(bool shrinking) => _options.Progress?.Invoke(new RunProgress(
+            _profile.Id, _done + _countedThisRound, _options.Sequences, _failing, shrinking, _clock.Elapsed));
+
+        private static void Bump(Dictionary<string, long> d, string key) => Add(d, key, 1);
+
+        private static void Add(Dictionary<string, long> d, string key, long n)
+        {
+            d.TryGetValue(key, out var v);
+            d[key] = v + n;
+        }
+    }
+
+    private sealed record SequenceInfo(ulong? Seed)
+    {
+        public SequenceResult? Result { get; init; }
+    }
+
+    /// <summary>An FsCheck runner that prints nothing: the engine reports for itself.</summary>
+    private sealed class SilentRunner : IRunner
+    {
+        public static readonly SilentRunner Instance = new();
+
+        public void OnStartFixture(Type t)
+        {
+        }
+
+        public void OnArguments(int ntest, FSharpList<object> args, FSharpFunc<int, FSharpFunc<FSharpList<object>, string>> every)
+        {
+        }
+
+        public void OnShrink(FSharpList<object> args, FSharpFunc<FSharpList<object>, string> everyShrink)
+        {
+        }
+
+        public void OnFinished(string name, TestResult testResult)
+        {
+        }
+    }
+}

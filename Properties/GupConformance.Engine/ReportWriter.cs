@@ -1,0 +1,178 @@
+using System.Globalization;
+using System.Text;
+using GupConformance.Spec;
+
+namespace GupConformance.Engine;
+
+/// <summary>
+/// Renders a <see cref="RunResult"/> as plain text: header (implementation, profile, seed, replay command),
+/// the rule table, counterexamples and a summary. Deterministic: invariant culture, catalogue order, LF line
+/// ends, no timestamps or durations (elapsed time belongs on stderr).
+/// </summary>
+public static class ReportWriter
+{
+    public static string Render(RunResult result)
+    {
+        var sb = new StringBuilder();
+        WriteHeader(sb, result);
+        sb.Append('\n');
+        WriteTable(sb, result);
+        if (result.Counterexamples.Count > 0)
+        {
+            foreach (var c in result.Counterexamples)
+            {
+                sb.Append('\n');
+                WriteCounterexample(sb, c);
+            }
+        }
+
+        sb.Append('\n');
+        WriteSummary(sb, result);
+        return sb.ToString();
+    }
+
+    public static string OutcomeText(Outcome o) => o switch
+    {
+        Outcome.Pass => "Pass",
+        Outcome.Fail => "Fail",
+        Outcome.NotApplicable => "Not applicable",
+        Outcome.ExpectedDivergence => "Expected divergence",
+        _ => o.ToString(),
+    };
+
+    public static string LevelText(RuleLevel l) => l == RuleLevel.Must ? "MUST" : "SHOULD";
+
+    private static string N(long v) => v.ToString(CultureInfo.InvariantCulture);
+
+    private static void Line(StringBuilder sb, string text) => sb.Append(text).Append('\n');
+
+    private static void WriteHeader(StringBuilder sb, RunResult r)
+    {
+        var o = r.Options;
+        Line(sb, $"GupConformance {SuiteVersion.Value} conformance report");
+        Line(sb, $"Implementation: {r.Implementation} (manifest: {r.Manifest.Implementation})");
+        Line(sb, $"Profile:        {r.Profile.Id} - {r.Profile.Title}");
+        Line(sb, $"Facets:         {r.Manifest.Facets & r.Profile.Facets}");
+        Line(sb, $"Seed:           {o.Seed.ToString(CultureInfo.InvariantCulture)}");
+        Line(sb, $"Budget:         {N(o.Sequences)} sequences x {N(o.Length)} actions, per-command timeout {N((long)o.CommandTimeout.TotalMilliseconds)} ms");
+        Line(sb, $"Replay:         {r.ReplayCommand}");
+        if (r.Manifest.Divergences.Count > 0)
+        {
+            Line(sb, "Declared expected divergences:");
+            foreach (var d in r.Manifest.Divergences)
+            {
+                Line(sb, $"  {d.RuleId}: {d.Reason}");
+            }
+        }
+    }
+
+    private static void WriteTable(StringBuilder sb, RunResult r)
+    {
+        var rows = r.Verdicts.Select(v => new[]
+        {
+            v.Rule.Id, LevelText(v.Rule.Level), OutcomeText(v.Outcome), N(v.Exercised), v.Note,
+        }).ToList();
+        string[] head = ["Rule", "Level", "Outcome", "Exercised", "Note"];
+        var widths = Enumerable.Range(0, 4).Select(i => Math.Max(head[i].Length, rows.Count == 0 ? 0 : rows.Max(x => x[i].Length))).ToArray();
+        void Row(string[] cells)
+        {
+            var line = new StringBuilder();
+            line.Append(cells[0].PadRight(widths[0])).Append("  ");
+            line.Append(cells[1].PadRight(widths[1])).Append("  ");
+            line.Append(cells[2].PadRight(widths[2])).Append("  ");
+            line.Append(cells[3].PadLeft(widths[3])).Append("  ");
+            line.Append(cells[4]);
+            Line(sb, line.ToString().TrimEnd());
+        }
+
+        Row(head);
+        Row(widths.Select(w => new string('-', w)).Append("----").ToArray());
+        foreach (var row in rows)
+        {
+            Row(row);
+        }
+    }
+
+    private static void WriteCounterexample(StringBuilder sb, Counterexample c)
+    {
+        var kind = c.Kind switch
+        {
+            FailureKind.Divergence => "divergence",
+            FailureKind.Crash => "implementation crash",
+            FailureKind.Timeout => "time-out",
+            FailureKind.ModelError => "model error",
+            _ => "invalid command",
+        };
+        Line(sb, $"Counterexample #{N(c.Number)} ({kind}): profile {c.ProfileId}, implementation {c.Implementation}");
+        var seq = c.SequenceSeed is { } s ? $", sequence seed 0x{s.ToString("x16", CultureInfo.InvariantCulture)}" : string.Empty;
+        Line(sb, $"  Seed: run {c.RunSeed.ToString(CultureInfo.InvariantCulture)}{seq}; shrunk from {N(c.OriginalLength)} to {N(c.Commands.Count)} actions in {N(c.ShrinkRuns)} runs");
+        Line(sb, $"  Replay: {c.ReplayCommand}");
+        if (!c.Reproduced)
+        {
+            Line(sb, "  Note: the minimal sequence did not fail the same way when replayed for this report (non-deterministic implementation?)");
+        }
+
+        Line(sb, "  Steps:");
+        for (var i = 0; i < c.Steps.Count; i++)
+        {
+            var st = c.Steps[i];
+            var mark = c.FailedAction == st.Action ? "=>" : "  ";
+            Line(sb, $"  {mark} [{N(st.Action)}] {st.Command}");
+            if (!string.IsNullOrEmpty(st.Change))
+            {
+                Line(sb, $"         model: {st.Change}");
+            }
+
+            foreach (var change in st.StateChanges)
+            {
+                Line(sb, $"           {change}");
+            }
+        }
+
+        if (c.Kind == FailureKind.Divergence)
+        {
+            Line(sb, $"  Divergence at step [{N(c.FailedAction ?? -1)}]:");
+            foreach (var m in c.Mismatches)
+            {
+                var observed = m.Observed ?? "(not reported)";
+                var allowed = m.Allowed.Count == 1 ? m.Allowed[0] : "one of {" + string.Join(", ", m.Allowed) + "}";
+                Line(sb, $"    {m.Command}: {m.Field} observed {observed}, expected {allowed}  [{string.Join(", ", m.Rules)}]");
+            }
+
+            Line(sb, "  Violated rules:");
+            foreach (var id in c.ViolatedRules)
+            {
+                var rule = Rules.All.FirstOrDefault(r => string.Equals(r.Id, id, StringComparison.Ordinal));
+                var expected = c.UnexpectedRules.Contains(id, StringComparer.Ordinal) ? string.Empty : " (declared expected divergence)";
+                if (rule is null)
+                {
+                    Line(sb, $"    {id}{expected}: (not in the catalogue)");
+                    continue;
+                }
+
+                Line(sb, $"    {id} [{LevelText(rule.Level)}]{expected}: {rule.Title}");
+                Line(sb, $"      If this fails, {rule.IfFails}");
+            }
+        }
+        else
+        {
+            Line(sb, c.FailedAction is { } at
+                ? $"  Failure at step [{N(at)}] {c.FailedCommand}: {c.Message}"
+                : $"  Failure: {c.Message}");
+        }
+    }
+
+    private static void WriteSummary(StringBuilder sb, RunResult r)
+    {
+        var kinds = string.Join(", ", r.CommandsByKind.Select(kv => $"{kv.Key} {N(kv.Value)}"));
+        Line(sb, $"Commands by kind: {(kinds.Length == 0 ? "none" : kinds)}");
+        foreach (var p in r.Problems)
+        {
+            Line(sb, $"Problem: {p}");
+        }
+
+        Line(sb, $"Sequences: {N(r.SequencesRun)} run, {N(r.FailingSequences)} failing, {N(r.ExpectedDivergenceSequences)} with expected divergences; {N(r.CommandsExecuted)} commands; {N(r.ShrinkRuns)} shrink runs");
+        Line(sb, $"Rules: {N(r.Verdicts.Count)}: {N(r.Count(Outcome.Pass))} pass, {N(r.Count(Outcome.Fail))} fail, {N(r.Count(Outcome.NotApplicable))} not applicable, {N(r.Count(Outcome.ExpectedDivergence))} expected divergence");
+        Line(sb, $"Verdict: {r.Profile.Id}: {(r.Conformant ? "CONFORMANT" : "NOT CONFORMANT")}");
+    }
+}

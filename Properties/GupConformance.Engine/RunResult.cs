@@ -1,0 +1,168 @@
+using GupConformance.Spec;
+
+namespace GupConformance.Engine;
+
+/// <summary>A rule's verdict in one run.</summary>
+public enum Outcome
+{
+    Pass,
+    Fail,
+    NotApplicable,
+    ExpectedDivergence,
+}
+
+/// <summary>One rule's verdict: its outcome, how often it was exercised and violated, and why.</summary>
+public sealed record RuleVerdict(Rule Rule, Outcome Outcome, long Exercised, long Violations, string Note);
+
+/// <summary>What kind of failure a counterexample shows.</summary>
+public enum FailureKind
+{
+    /// <summary>An observation outside what the model allows, for a rule not declared as an expected divergence.</summary>
+    Divergence,
+
+    /// <summary>The implementation threw.</summary>
+    Crash,
+
+    /// <summary>The implementation did not return within the per-command time limit.</summary>
+    Timeout,
+
+    /// <summary>The model threw on a valid command: a bug of the model.</summary>
+    ModelError,
+
+    /// <summary>A command the model refused reached the executor (an engine bug).</summary>
+    Invalid,
+}
+
+/// <summary>Options of a conformance run.</summary>
+public sealed record RunOptions
+{
+    public const ulong DefaultSeed = 1;
+    public const int DefaultSequences = 200;
+    public const int DefaultLength = 40;
+    public const int DefaultTimeoutMs = 5000;
+
+    /// <summary>The run seed: it fixes FsCheck's random stream, hence every sequence seed and the whole report.</summary>
+    public ulong Seed { get; init; } = DefaultSeed;
+
+    /// <summary>How many sequences to run (shrinking runs are extra).</summary>
+    public int Sequences { get; init; } = DefaultSequences;
+
+    /// <summary>Actions per sequence (fixed; FsCheck's size does not change it).</summary>
+    public int Length { get; init; } = DefaultLength;
+
+    /// <summary>How long one call into the implementation may take before the run gives up on it.</summary>
+    public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromMilliseconds(DefaultTimeoutMs);
+
+    /// <summary>Called after every counted sequence and while shrinking (on the running thread).</summary>
+    public Action<RunProgress>? Progress { get; init; }
+
+    /// <summary>How many distinct failures are shrunk and reported as counterexamples.</summary>
+    public int MaxCounterexamples { get; init; } = 3;
+
+    /// <summary>How many candidate executions one shrink may use.</summary>
+    public int MaxShrinkRuns { get; init; } = 1500;
+
+    public GeneratorWeights? Weights { get; init; }
+
+    /// <summary>The runner's name for the implementation (its --impl value), for the replay command line.</summary>
+    public string? ImplementationId { get; init; }
+}
+
+/// <summary>Progress of a run.</summary>
+public sealed record RunProgress(string ProfileId, int SequencesDone, int SequencesTotal, int FailingSequences, bool Shrinking, TimeSpan Elapsed);
+
+/// <summary>A minimal failing sequence with everything needed to understand and replay it.</summary>
+public sealed record Counterexample
+{
+    public required int Number { get; init; }
+
+    public required string Implementation { get; init; }
+
+    public required string ProfileId { get; init; }
+
+    public required ulong RunSeed { get; init; }
+
+    /// <summary>The seed the generator built the original (unshrunk) sequence from.</summary>
+    public ulong? SequenceSeed { get; init; }
+
+    public required string ReplayCommand { get; init; }
+
+    public required FailureKind Kind { get; init; }
+
+    public required int OriginalLength { get; init; }
+
+    public required int ShrinkRuns { get; init; }
+
+    public required IReadOnlyList<Command> Commands { get; init; }
+
+    /// <summary>The actions with the model's change at each (up to and including the failing one).</summary>
+    public required IReadOnlyList<StepTrace> Steps { get; init; }
+
+    public int? FailedAction { get; init; }
+
+    public string? FailedCommand { get; init; }
+
+    public IReadOnlyList<FieldMismatch> Mismatches { get; init; } = [];
+
+    /// <summary>Every rule id a mismatch names.</summary>
+    public IReadOnlyList<string> ViolatedRules { get; init; } = [];
+
+    /// <summary>The violated rules not declared as expected divergences.</summary>
+    public IReadOnlyList<string> UnexpectedRules { get; init; } = [];
+
+    public string? Message { get; init; }
+
+    /// <summary>False when the minimal sequence no longer failed when replayed for the report (a flaky implementation).</summary>
+    public bool Reproduced { get; init; } = true;
+}
+
+/// <summary>Everything a run found.</summary>
+public sealed record RunResult
+{
+    public required string Implementation { get; init; }
+
+    public required Profile Profile { get; init; }
+
+    public required CapabilityManifest Manifest { get; init; }
+
+    public required RunOptions Options { get; init; }
+
+    /// <summary>The replay command line for the whole run.</summary>
+    public required string ReplayCommand { get; init; }
+
+    /// <summary>One verdict per catalogue rule, in catalogue order.</summary>
+    public required IReadOnlyList<RuleVerdict> Verdicts { get; init; }
+
+    /// <summary>Per rule id (ordinal order): steps that exercised it, over the counted sequences.</summary>
+    public required IReadOnlyDictionary<string, long> ExercisedByRule { get; init; }
+
+    /// <summary>Per command kind: commands executed (implicit inspections included).</summary>
+    public required IReadOnlyDictionary<string, long> CommandsByKind { get; init; }
+
+    /// <summary>Per command kind, per rule id: exercise counts.</summary>
+    public required IReadOnlyDictionary<string, IReadOnlyDictionary<string, long>> ExercisedByKind { get; init; }
+
+    public required IReadOnlyList<Counterexample> Counterexamples { get; init; }
+
+    /// <summary>Failures not tied to a rule: crashes, time-outs, model errors, manifest problems.</summary>
+    public required IReadOnlyList<string> Problems { get; init; }
+
+    public required int SequencesRun { get; init; }
+
+    /// <summary>Sequences that failed (unexpectedly) among those run.</summary>
+    public required int FailingSequences { get; init; }
+
+    /// <summary>Sequences that ended in a declared expected divergence.</summary>
+    public required int ExpectedDivergenceSequences { get; init; }
+
+    public required long CommandsExecuted { get; init; }
+
+    /// <summary>Extra executions spent shrinking.</summary>
+    public required long ShrinkRuns { get; init; }
+
+    public required TimeSpan Elapsed { get; init; }
+
+    public bool Conformant => Problems.Count == 0 && Verdicts.All(v => v.Outcome != Outcome.Fail);
+
+    public int Count(Outcome o) => Verdicts.Count(v => v.Outcome == o);
+}

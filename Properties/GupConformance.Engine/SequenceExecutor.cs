@@ -1,0 +1,355 @@
+using System.Globalization;
+using GupConformance.Oracles;
+using GupConformance.Spec;
+
+namespace GupConformance.Engine;
+
+/// <summary>How the execution of one sequence ended.</summary>
+public enum SequenceStatus
+{
+    /// <summary>Every observation matched the model.</summary>
+    Passed,
+
+    /// <summary>An observation differed from what the model allows.</summary>
+    Diverged,
+
+    /// <summary>The implementation threw (from Create, Execute or Dispose).</summary>
+    Crashed,
+
+    /// <summary>The implementation did not return within the per-command time limit.</summary>
+    TimedOut,
+
+    /// <summary>The model threw on a command its precondition accepted: a bug of the model, not the implementation.</summary>
+    ModelError,
+
+    /// <summary>A command failed the model's precondition (never for generated sequences).</summary>
+    Invalid,
+}
+
+/// <summary>One field that did not match: <see cref="Observed"/> is null when the implementation did not report it.</summary>
+public sealed record FieldMismatch(string Command, string Field, string? Observed, IReadOnlyList<string> Allowed, IReadOnlyList<string> Rules);
+
+/// <summary>One action of a traced execution: what was done and how the model's state changed.</summary>
+public sealed record StepTrace(int Action, string Command, string Change, IReadOnlyList<string> StateChanges, IReadOnlyList<string> Exercised);
+
+/// <summary>The result of executing one sequence against one fresh implementation instance and the model.</summary>
+public sealed class SequenceResult
+{
+    public required SequenceStatus Status { get; init; }
+
+    /// <summary>Actions (sequence commands) executed, the failing one included.</summary>
+    public required int ActionsExecuted { get; init; }
+
+    /// <summary>Commands sent to the implementation, the implicit inspections included.</summary>
+    public required long CommandsExecuted { get; init; }
+
+    /// <summary>Index of the action at (or after) which the run stopped, when it did not pass.</summary>
+    public int? FailedAction { get; init; }
+
+    /// <summary>The command being executed when it stopped (an action or one of its inspections).</summary>
+    public string? FailedCommand { get; init; }
+
+    public IReadOnlyList<FieldMismatch> Mismatches { get; init; } = [];
+
+    /// <summary>The rule ids of all mismatches, sorted, distinct.</summary>
+    public IReadOnlyList<string> ViolatedRules { get; init; } = [];
+
+    /// <summary>Exception or time-out text, or the invalid command's reason.</summary>
+    public string? Message { get; init; }
+
+    /// <summary>Exception type name for crashes and model errors.</summary>
+    public string? ExceptionType { get; init; }
+
+    /// <summary>Per rule id: how many steps exercised it.</summary>
+    public required IReadOnlyDictionary<string, long> RuleCounts { get; init; }
+
+    /// <summary>Per command kind: how many commands of that kind were executed.</summary>
+    public required IReadOnlyDictionary<string, long> KindCounts { get; init; }
+
+    /// <summary>Per command kind, per rule id: exercise counts.</summary>
+    public required IReadOnlyDictionary<string, Dictionary<string, long>> RuleCountsByKind { get; init; }
+
+    /// <summary>The traced actions (only with tracing on).</summary>
+    public IReadOnlyList<StepTrace> Trace { get; init; } = [];
+
+    public bool Passed => Status == SequenceStatus.Passed;
+}
+
+/// <summary>
+/// Runs sequences against fresh implementation instances and the model. For every command: step the model,
+/// execute on the implementation (on a guarded worker, with a time limit), compare every <see cref="FieldCheck"/>;
+/// after every action that is not a query, inspect every folio the model knows and read the vmstat counters
+/// (where the profile has them), comparing those too. Stops at the first action with a divergence.
+/// </summary>
+public sealed class SequenceExecutor : IDisposable
+{
+    private readonly IImplementationFactory _factory;
+    private readonly Profile _profile;
+    private readonly Facet _facets;
+    private readonly TimeSpan _timeout;
+    private readonly GuardedInvoker _invoker = new();
+
+    public SequenceExecutor(IImplementationFactory factory, Profile profile, Facet facets, TimeSpan timeout)
+    {
+        _factory = factory;
+        _profile = profile;
+        _facets = facets & profile.Facets;
+        _timeout = timeout;
+    }
+
+    public void Dispose() => _invoker.Dispose();
+
+    public SequenceResult Execute(IReadOnlyList<Command> actions, bool trace = false)
+    {
+        var run = new Run(this, actions, trace);
+        return run.Execute();
+    }
+
+    private sealed class Run
+    {
+        private readonly SequenceExecutor _x;
+        private readonly IReadOnlyList<Command> _actions;
+        private readonly bool _trace;
+        private readonly Dictionary<string, long> _rules = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, long> _kinds = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, Dictionary<string, long>> _byKind = new(StringComparer.Ordinal);
+        private readonly List<StepTrace> _steps = [];
+        private readonly List<FieldMismatch> _mismatches = [];
+        private long _commands;
+        private IGupImplementation? _impl;
+
+        public Run(SequenceExecutor x, IReadOnlyList<Command> actions, bool trace)
+        {
+            _x = x;
+            _actions = actions;
+            _trace = trace;
+        }
+
+        private Profile P => _x._profile;
+
+        public SequenceResult Execute()
+        {
+            var created = _x._invoker.Invoke(() => _x._factory.Create(P), _x._timeout);
+            if (created.Status != InvokeStatus.Completed || created.Value is null)
+            {
+                return Broken(created.Status, created.Exception, 0, "create the implementation instance", -1,
+                    created.Status == InvokeStatus.Completed ? "the factory returned null" : null);
+            }
+
+            _impl = created.Value;
+            var result = Walk();
+            var disposed = _x._invoker.Invoke(() =>
+            {
+                _impl.Dispose();
+                return true;
+            }, _x._timeout);
+            if (result.Passed && disposed.Status != InvokeStatus.Completed)
+            {
+                return Broken(disposed.Status, disposed.Exception, _actions.Count, "dispose the implementation instance", _actions.Count - 1, null);
+            }
+
+            return result;
+        }
+
+        private SequenceResult Walk()
+        {
+            var state = GupModel.Init(P);
+            for (var i = 0; i < _actions.Count; i++)
+            {
+                var cmd = _actions[i];
+                var before = state;
+                var step = StepOne(ref state, cmd, i, isAction: true);
+                if (step is not null)
+                {
+                    return step;
+                }
+
+                if (!cmd.IsQuery)
+                {
+                    foreach (var folio in state.Folios.Select(f => f.Key).ToList())
+                    {
+                        var r = StepOne(ref state, new InspectFolio(folio), i, isAction: false);
+                        if (r is not null)
+                        {
+                            return r;
+                        }
+                    }
+
+                    if (P.HasPinVmstat)
+                    {
+                        var r = StepOne(ref state, new ReadVmstat(), i, isAction: false);
+                        if (r is not null)
+                        {
+                            return r;
+                        }
+                    }
+                }
+
+                if (_trace)
+                {
+                    var last = _steps[^1];
+                    _steps[^1] = last with { StateChanges = DescribeDiff(before, state) };
+                }
+
+                if (_mismatches.Count > 0)
+                {
+                    return Result(SequenceStatus.Diverged, i + 1, i, Render(cmd), null, null);
+                }
+            }
+
+            return Result(SequenceStatus.Passed, _actions.Count, null, null, null, null);
+        }
+
+        /// <summary>Steps the model and the implementation on one command; returns a result only when the run must stop at once.</summary>
+        private SequenceResult? StepOne(ref ModelState state, Command cmd, int action, bool isAction)
+        {
+            if (!isAction && (cmd.Needs & _x._facets) == 0)
+            {
+                return null;
+            }
+
+            string? why;
+            StepOutcome outcome;
+            try
+            {
+                why = GupModel.Precondition(state, cmd);
+                if (why is not null)
+                {
+                    if (!isAction)
+                    {
+                        return null;
+                    }
+
+                    return Result(SequenceStatus.Invalid, action + 1, action, Render(cmd), $"the model's precondition refuses it: {why}", null);
+                }
+
+                outcome = GupModel.Step(state, cmd);
+            }
+            catch (Exception e)
+            {
+                return Result(SequenceStatus.ModelError, action + 1, action, Render(cmd), $"the model threw {e.GetType().Name}: {e.Message}", e.GetType().Name);
+            }
+
+            _commands++;
+            var kind = CommandText.Kind(cmd);
+            Bump(_kinds, kind);
+            if (!_byKind.TryGetValue(kind, out var perKind))
+            {
+                perKind = new Dictionary<string, long>(StringComparer.Ordinal);
+                _byKind[kind] = perKind;
+            }
+
+            foreach (var rule in outcome.Exercised)
+            {
+                Bump(_rules, rule);
+                Bump(perKind, rule);
+            }
+
+            if (_trace && isAction)
+            {
+                _steps.Add(new StepTrace(action, Render(cmd), outcome.Change, [], outcome.Exercised));
+            }
+
+            var impl = _impl!;
+            var observed = _x._invoker.Invoke(() => impl.Execute(cmd), _x._timeout);
+            if (observed.Status != InvokeStatus.Completed)
+            {
+                return Broken(observed.Status, observed.Exception, action + 1, Render(cmd), action, null);
+            }
+
+            var fields = observed.Value?.Fields();
+            foreach (var check in outcome.Checks)
+            {
+                string? value = null;
+                if (fields is not null && fields.TryGetValue(check.Field, out var v))
+                {
+                    value = v;
+                }
+
+                if (value is null || !check.Allowed.Contains(value, StringComparer.Ordinal))
+                {
+                    _mismatches.Add(new FieldMismatch(Render(cmd), check.Field, value, check.Allowed, check.Rules));
+                }
+            }
+
+            state = outcome.Next;
+            return null;
+        }
+
+        private string Render(Command cmd) => CommandText.Render(cmd, P);
+
+        private SequenceResult Broken(InvokeStatus status, Exception? e, int actions, string what, int failedAction, string? message)
+        {
+            var timedOut = status == InvokeStatus.TimedOut;
+            var where = failedAction >= 0 && failedAction < _actions.Count && string.Equals(what, Render(_actions[failedAction]), StringComparison.Ordinal)
+                ? string.Empty
+                : $" (while trying to {what})";
+            var text = message ?? (timedOut
+                ? $"timed out after {((long)_x._timeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)} ms{where}"
+                : $"the implementation threw {e?.GetType().Name}: {e?.Message}{where}");
+            return Result(timedOut ? SequenceStatus.TimedOut : SequenceStatus.Crashed, actions, failedAction < 0 ? null : failedAction, what, text,
+                timedOut ? null : e?.GetType().Name ?? "null");
+        }
+
+        private SequenceResult Result(SequenceStatus status, int actions, int? failedAction, string? failedCommand, string? message, string? exceptionType)
+            => new()
+            {
+                Status = status,
+                ActionsExecuted = actions,
+                CommandsExecuted = _commands,
+                FailedAction = failedAction,
+                FailedCommand = failedCommand,
+                Mismatches = status == SequenceStatus.Diverged ? [.. _mismatches] : [],
+                ViolatedRules = status == SequenceStatus.Diverged
+                    ? _mismatches.SelectMany(m => m.Rules).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList()
+                    : [],
+                Message = message,
+                ExceptionType = exceptionType,
+                RuleCounts = _rules,
+                KindCounts = _kinds,
+                RuleCountsByKind = _byKind,
+                Trace = [.. _steps],
+            };
+
+        private static void Bump(Dictionary<string, long> d, string key)
+        {
+            d.TryGetValue(key, out var n);
+            d[key] = n + 1;
+        }
+
+        private static List<string> DescribeDiff(ModelState before, ModelState after)
+        {
+            IReadOnlyDictionary<string, string> a, b;
+            try
+            {
+                a = before.Describe();
+                b = after.Describe();
+            }
+            catch (Exception)
+            {
+                return [];
+            }
+
+            var lines = new List<string>();
+            foreach (var key in a.Keys.Union(b.Keys).Order(StringComparer.Ordinal))
+            {
+                var hasA = a.TryGetValue(key, out var va);
+                var hasB = b.TryGetValue(key, out var vb);
+                if (hasA && hasB && !string.Equals(va, vb, StringComparison.Ordinal))
+                {
+                    lines.Add($"{key}: {va} -> {vb}");
+                }
+                else if (hasA && !hasB)
+                {
+                    lines.Add($"{key}: {va} -> (gone)");
+                }
+                else if (!hasA && hasB)
+                {
+                    lines.Add($"{key}: (new) {vb}");
+                }
+            }
+
+            return lines;
+        }
+    }
+}

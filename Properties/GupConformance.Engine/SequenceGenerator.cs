@@ -1,0 +1,985 @@
+using GupConformance.Oracles;
+using GupConformance.Spec;
+
+namespace GupConformance.Engine;
+
+/// <summary>
+/// Generates command sequences that are valid by construction: while generating it keeps the model's state and
+/// emits a command only if <see cref="GupModel.Precondition"/> accepts it and its <see cref="Command.Needs"/>
+/// intersect the usable facets (manifest ∩ profile). Deterministic: the same (profile, facets, weights, seed,
+/// length) always gives the same sequence (<see cref="Prng"/>, no other source of randomness).
+/// Every sequence has exactly <c>length</c> commands unless the model refuses everything (it then ends early)
+/// or the model throws on a command (that command is the last one, so the executor reports the model error).
+/// </summary>
+public sealed class SequenceGenerator
+{
+    /// <summary>Where the first region is mapped.</summary>
+    public const ulong BaseAddress = 0x10000000;
+
+    /// <summary>The highest user address (TASK_SIZE_MAX on x86-64).</summary>
+    public const ulong TaskSizeMax = 0x7FFFFFFFF000;
+
+    private const long Page = Sizes.PageSize;
+
+    private static readonly Foll[] ProbeFlags =
+    [
+        Foll.Pin, Foll.Get, Foll.LongTerm, Foll.Touch, Foll.Tried, Foll.Remote, Foll.FastOnly, Foll.Unlockable,
+        Foll.MadvPopulate, Foll.Dump, Foll.NoWait, Foll.HwPoison, Foll.Anon, Foll.SplitPmd, Foll.NoFault,
+        Foll.PciP2pDma, Foll.Interruptible, Foll.HonorNumaFault,
+    ];
+
+    private readonly Profile _profile;
+    private readonly Facet _facets;
+    private readonly GeneratorWeights _weights;
+    private readonly (string Move, int Weight)[] _moves;
+    private readonly (string Template, int Weight)[] _templates;
+
+    public SequenceGenerator(Profile profile, Facet facets, GeneratorWeights? weights = null)
+    {
+        _profile = profile;
+        _facets = facets & profile.Facets;
+        _weights = weights ?? GeneratorWeights.Default;
+        _moves = _weights.MoveWeights
+            .Where(kv => kv.Value > 0 && (Moves.Needs(kv.Key) & _facets) != 0 && MoveFitsProfile(kv.Key))
+            .OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => (kv.Key, kv.Value))
+            .ToArray();
+        _templates = _weights.RegionWeights
+            .Where(kv => kv.Value > 0 && (RegionTemplates.Needs(kv.Key) & _facets) == RegionTemplates.Needs(kv.Key))
+            .OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => (kv.Key, kv.Value))
+            .ToArray();
+    }
+
+    public Profile Profile => _profile;
+
+    /// <summary>The facets commands may need: the manifest's, restricted to the profile's.</summary>
+    public Facet Facets => _facets;
+
+    /// <summary>The moves this generator can draw, with their weights (facet- and profile-filtered).</summary>
+    public IReadOnlyList<(string Move, int Weight)> EnabledMoves => _moves;
+
+    /// <summary>Convenience: one sequence for a profile under the given facets.</summary>
+    public static Command[] Generate(Profile profile, Facet facets, ulong seed, int length, GeneratorWeights? weights = null)
+        => new SequenceGenerator(profile, facets, weights).Generate(seed, length);
+
+    public Command[] Generate(ulong seed, int length)
+    {
+        var ctx = new Context(this, new Prng(seed), length);
+        ctx.Run();
+        return [.. ctx.Commands];
+    }
+
+    private bool MoveFitsProfile(string move) => move switch
+    {
+        Moves.FolioAddPin => _profile.HasFolioAddPin,
+        Moves.IterExtract or Moves.IterRetention or Moves.IterScenario => _profile.Iov != IovScheme.None,
+        Moves.NetfsExtract or Moves.NetfsFree or Moves.NetfsScenario => _profile.HasNetfs,
+        _ => true,
+    };
+
+    /// <summary>The state of one generation.</summary>
+    private sealed class Context
+    {
+        private readonly SequenceGenerator _g;
+        private readonly Prng _rng;
+        private readonly int _length;
+        private int _nextRegion = 1;
+        private int _nextCall = 1;
+        private int _nextIter = 1;
+        private int _nextBio = 1;
+        private int _nextFv = 1;
+        private int _nextNetfs = 1;
+        private bool _stopped;
+
+        public Context(SequenceGenerator g, Prng rng, int length)
+        {
+            _g = g;
+            _rng = rng;
+            _length = length;
+            State = GupModel.Init(g._profile);
+        }
+
+        public List<Command> Commands { get; } = [];
+
+        private ModelState State { get; set; }
+
+        private Profile P => _g._profile;
+
+        private Facet F => _g._facets;
+
+        private bool Full => _stopped || Commands.Count >= _length;
+
+        public void Run()
+        {
+            var setup = _rng.Range(_g._weights.SetupRegionsMin, Math.Max(_g._weights.SetupRegionsMin, _g._weights.SetupRegionsMax));
+            for (var i = 0; i < setup && !Full; i++)
+            {
+                var ok = false;
+                for (var attempt = 0; attempt < 4 && !ok && !Full; attempt++)
+                {
+                    ok = Emit(MapMove(null)) > 0;
+                }
+            }
+
+            while (!Full)
+            {
+                var progressed = false;
+                for (var attempt = 0; attempt < _g._weights.AttemptsPerCommand && !progressed && !Full; attempt++)
+                {
+                    var move = _rng.Weighted(_g._moves);
+                    if (move is null)
+                    {
+                        break;
+                    }
+
+                    progressed = Emit(Build(move)) > 0;
+                }
+
+                if (!progressed && !Full && Emit(MapMove(RegionTemplates.Small)) == 0)
+                {
+                    break;
+                }
+            }
+        }
+
+        /// <summary>Emits the commands of a move one by one, each checked against the state the previous ones left.</summary>
+        private int Emit(IEnumerable<Command?> move)
+        {
+            var emitted = 0;
+            foreach (var cmd in move)
+            {
+                if (Full || cmd is null || (cmd.Needs & F) == 0)
+                {
+                    break;
+                }
+
+                string? why;
+                try
+                {
+                    why = GupModel.Precondition(State, cmd);
+                }
+                catch (Exception)
+                {
+                    break;
+                }
+
+                if (why is not null)
+                {
+                    break;
+                }
+
+                try
+                {
+                    State = GupModel.Step(State, cmd).Next;
+                }
+                catch (Exception)
+                {
+                    // The model cannot step a command it accepted: keep it as the last command so that the
+                    // executor reports the model error with this sequence.
+                    Commands.Add(cmd);
+                    _stopped = true;
+                    break;
+                }
+
+                Commands.Add(cmd);
+                emitted++;
+            }
+
+            return emitted;
+        }
+
+        private IEnumerable<Command?> Build(string move) => move switch
+        {
+            Moves.Map => MapMove(null),
+            Moves.Gup => GupMove(),
+            Moves.GupHammer => GupHammerMove(),
+            Moves.GupRelease => GupReleaseMove(),
+            Moves.Release => ReleaseMove(),
+            Moves.FolioAddPin => FolioAddPinMove(),
+            Moves.IterInit => One(IterInitCommand(IterPurpose.Any)),
+            Moves.IterExtract => One(IterExtractCommand(null)),
+            Moves.IterRetention => One(IterRetentionCommand(null)),
+            Moves.IterScenario => IterScenario(),
+            Moves.BioAdd => One(BioAddCommand(null)),
+            Moves.BioRelease => One(BioReleaseCommand(null)),
+            Moves.BioScenario => BioScenario(),
+            Moves.FvCreate => One(FvCreateCommand()),
+            Moves.FvGet => One(FvGetCommand(null)),
+            Moves.FvPut => One(FvPutCommand(null)),
+            Moves.FvScenario => FvScenario(),
+            Moves.NetfsExtract => One(NetfsExtractCommand(null)),
+            Moves.NetfsFree => One(NetfsFreeCommand(null)),
+            Moves.NetfsScenario => NetfsScenario(),
+            _ => [],
+        };
+
+        private static IEnumerable<Command?> One(Command? c)
+        {
+            yield return c;
+        }
+
+        // ---- Regions -----------------------------------------------------------------------------------
+
+        private IEnumerable<Command?> MapMove(string? template)
+        {
+            template ??= _rng.Weighted(_g._templates) ?? RegionTemplates.Small;
+            yield return MapCommand(template);
+        }
+
+        private MapRegion MapCommand(string template)
+        {
+            var kind = RegionKind.Anon;
+            var order = 0;
+            var folios = 1;
+            var refcount = 1;
+            switch (template)
+            {
+                case RegionTemplates.Large:
+                    order = _rng.Weighted<int>([(1, 5), (2, 4), (3, 2), (4, 2), (5, 1), (6, 1), (9, 2), (10, 1)]);
+                    folios = _rng.Range(1, 3);
+                    break;
+                case RegionTemplates.Huge:
+                    order = _rng.Range(11, Sizes.MaxOrder);
+                    folios = _rng.Chance(80) ? 1 : 2;
+                    break;
+                case RegionTemplates.Zero:
+                    kind = RegionKind.Zero;
+                    folios = _rng.Range(1, 6);
+                    break;
+                case RegionTemplates.File:
+                    kind = RegionKind.File;
+                    folios = _rng.Range(1, 4);
+                    break;
+                case RegionTemplates.Io:
+                    kind = RegionKind.Io;
+                    folios = _rng.Range(1, 3);
+                    break;
+                case RegionTemplates.PfnMap:
+                    kind = RegionKind.PfnMap;
+                    folios = _rng.Range(1, 3);
+                    break;
+                case RegionTemplates.Boundary:
+                    order = (F & Facet.LargeFolios) != 0 && _rng.Chance(40)
+                        ? _rng.Weighted<int>([(1, 2), (2, 2), (5, 1), (9, 1)])
+                        : 0;
+                    folios = _rng.Range(1, 2);
+                    refcount = _rng.Chance(15) ? 1024 : _rng.Range(1000, 1023);
+                    break;
+                case RegionTemplates.Overflow:
+                    order = (F & Facet.LargeFolios) != 0 && _rng.Chance(40) ? _rng.Range(1, 3) : 0;
+                    folios = _rng.Range(1, 2);
+                    refcount = _rng.Weighted<int>(
+                    [
+                        (int.MaxValue, 2), (int.MaxValue - 1, 1), (int.MaxValue - 1022, 3), (int.MaxValue - 1023, 2),
+                        (int.MaxValue - 1024, 1), (int.MaxValue - (1024 * _rng.Range(1, 3)) - _rng.Range(0, 2), 2),
+                    ]);
+                    break;
+                default:
+                    folios = _rng.Range(1, 6);
+                    break;
+            }
+
+            var start = NextFreeAddress(order);
+            return new MapRegion(_nextRegion++, kind, start, folios, order, refcount);
+        }
+
+        /// <summary>After the last region: adjacent (so walks continue into it) or after a hole of 1..3 pages.</summary>
+        private ulong NextFreeAddress(int order)
+        {
+            var end = State.Regions.Count == 0 ? BaseAddress : State.Regions.Max(r => r.End);
+            var gap = _rng.Chance(50) ? 0UL : (ulong)_rng.Range(1, 3) * Page;
+            var start = end + gap;
+            if (order >= 9 && _rng.Chance(50))
+            {
+                // Sometimes align a large folio region as a THP would be.
+                var align = (ulong)Page << Math.Min(order, 21 - Sizes.PageShift);
+                start = (start + align - 1) & ~(align - 1);
+            }
+
+            return start;
+        }
+
+        private IReadOnlyList<RegionView> Regions => State.Regions;
+
+        private RegionView? PickRegion(Func<RegionView, bool>? filter = null)
+        {
+            var list = filter is null ? Regions : Regions.Where(filter).ToList();
+            return list.Count == 0 ? null : _rng.Pick(list);
+        }
+
+        /// <summary>A page index inside a region, weighted toward its start, folio boundaries and its end.</summary>
+        private long PickPage(RegionView r)
+        {
+            var pages = r.Pages;
+            var folioPages = 1L << r.Order;
+            return _rng.Weighted<int>([(0, 3), (1, 4), (2, 2), (3, 1)]) switch
+            {
+                0 => 0,
+                1 => _rng.Range(0L, Math.Min(pages - 1, 63)),
+                2 when r.Order > 0 => Math.Clamp(((_rng.Range(0, r.Folios - 1) + 1) * folioPages) - _rng.Range(1L, 2L), 0, pages - 1),
+                2 => _rng.Range(0L, pages - 1),
+                _ => pages - 1,
+            };
+        }
+
+        private ulong HoleAddress()
+        {
+            var sorted = Regions.OrderBy(r => r.Start).ToList();
+            var holes = new List<ulong>();
+            for (var i = 0; i + 1 < sorted.Count; i++)
+            {
+                if (sorted[i + 1].Start > sorted[i].End)
+                {
+                    holes.Add(sorted[i].End);
+                }
+            }
+
+            holes.Add(sorted.Count == 0 ? BaseAddress : sorted[^1].End + (16 * (ulong)Page));
+            holes.Add(BaseAddress - (16 * (ulong)Page));
+            return _rng.Pick(holes);
+        }
+
+        // ---- GUP ---------------------------------------------------------------------------------------
+
+        private EntryPoint PickEntry()
+        {
+            var entries = P.EntryPoints;
+            var weighted = entries.Select(e => (e, e switch
+            {
+                EntryPoint.PinUserPagesFast => 5,
+                EntryPoint.PinUserPages => 4,
+                EntryPoint.GetUserPages => 4,
+                EntryPoint.GetUserPagesFast => 3,
+                _ => 2,
+            })).ToList();
+            return _rng.Weighted(weighted);
+        }
+
+        private bool Exists(Foll f) => P.Flags.Exists(f);
+
+        private Foll PickFlags(EntryPoint entry, bool probe)
+        {
+            var f = Foll.None;
+            if (_rng.Chance(45))
+            {
+                f |= Foll.Write;
+            }
+
+            if (_rng.Chance(10) && Exists(Foll.Force))
+            {
+                f |= Foll.Force;
+            }
+
+            if (entry.IsPin() && _rng.Chance(30) && Exists(Foll.LongTerm))
+            {
+                f |= Foll.LongTerm;
+            }
+
+            if (probe)
+            {
+                var candidates = ProbeFlags.Where(Exists).Select(x => (x, x switch
+                {
+                    Foll.Pin => entry.IsPin() ? 1 : 4,
+                    Foll.Get => entry.IsPin() ? 4 : 1,
+                    Foll.LongTerm => entry.IsPin() ? 0 : 4,
+                    Foll.Touch => 2,
+                    _ => 1,
+                })).ToList();
+                if (candidates.Count > 0)
+                {
+                    f |= _rng.Weighted(candidates);
+                }
+            }
+
+            return f;
+        }
+
+        /// <summary>A start page and a page count: inside a region, across its end, in a hole, or at the edges of the address space.</summary>
+        private (ulong Start, long Nr) PickRange(EntryPoint entry)
+        {
+            var mode = _rng.Weighted<int>([(0, 12), (1, 3), (2, 1), (3, entry.IsFast() ? 1 : 0), (4, entry.IsFast() ? 1 : 0)]);
+            if (Regions.Count == 0 || mode == 2)
+            {
+                return (HoleAddress(), _rng.Range(1L, 3L));
+            }
+
+            if (mode == 3)
+            {
+                // Wrapping past 2^64.
+                var k = _rng.Range(0L, 3L);
+                return (0UL - (ulong)((k + 1) * Page), k + _rng.Range(1L, 4L));
+            }
+
+            if (mode == 4)
+            {
+                // Ending beyond TASK_SIZE_MAX.
+                var k = _rng.Range(0L, 2L);
+                return (TaskSizeMax - (ulong)(k * Page), k + _rng.Range(1L, 3L));
+            }
+
+            var r = PickRegion()!;
+            if (mode == 1)
+            {
+                // Across the region's end: into the next region or a hole.
+                var back = _rng.Range(1L, Math.Min(r.Pages, 3));
+                return (r.End - (ulong)(back * Page), back + _rng.Range(1L, 3L));
+            }
+
+            var page = PickPage(r);
+            var left = r.Pages - page;
+            var nr = _rng.Weighted<int>([(0, 4), (1, 4), (2, 2), (3, 1), (4, 1), (5, 1)]) switch
+            {
+                0 => 1L,
+                1 => _rng.Range(2L, 4L),
+                2 => _rng.Range(5L, 16L),
+                3 => Math.Min(left, _rng.Chance(3) ? left : 4096),
+                4 => left + _rng.Range(1L, 3L),
+                _ => _rng.Range(17L, 1100L),
+            };
+            return (r.Start + (ulong)(page * Page), Math.Max(1, nr));
+        }
+
+        private Gup GupCommand(bool allowProbe)
+        {
+            var entry = PickEntry();
+            var probe = allowProbe && _rng.Chance(18);
+            var flags = PickFlags(entry, probe);
+            var (start, nr) = PickRange(entry);
+            var withPages = !_rng.Chance(8);
+            return new Gup(_nextCall++, entry, start, nr, flags, withPages);
+        }
+
+        private IEnumerable<Command?> GupMove()
+        {
+            yield return GupCommand(allowProbe: true);
+        }
+
+        /// <summary>Several one-page grabs of the same page: many references or pins on one folio.</summary>
+        private IEnumerable<Command?> GupHammerMove()
+        {
+            var r = PickRegion(x => x.Kind is RegionKind.Anon or RegionKind.Zero or RegionKind.File);
+            if (r is null)
+            {
+                yield break;
+            }
+
+            var entry = PickEntry();
+            var flags = PickFlags(entry, probe: false);
+            var start = r.Start + (ulong)(PickPage(r) * Page);
+            var nr = r.Order > 0 && _rng.Chance(30) ? _rng.Range(2L, Math.Min(64, 1L << r.Order)) : 1L;
+            var times = _rng.Range(2, 6);
+            var mixed = _rng.Chance(40);
+            for (var i = 0; i < times; i++)
+            {
+                // Sometimes mix references and pins on the same folio.
+                var e = mixed && i > 0 ? PickEntry() : entry;
+                var f = mixed && i > 0 ? PickFlags(e, probe: false) : flags;
+                yield return new Gup(_nextCall++, e, start, nr, f, true);
+            }
+        }
+
+        /// <summary>A grab, then the matching release of everything it returned.</summary>
+        private IEnumerable<Command?> GupReleaseMove()
+        {
+            var gup = GupCommand(allowProbe: false) with { WithPages = true };
+            yield return gup;
+            if (!State.Arrays.TryGetValue(gup.Call, out var runs))
+            {
+                yield break;
+            }
+
+            var held = runs.Where(x => x.Hold != Hold.None && !x.Released).ToList();
+            if (held.Count == 0 || held.Count != runs.Count || held.Select(x => x.Hold).Distinct().Count() != 1)
+            {
+                yield break;
+            }
+
+            var total = runs.Sum(x => x.Count);
+            if (total > int.MaxValue)
+            {
+                yield break;
+            }
+
+            var fn = held[0].Hold == Hold.Ref ? ReleaseFn.PutPage : PickUnpinFn();
+            yield return new Release(gup.Call, fn, 0, (int)total, _rng.Chance(60));
+        }
+
+        // ---- Release -----------------------------------------------------------------------------------
+
+        private ReleaseFn PickUnpinFn() => _rng.Weighted<ReleaseFn>(
+        [
+            (ReleaseFn.UnpinUserPages, 3), (ReleaseFn.UnpinUserPage, 2), (ReleaseFn.UnpinUserPagesDirtyLock, 3),
+            (ReleaseFn.UnpinUserPageRangeDirtyLock, 2),
+        ]);
+
+        private sealed record HeldRun(int Call, long Index, int RunIndex, EntryRun Run, IReadOnlyList<EntryRun> Runs);
+
+        private List<HeldRun> HeldRuns(Hold? hold)
+        {
+            var list = new List<HeldRun>();
+            foreach (var call in State.Arrays.Keys.Order())
+            {
+                var runs = State.Arrays[call];
+                long index = 0;
+                for (var i = 0; i < runs.Count; i++)
+                {
+                    var run = runs[i];
+                    if (!run.Released && run.Hold != Hold.None && (hold is null || run.Hold == hold))
+                    {
+                        list.Add(new HeldRun(call, index, i, run, runs));
+                    }
+
+                    index += run.Count;
+                }
+            }
+
+            return list;
+        }
+
+        private HeldRun? PickHeld(Hold? hold)
+        {
+            var held = HeldRuns(hold);
+            if (held.Count == 0)
+            {
+                return null;
+            }
+
+            // Prefer the most recent arrays.
+            if (_rng.Chance(50))
+            {
+                var lastCalls = held.Select(h => h.Call).Distinct().TakeLast(3).ToHashSet();
+                held = held.Where(h => lastCalls.Contains(h.Call)).ToList();
+            }
+
+            return _rng.Pick(held);
+        }
+
+        private IEnumerable<Command?> ReleaseMove()
+        {
+            var h = PickHeld(null);
+            if (h is null)
+            {
+                yield break;
+            }
+
+            var offset = _rng.Chance(75) ? 0 : _rng.Range(0L, h.Run.Count - 1);
+            var restOfRun = h.Run.Count - offset;
+            long count = _rng.Weighted<int>([(0, 3), (1, 3), (2, 2), (3, 1)]) switch
+            {
+                0 => 1,
+                1 => restOfRun,
+                2 => restOfRun + FollowingHeld(h),
+                _ => _rng.Range(1L, restOfRun),
+            };
+            count = Math.Clamp(count, 1, int.MaxValue);
+            var index = h.Index + offset;
+            if (index > int.MaxValue)
+            {
+                yield break;
+            }
+
+            ReleaseFn fn;
+            if (h.Run.Hold == Hold.Ref)
+            {
+                fn = P.Pins == PinScheme.NoPins || _rng.Chance(88)
+                    ? ReleaseFn.PutPage
+                    : _rng.Chance(50) ? ReleaseFn.UnpinUserPage : ReleaseFn.UnpinUserPages;
+            }
+            else
+            {
+                fn = _rng.Chance(10) ? ReleaseFn.PutPage : PickUnpinFn();
+            }
+
+            yield return new Release(h.Call, fn, (int)index, (int)count, _rng.Chance(70));
+        }
+
+        /// <summary>How many entries after this run are held the same way, unreleased (to cross folio boundaries).</summary>
+        private static long FollowingHeld(HeldRun h)
+        {
+            long n = 0;
+            for (var i = h.RunIndex + 1; i < h.Runs.Count; i++)
+            {
+                var r = h.Runs[i];
+                if (r.Released || r.Hold != h.Run.Hold)
+                {
+                    break;
+                }
+
+                n += r.Count;
+            }
+
+            return n;
+        }
+
+        private IEnumerable<Command?> FolioAddPinMove()
+        {
+            var h = PickHeld(Hold.Pin);
+            if (h is null)
+            {
+                yield break;
+            }
+
+            var index = h.Index + (_rng.Chance(70) ? 0 : _rng.Range(0L, h.Run.Count - 1));
+            if (index > int.MaxValue)
+            {
+                yield break;
+            }
+
+            yield return new FolioAddPin(_nextCall++, h.Call, (int)index);
+        }
+
+        // ---- Iterators ---------------------------------------------------------------------------------
+
+        private enum IterPurpose
+        {
+            Any,
+            Extract,
+            Bio,
+            Netfs,
+        }
+
+        private IterKind PickIterKind(IterPurpose purpose)
+        {
+            var iov = (F & Facet.IovIter) != 0 && P.Iov != IovScheme.None;
+            List<(IterKind, int)> kinds = purpose switch
+            {
+                IterPurpose.Bio => [(IterKind.Ubuf, 3), (IterKind.Iovec, 5), (IterKind.Bvec, 2)],
+                IterPurpose.Netfs => [(IterKind.Ubuf, 3), (IterKind.Iovec, 4), (IterKind.Kvec, 1), (IterKind.Bvec, 1)],
+                _ when iov => [(IterKind.Ubuf, 4), (IterKind.Iovec, 4), (IterKind.Kvec, 3), (IterKind.Bvec, 2), (IterKind.Xarray, 1), (IterKind.Discard, 1)],
+                _ when (F & Facet.Bio) != 0 => [(IterKind.Ubuf, 3), (IterKind.Iovec, 5), (IterKind.Bvec, 2)],
+                _ => [(IterKind.Ubuf, 3), (IterKind.Iovec, 4), (IterKind.Kvec, 1)],
+            };
+            return _rng.Weighted(kinds);
+        }
+
+        private IterInit? IterInitCommand(IterPurpose purpose)
+        {
+            if (Regions.Count == 0)
+            {
+                return null;
+            }
+
+            var kind = PickIterKind(purpose);
+            var sector = purpose == IterPurpose.Bio || _rng.Chance(40);
+            var dir = _rng.Chance(50) ? IterDir.Source : IterDir.Dest;
+            List<IterSeg> segs;
+            switch (kind)
+            {
+                case IterKind.Ubuf:
+                    segs = [UserSeg(sector)];
+                    break;
+                case IterKind.Iovec:
+                    segs = _rng.Chance(35) ? BackToBack(sector) : Enumerable.Range(0, _rng.Range(1, 4)).Select(_ => UserSeg(sector)).ToList();
+                    break;
+                case IterKind.Kvec:
+                    {
+                        segs = Enumerable.Range(0, _rng.Range(1, 3)).Select(_ => KernelSeg(sector, Kernel)).ToList();
+                        if (_rng.Chance(35))
+                        {
+                            segs.Insert(0, segs[0] with { Len = 0 });
+                        }
+
+                        break;
+                    }
+
+                case IterKind.Bvec:
+                case IterKind.Xarray:
+                    segs = [KernelSeg(sector, r => r.Kind is RegionKind.Anon or RegionKind.File)];
+                    break;
+                default:
+                    segs = [new IterSeg(0, _rng.Range(1L, 3 * Page))];
+                    break;
+            }
+
+            if (segs.Count == 0 || segs.Any(s => s.Len < 0))
+            {
+                return null;
+            }
+
+            return new IterInit(_nextIter++, kind, dir, segs);
+        }
+
+        private static bool Kernel(RegionView r) => r.Kind is RegionKind.Anon or RegionKind.File or RegionKind.Zero;
+
+        /// <summary>A user segment: usually inside a region, sometimes across its end (into a hole or the next region).</summary>
+        private IterSeg UserSeg(bool sector)
+        {
+            var r = PickRegion()!;
+            var crossEnd = _rng.Chance(15);
+            var page = crossEnd ? r.Pages - 1 : PickPage(r);
+            var offset = sector ? 512L * _rng.Range(0, 7) : _rng.Range(0L, Page - 1);
+            var len = sector ? 512L * _rng.Weighted<int>([(_rng.Range(1, 8), 4), (_rng.Range(9, 24), 2), (_rng.Range(25, 64), 1)])
+                : _rng.Range(1L, 3 * Page);
+            if (crossEnd)
+            {
+                len += Page;
+            }
+
+            return new IterSeg(r.Start + (ulong)((page * Page) + offset), len);
+        }
+
+        /// <summary>Iovec segments that follow each other in memory, meeting inside a page (bio same-page merges).</summary>
+        private List<IterSeg> BackToBack(bool sector)
+        {
+            var r = PickRegion(x => x.Kind is RegionKind.Anon or RegionKind.Zero or RegionKind.File) ?? PickRegion()!;
+            var page = PickPage(r);
+            var addr = r.Start + (ulong)(page * Page) + (ulong)(512L * _rng.Range(0, 6));
+            var list = new List<IterSeg>();
+            var n = _rng.Range(2, 4);
+            for (var i = 0; i < n; i++)
+            {
+                var len = sector || _rng.Chance(70) ? 512L * _rng.Range(1, 6) : _rng.Range(1L, 2048L);
+                list.Add(new IterSeg(addr, len));
+                addr += (ulong)len;
+            }
+
+            return list;
+        }
+
+        /// <summary>A segment wholly inside one region that passes <paramref name="filter"/>.</summary>
+        private IterSeg KernelSeg(bool sector, Func<RegionView, bool> filter)
+        {
+            var r = PickRegion(filter) ?? PickRegion()!;
+            var page = PickPage(r);
+            var offset = sector ? 512L * _rng.Range(0, 7) : _rng.Range(0L, Page - 1);
+            var start = (page * Page) + offset;
+            var room = (r.Pages * Page) - start;
+            var len = sector ? 512L * _rng.Range(1, 16) : _rng.Range(1L, 3 * Page);
+            len = Math.Min(len, room);
+            if (sector)
+            {
+                len -= len % 512;
+            }
+
+            return new IterSeg(r.Start + (ulong)start, Math.Max(len, sector ? 512 : 1));
+        }
+
+        private IterView? PickIter(Func<IterView, bool>? filter, bool preferLive)
+        {
+            var list = filter is null ? State.Iters.ToList() : State.Iters.Where(filter).ToList();
+            if (list.Count == 0)
+            {
+                return null;
+            }
+
+            if (preferLive && _rng.Chance(80))
+            {
+                var live = list.Where(i => i.Count > 0).ToList();
+                if (live.Count > 0)
+                {
+                    list = live;
+                }
+            }
+
+            return _rng.Chance(50) ? list[^1] : _rng.Pick(list);
+        }
+
+        private IterExtract? IterExtractCommand(int? iter)
+        {
+            var it = iter is { } id ? State.Iters.FirstOrDefault(i => i.Iter == id) : PickIter(null, preferLive: true);
+            if (it is null)
+            {
+                return null;
+            }
+
+            var maxSize = _rng.Weighted<int>([(0, 1), (1, 2), (2, 2), (3, 4), (4, 1), (5, 1)]) switch
+            {
+                0 => 0L,
+                1 => _rng.Range(1L, 1000L),
+                2 => Page * _rng.Range(1, 2),
+                3 => Math.Max(1, it.Count),
+                4 => it.Count + _rng.Range(1L, 5000L),
+                _ => Sizes.MaxRwCount + Page,
+            };
+            var maxPages = _rng.Weighted<int>([(1, 3), (_rng.Range(2, 4), 3), (_rng.Range(5, 16), 1), (64, 1)]);
+            return new IterExtract(_nextCall++, it.Iter, maxSize, maxPages);
+        }
+
+        private IterRetention? IterRetentionCommand(int? iter)
+        {
+            var it = iter is { } id ? State.Iters.FirstOrDefault(i => i.Iter == id) : PickIter(null, preferLive: false);
+            return it is null ? null : new IterRetention(it.Iter);
+        }
+
+        private IEnumerable<Command?> IterScenario()
+        {
+            var init = IterInitCommand(IterPurpose.Extract);
+            yield return init;
+            if (init is null)
+            {
+                yield break;
+            }
+
+            if (_rng.Chance(30))
+            {
+                yield return new IterRetention(init.Iter);
+            }
+
+            var n = _rng.Range(1, 3);
+            for (var i = 0; i < n; i++)
+            {
+                yield return IterExtractCommand(init.Iter);
+            }
+
+            if (_rng.Chance(30))
+            {
+                yield return new IterRetention(init.Iter);
+            }
+        }
+
+        // ---- Bios --------------------------------------------------------------------------------------
+
+        private static bool BioIter(IterView i) => i.Kind is IterKind.Ubuf or IterKind.Iovec or IterKind.Bvec;
+
+        private BioAdd? BioAddCommand(int? iter)
+        {
+            var it = iter is { } id ? State.Iters.FirstOrDefault(i => i.Iter == id) : PickIter(BioIter, preferLive: true);
+            if (it is null)
+            {
+                return null;
+            }
+
+            var maxVecs = _rng.Weighted<int>([(_rng.Range(1, 3), 3), (_rng.Range(4, 8), 3), (_rng.Range(16, 64), 1)]);
+            return new BioAdd(_nextBio++, it.Iter, maxVecs);
+        }
+
+        private BioRelease? BioReleaseCommand(int? bio)
+        {
+            if (bio is null && State.Bios.Count == 0)
+            {
+                return null;
+            }
+
+            return new BioRelease(bio ?? _rng.Pick(State.Bios), _rng.Chance(60));
+        }
+
+        private IEnumerable<Command?> BioScenario()
+        {
+            var init = IterInitCommand(IterPurpose.Bio);
+            yield return init;
+            if (init is null)
+            {
+                yield break;
+            }
+
+            var add = BioAddCommand(init.Iter);
+            yield return add;
+            if (add is not null && _rng.Chance(75))
+            {
+                yield return BioReleaseCommand(add.Bio);
+            }
+        }
+
+        // ---- Frame vectors -----------------------------------------------------------------------------
+
+        private FvCreate FvCreateCommand() => new(_nextFv++, _rng.Chance(85) ? _rng.Range(1, 8) : _rng.Range(9, 64));
+
+        private FvGet? FvGetCommand(int? fv)
+        {
+            var vec = fv is { } id
+                ? State.FrameVectors.FirstOrDefault(v => v.Fv == id)
+                : State.FrameVectors.Where(v => v.NrFrames == 0).LastOrDefault();
+            if (vec is null)
+            {
+                return null;
+            }
+
+            ulong start;
+            var mode = _rng.Weighted<int>([(0, 5), (1, 3), (2, 1), (3, 1)]);
+            var special = PickRegion(r => r.Kind is RegionKind.Io or RegionKind.PfnMap);
+            if (mode == 1 && special is not null)
+            {
+                start = special.Start + (ulong)(_rng.Range(0L, special.Pages - 1) * Page);
+            }
+            else if (mode == 2 || Regions.Count == 0)
+            {
+                start = HoleAddress();
+            }
+            else
+            {
+                var r = PickRegion()!;
+                start = mode == 3
+                    ? r.End - (ulong)(_rng.Range(1L, Math.Min(2, r.Pages)) * Page)
+                    : r.Start + (ulong)(PickPage(r) * Page);
+            }
+
+            var nr = _rng.Weighted<int>([(0, 1), (_rng.Range(1, vec.NrAllocated), 6), (vec.NrAllocated + _rng.Range(1, 4), 2)]);
+            return new FvGet(vec.Fv, start, nr, _rng.Chance(50));
+        }
+
+        private FvPut? FvPutCommand(int? fv)
+        {
+            if (fv is { } id)
+            {
+                return new FvPut(id);
+            }
+
+            var list = State.FrameVectors;
+            if (list.Count == 0)
+            {
+                return null;
+            }
+
+            var full = list.Where(v => v.NrFrames > 0).ToList();
+            return new FvPut((full.Count > 0 && _rng.Chance(80) ? _rng.Pick(full) : _rng.Pick(list)).Fv);
+        }
+
+        private IEnumerable<Command?> FvScenario()
+        {
+            var create = FvCreateCommand();
+            yield return create;
+            yield return FvGetCommand(create.Fv);
+            if (_rng.Chance(75))
+            {
+                yield return FvPutCommand(create.Fv);
+            }
+        }
+
+        // ---- netfs -------------------------------------------------------------------------------------
+
+        private NetfsExtract? NetfsExtractCommand(int? iter)
+        {
+            var it = iter is { } id ? State.Iters.FirstOrDefault(i => i.Iter == id) : PickIter(null, preferLive: true);
+            if (it is null)
+            {
+                return null;
+            }
+
+            var maxSize = _rng.Weighted<int>([(0, 4), (1, 2), (2, 1)]) switch
+            {
+                0 => Math.Max(1, it.Count),
+                1 => _rng.Range(1L, Math.Max(1, it.Count)),
+                _ => it.Count + _rng.Range(1L, 3 * Page),
+            };
+            return new NetfsExtract(_nextNetfs++, it.Iter, maxSize);
+        }
+
+        private NetfsFree? NetfsFreeCommand(int? netfs)
+        {
+            if (netfs is null && State.NetfsRequests.Count == 0)
+            {
+                return null;
+            }
+
+            return new NetfsFree(netfs ?? _rng.Pick(State.NetfsRequests));
+        }
+
+        private IEnumerable<Command?> NetfsScenario()
+        {
+            var init = IterInitCommand(IterPurpose.Netfs);
+            yield return init;
+            if (init is null)
+            {
+                yield break;
+            }
+
+            var ex = NetfsExtractCommand(init.Iter);
+            yield return ex;
+            if (ex is not null && _rng.Chance(75))
+            {
+                yield return NetfsFreeCommand(ex.Netfs);
+            }
+        }
+    }
+}

@@ -1,0 +1,335 @@
+using System.CommandLine;
+using System.Globalization;
+using GupConformance.Engine;
+using GupConformance.Fixtures;
+using GupConformance.Spec;
+
+namespace GupConformance.Runner;
+
+/// <summary>
+/// gupconformance: runs the conformance suite against an implementation under one profile or all it claims.
+/// Exit codes: 0 conformant, 1 not conformant, 2 bad arguments.
+/// </summary>
+public static class Program
+{
+    public const int ExitConformant = 0;
+    public const int ExitNotConformant = 1;
+    public const int ExitBadArguments = 2;
+
+    /// <summary>The implementations the runner knows, by their --impl name.</summary>
+    public static IReadOnlyDictionary<string, Func<IImplementationFactory>> Implementations { get; } =
+        new SortedDictionary<string, Func<IImplementationFactory>>(StringComparer.Ordinal)
+        {
+            ["reference"] = () => new KernelStyleFactory(),
+        };
+
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+
+    /// <summary>The whole command line behaviour, with the output streams given (for tests).</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var profileOpt = new Option<string>("--profile")
+        {
+            Description = $"Profile id, or 'all' for every profile the implementation claims (see --list-profiles)",
+            DefaultValueFactory = _ => Profiles.Default.Id,
+        };
+        var implOpt = new Option<string>("--impl")
+        {
+            Description = $"Implementation to check ({string.Join(", ", Implementations.Keys)})",
+            DefaultValueFactory = _ => "reference",
+        };
+        var seedOpt = new Option<string>("--seed")
+        {
+            Description = $"Run seed (a 64-bit number, decimal or 0x-hex, or 'random'): the same seed replays the same run",
+            DefaultValueFactory = _ => RunOptions.DefaultSeed.ToString(CultureInfo.InvariantCulture),
+        };
+        var sequencesOpt = new Option<int>("--sequences")
+        {
+            Description = "Number of generated command sequences per profile",
+            DefaultValueFactory = _ => RunOptions.DefaultSequences,
+        };
+        var lengthOpt = new Option<int>("--length")
+        {
+            Description = "Actions per sequence",
+            DefaultValueFactory = _ => RunOptions.DefaultLength,
+        };
+        var timeoutOpt = new Option<int>("--timeout-ms")
+        {
+            Description = "Time limit for one call into the implementation, in milliseconds",
+            DefaultValueFactory = _ => RunOptions.DefaultTimeoutMs,
+        };
+        var listProfilesOpt = new Option<bool>("--list-profiles") { Description = "List the profiles and exit" };
+        var listRulesOpt = new Option<bool>("--list-rules") { Description = "List the rules (those of --profile, if given) and exit" };
+
+        var root = new RootCommand("GupConformance: property-based conformance checking of the Linux page pin/reference accounting (get_user_pages / pin_user_pages).");
+        foreach (var o in new Option[] { profileOpt, implOpt, seedOpt, sequencesOpt, lengthOpt, timeoutOpt, listProfilesOpt, listRulesOpt })
+        {
+            root.Options.Add(o);
+        }
+
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            stderr.WriteLine($"error: {parse.Errors[0].Message} (see --help)");
+            return ExitBadArguments;
+        }
+
+        root.SetAction(p =>
+        {
+            var implName = p.GetValue(implOpt) ?? "reference";
+            if (!Implementations.TryGetValue(implName, out var makeFactory))
+            {
+                return Bad(stderr, $"unknown implementation '{implName}'; known implementations: {string.Join(", ", Implementations.Keys)} (use --impl NAME)");
+            }
+
+            var factory = makeFactory();
+            var profileArg = p.GetValue(profileOpt) ?? Profiles.Default.Id;
+            var profileGiven = p.GetResult(profileOpt) is { Implicit: false };
+
+            if (p.GetValue(listProfilesOpt))
+            {
+                ListProfiles(stdout, factory);
+                return ExitConformant;
+            }
+
+            if (p.GetValue(listRulesOpt))
+            {
+                Profile? only = null;
+                if (profileGiven && !string.Equals(profileArg, "all", StringComparison.Ordinal))
+                {
+                    only = Profiles.Find(profileArg);
+                    if (only is null)
+                    {
+                        return Bad(stderr, UnknownProfile(profileArg));
+                    }
+                }
+
+                ListRules(stdout, only);
+                return ExitConformant;
+            }
+
+            var sequences = p.GetValue(sequencesOpt);
+            var length = p.GetValue(lengthOpt);
+            var timeoutMs = p.GetValue(timeoutOpt);
+            if (sequences <= 0)
+            {
+                return Bad(stderr, $"--sequences must be a positive number (got {sequences.ToString(CultureInfo.InvariantCulture)}); e.g. --sequences {RunOptions.DefaultSequences.ToString(CultureInfo.InvariantCulture)}");
+            }
+
+            if (length <= 0)
+            {
+                return Bad(stderr, $"--length must be a positive number (got {length.ToString(CultureInfo.InvariantCulture)}); e.g. --length {RunOptions.DefaultLength.ToString(CultureInfo.InvariantCulture)}");
+            }
+
+            if (timeoutMs <= 0)
+            {
+                return Bad(stderr, $"--timeout-ms must be a positive number of milliseconds (got {timeoutMs.ToString(CultureInfo.InvariantCulture)}); e.g. --timeout-ms {RunOptions.DefaultTimeoutMs.ToString(CultureInfo.InvariantCulture)}");
+            }
+
+            var seedText = p.GetValue(seedOpt) ?? string.Empty;
+            if (!TryParseSeed(seedText, out var seed))
+            {
+                return Bad(stderr, $"--seed must be a 64-bit unsigned number (decimal or 0x-hex) or 'random' (got '{seedText}')");
+            }
+
+            List<Profile> profiles;
+            if (string.Equals(profileArg, "all", StringComparison.Ordinal))
+            {
+                profiles = Profiles.All.Where(x => factory.ManifestFor(x) is not null).ToList();
+                if (profiles.Count == 0)
+                {
+                    return Bad(stderr, $"implementation '{implName}' claims no profile");
+                }
+            }
+            else
+            {
+                var profile = Profiles.Find(profileArg);
+                if (profile is null)
+                {
+                    return Bad(stderr, UnknownProfile(profileArg));
+                }
+
+                if (factory.ManifestFor(profile) is null)
+                {
+                    var claimed = Profiles.All.Where(x => factory.ManifestFor(x) is not null).Select(x => x.Id);
+                    return Bad(stderr, $"implementation '{implName}' does not claim profile '{profile.Id}'; it claims: {string.Join(", ", claimed)} (or use --profile all)");
+                }
+
+                profiles = [profile];
+            }
+
+            var options = new RunOptions
+            {
+                Seed = seed,
+                Sequences = sequences,
+                Length = length,
+                CommandTimeout = TimeSpan.FromMilliseconds(timeoutMs),
+                ImplementationId = implName,
+            };
+            return RunProfiles(stdout, stderr, factory, profiles, options);
+        });
+
+        return parse.Invoke();
+    }
+
+    private static int Bad(TextWriter stderr, string message)
+    {
+        stderr.WriteLine($"error: {message}");
+        return ExitBadArguments;
+    }
+
+    private static string UnknownProfile(string id)
+        => $"unknown profile '{id}'; known profiles: {string.Join(", ", Profiles.All.Select(x => x.Id))} (or 'all')";
+
+    /// <summary>Decimal, 0x-hex, or "random" (a fresh seed, printed in the header so the run can be replayed).</summary>
+    public static bool TryParseSeed(string text, out ulong seed)
+    {
+        text = text.Trim();
+        if (string.Equals(text, "random", StringComparison.OrdinalIgnoreCase))
+        {
+            seed = (ulong)System.Random.Shared.NextInt64(long.MaxValue);
+            return true;
+        }
+
+        if (text.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
+        {
+            return ulong.TryParse(text.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out seed);
+        }
+
+        return ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out seed);
+    }
+
+    private static int RunProfiles(TextWriter stdout, TextWriter stderr, IImplementationFactory factory, List<Profile> profiles, RunOptions options)
+    {
+        var results = new List<RunResult>();
+        var total = System.Diagnostics.Stopwatch.StartNew();
+        foreach (var profile in profiles)
+        {
+            var progress = new ProgressPrinter(stderr, profile.Id);
+            RunResult result;
+            try
+            {
+                result = ConformanceRun.Run(factory, profile, options with { Progress = progress.Update });
+            }
+            catch (Exception e)
+            {
+                progress.Done(null);
+                stderr.WriteLine($"error: the run under {profile.Id} stopped: {e.GetType().Name}: {e.Message}");
+                return ExitNotConformant;
+            }
+
+            progress.Done(result);
+            if (results.Count > 0)
+            {
+                stdout.WriteLine();
+                stdout.WriteLine(new string('=', 100));
+                stdout.WriteLine();
+            }
+
+            stdout.Write(ReportWriter.Render(result));
+            stdout.Flush();
+            results.Add(result);
+        }
+
+        if (results.Count > 1)
+        {
+            stdout.WriteLine();
+            stdout.WriteLine("All profiles:");
+            var width = results.Max(r => r.Profile.Id.Length);
+            foreach (var r in results)
+            {
+                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  {r.Profile.Id.PadRight(width)}  {(r.Conformant ? "CONFORMANT" : "NOT CONFORMANT"),-14}  {r.Count(Outcome.Pass),3} pass, {r.Count(Outcome.Fail),3} fail, {r.Count(Outcome.NotApplicable),3} n/a, {r.Count(Outcome.ExpectedDivergence),3} expected divergence"));
+            }
+
+            var ok = results.Count(r => r.Conformant);
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Verdict: {ok} of {results.Count} profiles conformant"));
+            stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"total elapsed {total.Elapsed.TotalSeconds:F1} s"));
+        }
+
+        return results.All(r => r.Conformant) ? ExitConformant : ExitNotConformant;
+    }
+
+    private static void ListProfiles(TextWriter stdout, IImplementationFactory factory)
+    {
+        var width = Profiles.All.Max(p => p.Id.Length);
+        stdout.WriteLine($"{"Profile".PadRight(width)}  Kind      Claimed  Title");
+        foreach (var p in Profiles.All)
+        {
+            var kind = p.IsProposal ? "proposal" : "released";
+            var claimed = factory.ManifestFor(p) is null ? "no" : "yes";
+            var def = p == Profiles.Default ? " (default)" : string.Empty;
+            stdout.WriteLine($"{p.Id.PadRight(width)}  {kind,-8}  {claimed,-7}  {p.Title}{def}");
+        }
+    }
+
+    private static void ListRules(TextWriter stdout, Profile? profile)
+    {
+        var rules = profile is null ? Rules.All : Rules.All.Where(r => r.Applies(profile)).ToList();
+        var width = rules.Max(r => r.Id.Length);
+        if (profile is not null)
+        {
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{rules.Count} rules apply to {profile.Id}:"));
+        }
+
+        stdout.WriteLine($"{"Rule".PadRight(width)}  Level   Facet         Title");
+        foreach (var r in rules)
+        {
+            stdout.WriteLine($"{r.Id.PadRight(width)}  {ReportWriter.LevelText(r.Level),-6}  {r.Facet,-12}  {r.Title}");
+        }
+    }
+
+    /// <summary>Progress on stderr: a line at most every two seconds (or a live line on a terminal), then the elapsed time.</summary>
+    private sealed class ProgressPrinter
+    {
+        private readonly TextWriter _err;
+        private readonly string _profile;
+        private readonly bool _live;
+        private TimeSpan _last = TimeSpan.Zero;
+        private bool _wroteLive;
+
+        public ProgressPrinter(TextWriter err, string profile)
+        {
+            _err = err;
+            _profile = profile;
+            _live = ReferenceEquals(err, Console.Error) && !Console.IsErrorRedirected;
+        }
+
+        public void Update(RunProgress p)
+        {
+            var every = _live ? TimeSpan.FromMilliseconds(200) : TimeSpan.FromSeconds(2);
+            if (p.Elapsed - _last < every)
+            {
+                return;
+            }
+
+            _last = p.Elapsed;
+            var text = string.Create(CultureInfo.InvariantCulture,
+                $"[{_profile}] {p.SequencesDone}/{p.SequencesTotal} sequences, {p.FailingSequences} failing{(p.Shrinking ? ", shrinking" : string.Empty)} ({p.Elapsed.TotalSeconds:F1} s)");
+            if (_live)
+            {
+                _err.Write("\r" + text.PadRight(79));
+                _wroteLive = true;
+            }
+            else
+            {
+                _err.WriteLine(text);
+            }
+        }
+
+        public void Done(RunResult? r)
+        {
+            if (_wroteLive)
+            {
+                _err.Write("\r" + new string(' ', 79) + "\r");
+            }
+
+            if (r is not null)
+            {
+                var rate = r.Elapsed.TotalSeconds > 0 ? r.SequencesRun / r.Elapsed.TotalSeconds : 0;
+                _err.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"[{_profile}] {r.SequencesRun} sequences, {r.CommandsExecuted} commands in {r.Elapsed.TotalSeconds:F1} s ({rate:F0} sequences/s)"));
+            }
+        }
+    }
+}
