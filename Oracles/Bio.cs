@@ -1,0 +1,169 @@
+using System.Collections.Immutable;
+using GupConformance.Spec;
+
+namespace GupConformance.Oracles;
+
+/// <summary>Bios built from iterators (CONTRACT §6): cleanup flags, retention, same-page merges, release and dirtying.</summary>
+internal static class BioStep
+{
+    public const string NoPageRef = "BIO_NO_PAGE_REF";
+    public const string PagePinned = "BIO_PAGE_PINNED";
+    public const string PageReffed = "BIO_PAGE_REFFED";
+
+    /// <summary>
+    /// BIO-CLEANUP-FLAGS: ≤ v6.4 BIO_NO_PAGE_REF for a BVEC iterator; v8 bio_set_cleanup_mode() and v6.5+
+    /// BIO_PAGE_PINNED for a user-backed one (the v8 FOLL_GET → BIO_PAGE_REFFED branch is unreachable: v8 pins).
+    /// </summary>
+    public static ImmutableList<string> CleanupFlags(Profile p, IterState it) => p.Bio switch
+    {
+        BioScheme.NoPageRef => it.Kind == IterKind.Bvec ? [NoPageRef] : [],
+        _ => it.UserBacked ? [PagePinned] : [],
+    };
+
+    /// <summary>Whether bio_release_pages() releases anything for a bio with these flags.</summary>
+    private static bool HoldsPages(Profile p, ImmutableList<string> flags) => p.Bio == BioScheme.NoPageRef
+        ? !flags.Contains(NoPageRef)
+        : flags.Contains(PagePinned) || flags.Contains(PageReffed);
+
+    /// <summary>
+    /// bio_iov_iter_get_pages(): a BVEC iterator is taken as is (BIO-BVEC-NO-RETENTION); a user-backed one is
+    /// extracted segment by segment with refs (BIO-REFS-LEGACY) or pins (BIO-PINS) until it is empty, the bio holds
+    /// MaxVecs pages, or an extraction fails; a page continuing the bio's last page is given back at once
+    /// (BIO-SAME-PAGE-MERGE).
+    /// </summary>
+    public static void Add(StepContext ctx, BioAdd c)
+    {
+        var p = ctx.Profile;
+        var it = ctx.Iters[c.Iter];
+        var flags = CleanupFlags(p, it);
+        var rules = new List<string> { "BIO-CLEANUP-FLAGS" };
+        var pages = ImmutableList.CreateBuilder<EntryRun>();
+        long pageCount = 0;
+        EntryRun? last = null;
+        long lastEnd = 0;
+        long result = 0;
+        if (it.Kind == IterKind.Bvec)
+        {
+            foreach (var seg in it.Segs.Where(s => s.Len > 0))
+            {
+                var n = Memory.PagesSpanned(seg.Addr, seg.Len);
+                pages.AddRange(IovStep.ListPages(ctx, seg.Addr & ~(ulong)(Sizes.PageSize - 1), n));
+                pageCount += n;
+            }
+
+            it = it.Advance(it.Count);
+            rules.Add("BIO-BVEC-NO-RETENTION");
+        }
+        else
+        {
+            var (hold, rule) = p.Bio == BioScheme.NoPageRef ? (Hold.Ref, "BIO-REFS-LEGACY") : (Hold.Pin, "BIO-PINS");
+            while (it.Count > 0 && pageCount < c.MaxVecs)
+            {
+                var ex = IovStep.ExtractPages(ctx, it, it.Count, c.MaxVecs - pageCount, hold, rule);
+                rules.AddRange(ex.Rules);
+                if (ex.Result <= 0)
+                {
+                    result = pageCount == 0 ? ex.Result : 0;
+                    break;
+                }
+
+                it = ex.Iter;
+                var got = ex.Pages;
+                var n = PageRuns.Entries(got.Select(r => new PageRun(r.Folio, r.First, r.Count)));
+                var head = ReleaseStep.EntryAt(got, 0);
+                var tail = ReleaseStep.EntryAt(got, n - 1);
+                var end = ex.Offset0!.Value + ex.Result - ((n - 1) * Sizes.PageSize);
+                if (last is { } l && l.Folio == head.Folio && l.First == head.First && lastEnd == ex.Offset0 && lastEnd < Sizes.PageSize)
+                {
+                    // __bio_release_pages() drops one ref/pin per page per bvec: the duplicate goes back now.
+                    FolioOps.PutFolio(ctx, head.Folio, 1, hold == Hold.Pin, hold, rules, ["BIO-SAME-PAGE-MERGE"]);
+                    rules.Add("BIO-SAME-PAGE-MERGE");
+                    got = DropFirst(got);
+                    n--;
+                }
+
+                pages.AddRange(got);
+                pageCount += n;
+                last = tail;
+                lastEnd = end;
+            }
+        }
+
+        ctx.Iters = ctx.Iters.SetItem(c.Iter, it);
+        ctx.Bios = ctx.Bios.SetItem(c.Bio, new BioState(c.Bio, flags, pages.ToImmutable(), pageCount, last, lastEnd));
+        ctx.UsedBios = ctx.UsedBios.Add(c.Bio);
+        ctx.Check("result", Errno.Describe(result), rules);
+        ctx.Check("bio_flags", InspectStep.BioFlagsText(flags), ["BIO-CLEANUP-FLAGS"]);
+        ctx.Check("bio_pages", StepContext.Num(pageCount), rules);
+        ctx.Check("iter_count", StepContext.Num(it.Count), rules);
+        ctx.Exercise(rules);
+        ctx.Note($"bio {StepContext.Num(c.Bio)} built: {StepContext.Num(pageCount)} pages, flags {InspectStep.BioFlagsText(flags)}");
+    }
+
+    private static ImmutableList<EntryRun> DropFirst(ImmutableList<EntryRun> runs) => runs[0].Count == 1
+        ? runs.RemoveAt(0)
+        : runs.SetItem(0, runs[0] with { First = runs[0].First + 1, Count = runs[0].Count - 1 });
+
+    /// <summary>
+    /// bio_release_pages(bio, mark_dirty): if the flags say pages are held, each page is dirtied when asked —
+    /// order-0 only before v6.8 (BIO-DIRTY-SKIPS-COMPOUND), every folio after (BIO-DIRTY-COMPOUND) — and released
+    /// exactly once (BIO-RELEASE-ONE-PER-PAGE); a bio over a kernel iterator releases nothing (BIO-BVEC-NO-RETENTION).
+    /// </summary>
+    public static void Release(StepContext ctx, BioRelease c)
+    {
+        var p = ctx.Profile;
+        var b = ctx.Bios[c.Bio];
+        var rules = new List<string>();
+        if (HoldsPages(p, b.Flags))
+        {
+            rules.Add("BIO-RELEASE-ONE-PER-PAGE");
+            foreach (var run in b.Pages)
+            {
+                if (c.MarkDirty)
+                {
+                    Dirty(ctx, run.Folio, rules);
+                }
+
+                FolioOps.PutFolio(ctx, run.Folio, run.Count, run.Hold == Hold.Pin, run.Hold, rules, ["BIO-RELEASE-ONE-PER-PAGE"]);
+            }
+
+            ReleaseStep.NoteInverses(ctx, [], b.Pages, rules);
+        }
+        else
+        {
+            rules.Add("BIO-BVEC-NO-RETENTION");
+        }
+
+        ctx.Bios = ctx.Bios.Remove(c.Bio);
+        ctx.Check("result", "0", rules);
+        ctx.Exercise(rules);
+        ctx.Note($"bio {StepContext.Num(c.Bio)} released");
+    }
+
+    private static void Dirty(StepContext ctx, string key, List<string> rules)
+    {
+        var p = ctx.Profile;
+        var f = ctx.Folio(key);
+        if (f.IsZero)
+        {
+            return;
+        }
+
+        if (p.BioDirtiesCompound)
+        {
+            FolioOps.MarkDirty(ctx, key, "BIO-DIRTY-COMPOUND");
+            rules.Add("BIO-DIRTY-COMPOUND");
+        }
+        else if (f.Order == 0)
+        {
+            FolioOps.MarkDirty(ctx, key, "BIO-DIRTY-SKIPS-COMPOUND");
+            rules.Add("BIO-DIRTY-SKIPS-COMPOUND");
+        }
+        else
+        {
+            // if (mark_dirty && !PageCompound(page)): the compound page keeps its dirty flag as it was.
+            ctx.Put(f with { DirtyProv = f.DirtyProv.Decide(["BIO-DIRTY-SKIPS-COMPOUND"]) });
+            rules.Add("BIO-DIRTY-SKIPS-COMPOUND");
+        }
+    }
+}

@@ -1,0 +1,222 @@
+using System.Collections.Immutable;
+using GupConformance.Spec;
+
+namespace GupConformance.Oracles;
+
+/// <summary>Frame vectors (CONTRACT §7): get_vaddr_pfns() (2015), get_vaddr_frames() with refs, then pins.</summary>
+internal static class FrameVectorStep
+{
+    /// <summary>frame_vector_create(): nr_frames = 0; got_ref / is_pfns are left undefined by kvmalloc().</summary>
+    public static void Create(StepContext ctx, FvCreate c)
+    {
+        ctx.Fvs = ctx.Fvs.SetItem(c.Fv, new FvState(c.Fv, c.NrAllocated, 0, null, null, []));
+        ctx.Check("result", "0", ["FV-CLAMP"]);
+        ctx.Note($"fv {StepContext.Num(c.Fv)} created with {StepContext.Num(c.NrAllocated)} slots");
+    }
+
+    /// <summary>
+    /// get_vaddr_frames(): FV-ZERO-FRAMES, FV-CLAMP, then by era: FV-REFS-NORMAL / FV-PFNMAP-NO-REF (refs or
+    /// follow_pfn), FV-PINS with the pfn fallback, or FV-PFNMAP-REMOVED (pins only); nothing collected is -EFAULT
+    /// (FV-EFAULT).
+    /// </summary>
+    public static void Get(StepContext ctx, FvGet c)
+    {
+        var p = ctx.Profile;
+        var fv = ctx.Fvs[c.Fv];
+        var rules = new List<string>();
+        if (c.NrFrames == 0)
+        {
+            rules.Add("FV-ZERO-FRAMES");
+            Observe(ctx, 0, fv, rules);
+            return;
+        }
+
+        var n = (long)c.NrFrames;
+        if (n > fv.NrAllocated)
+        {
+            n = fv.NrAllocated;
+            rules.Add("FV-CLAMP");
+        }
+
+        var start = c.Start & ~(ulong)(Sizes.PageSize - 1);
+        long result;
+        (result, fv) = p.FrameVector switch
+        {
+            FrameVectorScheme.Proposal2015 or FrameVectorScheme.Refs => WithRefs(ctx, fv, start, n, c.Write, rules),
+            FrameVectorScheme.PinsWithPfnFallback => PinsWithFallback(ctx, fv, start, n, rules),
+            _ => PinsOnly(ctx, fv, start, n, c.Write, rules),
+        };
+
+        if (result == 0)
+        {
+            result = -Errno.EFAULT;
+            rules.Add("FV-EFAULT");
+        }
+
+        if (result > 0)
+        {
+            fv = fv with { NrFrames = result };
+        }
+
+        ctx.Fvs = ctx.Fvs.SetItem(c.Fv, fv);
+        Observe(ctx, result, fv, rules);
+    }
+
+    private static void Observe(StepContext ctx, long result, FvState fv, List<string> rules)
+    {
+        ctx.Check("result", Errno.Describe(result), rules);
+        ctx.Check("nr_frames", StepContext.Num(fv.NrFrames), rules);
+        if (fv.GotRef is { } g)
+        {
+            ctx.Check("got_ref", StepContext.Bool(g), rules);
+        }
+
+        if (fv.IsPfns is { } i)
+        {
+            ctx.Check("is_pfns", StepContext.Bool(i), rules);
+        }
+
+        ctx.Exercise(rules);
+        ctx.Note($"fv {StepContext.Num(fv.Id)} get → {Errno.Describe(result)}");
+    }
+
+    /// <summary>2015 / v4.2–v5.10: get_user_pages() refs on a normal VMA (FV-REFS-NORMAL), follow_pfn() on VM_IO|VM_PFNMAP.</summary>
+    private static (long, FvState) WithRefs(StepContext ctx, FvState fv, ulong start, long n, bool write, List<string> rules)
+    {
+        var r = ctx.RegionAt(start);
+        if (r is null)
+        {
+            rules.Add("FV-EFAULT");
+            return (-Errno.EFAULT, fv);
+        }
+
+        if (r.IsVmIoOrPfnMap)
+        {
+            return (PfnWalk(ctx, start, n, rules), fv with { GotRef = false, IsPfns = true, Frames = [] });
+        }
+
+        rules.Add("FV-REFS-NORMAL");
+        var flags = Foll.Get | (write ? Foll.Write | Foll.Force : Foll.None);
+        var walk = GupCore.Walk(ctx, start, n, flags, Hold.Ref);
+        rules.AddRange(walk.Rules);
+        long result = walk.Done;
+        if (walk.Error is { } err)
+        {
+            rules.AddRange(walk.ErrorRules);
+            if (walk.Done > 0)
+            {
+                rules.Add("GUP-PARTIAL-RESULT");
+            }
+            else
+            {
+                result = err;
+            }
+        }
+
+        return (result, fv with { GotRef = true, IsPfns = false, Frames = walk.Entries });
+    }
+
+    /// <summary>
+    /// FV-PFNMAP-NO-REF: follow_pfn() page by page while inside the VM_IO|VM_PFNMAP region, on into the next one only
+    /// when it starts exactly at the end and is VM_IO|VM_PFNMAP too; no refcount moves.
+    /// </summary>
+    private static long PfnWalk(StepContext ctx, ulong start, long n, List<string> rules)
+    {
+        rules.Add("FV-PFNMAP-NO-REF");
+        long done = 0;
+        var addr = start;
+        var r = ctx.RegionAt(addr);
+        while (done < n && r is not null && r.IsVmIoOrPfnMap)
+        {
+            var here = Math.Min(n - done, (long)((r.End - addr) / (ulong)Sizes.PageSize));
+            done += here;
+            addr += (ulong)here * (ulong)Sizes.PageSize;
+            r = ctx.RegionAt(addr);
+        }
+
+        return done;
+    }
+
+    /// <summary>
+    /// v5.11–v6.1-rc7: pin_user_pages_fast(FOLL_FORCE|FOLL_WRITE|FOLL_LONGTERM) (FV-PINS); if that gives nothing,
+    /// got_ref = false / is_pfns = true and the follow_pfn() walk when start is VM_IO|VM_PFNMAP, else the pin error.
+    /// </summary>
+    private static (long, FvState) PinsWithFallback(StepContext ctx, FvState fv, ulong start, long n, List<string> rules)
+    {
+        var call = GupCore.Call(ctx, EntryPoint.PinUserPagesFast, start, n, Foll.Force | Foll.Write | Foll.LongTerm, withPages: true);
+        rules.Add("FV-PINS");
+        rules.AddRange(call.Exercised);
+        if (call.Result > 0)
+        {
+            return (call.Result, fv with { GotRef = true, IsPfns = false, Frames = call.Entries });
+        }
+
+        rules.AddRange(call.ResultRules);
+        var fallback = fv with { GotRef = false, IsPfns = true, Frames = [] };
+        if (ctx.RegionAt(start) is { IsVmIoOrPfnMap: true })
+        {
+            return (PfnWalk(ctx, start, n, rules), fallback);
+        }
+
+        if (ctx.RegionAt(start) is null)
+        {
+            rules.Add("FV-EFAULT");
+            return (-Errno.EFAULT, fallback);
+        }
+
+        return (call.Result, fallback);
+    }
+
+    /// <summary>v6.1+: pin_user_pages_fast(FOLL_LONGTERM | write) only; got_ref always true; no pfn walk (FV-PFNMAP-REMOVED).</summary>
+    private static (long, FvState) PinsOnly(StepContext ctx, FvState fv, ulong start, long n, bool write, List<string> rules)
+    {
+        var flags = Foll.LongTerm | (write ? Foll.Write : Foll.None);
+        var call = GupCore.Call(ctx, EntryPoint.PinUserPagesFast, start, n, flags, withPages: true);
+        rules.Add("FV-PINS");
+        rules.AddRange(call.Exercised);
+        var held = fv with { GotRef = true, IsPfns = false, Frames = call.Result > 0 ? call.Entries : [] };
+        if (call.Result > 0)
+        {
+            return (call.Result, held);
+        }
+
+        rules.AddRange(call.ResultRules);
+        rules.Add("FV-PFNMAP-REMOVED");
+        if (call.Result < 0 && call.ResultRules.Contains("API-FAULT-HOLE"))
+        {
+            rules.Add("FV-EFAULT");
+        }
+
+        return (call.Result, held with { NrFrames = 0 });
+    }
+
+    /// <summary>
+    /// put_vaddr_frames() (FV-PUT-ONLY-IF-GOT-REF): only when got_ref, every frame is released — put_page() for
+    /// refs, unpin_user_pages() for pins — and got_ref cleared; nr_frames becomes 0 either way.
+    /// </summary>
+    public static void Put(StepContext ctx, FvPut c)
+    {
+        var p = ctx.Profile;
+        var fv = ctx.Fvs[c.Fv];
+        var rules = new List<string> { "FV-PUT-ONLY-IF-GOT-REF" };
+        if (fv.GotRef == true)
+        {
+            var asPin = p.FrameVector is FrameVectorScheme.PinsWithPfnFallback or FrameVectorScheme.PinsOnly;
+            List<string> cause = asPin ? ["FV-PUT-ONLY-IF-GOT-REF", "FV-PINS", "REL-UNPIN-PAGES-BATCH"] : ["FV-PUT-ONLY-IF-GOT-REF", "FV-REFS-NORMAL"];
+            foreach (var run in fv.Frames)
+            {
+                FolioOps.PutFolio(ctx, run.Folio, run.Count, asPin, run.Hold, rules, cause);
+            }
+
+            ReleaseStep.NoteInverses(ctx, [], fv.Frames, rules);
+        }
+
+        // put_vaddr_frames() clears got_ref when set; a garbage got_ref with no frames ends cleared as well.
+        fv = fv with { NrFrames = 0, GotRef = false, Frames = ImmutableList<EntryRun>.Empty };
+        ctx.Fvs = ctx.Fvs.SetItem(c.Fv, fv);
+        ctx.Check("result", "0", rules);
+        ctx.Check("nr_frames", "0", rules);
+        ctx.Exercise(rules);
+        ctx.Note($"fv {StepContext.Num(c.Fv)} put");
+    }
+}

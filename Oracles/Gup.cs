@@ -1,0 +1,366 @@
+using System.Collections.Immutable;
+using GupConformance.Spec;
+
+namespace GupConformance.Oracles;
+
+/// <summary>What argument validation and the fast entry checks decided, before anything is walked.</summary>
+internal sealed record Admission(bool Refused, long Result, List<string> Rules, Foll Effective, List<string> Passed);
+
+/// <summary>The outcome of one GUP call: the result, the entries held, and the rules each observed value rests on.</summary>
+internal sealed record GupCall(long Result, ImmutableList<EntryRun> Entries, List<string> ResultRules, List<string> Exercised);
+
+/// <summary>
+/// The GUP entry points (mm/gup.c): argument validation by era (CONTRACT §3.1), the fast entry checks (§3.2),
+/// implied FOLL_GET (§3.3) and the walk (§3.4).
+/// </summary>
+internal static class GupCore
+{
+    /// <summary>TASK_SIZE_MAX of x86-64 with 4-level paging.</summary>
+    public const ulong TaskSizeMax = 0x7FFFFFFFF000;
+
+    /// <summary>Flags the model does not give a meaning to once a call reaches the walk (CONTRACT §3, invalid commands).</summary>
+    public const Foll Unmodelled = Foll.Dump | Foll.NoWait | Foll.NoFault | Foll.HwPoison | Foll.Anon | Foll.SplitPmd
+        | Foll.Interruptible | Foll.HonorNumaFault | Foll.PciP2pDma;
+
+    /// <summary>Flags only mm/ may set before is_valid_gup_args() existed; callers passing them are not modelled.</summary>
+    public const Foll LegacyInternal = Foll.Tried | Foll.Remote | Foll.FastOnly | Foll.Unlockable;
+
+    public static bool IsFastOnly(EntryPoint e) => e is EntryPoint.GetUserPagesFastOnly or EntryPoint.PinUserPagesFastOnly;
+
+    public static bool HasValidGupArgs(Profile p) => p.Validation is ValidationScheme.ValidGupArgs63 or ValidationScheme.ValidGupArgs68;
+
+    /// <summary>
+    /// Validation then, for fast entry points, the flag mask (API-FAST-FLAG-MASK), the range overflow
+    /// (API-FAST-RANGE-OVERFLOW) and the TASK_SIZE_MAX check. Pure: Precondition uses it too.
+    /// </summary>
+    public static Admission Admit(Profile p, EntryPoint e, ulong start, long nrPages, Foll flags, bool withPages)
+    {
+        var passed = new List<string>();
+        var (refusal, effective) = Validate(p, e, flags, withPages, passed);
+        if (refusal is { } r)
+        {
+            return new Admission(true, r.Result, r.Rules, effective, passed);
+        }
+
+        if (e.IsFast())
+        {
+            if ((effective & ~p.FastAccepted) != 0)
+            {
+                return new Admission(true, -Errno.EINVAL, ["API-FAST-FLAG-MASK"], effective, passed);
+            }
+
+            var end = (UInt128)start + ((UInt128)(ulong)nrPages * (ulong)Sizes.PageSize);
+            if (end > ulong.MaxValue)
+            {
+                return new Admission(true, p.FastRangeOverflowResult, ["API-FAST-RANGE-OVERFLOW"], effective, passed);
+            }
+
+            if (end > TaskSizeMax)
+            {
+                return new Admission(true, -Errno.EFAULT, ["API-FAULT-HOLE"], effective, passed);
+            }
+        }
+
+        // REF-IMPLIED-GET: __get_user_pages_locked(): if (pages && !(flags & FOLL_PIN)) flags |= FOLL_GET.
+        if (withPages && !effective.Has(Foll.Pin))
+        {
+            effective |= Foll.Get;
+            passed.Add("REF-IMPLIED-GET");
+        }
+
+        return new Admission(false, 0, [], effective, passed);
+    }
+
+    private static ((long Result, List<string> Rules)? Refusal, Foll Effective) Validate(Profile p, EntryPoint e, Foll flags, bool withPages, List<string> passed)
+    {
+        return p.Validation switch
+        {
+            ValidationScheme.PrePin => (null, flags | EntryFlags(e)),
+            ValidationScheme.ValidGupArgs63 or ValidationScheme.ValidGupArgs68 => ValidGupArgs(p, e, flags, withPages, passed),
+            _ => Legacy(p, e, flags, withPages, passed),
+        };
+    }
+
+    /// <summary>What a pre-6.3 entry point ORs in after its own checks.</summary>
+    private static Foll EntryFlags(EntryPoint e) => e switch
+    {
+        EntryPoint.GetUserPagesFast => Foll.Get,
+        EntryPoint.GetUserPagesFastOnly => Foll.Get | Foll.FastOnly,
+        EntryPoint.PinUserPagesFastOnly => Foll.Pin | Foll.FastOnly,
+        _ when e.IsPin() => Foll.Pin,
+        _ => Foll.None,
+    };
+
+    /// <summary>
+    /// v5.6–v6.2 WARN_ON_ONCE guards: pin_* refuse FOLL_GET (API-PIN-GET-EXCLUSIVE); get_user_pages[_remote|_fast]
+    /// refuse FOLL_PIN (API-GET-REFUSES-PIN) and, from is_valid_gup_flags(), FOLL_LONGTERM (API-LONGTERM-NEEDS-PIN;
+    /// before it API-LONGTERM-GET-LEGACY); the _unlocked calls refuse FOLL_LONGTERM (API-UNLOCKED-LONGTERM); v6.2
+    /// pin_user_pages[_fast] refuse a NULL pages array (API-PAGES-REQUIRED). All return -EINVAL (API-PIN-RETURNS-ZERO
+    /// names the era's convention).
+    /// </summary>
+    private static ((long, List<string>)?, Foll) Legacy(Profile p, EntryPoint e, Foll flags, bool withPages, List<string> passed)
+    {
+        var getGroup = e is EntryPoint.GetUserPages or EntryPoint.GetUserPagesRemote or EntryPoint.GetUserPagesFast;
+        string? refused = null;
+        if (e.IsPin() && flags.Has(Foll.Get))
+        {
+            refused = "API-PIN-GET-EXCLUSIVE";
+        }
+        else if (getGroup && flags.Has(Foll.Pin))
+        {
+            refused = "API-GET-REFUSES-PIN";
+        }
+        else if (getGroup && flags.Has(Foll.LongTerm) && p.Validation != ValidationScheme.Legacy57)
+        {
+            refused = "API-LONGTERM-NEEDS-PIN";
+        }
+        else if (e.IsUnlocked() && flags.Has(Foll.LongTerm))
+        {
+            refused = "API-UNLOCKED-LONGTERM";
+        }
+        else if (p.Validation == ValidationScheme.Legacy62 && e is EntryPoint.PinUserPages or EntryPoint.PinUserPagesFast && !withPages)
+        {
+            refused = "API-PAGES-REQUIRED";
+        }
+
+        if (refused is not null)
+        {
+            return ((-Errno.EINVAL, [refused, "API-PIN-RETURNS-ZERO"]), flags);
+        }
+
+        if (!e.IsPin() && flags.Has(Foll.LongTerm))
+        {
+            passed.Add("API-LONGTERM-GET-LEGACY");
+        }
+
+        return (null, flags | EntryFlags(e));
+    }
+
+    /// <summary>
+    /// is_valid_gup_args() (v6.3+), in its order: internal flags (API-INTERNAL-FLAGS, API-GET-REFUSES-PIN; FOLL_TOUCH
+    /// only from v6.8, API-TOUCH-ACCEPTED-LEGACY before), to_set, PIN+GET (API-PIN-GET-EXCLUSIVE), LONGTERM without
+    /// PIN (API-LONGTERM-NEEDS-PIN), GET/PIN without pages (API-PAGES-REQUIRED), LONGTERM+PCI_P2PDMA. A refusal
+    /// returns 0 from the three slow pin_* calls and -EINVAL elsewhere (API-PIN-RETURNS-ZERO).
+    /// </summary>
+    private static ((long, List<string>)?, Foll) ValidGupArgs(Profile p, EntryPoint e, Foll flags, bool withPages, List<string> passed)
+    {
+        var returnsZero = e is EntryPoint.PinUserPages or EntryPoint.PinUserPagesRemote or EntryPoint.PinUserPagesUnlocked;
+        var refusal = (long)(returnsZero ? 0 : -Errno.EINVAL);
+        var internalFlags = Foll.Pin | Foll.Tried | Foll.Unlockable | Foll.Remote | Foll.FastOnly;
+        if (p.Validation == ValidationScheme.ValidGupArgs68)
+        {
+            internalFlags |= Foll.Touch | (p.Flags.Exists(Foll.MadvPopulate) ? Foll.MadvPopulate : Foll.None);
+        }
+
+        if ((flags & internalFlags) != 0)
+        {
+            List<string> rules = ["API-INTERNAL-FLAGS", "API-PIN-RETURNS-ZERO"];
+            if (flags.Has(Foll.Pin) && !e.IsPin())
+            {
+                rules.Add("API-GET-REFUSES-PIN");
+            }
+
+            return ((refusal, rules), flags);
+        }
+
+        if (flags.Has(Foll.Touch))
+        {
+            passed.Add("API-TOUCH-ACCEPTED-LEGACY");
+        }
+
+        var f = flags | e switch
+        {
+            EntryPoint.GetUserPages => Foll.Touch,
+            EntryPoint.GetUserPagesRemote => Foll.Touch | Foll.Remote,
+            EntryPoint.GetUserPagesUnlocked => Foll.Touch | Foll.Unlockable,
+            EntryPoint.GetUserPagesFast => Foll.Get,
+            EntryPoint.GetUserPagesFastOnly => Foll.Get | Foll.FastOnly,
+            EntryPoint.PinUserPagesRemote => Foll.Pin | Foll.Touch | Foll.Remote,
+            EntryPoint.PinUserPagesUnlocked => Foll.Pin | Foll.Touch | Foll.Unlockable,
+            _ => Foll.Pin,
+        };
+        string? refused = null;
+        if (f.Has(Foll.Pin) && f.Has(Foll.Get))
+        {
+            refused = "API-PIN-GET-EXCLUSIVE";
+        }
+        else if (f.Has(Foll.LongTerm) && !f.Has(Foll.Pin))
+        {
+            refused = "API-LONGTERM-NEEDS-PIN";
+        }
+        else if (f.Any(Foll.Get | Foll.Pin) && !withPages)
+        {
+            refused = "API-PAGES-REQUIRED";
+        }
+        else if (f.Has(Foll.LongTerm) && f.Has(Foll.PciP2pDma))
+        {
+            refused = "API-PIN-RETURNS-ZERO";
+        }
+
+        return refused is null ? (null, f) : ((refusal, [refused, "API-PIN-RETURNS-ZERO"]), f);
+    }
+
+    /// <summary>
+    /// A whole GUP call: admission, then the walk with FOLL_GET (Ref), FOLL_PIN (Pin) or neither (None), then the
+    /// return convention: an error only with nothing held (GUP-PARTIAL-RESULT); *_fast_only never falls back to the
+    /// slow path, so a walk failure returns the count so far, and before v6.3 a negative result is returned as 0.
+    /// </summary>
+    public static GupCall Call(StepContext ctx, EntryPoint e, ulong start, long nrPages, Foll flags, bool withPages)
+    {
+        var p = ctx.Profile;
+        var adm = Admit(p, e, start, nrPages, flags, withPages);
+        var fastOnly = IsFastOnly(e);
+        if (adm.Refused)
+        {
+            var refused = fastOnly && !HasValidGupArgs(p) && adm.Result < 0 ? 0 : adm.Result;
+            return new GupCall(refused, [], adm.Rules, [.. adm.Rules]);
+        }
+
+        var eff = adm.Effective;
+        var hold = eff.Has(Foll.Pin) ? Hold.Pin : eff.Has(Foll.Get) ? Hold.Ref : Hold.None;
+        var walk = Walk(ctx, start, nrPages, eff, hold);
+        var exercised = new List<string>(adm.Passed);
+        exercised.AddRange(walk.Rules);
+        List<string> resultRules;
+        long result;
+        if (walk.Error is not { } err)
+        {
+            result = nrPages;
+            resultRules = [.. adm.Passed, .. walk.Rules];
+        }
+        else if (walk.Done > 0 || fastOnly)
+        {
+            result = walk.Done;
+            resultRules = walk.Done > 0 ? ["GUP-PARTIAL-RESULT", .. walk.ErrorRules] : [.. walk.ErrorRules];
+            exercised.AddRange(resultRules);
+        }
+        else
+        {
+            result = err;
+            resultRules = [.. walk.ErrorRules];
+            exercised.AddRange(resultRules);
+        }
+
+        return new GupCall(result, walk.Entries, resultRules, exercised);
+    }
+
+    /// <summary>What a walk did: entries grabbed, and the error that stopped it (if any).</summary>
+    internal sealed record WalkResult(long Done, long? Error, List<string> ErrorRules, ImmutableList<EntryRun> Entries, List<string> Rules);
+
+    /// <summary>
+    /// __get_user_pages(): entry by entry from <paramref name="start"/>, continuing from one VMA into the next. A hole
+    /// is -EFAULT (API-FAULT-HOLE), VM_IO|VM_PFNMAP -EFAULT (API-VMIO-PFNMAP), a long-term write pin of a file mapping
+    /// -EFAULT where refused (API-LONGTERM-FILE-WRITE); zero-page PTEs are faulted first for FOLL_WRITE
+    /// (ZERO-WRITE-FAULT) and R/O long-term pins where unshared (ZERO-LONGTERM-UNSHARE); a failed sign check is
+    /// -ENOMEM (OVF-SIGN-CHECK). Cost is per region and per folio, never per page of a large folio.
+    /// </summary>
+    public static WalkResult Walk(StepContext ctx, ulong start, long nrPages, Foll flags, Hold hold)
+    {
+        var p = ctx.Profile;
+        var entries = ImmutableList.CreateBuilder<EntryRun>();
+        var rules = new List<string>();
+        long done = 0;
+        var addr = start;
+        while (done < nrPages)
+        {
+            var r = ctx.RegionAt(addr);
+            if (r is null)
+            {
+                return new WalkResult(done, -Errno.EFAULT, ["API-FAULT-HOLE"], entries.ToImmutable(), rules);
+            }
+
+            if (r.IsVmIoOrPfnMap)
+            {
+                return new WalkResult(done, -Errno.EFAULT, ["API-VMIO-PFNMAP"], entries.ToImmutable(), rules);
+            }
+
+            if (r.Kind == RegionKind.File && p.RefusesLongTermFileWritePins && flags.Has(Foll.Pin | Foll.LongTerm | Foll.Write))
+            {
+                return new WalkResult(done, -Errno.EFAULT, ["API-LONGTERM-FILE-WRITE"], entries.ToImmutable(), rules);
+            }
+
+            var page = (long)((addr - r.Start) / (ulong)Sizes.PageSize);
+            var want = Math.Min(r.Pages - page, nrPages - done);
+            var got = r.Kind == RegionKind.Zero
+                ? WalkZero(ctx, r.Id, page, want, flags, hold, entries, rules)
+                : WalkFolios(ctx, r, page, want, hold, entries, rules);
+            done += got;
+            addr += (ulong)got * (ulong)Sizes.PageSize;
+            if (got < want)
+            {
+                return new WalkResult(done, -Errno.ENOMEM, ["OVF-SIGN-CHECK"], entries.ToImmutable(), rules);
+            }
+        }
+
+        return new WalkResult(done, null, [], entries.ToImmutable(), rules);
+    }
+
+    /// <summary>Anon and File regions: one grab per folio for all its entries in range.</summary>
+    private static long WalkFolios(StepContext ctx, RegionState r, long page, long want, Hold hold, ImmutableList<EntryRun>.Builder entries, List<string> rules)
+    {
+        long got = 0;
+        while (got < want)
+        {
+            var h = Memory.PageOf(r, page + got);
+            var inFolio = Math.Min(want - got, r.FolioPages - h.Index);
+            var n = FolioOps.Grab(ctx, h.Folio, inFolio, hold, rules);
+            Memory.Append(entries, h.Folio, h.Index, n, hold);
+            got += n;
+            if (n < inFolio)
+            {
+                break;
+            }
+        }
+
+        return got;
+    }
+
+    /// <summary>Zero regions, page by page: each page is the zero page or the folio a fault put there.</summary>
+    private static long WalkZero(StepContext ctx, int regionId, long page, long want, Foll flags, Hold hold, ImmutableList<EntryRun>.Builder entries, List<string> rules)
+    {
+        var p = ctx.Profile;
+        var write = flags.Has(Foll.Write);
+        var unshare = !write && flags.Has(Foll.Pin | Foll.LongTerm) && p.LongTermUnsharesZeroPage;
+        long got = 0;
+        for (; got < want; got++)
+        {
+            var r = ctx.RegionById(regionId);
+            var h = Memory.PageOf(r, page + got);
+            List<string> cause = [];
+            if (h.Folio == FolioState.ZeroKey && (write || unshare))
+            {
+                var rule = write ? "ZERO-WRITE-FAULT" : "ZERO-LONGTERM-UNSHARE";
+                h = new PageHandle(Memory.Fault(ctx, r, page + got, rule), 0);
+                cause.Add(rule);
+                rules.Add(rule);
+            }
+
+            var n = FolioOps.Grab(ctx, h.Folio, 1, hold, rules, cause);
+            Memory.Append(entries, h.Folio, h.Index, n, hold);
+            if (n < 1)
+            {
+                break;
+            }
+        }
+
+        return got;
+    }
+}
+
+/// <summary>The Gup command: one call, its array remembered, its result and pages checked.</summary>
+internal static class GupStep
+{
+    public static void Run(StepContext ctx, Gup c)
+    {
+        var call = GupCore.Call(ctx, c.Entry, c.Start, c.NrPages, c.Flags, c.WithPages);
+        ctx.Arrays = ctx.Arrays.SetItem(c.Call, ArrayState.Of(call.Entries));
+        ctx.Check("result", Errno.Describe(call.Result), call.ResultRules);
+        if (c.WithPages)
+        {
+            ctx.Check("pages", Memory.Render(call.Entries), call.ResultRules);
+        }
+
+        ctx.Exercise(call.Exercised);
+        ctx.Note($"{c.Entry.KernelName()} → {Errno.Describe(call.Result)} (array {StepContext.Num(c.Call)})");
+    }
+}

@@ -1,0 +1,127 @@
+using GupConformance.Spec;
+
+namespace GupConformance.Oracles;
+
+/// <summary>
+/// The model's state: immutable; every Step returns a new one. The public members below are the fixed API the
+/// engine uses; they are views computed (once, lazily) from the internal state in State.cs, which is what the
+/// model itself works with (folios as counters, pages arrays as runs).
+/// </summary>
+public sealed partial class ModelState
+{
+    private IReadOnlyList<RegionView>? _regions;
+    private IReadOnlyDictionary<int, IReadOnlyList<EntryRun>>? _arrays;
+    private IReadOnlyList<IterView>? _iters;
+    private IReadOnlyList<int>? _bios;
+    private IReadOnlyList<FvView>? _frameVectors;
+    private IReadOnlyList<int>? _netfsRequests;
+    private IReadOnlyList<FolioView>? _folios;
+    private IReadOnlyDictionary<string, string>? _describe;
+
+    public required Profile Profile { get; init; }
+
+    /// <summary>Mapped regions in creation order.</summary>
+    public IReadOnlyList<RegionView> Regions { get => _regions ??= BuildRegions(); init => _regions = value; }
+
+    /// <summary>Pages arrays by call id (from Gup, IterExtract, FolioAddPin), entries as runs in array order.</summary>
+    public IReadOnlyDictionary<int, IReadOnlyList<EntryRun>> Arrays { get => _arrays ??= BuildArrays(); init => _arrays = value; }
+
+    public IReadOnlyList<IterView> Iters { get => _iters ??= BuildIters(); init => _iters = value; }
+
+    /// <summary>Live bios (built and not yet released).</summary>
+    public IReadOnlyList<int> Bios { get => _bios ??= [.. BioMap.Keys]; init => _bios = value; }
+
+    public IReadOnlyList<FvView> FrameVectors { get => _frameVectors ??= BuildFrameVectors(); init => _frameVectors = value; }
+
+    /// <summary>Live netfs requests (extracted and not yet freed).</summary>
+    public IReadOnlyList<int> NetfsRequests { get => _netfsRequests ??= [.. NetfsMap.Keys]; init => _netfsRequests = value; }
+
+    /// <summary>Every folio that exists, in creation order (the zero page once any Zero region is mapped).</summary>
+    public IReadOnlyList<FolioView> Folios { get => _folios ??= BuildFolios(); init => _folios = value; }
+
+    public long Acquired { get; init; }
+
+    public long Released { get; init; }
+
+    /// <summary>A canonical text view (key → value) used to show the model's change step by step.</summary>
+    public IReadOnlyDictionary<string, string> Describe() => _describe ??= BuildDescribe();
+}
+
+/// <summary>
+/// The reference model: Init / Precondition / Step, pure and profile-parameterised. Every era difference is read
+/// from the <see cref="Profile"/>; every check and exercised behaviour names the rule ids of Spec/Rules.cs.
+/// </summary>
+public static class GupModel
+{
+    public static ModelState Init(Profile profile) => new() { Profile = profile };
+
+    /// <summary>Null when <paramref name="command"/> is valid in <paramref name="state"/>; otherwise why not.</summary>
+    public static string? Precondition(ModelState state, Command command) => Validity.Check(state, command);
+
+    /// <summary>Applies a valid command. Throws <see cref="InvalidOperationException"/> if the precondition fails.</summary>
+    public static StepOutcome Step(ModelState state, Command command)
+    {
+        var why = Precondition(state, command);
+        if (why is not null)
+        {
+            throw new InvalidOperationException($"invalid command {command}: {why}");
+        }
+
+        var ctx = new StepContext(state, command.IsQuery);
+        switch (command)
+        {
+            case MapRegion c:
+                Memory.Map(ctx, c);
+                break;
+            case Gup c:
+                GupStep.Run(ctx, c);
+                break;
+            case Release c:
+                ReleaseStep.Run(ctx, c);
+                break;
+            case FolioAddPin c:
+                ReleaseStep.AddPin(ctx, c);
+                break;
+            case IterInit c:
+                IovStep.Init(ctx, c);
+                break;
+            case IterExtract c:
+                IovStep.Extract(ctx, c);
+                break;
+            case IterRetention c:
+                IovStep.Retention(ctx, c);
+                break;
+            case BioAdd c:
+                BioStep.Add(ctx, c);
+                break;
+            case BioRelease c:
+                BioStep.Release(ctx, c);
+                break;
+            case FvCreate c:
+                FrameVectorStep.Create(ctx, c);
+                break;
+            case FvGet c:
+                FrameVectorStep.Get(ctx, c);
+                break;
+            case FvPut c:
+                FrameVectorStep.Put(ctx, c);
+                break;
+            case NetfsExtract c:
+                NetfsStep.Extract(ctx, c);
+                break;
+            case NetfsFree c:
+                NetfsStep.Free(ctx, c);
+                break;
+            case InspectFolio c:
+                InspectStep.Folio(ctx, c);
+                break;
+            case ReadVmstat:
+                InspectStep.Vmstat(ctx);
+                break;
+            default:
+                throw new InvalidOperationException($"unknown command {command.GetType().Name}");
+        }
+
+        return ctx.Finish();
+    }
+}

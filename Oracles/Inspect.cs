@@ -1,0 +1,99 @@
+using GupConformance.Spec;
+
+namespace GupConformance.Oracles;
+
+/// <summary>The queries (CONTRACT §9): each check cites the rules that produced the value now held.</summary>
+internal static class InspectStep
+{
+    /// <summary>
+    /// folio_maybe_dma_pinned(): exact → pin count &gt; 0 (MDP-EXACT); else (unsigned)refcount &gt;= 1024
+    /// (MDP-BIAS-THRESHOLD, and MDP-UNSIGNED-AFTER-WRAP when the refcount is negative). Null where the era has none.
+    /// </summary>
+    public static (bool Value, List<string> Rules)? MaybeDmaPinned(Profile p, FolioState f)
+    {
+        if (!p.HasMaybeDmaPinned)
+        {
+            return null;
+        }
+
+        if (!f.IsZero && FolioOps.HasExactPinCount(p, f.Order))
+        {
+            return (f.Pincount > 0, ["MDP-EXACT"]);
+        }
+
+        var rules = new List<string> { "MDP-BIAS-THRESHOLD" };
+        if (f.Refcount < 0)
+        {
+            rules.Add("MDP-UNSIGNED-AFTER-WRAP");
+        }
+
+        return (unchecked((uint)f.Refcount) >= Sizes.GupPinCountingBias, rules);
+    }
+
+    /// <summary>Whether the pin count is reported: only for folios with an exact count (CONTRACT §2).</summary>
+    public static bool ReportsPincount(Profile p, FolioState f) => !f.IsZero && FolioOps.HasExactPinCount(p, f.Order);
+
+    public static FolioView View(Profile p, FolioState f) => new(
+        f.Key,
+        f.Order,
+        f.Refcount,
+        ReportsPincount(p, f) ? f.Pincount : null,
+        MaybeDmaPinned(p, f)?.Value,
+        f.IsZero ? null : f.Dirty,
+        f.Pins);
+
+    /// <summary>
+    /// InspectFolio: refcount, pin count and dirty cite their provenance (CORE-NO-COLLATERAL if never changed);
+    /// maybe_dma_pinned is checked twice while pins are outstanding: "true" (MDP-NO-FALSE-NEGATIVE) and the era's
+    /// exact answer.
+    /// </summary>
+    public static void Folio(StepContext ctx, InspectFolio c)
+    {
+        var p = ctx.Profile;
+        var f = ctx.Folio(c.Folio);
+        ctx.Check("refcount", StepContext.Num(f.Refcount), [.. f.RefProv.Cite(), .. CollateralRule(ctx, f)]);
+        if (ReportsPincount(p, f))
+        {
+            ctx.Check("pincount", StepContext.Num(f.Pincount), [.. f.PinProv.Cite(), .. CollateralRule(ctx, f)]);
+        }
+
+        if (MaybeDmaPinned(p, f) is var (value, rules))
+        {
+            if (f.Pins > 0 && value)
+            {
+                ctx.Check("maybe_dma_pinned", "true", ["MDP-NO-FALSE-NEGATIVE"]);
+                ctx.Exercise("MDP-NO-FALSE-NEGATIVE");
+            }
+
+            ctx.Check("maybe_dma_pinned", StepContext.Bool(value), rules);
+            ctx.Exercise(rules);
+        }
+
+        if (!f.IsZero)
+        {
+            ctx.Check("dirty", StepContext.Bool(f.Dirty), [.. f.DirtyProv.Cite(), .. CollateralRule(ctx, f)]);
+        }
+
+        if (!ctx.Before.LastTouched.Contains(f.Key))
+        {
+            ctx.Exercise("CORE-NO-COLLATERAL");
+        }
+    }
+
+    /// <summary>A folio the previous command did not address must not have been changed by it (CORE-NO-COLLATERAL).</summary>
+    private static IEnumerable<string> CollateralRule(StepContext ctx, FolioState f) =>
+        ctx.Before.LastTouched.Contains(f.Key) ? [] : ["CORE-NO-COLLATERAL"];
+
+    /// <summary>ReadVmstat: each counter cites the rules that last changed or decided it.</summary>
+    public static void Vmstat(StepContext ctx)
+    {
+        ctx.Check("nr_foll_pin_acquired", StepContext.Num(ctx.Acquired), ctx.AcquiredProv.Cite());
+        ctx.Check("nr_foll_pin_released", StepContext.Num(ctx.Released), ctx.ReleasedProv.Cite());
+        ctx.Exercise(ctx.AcquiredProv.Cite());
+        ctx.Exercise(ctx.ReleasedProv.Cite());
+    }
+
+    /// <summary>Canonical bio_flags text: names sorted ordinally and joined by '|', or "0".</summary>
+    public static string BioFlagsText(IReadOnlyCollection<string> flags) =>
+        flags.Count == 0 ? "0" : string.Join('|', flags.Order(StringComparer.Ordinal));
+}

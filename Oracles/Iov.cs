@@ -1,0 +1,181 @@
+using System.Collections.Immutable;
+using GupConformance.Spec;
+
+namespace GupConformance.Oracles;
+
+/// <summary>One iov_iter_extract_pages() call: bytes (or -errno), the entries, *offset0, and the advanced iterator.</summary>
+internal sealed record Extracted(long Result, ImmutableList<EntryRun> Pages, long? Offset0, List<string> Rules, IterState Iter);
+
+/// <summary>iov_iter construction, iov_iter_extract_pages() (CONTRACT §5) and the retention query.</summary>
+internal static class IovStep
+{
+    /// <summary>The iterator's count is the sum of its segment lengths (the base of IOV-CLAMP-MAXSIZE).</summary>
+    public static void Init(StepContext ctx, IterInit c)
+    {
+        var it = new IterState(c.Iter, c.Kind, c.Dir, c.Segs.Sum(s => s.Len), [.. c.Segs]);
+        ctx.Iters = ctx.Iters.SetItem(c.Iter, it);
+        List<string> rules = ["IOV-CLAMP-MAXSIZE", "BIO-CLEANUP-FLAGS", "NETFS-PINS-USER"];
+        ctx.Check("result", "0", rules);
+        ctx.Check("iter_count", StepContext.Num(it.Count), rules);
+        ctx.Note($"iter {StepContext.Num(c.Iter)} {c.Kind} {c.Dir} count {StepContext.Num(it.Count)}");
+    }
+
+    /// <summary>How this era's iov_iter_extract_pages() retains user pages: the RFC takes refs for a source (IOV-RFC-SOURCE-GET).</summary>
+    public static (Hold Hold, string Rule) UserRetention(Profile p, IterDir dir) =>
+        p.Iov == IovScheme.Rfc2022 && dir == IterDir.Source ? (Hold.Ref, "IOV-RFC-SOURCE-GET") : (Hold.Pin, "IOV-USER-PIN");
+
+    public static void Extract(StepContext ctx, IterExtract c)
+    {
+        var it = ctx.Iters[c.Iter];
+        var (hold, rule) = UserRetention(ctx.Profile, it.Dir);
+        var ex = ExtractPages(ctx, it, c.MaxSize, c.MaxPages, hold, rule);
+        ctx.Iters = ctx.Iters.SetItem(c.Iter, ex.Iter);
+        ctx.Arrays = ctx.Arrays.SetItem(c.Call, ArrayState.Of(ex.Pages));
+        ctx.Check("result", Errno.Describe(ex.Result), ex.Rules);
+        ctx.Check("pages", Memory.Render(ex.Pages), ex.Rules);
+        if (ex.Offset0 is { } o)
+        {
+            ctx.Check("offset0", StepContext.Num(o), ex.Rules);
+        }
+
+        ctx.Check("iter_count", StepContext.Num(ex.Iter.Count), ex.Rules);
+        ctx.Exercise(ex.Rules);
+        ctx.Note($"extract iter {StepContext.Num(c.Iter)} → {Errno.Describe(ex.Result)}, count {StepContext.Num(it.Count)}→{StepContext.Num(ex.Iter.Count)} (array {StepContext.Num(c.Call)})");
+    }
+
+    /// <summary>
+    /// iov_iter_extract_pages(): clamp maxsize (IOV-CLAMP-MAXSIZE); DISCARD and the RFC's KVEC are -EFAULT
+    /// (IOV-UNSUPPORTED); one segment only (IOV-ONE-SEGMENT), with the v6.3–v6.5 empty-leading-KVEC bug
+    /// (IOV-EMPTY-SEGMENT-BUG, IOV-EMPTY-SEGMENT-SKIPPED after the fix); user pages grabbed as
+    /// pin_user_pages_fast() would, with <paramref name="userHold"/> (IOV-USER-PIN, IOV-RFC-SOURCE-GET, and BIO-* /
+    /// NETFS-* callers), a failure returned without advancing (IOV-FAULT-NO-ADVANCE); kernel pages only listed
+    /// (IOV-KERNEL-LISTED); offset0 and the byte count (IOV-OFFSET0).
+    /// </summary>
+    public static Extracted ExtractPages(StepContext ctx, IterState it, long maxSize, long maxPages, Hold userHold, string userRule)
+    {
+        var p = ctx.Profile;
+        var rules = new List<string>();
+        var maxsize = Math.Min(Math.Min(maxSize, it.Count), Sizes.MaxRwCount);
+        if (maxsize != maxSize)
+        {
+            rules.Add("IOV-CLAMP-MAXSIZE");
+        }
+
+        if (maxsize <= 0)
+        {
+            return new Extracted(0, [], null, ["IOV-CLAMP-MAXSIZE"], it);
+        }
+
+        if (it.Kind == IterKind.Discard || (it.Kind == IterKind.Kvec && p.Iov == IovScheme.Rfc2022))
+        {
+            return new Extracted(-Errno.EFAULT, [], null, ["IOV-UNSUPPORTED"], it);
+        }
+
+        var segs = it.Segs;
+        if (it.Kind == IterKind.Kvec && p.IovEmptyLeadingSegmentBug && (segs.Count == 0 || segs[0].Len == 0))
+        {
+            // Pre-f741bd7178c9: maxsize = min(maxsize, 0) while skipping, so every segment is skipped and 0 returned.
+            return new Extracted(0, [], null, ["IOV-EMPTY-SEGMENT-BUG"], it with { Segs = [] });
+        }
+
+        var si = 0;
+        while (si < segs.Count && segs[si].Len == 0)
+        {
+            si++;
+        }
+
+        if (si == segs.Count)
+        {
+            return new Extracted(0, [], null, ["IOV-ONE-SEGMENT"], it);
+        }
+
+        if (si > 0)
+        {
+            rules.Add(it.Kind == IterKind.Kvec ? "IOV-EMPTY-SEGMENT-SKIPPED" : "IOV-ONE-SEGMENT");
+        }
+
+        var seg = segs[si];
+        var size = Math.Min(maxsize, seg.Len);
+        if (seg.Len < maxsize)
+        {
+            rules.Add("IOV-ONE-SEGMENT");
+        }
+
+        var offset0 = (long)(seg.Addr % (ulong)Sizes.PageSize);
+        var npages = Math.Min((size + offset0 + Sizes.PageSize - 1) / Sizes.PageSize, maxPages);
+        var first = seg.Addr & ~(ulong)(Sizes.PageSize - 1);
+        ImmutableList<EntryRun> pages;
+        long result;
+        if (it.UserBacked)
+        {
+            var entry = userHold == Hold.Pin ? EntryPoint.PinUserPagesFast : EntryPoint.GetUserPagesFast;
+            var call = GupCore.Call(ctx, entry, first, npages, it.Dir == IterDir.Dest ? Foll.Write : Foll.None, withPages: true);
+            rules.Add(userRule);
+            rules.AddRange(call.Exercised);
+            if (call.Result <= 0)
+            {
+                rules.AddRange(call.ResultRules);
+                rules.Add("IOV-FAULT-NO-ADVANCE");
+                return new Extracted(call.Result, [], null, rules, it);
+            }
+
+            pages = call.Entries;
+            result = Math.Min(size, (call.Result * Sizes.PageSize) - offset0);
+        }
+        else
+        {
+            pages = ListPages(ctx, first, npages);
+            rules.Add("IOV-KERNEL-LISTED");
+            result = Math.Min(size, (npages * Sizes.PageSize) - offset0);
+        }
+
+        rules.Add("IOV-OFFSET0");
+        return new Extracted(result, pages, offset0, rules, it.Advance(SkippedBytes(segs, si) + result));
+    }
+
+    private static long SkippedBytes(ImmutableList<IterSeg> segs, int count) => segs.Take(count).Sum(s => s.Len);
+
+    /// <summary>Kernel-backed pages are only listed (held as None): per folio chunk, never per page of a large folio.</summary>
+    public static ImmutableList<EntryRun> ListPages(StepContext ctx, ulong first, long npages)
+    {
+        var runs = ImmutableList.CreateBuilder<EntryRun>();
+        long done = 0;
+        while (done < npages)
+        {
+            var addr = first + ((ulong)done * (ulong)Sizes.PageSize);
+            var r = ctx.RegionAt(addr) ?? throw new InvalidOperationException($"kernel page 0x{addr:x} outside every region");
+            var page = (long)((addr - r.Start) / (ulong)Sizes.PageSize);
+            var h = Memory.PageOf(r, page);
+            var n = r.Kind == RegionKind.Anon ? Math.Min(npages - done, r.FolioPages - h.Index) : 1;
+            Memory.Append(runs, h.Folio, h.Index, n, Hold.None);
+            done += n;
+        }
+
+        return runs.ToImmutable();
+    }
+
+    /// <summary>
+    /// IOV-RETENTION-QUERY: iov_iter_extract_will_pin() = user-backed (merged); the RFC's iov_iter_extract_mode() is
+    /// FOLL_GET for a user source, FOLL_PIN for a user destination, 0 otherwise; v8's is FOLL_PIN for any user-backed
+    /// iterator — in the era's FOLL_* numbering.
+    /// </summary>
+    public static void Retention(StepContext ctx, IterRetention c)
+    {
+        var p = ctx.Profile;
+        var it = ctx.Iters[c.Iter];
+        List<string> rules = ["IOV-RETENTION-QUERY"];
+        if (p.Iov == IovScheme.Merged)
+        {
+            ctx.Check("will_pin", StepContext.Bool(it.UserBacked), rules);
+        }
+        else
+        {
+            var mode = !it.UserBacked ? Foll.None
+                : p.Iov == IovScheme.Rfc2022 && it.Dir == IterDir.Source ? Foll.Get : Foll.Pin;
+            var value = mode == Foll.None ? 0 : p.Flags.ValueOf(mode);
+            ctx.Check("extract_mode", "0x" + value.ToString("x", System.Globalization.CultureInfo.InvariantCulture), rules);
+        }
+
+        ctx.Exercise(rules);
+    }
+}

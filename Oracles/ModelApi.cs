@@ -1,0 +1,58 @@
+using GupConformance.Spec;
+
+namespace GupConformance.Oracles;
+
+// The public surface of the reference model. The engine (Properties/) depends on exactly these types;
+// change them only together with the engine.
+
+/// <summary>How one entry of a pages array is held by its caller.</summary>
+public enum Hold
+{
+    /// <summary>Only listed (kernel iterators): nothing to release.</summary>
+    None,
+
+    /// <summary>A FOLL_GET reference: to be released with put_page().</summary>
+    Ref,
+
+    /// <summary>A FOLL_PIN pin (possibly the no-op pin of the zero page): to be released with unpin_user_page*().</summary>
+    Pin,
+}
+
+/// <summary>A run of consecutive entries of a pages array: pages First.. of one folio, held alike.</summary>
+public sealed record EntryRun(string Folio, long First, long Count, Hold Hold, bool Released);
+
+/// <summary>A mapped region as the model sees it.</summary>
+public sealed record RegionView(int Region, RegionKind Kind, ulong Start, int Folios, int Order)
+{
+    public long Pages => (long)Folios << Order;
+
+    public ulong End => Start + (ulong)(Pages * Sizes.PageSize);
+}
+
+/// <summary>An iterator: its kind, direction, the segments still to be consumed (the first possibly partly) and the byte count left.</summary>
+public sealed record IterView(int Iter, IterKind Kind, IterDir Dir, long Count, IReadOnlyList<IterSeg> Remaining);
+
+/// <summary>A frame vector's state.</summary>
+public sealed record FvView(int Fv, int NrAllocated, long NrFrames, bool GotRef, bool IsPfns);
+
+/// <summary>One folio's state as an implementation would report it, plus what the model knows besides.</summary>
+public sealed record FolioView(
+    string Key,
+    int Order,
+    long Refcount,
+    long? Pincount,
+    bool? MaybeDmaPinned,
+    bool? Dirty,
+    long OutstandingPins);
+
+/// <summary>
+/// One comparison: the observation field <see cref="Field"/> must be one of <see cref="Allowed"/>; if it is not,
+/// <see cref="Rules"/> are violated. A missing field is a violation too.
+/// </summary>
+public sealed record FieldCheck(string Field, IReadOnlyList<string> Allowed, IReadOnlyList<string> Rules);
+
+/// <summary>
+/// The model's answer for one command: the next state, the checks the observation must pass, the rule ids whose
+/// behaviour this command exercised (the branches taken), and a one-line account of the model's change.
+/// </summary>
+public sealed record StepOutcome(ModelState Next, IReadOnlyList<FieldCheck> Checks, IReadOnlyList<string> Exercised, string Change);

@@ -1,0 +1,129 @@
+using System.Collections.Immutable;
+using GupConformance.Spec;
+
+namespace GupConformance.Oracles;
+
+/// <summary>Releasing entries of pages arrays (CONTRACT §4) and folio_add_pin().</summary>
+internal static class ReleaseStep
+{
+    /// <summary>
+    /// put_page() (REL-PUT-PAGE) or unpin_user_page[s][_dirty_lock] / unpin_user_page_range_dirty_lock() on
+    /// entries [Index, Index+Count): per run of one folio, dirty once if asked (REL-UNPIN-DIRTY-LOCK,
+    /// REL-UNPIN-RANGE-DIRTY-LOCK), then gup_put_folio(folio, run, FOLL_PIN) — batching gives the totals of single
+    /// unpins (REL-UNPIN-PAGES-BATCH). A matching release that leaves the caller no hold on a folio exercises
+    /// REL-EXACT-INVERSE.
+    /// </summary>
+    public static void Run(StepContext ctx, Release c)
+    {
+        var array = ctx.Arrays[c.Call];
+        var (runs, affected) = MarkReleased(array.Runs, c.Index, c.Count);
+        var unpin = c.Fn != ReleaseFn.PutPage;
+        List<string> cause = c.Fn switch
+        {
+            ReleaseFn.UnpinUserPages => ["REL-UNPIN-PAGES-BATCH"],
+            ReleaseFn.UnpinUserPagesDirtyLock => ["REL-UNPIN-DIRTY-LOCK", "REL-UNPIN-PAGES-BATCH"],
+            ReleaseFn.UnpinUserPageRangeDirtyLock => ["REL-UNPIN-RANGE-DIRTY-LOCK"],
+            _ => [],
+        };
+        var dirtyRule = c.Fn switch
+        {
+            ReleaseFn.UnpinUserPagesDirtyLock when c.MakeDirty => "REL-UNPIN-DIRTY-LOCK",
+            ReleaseFn.UnpinUserPageRangeDirtyLock when c.MakeDirty => "REL-UNPIN-RANGE-DIRTY-LOCK",
+            _ => null,
+        };
+        var rules = new List<string>(cause);
+        foreach (var run in affected)
+        {
+            if (dirtyRule is not null)
+            {
+                FolioOps.MarkDirty(ctx, run.Folio, dirtyRule);
+            }
+
+            FolioOps.PutFolio(ctx, run.Folio, run.Count, unpin, run.Hold, rules, cause);
+        }
+
+        ctx.Arrays = ctx.Arrays.SetItem(c.Call, ArrayState.Of(runs));
+        NoteInverses(ctx, runs, affected.Where(r => (r.Hold == Hold.Pin) == unpin), rules);
+        ctx.Check("result", "0", rules);
+        ctx.Exercise(rules);
+        ctx.Note($"released array {StepContext.Num(c.Call)}[{StepContext.Num(c.Index)}..+{StepContext.Num(c.Count)}) with {c.Fn}");
+    }
+
+    /// <summary>REL-EXACT-INVERSE for each folio of <paramref name="matched"/> on which <paramref name="runs"/> holds nothing more.</summary>
+    public static void NoteInverses(StepContext ctx, IEnumerable<EntryRun> runs, IEnumerable<EntryRun> matched, List<string> rules)
+    {
+        var stillHeld = runs.Where(r => !r.Released && r.Hold != Hold.None).Select(r => r.Folio).ToHashSet(StringComparer.Ordinal);
+        foreach (var folio in matched.Select(r => r.Folio).Distinct(StringComparer.Ordinal).Where(f => !stillHeld.Contains(f)))
+        {
+            FolioOps.NoteExactInverse(ctx, folio, rules);
+        }
+    }
+
+    /// <summary>Splits runs at the range's edges and marks the entries inside released; returns the released pieces.</summary>
+    public static (ImmutableList<EntryRun> Runs, List<EntryRun> Affected) MarkReleased(ImmutableList<EntryRun> runs, long index, long count)
+    {
+        var result = ImmutableList.CreateBuilder<EntryRun>();
+        var affected = new List<EntryRun>();
+        long pos = 0;
+        var end = index + count;
+        foreach (var r in runs)
+        {
+            var lo = Math.Max(pos, index);
+            var hi = Math.Min(pos + r.Count, end);
+            if (lo >= hi)
+            {
+                result.Add(r);
+            }
+            else
+            {
+                if (lo > pos)
+                {
+                    result.Add(r with { Count = lo - pos });
+                }
+
+                var mid = r with { First = r.First + (lo - pos), Count = hi - lo };
+                affected.Add(mid);
+                result.Add(mid with { Released = true });
+                if (hi < pos + r.Count)
+                {
+                    result.Add(r with { First = r.First + (hi - pos), Count = pos + r.Count - hi });
+                }
+            }
+
+            pos += r.Count;
+        }
+
+        return (result.ToImmutable(), affected);
+    }
+
+    /// <summary>The single entry at <paramref name="index"/> of a run list.</summary>
+    public static EntryRun EntryAt(IEnumerable<EntryRun> runs, long index)
+    {
+        long pos = 0;
+        foreach (var r in runs)
+        {
+            if (index < pos + r.Count)
+            {
+                return r with { First = r.First + (index - pos), Count = 1 };
+            }
+
+            pos += r.Count;
+        }
+
+        throw new ArgumentOutOfRangeException(nameof(index));
+    }
+
+    /// <summary>folio_add_pin() on an entry's folio (PIN-FOLIO-ADD-PIN, VMSTAT-ADD-PIN-UNCOUNTED); the new pin is array NewCall.</summary>
+    public static void AddPin(StepContext ctx, FolioAddPin c)
+    {
+        var entry = EntryAt(ctx.Arrays[c.FromCall].Runs, c.Index);
+        var rules = new List<string>();
+        FolioOps.AddPin(ctx, entry.Folio, rules);
+        var pinned = new EntryRun(entry.Folio, entry.First, 1, Hold.Pin, false);
+        ctx.Arrays = ctx.Arrays.SetItem(c.NewCall, ArrayState.Of([pinned]));
+        ctx.Check("result", "0", rules);
+        ctx.Check("pages", Memory.Render([pinned]), rules);
+        ctx.Exercise(rules);
+        ctx.Note($"folio_add_pin({entry.Folio}) as array {StepContext.Num(c.NewCall)}");
+    }
+}

@@ -1,0 +1,278 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using GupConformance.Spec;
+
+namespace GupConformance.Oracles;
+
+/// <summary>
+/// Which rules decided a value: <see cref="Changed"/> are the rules of the step that last changed it (united within
+/// that step), <see cref="Since"/> the rules that decided "no change" afterwards (e.g. ZERO-NOT-PINNED,
+/// VMSTAT-GET-INVISIBLE). An inspection cites both; a value never touched cites CORE-NO-COLLATERAL.
+/// </summary>
+internal sealed record Prov(ImmutableSortedSet<string> Changed, long Step, ImmutableSortedSet<string> Since)
+{
+    public static readonly ImmutableSortedSet<string> NoRules = ImmutableSortedSet.Create<string>(StringComparer.Ordinal);
+
+    public static readonly Prov Untouched = new(NoRules, -1, NoRules);
+
+    public Prov Change(long step, IEnumerable<string> rules) => step == Step
+        ? this with { Changed = Changed.Union(rules) }
+        : new Prov(NoRules.Union(rules), step, NoRules);
+
+    public Prov Decide(IEnumerable<string> rules) => this with { Since = Since.Union(rules) };
+
+    /// <summary>CORE-NO-COLLATERAL: a value nothing ever decided is still its creation value.</summary>
+    public IReadOnlyList<string> Cite()
+    {
+        var all = Changed.Union(Since);
+        return all.Count == 0 ? ["CORE-NO-COLLATERAL"] : [.. all];
+    }
+}
+
+/// <summary>
+/// A folio as counters: one refcount and one pin count whatever the order, so a 1 GiB folio costs what a small
+/// page costs. Refcount and pin count are atomic_t in the kernel: signed 32-bit, wrapping.
+/// </summary>
+internal sealed record FolioState(
+    string Key,
+    int Order,
+    bool IsZero,
+    int Refcount,
+    int Pincount,
+    bool Dirty,
+    long Pins,
+    Prov RefProv,
+    Prov PinProv,
+    Prov DirtyProv)
+{
+    public const string ZeroKey = "zero";
+
+    public static FolioState Fresh(string key, int order, int refcount, bool isZero = false) =>
+        new(key, order, isZero, refcount, 0, false, 0, Prov.Untouched, Prov.Untouched, Prov.Untouched);
+
+    public string Describe() => string.Create(CultureInfo.InvariantCulture,
+        $"order={Order} refcount={Refcount} pincount={Pincount} dirty={(Dirty ? "true" : "false")} pins={Pins}");
+}
+
+/// <summary>A mapped region; a Zero region remembers which of its pages a fault replaced (each now an order-0 folio).</summary>
+internal sealed record RegionState(int Id, RegionKind Kind, ulong Start, int Folios, int Order, int StartRefcount, ImmutableSortedSet<long> Faulted)
+{
+    public long Pages => (long)Folios << Order;
+
+    public long FolioPages => 1L << Order;
+
+    public ulong End => Start + (ulong)Pages * (ulong)Sizes.PageSize;
+
+    public bool Contains(ulong addr) => addr >= Start && addr < End;
+
+    public bool IsVmIoOrPfnMap => Kind is RegionKind.Io or RegionKind.PfnMap;
+
+    public RegionView View => new(Id, Kind, Start, Folios, Order);
+
+    public static string FolioKey(int region, long index) => string.Create(CultureInfo.InvariantCulture, $"r{region}.f{index}");
+}
+
+/// <summary>A pages array with its totals kept alongside so describing it costs nothing.</summary>
+internal sealed record ArrayState(ImmutableList<EntryRun> Runs, long Entries, long Outstanding)
+{
+    public static ArrayState Of(ImmutableList<EntryRun> runs) => new(
+        runs,
+        runs.Sum(r => r.Count),
+        runs.Where(r => !r.Released && r.Hold != Hold.None).Sum(r => r.Count));
+}
+
+/// <summary>An iov_iter: the segments left (the first possibly partly consumed) and the byte count left.</summary>
+internal sealed record IterState(int Id, IterKind Kind, IterDir Dir, long Count, ImmutableList<IterSeg> Segs)
+{
+    /// <summary>user_backed_iter(): UBUF or IOVEC.</summary>
+    public bool UserBacked => Kind is IterKind.Ubuf or IterKind.Iovec;
+
+    /// <summary>
+    /// iov_iter_advance(): consume <paramref name="n"/> bytes; a segment consumed to its end is dropped together
+    /// with any empty segments right after it (the kernel's advance loop skips them the same way).
+    /// </summary>
+    public IterState Advance(long n)
+    {
+        var segs = Segs;
+        var left = n;
+        while (segs.Count > 0 && left >= segs[0].Len)
+        {
+            left -= segs[0].Len;
+            segs = segs.RemoveAt(0);
+        }
+
+        if (left > 0 && segs.Count > 0)
+        {
+            segs = segs.SetItem(0, new IterSeg(segs[0].Addr + (ulong)left, segs[0].Len - left));
+        }
+
+        return this with { Count = Count - n, Segs = segs };
+    }
+
+    public IterView View => new(Id, Kind, Dir, Count, Segs);
+}
+
+/// <summary>A bio being built: its cleanup flags, the pages it holds and where its data ends (for same-page merges).</summary>
+internal sealed record BioState(int Id, ImmutableList<string> Flags, ImmutableList<EntryRun> Pages, long PageCount, EntryRun? LastPage, long LastEnd)
+{
+    public string Describe() => string.Create(CultureInfo.InvariantCulture,
+        $"flags={InspectStep.BioFlagsText(Flags)} pages={PageCount}");
+}
+
+/// <summary>A frame vector: GotRef / IsPfns are null until get_vaddr_frames() first sets them (kvmalloc leaves them undefined).</summary>
+internal sealed record FvState(int Id, int NrAllocated, long NrFrames, bool? GotRef, bool? IsPfns, ImmutableList<EntryRun> Frames)
+{
+    public FvView View => new(Id, NrAllocated, NrFrames, GotRef ?? false, IsPfns ?? false);
+
+    public string Describe() => string.Create(CultureInfo.InvariantCulture,
+        $"allocated={NrAllocated} nr_frames={NrFrames} got_ref={Text(GotRef)} is_pfns={Text(IsPfns)}");
+
+    private static string Text(bool? b) => b is null ? "undefined" : b.Value ? "true" : "false";
+}
+
+/// <summary>A netfs request: the will_pin answer recorded from the original iterator and its pinned bvec pages.</summary>
+internal sealed record NetfsState(int Id, bool WillPin, ImmutableList<EntryRun> Pages, long Bvecs);
+
+/// <summary>The internal state; every collection is immutable and shared between successive states.</summary>
+public sealed partial class ModelState
+{
+    internal ImmutableList<RegionState> RegionList { get; init; } = [];
+
+    /// <summary>Folios whose state differs from their creation value, and the zero page and faulted folios.</summary>
+    internal ImmutableDictionary<string, FolioState> FolioMap { get; init; } = ImmutableDictionary.Create<string, FolioState>(StringComparer.Ordinal);
+
+    /// <summary>Folios created after their region was mapped (the zero page, fault-replaced pages), in creation order.</summary>
+    internal ImmutableList<string> LateFolios { get; init; } = [];
+
+    internal ImmutableSortedDictionary<int, ArrayState> ArrayMap { get; init; } = ImmutableSortedDictionary<int, ArrayState>.Empty;
+
+    internal ImmutableSortedDictionary<int, IterState> IterMap { get; init; } = ImmutableSortedDictionary<int, IterState>.Empty;
+
+    internal ImmutableSortedDictionary<int, BioState> BioMap { get; init; } = ImmutableSortedDictionary<int, BioState>.Empty;
+
+    internal ImmutableHashSet<int> UsedBios { get; init; } = [];
+
+    internal ImmutableSortedDictionary<int, FvState> FvMap { get; init; } = ImmutableSortedDictionary<int, FvState>.Empty;
+
+    internal ImmutableSortedDictionary<int, NetfsState> NetfsMap { get; init; } = ImmutableSortedDictionary<int, NetfsState>.Empty;
+
+    internal ImmutableHashSet<int> UsedNetfs { get; init; } = [];
+
+    internal Prov AcquiredProv { get; init; } = Prov.Untouched;
+
+    internal Prov ReleasedProv { get; init; } = Prov.Untouched;
+
+    /// <summary>Number of state-changing steps taken; provenance is grouped by it.</summary>
+    internal long StepNo { get; init; }
+
+    /// <summary>Folios the last state-changing command addressed (for CORE-NO-COLLATERAL).</summary>
+    internal ImmutableHashSet<string> LastTouched { get; init; } = ImmutableHashSet.Create<string>(StringComparer.Ordinal);
+
+    internal RegionState? RegionById(int id) => RegionList.FirstOrDefault(r => r.Id == id);
+
+    /// <summary>The region (VMA) containing <paramref name="addr"/>, or null for a hole.</summary>
+    internal RegionState? RegionAt(ulong addr) => RegionList.FirstOrDefault(r => r.Contains(addr));
+
+    /// <summary>The folio's current state, materialising a never-touched region folio at its creation value; null if no such folio.</summary>
+    internal FolioState? FindFolio(string key)
+    {
+        if (FolioMap.TryGetValue(key, out var f))
+        {
+            return f;
+        }
+
+        if (!TryParseKey(key, out var region, out var index) || RegionById(region) is not { } r)
+        {
+            return null;
+        }
+
+        return r.Kind switch
+        {
+            RegionKind.Anon when index < r.Folios => FolioState.Fresh(key, r.Order, r.StartRefcount),
+            RegionKind.File when index < r.Folios => FolioState.Fresh(key, 0, 1),
+            _ => null,
+        };
+    }
+
+    internal static bool TryParseKey(string key, out int region, out long index)
+    {
+        region = 0;
+        index = 0;
+        var dot = key.IndexOf(".f", StringComparison.Ordinal);
+        return key.StartsWith('r') && dot > 1
+            && int.TryParse(key.AsSpan(1, dot - 1), NumberStyles.None, CultureInfo.InvariantCulture, out region)
+            && long.TryParse(key.AsSpan(dot + 2), NumberStyles.None, CultureInfo.InvariantCulture, out index);
+    }
+
+    private List<RegionView> BuildRegions() => [.. RegionList.Select(r => r.View)];
+
+    private Dictionary<int, IReadOnlyList<EntryRun>> BuildArrays() =>
+        ArrayMap.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<EntryRun>)kv.Value.Runs);
+
+    private List<IterView> BuildIters() => [.. IterMap.Values.Select(i => i.View)];
+
+    private List<FvView> BuildFrameVectors() => [.. FvMap.Values.Select(f => f.View)];
+
+    private List<FolioView> BuildFolios()
+    {
+        var list = new List<FolioView>();
+        foreach (var r in RegionList.Where(r => r.Kind is RegionKind.Anon or RegionKind.File))
+        {
+            for (long i = 0; i < r.Folios; i++)
+            {
+                list.Add(InspectStep.View(Profile, FindFolio(RegionState.FolioKey(r.Id, i))!));
+            }
+        }
+
+        list.AddRange(LateFolios.Select(k => InspectStep.View(Profile, FolioMap[k])));
+        return list;
+    }
+
+    private SortedDictionary<string, string> BuildDescribe()
+    {
+        static string L(long v) => v.ToString(CultureInfo.InvariantCulture);
+        var d = new SortedDictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["vmstat.nr_foll_pin_acquired"] = L(Acquired),
+            ["vmstat.nr_foll_pin_released"] = L(Released),
+        };
+        foreach (var r in RegionList)
+        {
+            d[$"region.r{L(r.Id)}"] = string.Create(CultureInfo.InvariantCulture,
+                $"{r.Kind} 0x{r.Start:x}-0x{r.End:x} folios={r.Folios} order={r.Order} start_refcount={r.StartRefcount} faulted={r.Faulted.Count}");
+        }
+
+        // Folios still at their creation value are described by their region line.
+        foreach (var (key, f) in FolioMap)
+        {
+            d["folio." + key] = f.Describe();
+        }
+
+        foreach (var (id, a) in ArrayMap)
+        {
+            d[$"array.{L(id)}"] = $"entries={L(a.Entries)} outstanding={L(a.Outstanding)}";
+        }
+
+        foreach (var (id, i) in IterMap)
+        {
+            d[$"iter.{L(id)}"] = $"{i.Kind} {i.Dir} count={L(i.Count)} segs={L(i.Segs.Count)}";
+        }
+
+        foreach (var (id, b) in BioMap)
+        {
+            d[$"bio.{L(id)}"] = b.Describe();
+        }
+
+        foreach (var (id, f) in FvMap)
+        {
+            d[$"fv.{L(id)}"] = f.Describe();
+        }
+
+        foreach (var (id, n) in NetfsMap)
+        {
+            d[$"netfs.{L(id)}"] = $"will_pin={(n.WillPin ? "true" : "false")} bvecs={L(n.Bvecs)}";
+        }
+
+        return d;
+    }
+}

@@ -1,0 +1,236 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using GupConformance.Spec;
+
+namespace GupConformance.Oracles;
+
+/// <summary>
+/// One step's working copy: the immutable collections of the state being replaced piece by piece, plus the checks,
+/// the exercised rules and the account of changes. Nothing here is shared with the input state, so Step is pure.
+/// </summary>
+internal sealed class StepContext
+{
+    private readonly ModelState _before;
+    private readonly bool _isQuery;
+    private readonly List<FieldCheck> _checks = [];
+    private readonly SortedSet<string> _exercised = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, FolioState?> _folioBefore = new(StringComparer.Ordinal);
+    private readonly List<string> _notes = [];
+
+    public StepContext(ModelState before, bool isQuery)
+    {
+        _before = before;
+        _isQuery = isQuery;
+        Profile = before.Profile;
+        Regions = before.RegionList;
+        Folios = before.FolioMap;
+        LateFolios = before.LateFolios;
+        Arrays = before.ArrayMap;
+        Iters = before.IterMap;
+        Bios = before.BioMap;
+        UsedBios = before.UsedBios;
+        Fvs = before.FvMap;
+        Netfs = before.NetfsMap;
+        UsedNetfs = before.UsedNetfs;
+        Acquired = before.Acquired;
+        Released = before.Released;
+        AcquiredProv = before.AcquiredProv;
+        ReleasedProv = before.ReleasedProv;
+        StepNo = before.StepNo + 1;
+    }
+
+    public Profile Profile { get; }
+
+    public ModelState Before => _before;
+
+    public long StepNo { get; }
+
+    public ImmutableList<RegionState> Regions { get; set; }
+
+    public ImmutableDictionary<string, FolioState> Folios { get; set; }
+
+    public ImmutableList<string> LateFolios { get; set; }
+
+    public ImmutableSortedDictionary<int, ArrayState> Arrays { get; set; }
+
+    public ImmutableSortedDictionary<int, IterState> Iters { get; set; }
+
+    public ImmutableSortedDictionary<int, BioState> Bios { get; set; }
+
+    public ImmutableHashSet<int> UsedBios { get; set; }
+
+    public ImmutableSortedDictionary<int, FvState> Fvs { get; set; }
+
+    public ImmutableSortedDictionary<int, NetfsState> Netfs { get; set; }
+
+    public ImmutableHashSet<int> UsedNetfs { get; set; }
+
+    public long Acquired { get; set; }
+
+    public long Released { get; set; }
+
+    public Prov AcquiredProv { get; set; }
+
+    public Prov ReleasedProv { get; set; }
+
+    public RegionState? RegionAt(ulong addr) => Regions.FirstOrDefault(r => r.Contains(addr));
+
+    public RegionState RegionById(int id) => Regions.First(r => r.Id == id);
+
+    /// <summary>The current state of folio <paramref name="key"/> (which must exist).</summary>
+    public FolioState Folio(string key)
+    {
+        if (Folios.TryGetValue(key, out var f))
+        {
+            return f;
+        }
+
+        return _before.FindFolio(key) ?? throw new InvalidOperationException($"no folio {key}");
+    }
+
+    /// <summary>Replaces a folio's state; the first change of a step remembers the value before, for the account.</summary>
+    public void Put(FolioState f)
+    {
+        if (!_folioBefore.ContainsKey(f.Key))
+        {
+            _folioBefore[f.Key] = _before.FindFolio(f.Key);
+        }
+
+        Folios = Folios.SetItem(f.Key, f);
+    }
+
+    /// <summary>Records that this command addressed folio <paramref name="key"/> (CORE-NO-COLLATERAL bookkeeping).</summary>
+    public void Touch(string key)
+    {
+        if (!_folioBefore.ContainsKey(key))
+        {
+            _folioBefore[key] = _before.FindFolio(key);
+        }
+    }
+
+    public void Note(string text) => _notes.Add(text);
+
+    /// <summary>The subset of <paramref name="ids"/> that applies to this profile (never cite a rule of another era).</summary>
+    public List<string> Applicable(IEnumerable<string> ids) =>
+        [.. ids.Distinct(StringComparer.Ordinal).Where(id => Rules.Get(id).AppliesTo(Profile))];
+
+    public void Exercise(params string[] ids) => Exercise((IEnumerable<string>)ids);
+
+    public void Exercise(IEnumerable<string> ids)
+    {
+        foreach (var id in Applicable(ids))
+        {
+            _exercised.Add(id);
+        }
+    }
+
+    /// <summary>One field check with one allowed value; the rules are filtered to the profile (and never empty).</summary>
+    public void Check(string field, string value, IEnumerable<string> rules) => Check(field, [value], rules);
+
+    public void Check(string field, IReadOnlyList<string> allowed, IEnumerable<string> rules)
+    {
+        var cited = Applicable(rules);
+        if (cited.Count == 0)
+        {
+            cited.Add("CORE-NO-COLLATERAL");
+        }
+
+        _checks.Add(new FieldCheck(field, allowed, cited));
+    }
+
+    public static string Num(long v) => v.ToString(CultureInfo.InvariantCulture);
+
+    public static string Bool(bool b) => b ? "true" : "false";
+
+    public StepOutcome Finish()
+    {
+        if (_isQuery)
+        {
+            return new StepOutcome(_before, _checks, [.. _exercised], "no change (query)");
+        }
+
+        var next = new ModelState
+        {
+            Profile = Profile,
+            RegionList = Regions,
+            FolioMap = Folios,
+            LateFolios = LateFolios,
+            ArrayMap = Arrays,
+            IterMap = Iters,
+            BioMap = Bios,
+            UsedBios = UsedBios,
+            FvMap = Fvs,
+            NetfsMap = Netfs,
+            UsedNetfs = UsedNetfs,
+            Acquired = Acquired,
+            Released = Released,
+            AcquiredProv = AcquiredProv,
+            ReleasedProv = ReleasedProv,
+            StepNo = StepNo,
+            LastTouched = ImmutableHashSet.CreateRange(StringComparer.Ordinal, _folioBefore.Keys),
+        };
+        return new StepOutcome(next, _checks, [.. _exercised], Account());
+    }
+
+    /// <summary>"r1.f0 refcount 1→1025, acquired 0→1": folio changes first, then counters, then the other notes.</summary>
+    private string Account()
+    {
+        var parts = new List<string>();
+        foreach (var (key, old) in _folioBefore.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            if (!Folios.TryGetValue(key, out var now) || ReferenceEquals(now, old))
+            {
+                continue;
+            }
+
+            var diffs = new List<string>();
+            if (old is null)
+            {
+                diffs.Add("created");
+            }
+
+            Diff(diffs, "refcount", old?.Refcount, now.Refcount);
+            Diff(diffs, "pincount", old?.Pincount, now.Pincount);
+            Diff(diffs, "dirty", old?.Dirty, now.Dirty);
+            Diff(diffs, "pins", old?.Pins, now.Pins);
+            if (diffs.Count > 0)
+            {
+                parts.Add(key + " " + string.Join(", ", diffs));
+            }
+        }
+
+        if (Acquired != _before.Acquired)
+        {
+            parts.Add($"acquired {Num(_before.Acquired)}→{Num(Acquired)}");
+        }
+
+        if (Released != _before.Released)
+        {
+            parts.Add($"released {Num(_before.Released)}→{Num(Released)}");
+        }
+
+        parts.AddRange(_notes);
+        return parts.Count == 0 ? "no change" : string.Join("; ", parts);
+    }
+
+    private static void Diff<T>(List<string> diffs, string name, T? old, T now)
+        where T : struct
+    {
+        if (old is null)
+        {
+            diffs.Add($"{name} {Text(now)}");
+        }
+        else if (!EqualityComparer<T>.Default.Equals(old.Value, now))
+        {
+            diffs.Add($"{name} {Text(old.Value)}→{Text(now)}");
+        }
+    }
+
+    private static string Text<T>(T v)
+        where T : struct => v switch
+        {
+            bool b => Bool(b),
+            IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+            _ => v.ToString() ?? string.Empty,
+        };
+}

@@ -1,0 +1,328 @@
+using GupConformance.Spec;
+
+namespace GupConformance.Oracles;
+
+/// <summary>
+/// GupModel.Precondition: every validity condition of CONTRACT.md — ids, released entries, the era's entry points
+/// and flags, combinations Linux leaves undefined (VM_BUG_ON) or the model does not cover, region and iterator
+/// shapes, bio and frame vector rules, and the profile's facets. Null means valid.
+/// </summary>
+internal static class Validity
+{
+    public static string? Check(ModelState s, Command command)
+    {
+        var p = s.Profile;
+        if ((command.Needs & p.Facets) == 0)
+        {
+            return $"needs facet {command.Needs}, the profile offers {p.Facets}";
+        }
+
+        return command switch
+        {
+            MapRegion c => Map(s, c),
+            Gup c => Gup(s, c),
+            Release c => Release(s, c),
+            FolioAddPin c => AddPin(s, c),
+            IterInit c => IterInit(s, c),
+            IterExtract c => s.ArrayMap.ContainsKey(c.Call) ? "duplicate call id"
+                : !s.IterMap.ContainsKey(c.Iter) ? "unknown iterator"
+                : c.MaxPages < 1 ? "maxpages must be >= 1"
+                : c.MaxSize < 0 ? "negative maxsize" : null,
+            IterRetention c => s.IterMap.ContainsKey(c.Iter) ? null : "unknown iterator",
+            BioAdd c => BioAdd(s, c),
+            BioRelease c => s.BioMap.ContainsKey(c.Bio) ? null : "no such live bio",
+            FvCreate c => s.FvMap.ContainsKey(c.Fv) ? "duplicate frame vector id"
+                : c.NrAllocated is < 1 or > 64 ? "nr_allocated must be 1..64" : null,
+            FvGet c => !s.FvMap.TryGetValue(c.Fv, out var fv) ? "unknown frame vector"
+                : c.NrFrames < 0 ? "negative nr_frames"
+                : fv.NrFrames != 0 ? "frame vector already holds frames (put it first)" : null,
+            FvPut c => s.FvMap.ContainsKey(c.Fv) ? null : "unknown frame vector",
+            NetfsExtract c => !p.HasNetfs ? "no netfs_extract_user_iter() in this era"
+                : s.UsedNetfs.Contains(c.Netfs) ? "duplicate netfs request id"
+                : !s.IterMap.ContainsKey(c.Iter) ? "unknown iterator"
+                : c.MaxSize < 0 ? "negative len" : null,
+            NetfsFree c => s.NetfsMap.ContainsKey(c.Netfs) ? null : "no such live netfs request",
+            InspectFolio c => s.FindFolio(c.Folio) is null ? $"no folio {c.Folio}" : null,
+            ReadVmstat => p.HasPinVmstat ? null : "no nr_foll_pin_* counters in this era",
+            _ => "unknown command",
+        };
+    }
+
+    private static string? Map(ModelState s, MapRegion c)
+    {
+        if (s.RegionById(c.Region) is not null)
+        {
+            return "duplicate region id";
+        }
+
+        if (c.Folios < 1 || c.Order is < 0 or > Sizes.MaxOrder)
+        {
+            return "folios must be >= 1 and order 0..18";
+        }
+
+        if (c.Kind != RegionKind.Anon && (c.Order != 0 || c.StartRefcount != 1))
+        {
+            return "only Anon regions have large folios or a chosen start refcount";
+        }
+
+        if (c.Start % (ulong)Sizes.PageSize != 0)
+        {
+            return "start not page aligned";
+        }
+
+        var end = (UInt128)c.Start + ((UInt128)(ulong)c.Pages * (ulong)Sizes.PageSize);
+        if (end > GupCore.TaskSizeMax)
+        {
+            return "region ends beyond TASK_SIZE_MAX";
+        }
+
+        return s.RegionList.Any(r => c.Start < r.End && r.Start < (ulong)end) ? "region overlaps another" : null;
+    }
+
+    private static string? Gup(ModelState s, Gup c)
+    {
+        var p = s.Profile;
+        if (s.ArrayMap.ContainsKey(c.Call))
+        {
+            return "duplicate call id";
+        }
+
+        if (!p.EntryPoints.Contains(c.Entry))
+        {
+            return $"{c.Entry.KernelName()} does not exist in this era";
+        }
+
+        foreach (var f in Enum.GetValues<Foll>().Where(f => f != Foll.None && c.Flags.Has(f) && !p.Flags.Exists(f)))
+        {
+            return $"{FollExtensions.KernelName(f)} does not exist in this era";
+        }
+
+        if (c.Start % (ulong)Sizes.PageSize != 0 || c.NrPages < 1)
+        {
+            return "start must be page aligned and nr_pages >= 1";
+        }
+
+        if (c.Entry.IsFast() && c.NrPages > int.MaxValue)
+        {
+            return "the fast entry points take an int nr_pages";
+        }
+
+        var legacy = !GupCore.HasValidGupArgs(p);
+        if (legacy && (c.Flags & GupCore.LegacyInternal) != 0)
+        {
+            return "caller-passed internal flags before v6.3 are not modelled";
+        }
+
+        if (legacy && GupCore.IsFastOnly(c.Entry) && c.Flags.Any(Foll.Pin | Foll.Get))
+        {
+            return "caller-passed FOLL_PIN/FOLL_GET on *_fast_only before v6.3 is not modelled";
+        }
+
+        var adm = GupCore.Admit(p, c.Entry, c.Start, c.NrPages, c.Flags, c.WithPages);
+        if (p.Validation == ValidationScheme.PrePin && adm.Refused)
+        {
+            return "the 2015 fast path took only `write`: flag or range probes are not modelled";
+        }
+
+        if (adm.Refused)
+        {
+            return null;
+        }
+
+        var eff = adm.Effective;
+        if (eff.Has(Foll.Pin) && eff.Has(Foll.Get))
+        {
+            return "FOLL_PIN with FOLL_GET reaching the walk is undefined";
+        }
+
+        if (legacy && eff.Any(Foll.Pin | Foll.Get) && !c.WithPages)
+        {
+            return "FOLL_GET/FOLL_PIN without pages before v6.3 is a VM_BUG_ON";
+        }
+
+        if ((eff & GupCore.Unmodelled) != 0)
+        {
+            return $"{(eff & GupCore.Unmodelled).Render()} reaching the walk is not modelled";
+        }
+
+        if (GupCore.IsFastOnly(c.Entry) && CoversZeroPage(s, c.Start, c.NrPages))
+        {
+            return "GUP-fast-only never faults nor grabs the zero page (special PTE): not modelled";
+        }
+
+        return null;
+    }
+
+    /// <summary>Whether [start, start + n pages) covers a Zero-region page still mapping the zero page.</summary>
+    private static bool CoversZeroPage(ModelState s, ulong start, long n)
+    {
+        var end = (UInt128)start + ((UInt128)(ulong)n * (ulong)Sizes.PageSize);
+        foreach (var r in s.RegionList.Where(r => r.Kind == RegionKind.Zero && r.Start < end && start < r.End))
+        {
+            var lo = start > r.Start ? (long)((start - r.Start) / (ulong)Sizes.PageSize) : 0;
+            var hi = end < r.End ? (long)(((ulong)end - r.Start) / (ulong)Sizes.PageSize) : r.Pages;
+            if (hi - lo > r.Faulted.Count(x => x >= lo && x < hi))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static string? Release(ModelState s, Release c)
+    {
+        var p = s.Profile;
+        if (!s.ArrayMap.TryGetValue(c.Call, out var array))
+        {
+            return "unknown call id";
+        }
+
+        if (c.Fn != ReleaseFn.PutPage && p.Pins == PinScheme.NoPins)
+        {
+            return "no unpin_* before FOLL_PIN";
+        }
+
+        if (c.Fn == ReleaseFn.UnpinUserPageRangeDirtyLock && p.Version < 515)
+        {
+            return "unpin_user_page_range_dirty_lock() is valid from v5.15 profiles";
+        }
+
+        if (c.Index < 0 || c.Count < 1 || c.Index + (long)c.Count > array.Entries)
+        {
+            return "entries out of range";
+        }
+
+        var (_, affected) = ReleaseStep.MarkReleased(array.Runs, c.Index, c.Count);
+        if (affected.Any(r => r.Released))
+        {
+            return "an entry was already released";
+        }
+
+        if (affected.Any(r => r.Hold == Hold.None))
+        {
+            return "an entry holds nothing to release";
+        }
+
+        return c.Fn == ReleaseFn.UnpinUserPageRangeDirtyLock && !PhysicallyContiguous(s, affected)
+            ? "the range must be physically contiguous pages of one Anon region"
+            : null;
+    }
+
+    /// <summary>Folios of one Anon region are physically contiguous in order (CONTRACT §1); nothing else is.</summary>
+    private static bool PhysicallyContiguous(ModelState s, List<EntryRun> runs)
+    {
+        int? region = null;
+        long next = -1;
+        foreach (var r in runs)
+        {
+            if (!ModelState.TryParseKey(r.Folio, out var id, out var index) || s.RegionById(id) is not { Kind: RegionKind.Anon } reg
+                || (region is { } known && known != id))
+            {
+                return false;
+            }
+
+            var page = (index << reg.Order) + r.First;
+            if (region is not null && page != next)
+            {
+                return false;
+            }
+
+            region = id;
+            next = page + r.Count;
+        }
+
+        return true;
+    }
+
+    private static string? AddPin(ModelState s, FolioAddPin c)
+    {
+        if (!s.Profile.HasFolioAddPin)
+        {
+            return "no folio_add_pin() in this era";
+        }
+
+        if (s.ArrayMap.ContainsKey(c.NewCall))
+        {
+            return "duplicate call id";
+        }
+
+        if (!s.ArrayMap.TryGetValue(c.FromCall, out var array) || c.Index < 0 || c.Index >= array.Entries)
+        {
+            return "no such entry";
+        }
+
+        var e = ReleaseStep.EntryAt(array.Runs, c.Index);
+        return e.Released || e.Hold != Hold.Pin ? "folio_add_pin() needs an unreleased pinned entry" : null;
+    }
+
+    private static string? IterInit(ModelState s, IterInit c)
+    {
+        if (s.IterMap.ContainsKey(c.Iter))
+        {
+            return "duplicate iterator id";
+        }
+
+        if (c.Segs is null || c.Segs.Any(g => g.Len < 0 || (UInt128)g.Addr + (ulong)g.Len > ulong.MaxValue))
+        {
+            return "bad segment";
+        }
+
+        switch (c.Kind)
+        {
+            case IterKind.Ubuf when c.Segs.Count != 1:
+                return "UBUF takes exactly one segment";
+            case IterKind.Bvec or IterKind.Xarray when c.Segs.Count != 1 || !InsideOne(s, c.Segs[0]):
+                return "BVEC/XARRAY take one segment inside one Anon or File region";
+            case IterKind.Kvec when !c.Segs.All(g => g.Len == 0 || KernelMapped(s, g)):
+                return "KVEC segments must lie inside Anon/File/Zero regions";
+            default:
+                return null;
+        }
+    }
+
+    private static bool InsideOne(ModelState s, IterSeg g) =>
+        s.RegionAt(g.Addr) is { Kind: RegionKind.Anon or RegionKind.File } r && g.Addr + (ulong)Math.Max(g.Len, 1) <= r.End;
+
+    private static bool KernelMapped(ModelState s, IterSeg g)
+    {
+        var addr = g.Addr;
+        var end = g.Addr + (ulong)g.Len;
+        while (addr < end)
+        {
+            if (s.RegionAt(addr) is not { Kind: RegionKind.Anon or RegionKind.File or RegionKind.Zero } r)
+            {
+                return false;
+            }
+
+            addr = r.End;
+        }
+
+        return true;
+    }
+
+    private static string? BioAdd(ModelState s, BioAdd c)
+    {
+        if (s.UsedBios.Contains(c.Bio))
+        {
+            return "a bio is added to at most once";
+        }
+
+        if (!s.IterMap.TryGetValue(c.Iter, out var it))
+        {
+            return "unknown iterator";
+        }
+
+        if (it.Kind is not (IterKind.Ubuf or IterKind.Iovec or IterKind.Bvec))
+        {
+            return "bios take UBUF, IOVEC or BVEC iterators";
+        }
+
+        if (it.Segs.Any(g => g.Addr % 512 != 0 || g.Len % 512 != 0))
+        {
+            return "segments must be multiples of 512 bytes (no logical-block trimming)";
+        }
+
+        return c.MaxVecs < 1 ? "max_vecs must be >= 1" : null;
+    }
+}

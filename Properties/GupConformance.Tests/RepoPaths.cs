@@ -1,0 +1,32 @@
+namespace GupConformance.Tests;
+
+/// <summary>
+/// Finds files of the repository from a test run. It walks up from the test assembly's directory to the folder
+/// holding GupConformance.sln, so it works however the build maps [CallerFilePath] (e.g. /_/ in CI builds).
+/// </summary>
+internal static class RepoPaths
+{
+    private static readonly Lazy<string> RootLazy = new(FindRoot);
+
+    public static string Root => RootLazy.Value;
+
+    public static string Of(params string[] parts) => Path.Combine([Root, .. parts]);
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "GupConformance.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"GupConformance.sln not found above {AppContext.BaseDirectory}");
+    }
+
+    /// <summary>True when a developer asked to accept new renderings and this is not CI.</summary>
+    public static bool AcceptRequested =>
+        Environment.GetEnvironmentVariable("GUPCONFORMANCE_ACCEPT") == "1"
+        && !string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
+}
