@@ -118,7 +118,8 @@ public partial class KernelStyleImplementation
                 : -Errno.EINVAL;
         }
 
-        return GupFastFallback(start, nrPages, gupFlags | FOLL_GET | FOLL_FAST_ONLY, pages);
+        // Before v6.3 the API promised never to return a negative value: errors read as "0 pages".
+        return Math.Max(0, GupFastFallback(start, nrPages, gupFlags | FOLL_GET | FOLL_FAST_ONLY, pages));
     }
 
     /// <summary>pin_user_pages(): API-PIN-GET-EXCLUSIVE, API-PAGES-REQUIRED (6.2), API-PIN-RETURNS-ZERO (6.3+: 0).</summary>
@@ -182,10 +183,11 @@ public partial class KernelStyleImplementation
     }
 
     /// <summary>pin_user_pages_fast_only() (5.15–6.2; removed by the v6.3 series).</summary>
+    /// Like get_user_pages_fast_only() before v6.3 it never returns a negative value (an error reads as 0).
     protected virtual long PinUserPagesFastOnly(ulong start, long nrPages, long gupFlags, PageArray? pages) =>
         IsValidPinFlagsLegacy(gupFlags, pages is not null, pagesRequired: false)
-            ? GupFastFallback(start, nrPages, gupFlags | FOLL_PIN | FOLL_FAST_ONLY, pages)
-            : -Errno.EINVAL;
+            ? Math.Max(0, GupFastFallback(start, nrPages, gupFlags | FOLL_PIN | FOLL_FAST_ONLY, pages))
+            : 0;
 
     // ---- Validation -------------------------------------------------------------------------------------------
 
@@ -291,7 +293,11 @@ public partial class KernelStyleImplementation
             return -Errno.EFAULT;
         }
 
-        return GetUserPagesLocked(start, nrPages, gupFlags, pages);
+        var nr = GetUserPagesLocked(start, nrPages, gupFlags, pages);
+
+        // FOLL_FAST_ONLY: the lockless walk never falls back to the slow path, so a hole, a refused VMA or a failed
+        // grab just ends the walk and the call reports the pages it got (possibly none), never an error.
+        return (gupFlags & FOLL_FAST_ONLY) != 0 && nr < 0 ? 0 : nr;
     }
 
     // ---- The walk ---------------------------------------------------------------------------------------------

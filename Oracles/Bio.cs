@@ -57,13 +57,22 @@ internal static class BioStep
         else
         {
             var (hold, rule) = p.Bio == BioScheme.NoPageRef ? (Hold.Ref, "BIO-REFS-LEGACY") : (Hold.Pin, "BIO-PINS");
+
+            // bio_iov_iter_get_pages() is a do/while: the first extraction runs even on an empty iterator, and an
+            // extraction of nothing is -EFAULT (__bio_iov_iter_get_pages: "return size ? size : -EFAULT").
+            if (it.Count == 0)
+            {
+                result = -Errno.EFAULT;
+            }
+
             while (it.Count > 0 && pageCount < c.MaxVecs)
             {
                 var ex = IovStep.ExtractPages(ctx, it, it.Count, c.MaxVecs - pageCount, hold, rule);
                 rules.AddRange(ex.Rules);
                 if (ex.Result <= 0)
                 {
-                    result = pageCount == 0 ? ex.Result : 0;
+                    // The caller sees the error only while the bio is still empty ("return bio->bi_vcnt ? 0 : ret").
+                    result = pageCount != 0 ? 0 : ex.Result < 0 ? ex.Result : -Errno.EFAULT;
                     break;
                 }
 
