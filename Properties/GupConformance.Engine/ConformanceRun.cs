@@ -196,6 +196,10 @@ public static class ConformanceRun
                 if (_lastFailing is not null)
                 {
                     Capture(_lastFailing);
+                    if (_options.StopAtFirstFailure)
+                    {
+                        break;
+                    }
                 }
                 else
                 {

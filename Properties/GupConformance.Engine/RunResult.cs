@@ -64,6 +64,9 @@ public sealed record RunOptions
 
     public GeneratorWeights? Weights { get; init; }
 
+    /// <summary>Stop after the first failure has been shrunk (time-to-catch measurements, tests of the tests).</summary>
+    public bool StopAtFirstFailure { get; init; }
+
     /// <summary>The runner's name for the implementation (its --impl value), for the replay command line.</summary>
     public string? ImplementationId { get; init; }
 }
