@@ -92,12 +92,13 @@ internal static class FrameVectorStep
 
         if (r.IsVmIoOrPfnMap)
         {
-            return (PfnWalk(ctx, start, n, rules), fv with { GotRef = false, IsPfns = true, Frames = [] });
+            var (count, pfns) = PfnWalk(ctx, start, n, rules);
+            return (count, fv with { GotRef = false, IsPfns = true, Frames = pfns });
         }
 
         rules.Add("FV-REFS-NORMAL");
         var flags = Foll.Get | (write ? Foll.Write | Foll.Force : Foll.None);
-        var walk = GupCore.Walk(ctx, start, n, flags, Hold.Ref);
+        var walk = GupCore.Walk(ctx, start, n, flags, Hold.Ref, ["FV-REFS-NORMAL"]);
         rules.AddRange(walk.Rules);
         long result = walk.Done;
         if (walk.Error is { } err)
@@ -120,21 +121,29 @@ internal static class FrameVectorStep
     /// FV-PFNMAP-NO-REF: follow_pfn() page by page while inside the VM_IO|VM_PFNMAP region, on into the next one only
     /// when it starts exactly at the end and is VM_IO|VM_PFNMAP too; no refcount moves.
     /// </summary>
-    private static long PfnWalk(StepContext ctx, ulong start, long n, List<string> rules)
+    private static (long Done, ImmutableList<EntryRun> Pfns) PfnWalk(StepContext ctx, ulong start, long n, List<string> rules)
     {
         rules.Add("FV-PFNMAP-NO-REF");
         long done = 0;
         var addr = start;
         var r = ctx.RegionAt(addr);
+        // The pfns are remembered (held as nothing) so that a release which puts them anyway can be named.
+        var pfns = ImmutableList.CreateBuilder<EntryRun>();
         while (done < n && r is not null && r.IsVmIoOrPfnMap)
         {
+            var first = (long)((addr - r.Start) / (ulong)Sizes.PageSize);
             var here = Math.Min(n - done, (long)((r.End - addr) / (ulong)Sizes.PageSize));
+            for (long i = 0; i < here; i++)
+            {
+                Memory.Append(pfns, RegionState.FolioKey(r.Id, first + i), 0, 1, Hold.None);
+            }
+
             done += here;
             addr += (ulong)here * (ulong)Sizes.PageSize;
             r = ctx.RegionAt(addr);
         }
 
-        return done;
+        return (done, pfns.ToImmutable());
     }
 
     /// <summary>
@@ -143,7 +152,7 @@ internal static class FrameVectorStep
     /// </summary>
     private static (long, FvState) PinsWithFallback(StepContext ctx, FvState fv, ulong start, long n, List<string> rules)
     {
-        var call = GupCore.Call(ctx, EntryPoint.PinUserPagesFast, start, n, Foll.Force | Foll.Write | Foll.LongTerm, withPages: true);
+        var call = GupCore.Call(ctx, EntryPoint.PinUserPagesFast, start, n, Foll.Force | Foll.Write | Foll.LongTerm, withPages: true, cause: ["FV-PINS"]);
         rules.Add("FV-PINS");
         rules.AddRange(call.Exercised);
         if (call.Result > 0)
@@ -155,7 +164,8 @@ internal static class FrameVectorStep
         var fallback = fv with { GotRef = false, IsPfns = true, Frames = [] };
         if (ctx.RegionAt(start) is { IsVmIoOrPfnMap: true })
         {
-            return (PfnWalk(ctx, start, n, rules), fallback);
+            var (count, pfns) = PfnWalk(ctx, start, n, rules);
+            return (count, fallback with { Frames = pfns });
         }
 
         if (ctx.RegionAt(start) is null)
@@ -171,7 +181,7 @@ internal static class FrameVectorStep
     private static (long, FvState) PinsOnly(StepContext ctx, FvState fv, ulong start, long n, bool write, List<string> rules)
     {
         var flags = Foll.LongTerm | (write ? Foll.Write : Foll.None);
-        var call = GupCore.Call(ctx, EntryPoint.PinUserPagesFast, start, n, flags, withPages: true);
+        var call = GupCore.Call(ctx, EntryPoint.PinUserPagesFast, start, n, flags, withPages: true, cause: ["FV-PINS"]);
         rules.Add("FV-PINS");
         rules.AddRange(call.Exercised);
         var held = fv with { GotRef = true, IsPfns = false, Frames = call.Result > 0 ? call.Entries : [] };
@@ -209,6 +219,17 @@ internal static class FrameVectorStep
             }
 
             ReleaseStep.NoteInverses(ctx, [], fv.Frames, rules);
+        }
+        else
+        {
+            // Nothing was taken, so nothing may be given back: the pfn frames and the release counter must not move.
+            foreach (var run in fv.Frames)
+            {
+                var f = ctx.Folio(run.Folio);
+                ctx.Put(f with { RefProv = f.RefProv.Decide(["FV-PUT-ONLY-IF-GOT-REF"]) });
+            }
+
+            ctx.ReleasedProv = ctx.ReleasedProv.Decide(["FV-PUT-ONLY-IF-GOT-REF"]);
         }
 
         // put_vaddr_frames() clears got_ref when set; a garbage got_ref with no frames ends cleared as well.

@@ -62,7 +62,8 @@ internal static class GupCore
         }
 
         // REF-IMPLIED-GET: __get_user_pages_locked(): if (pages && !(flags & FOLL_PIN)) flags |= FOLL_GET.
-        if (withPages && !effective.Has(Foll.Pin))
+        // Only a get_* call that did not ask for FOLL_GET itself relies on the implication.
+        if (withPages && !effective.Has(Foll.Pin) && !effective.Has(Foll.Get))
         {
             effective |= Foll.Get;
             passed.Add("REF-IMPLIED-GET");
@@ -205,7 +206,7 @@ internal static class GupCore
     /// return convention: an error only with nothing held (GUP-PARTIAL-RESULT); *_fast_only never falls back to the
     /// slow path, so a walk failure returns the count so far, and before v6.3 a negative result is returned as 0.
     /// </summary>
-    public static GupCall Call(StepContext ctx, EntryPoint e, ulong start, long nrPages, Foll flags, bool withPages)
+    public static GupCall Call(StepContext ctx, EntryPoint e, ulong start, long nrPages, Foll flags, bool withPages, IReadOnlyList<string>? cause = null)
     {
         var p = ctx.Profile;
         var adm = Admit(p, e, start, nrPages, flags, withPages);
@@ -218,7 +219,15 @@ internal static class GupCore
 
         var eff = adm.Effective;
         var hold = eff.Has(Foll.Pin) ? Hold.Pin : eff.Has(Foll.Get) ? Hold.Ref : Hold.None;
-        var walk = Walk(ctx, start, nrPages, eff, hold);
+        // A reference that exists only because FOLL_GET was implied rests on REF-IMPLIED-GET as well.
+        // A consumer (extraction, frame vector, bio, netfs) passes its own rule as the cause of what it grabs.
+        List<string> causes = [.. cause ?? []];
+        if (adm.Passed.Contains("REF-IMPLIED-GET"))
+        {
+            causes.Add("REF-IMPLIED-GET");
+        }
+
+        var walk = Walk(ctx, start, nrPages, eff, hold, causes.Count > 0 ? causes : null);
         var exercised = new List<string>(adm.Passed);
         exercised.AddRange(walk.Rules);
         List<string> resultRules;
@@ -254,7 +263,7 @@ internal static class GupCore
     /// (ZERO-WRITE-FAULT) and R/O long-term pins where unshared (ZERO-LONGTERM-UNSHARE); a failed sign check is
     /// -ENOMEM (OVF-SIGN-CHECK). Cost is per region and per folio, never per page of a large folio.
     /// </summary>
-    public static WalkResult Walk(StepContext ctx, ulong start, long nrPages, Foll flags, Hold hold)
+    public static WalkResult Walk(StepContext ctx, ulong start, long nrPages, Foll flags, Hold hold, IReadOnlyList<string>? cause = null)
     {
         var p = ctx.Profile;
         var entries = ImmutableList.CreateBuilder<EntryRun>();
@@ -282,8 +291,8 @@ internal static class GupCore
             var page = (long)((addr - r.Start) / (ulong)Sizes.PageSize);
             var want = Math.Min(r.Pages - page, nrPages - done);
             var got = r.Kind == RegionKind.Zero
-                ? WalkZero(ctx, r.Id, page, want, flags, hold, entries, rules)
-                : WalkFolios(ctx, r, page, want, hold, entries, rules);
+                ? WalkZero(ctx, r.Id, page, want, flags, hold, entries, rules, cause)
+                : WalkFolios(ctx, r, page, want, hold, entries, rules, cause);
             done += got;
             addr += (ulong)got * (ulong)Sizes.PageSize;
             if (got < want)
@@ -296,14 +305,14 @@ internal static class GupCore
     }
 
     /// <summary>Anon and File regions: one grab per folio for all its entries in range.</summary>
-    private static long WalkFolios(StepContext ctx, RegionState r, long page, long want, Hold hold, ImmutableList<EntryRun>.Builder entries, List<string> rules)
+    private static long WalkFolios(StepContext ctx, RegionState r, long page, long want, Hold hold, ImmutableList<EntryRun>.Builder entries, List<string> rules, IReadOnlyList<string>? cause)
     {
         long got = 0;
         while (got < want)
         {
             var h = Memory.PageOf(r, page + got);
             var inFolio = Math.Min(want - got, r.FolioPages - h.Index);
-            var n = FolioOps.Grab(ctx, h.Folio, inFolio, hold, rules);
+            var n = FolioOps.Grab(ctx, h.Folio, inFolio, hold, rules, cause);
             Memory.Append(entries, h.Folio, h.Index, n, hold);
             got += n;
             if (n < inFolio)
@@ -316,7 +325,7 @@ internal static class GupCore
     }
 
     /// <summary>Zero regions, page by page: each page is the zero page or the folio a fault put there.</summary>
-    private static long WalkZero(StepContext ctx, int regionId, long page, long want, Foll flags, Hold hold, ImmutableList<EntryRun>.Builder entries, List<string> rules)
+    private static long WalkZero(StepContext ctx, int regionId, long page, long want, Foll flags, Hold hold, ImmutableList<EntryRun>.Builder entries, List<string> rules, IReadOnlyList<string>? implied)
     {
         var p = ctx.Profile;
         var write = flags.Has(Foll.Write);
@@ -326,7 +335,7 @@ internal static class GupCore
         {
             var r = ctx.RegionById(regionId);
             var h = Memory.PageOf(r, page + got);
-            List<string> cause = [];
+            List<string> cause = [.. implied ?? []];
             if (h.Folio == FolioState.ZeroKey && (write || unshare))
             {
                 var rule = write ? "ZERO-WRITE-FAULT" : "ZERO-LONGTERM-UNSHARE";

@@ -109,7 +109,14 @@ internal static class IovStep
         if (it.UserBacked)
         {
             var entry = userHold == Hold.Pin ? EntryPoint.PinUserPagesFast : EntryPoint.GetUserPagesFast;
-            var call = GupCore.Call(ctx, entry, first, npages, it.Dir == IterDir.Dest ? Foll.Write : Foll.None, withPages: true);
+            // Bios and netfs extract through here too: what they hold rests on their own rule and on the extraction's.
+            List<string> cause = [userRule];
+            if (userRule != "IOV-USER-PIN" && userHold == Hold.Pin && p.Iov is IovScheme.Merged or IovScheme.V8Pin)
+            {
+                cause.Add("IOV-USER-PIN");
+            }
+
+            var call = GupCore.Call(ctx, entry, first, npages, it.Dir == IterDir.Dest ? Foll.Write : Foll.None, withPages: true, cause: cause);
             rules.Add(userRule);
             rules.AddRange(call.Exercised);
             if (call.Result <= 0)

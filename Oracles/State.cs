@@ -190,6 +190,9 @@ public sealed partial class ModelState
         {
             RegionKind.Anon when index < r.Folios => FolioState.Fresh(key, r.Order, r.StartRefcount),
             RegionKind.File when index < r.Folios => FolioState.Fresh(key, 0, 1),
+            // VM_IO / VM_PFNMAP pages are never grabbed, but old frame vectors follow them: they are reported so that
+            // a release that puts them anyway is seen (FV-PUT-ONLY-IF-GOT-REF).
+            RegionKind.Io or RegionKind.PfnMap when index < r.Folios => FolioState.Fresh(key, 0, 1),
             _ => null,
         };
     }
@@ -216,7 +219,7 @@ public sealed partial class ModelState
     private List<FolioView> BuildFolios()
     {
         var list = new List<FolioView>();
-        foreach (var r in RegionList.Where(r => r.Kind is RegionKind.Anon or RegionKind.File))
+        foreach (var r in RegionList.Where(r => r.Kind is RegionKind.Anon or RegionKind.File or RegionKind.Io or RegionKind.PfnMap))
         {
             for (long i = 0; i < r.Folios; i++)
             {

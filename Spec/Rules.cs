@@ -163,7 +163,7 @@ public static class Rules
             "check that the dirty step runs for every run, large folios included, and that the unpin is the same as unpin_user_pages().",
             "mm/gup.c unpin_user_pages_dirty_lock() v5.7, v5.15, v5.19, v6.x [2]",
             Pins),
-        new("REL-UNPIN-RANGE-DIRTY-LOCK", RuleLevel.Must, "REL", Facet.LargeFolios,
+        new("REL-UNPIN-RANGE-DIRTY-LOCK", RuleLevel.Must, "REL", Facet.Core,
             "unpin_user_page_range_dirty_lock() releases a contiguous range folio by folio",
             "The range form treats page..page+n-1 as physically contiguous and chunks it by folio (min(n - i, folio_nr_pages - index)), dirtying each chunk once and unpinning its pages.",
             "check the chunk length: it must stop at the folio's end, not run on into the next folio.",

@@ -6,7 +6,7 @@ namespace GupConformance.Engine;
 /// <summary>
 /// Chunk-removal shrinking (ddmin-style) over a sequence of actions. Candidates are produced lazily, largest
 /// removals first: the prefix up to the failing action (when known), then every sequence with one chunk of
-/// n/2, n/4, … 1 consecutive actions removed. Only candidates that the model accepts when replayed from
+/// n/2, n/4, … 1 consecutive actions removed, then single commands with smaller arguments. Only candidates that the model accepts when replayed from
 /// <see cref="GupModel.Init"/> (every precondition holds, every step succeeds) are yielded.
 /// </summary>
 public sealed class Shrinker
@@ -47,6 +47,43 @@ public sealed class Shrinker
                 yield return candidate;
             }
         }
+
+        // Then smaller arguments, one command at a time: fewer pages, one folio, order 0, refcount 1, one segment.
+        // Deletion alone keeps a failing command as big as it was generated.
+        for (var i = 0; i < n; i++)
+        {
+            foreach (var simpler in Simplifications(actions[i]))
+            {
+                var candidate = (Command[])actions.Clone();
+                candidate[i] = simpler;
+                if (IsValid(candidate))
+                {
+                    yield return candidate;
+                }
+            }
+        }
+    }
+
+    /// <summary>Smaller variants of one command, simplest first; none equals the original.</summary>
+    public static IEnumerable<Command> Simplifications(Command command)
+    {
+        IEnumerable<Command> all = command switch
+        {
+            Gup g => [g with { NrPages = 1 }, g with { NrPages = g.NrPages / 2 }, g with { Flags = Foll.None }],
+            MapRegion m =>
+            [
+                m with { Folios = 1 }, m with { Order = 0 }, m with { StartRefcount = 1 },
+                m with { Folios = Math.Max(1, m.Folios / 2) }, m with { Order = m.Order / 2 },
+            ],
+            Release r => [r with { Count = 1 }, r with { MakeDirty = false }],
+            IterInit it when it.Segs.Count > 1 => [it with { Segs = [it.Segs[0]] }, it with { Segs = [.. it.Segs.Take(it.Segs.Count - 1)] }],
+            IterExtract x => [x with { MaxPages = 1 }, x with { MaxSize = Math.Min(x.MaxSize, Sizes.PageSize) }],
+            BioAdd b => [b with { MaxVecs = 1 }, b with { MaxVecs = Math.Max(1, b.MaxVecs / 2) }],
+            FvGet f => [f with { NrFrames = 1 }, f with { NrFrames = f.NrFrames / 2 }],
+            NetfsExtract ne => [ne with { MaxSize = Math.Min(ne.MaxSize, Sizes.PageSize) }],
+            _ => [],
+        };
+        return all.Where(c => !c.Equals(command)).Distinct();
     }
 
     /// <summary>True when the model accepts every command in order, starting from its initial state.</summary>

@@ -6,23 +6,29 @@ namespace GupConformance.Tests;
 /// </summary>
 internal static class RepoPaths
 {
-    private static readonly Lazy<string> RootLazy = new(FindRoot);
+    private static readonly Lazy<string> RootLazy = new(() => FindRoot());
 
     public static string Root => RootLazy.Value;
 
     public static string Of(params string[] parts) => Path.Combine([Root, .. parts]);
 
-    private static string FindRoot()
+    private static string FindRoot([System.Runtime.CompilerServices.CallerFilePath] string thisFile = "")
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        // The test assembly normally sits under the repository; with --artifacts-path it does not, and in CI builds
+        // [CallerFilePath] is mapped to /_/, so each of the three is only a candidate.
+        string?[] starts = [AppContext.BaseDirectory, Environment.CurrentDirectory, Path.GetDirectoryName(thisFile)];
+        foreach (var start in starts.Where(s => !string.IsNullOrEmpty(s)))
         {
-            if (File.Exists(Path.Combine(dir.FullName, "GupConformance.sln")))
+            for (var dir = new DirectoryInfo(start!); dir is not null; dir = dir.Parent)
             {
-                return dir.FullName;
+                if (File.Exists(Path.Combine(dir.FullName, "GupConformance.sln")))
+                {
+                    return dir.FullName;
+                }
             }
         }
 
-        throw new InvalidOperationException($"GupConformance.sln not found above {AppContext.BaseDirectory}");
+        throw new InvalidOperationException($"GupConformance.sln not found above {AppContext.BaseDirectory} or {Environment.CurrentDirectory}");
     }
 
     /// <summary>True when a developer asked to accept new renderings and this is not CI.</summary>

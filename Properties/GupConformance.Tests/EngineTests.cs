@@ -1,0 +1,168 @@
+using GupConformance.Engine;
+using GupConformance.Fixtures;
+using GupConformance.Fixtures.Broken;
+using GupConformance.Spec;
+
+namespace GupConformance.Tests;
+
+/// <summary>The engine's own promises: determinism, the four honest outcomes, and bad implementations never hanging it.</summary>
+public sealed class EngineTests
+{
+    private static readonly RunOptions Small = new() { Sequences = 40, Length = 30 };
+
+    [Fact]
+    public void A_fixed_seed_gives_byte_identical_reports()
+    {
+        var a = ReportWriter.Render(ConformanceRun.Run(new KernelStyleFactory(), Profiles.Linux65, Small with { Seed = 7 }));
+        var b = ReportWriter.Render(ConformanceRun.Run(new KernelStyleFactory(), Profiles.Linux65, Small with { Seed = 7 }));
+        Assert.Equal(a, b);
+        Assert.Contains("Seed:", a, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_fixed_seed_generates_the_same_sequence_and_another_seed_a_different_one()
+    {
+        var one = SequenceGenerator.Generate(Profiles.Linux618, Facet.All, 42, 40);
+        var again = SequenceGenerator.Generate(Profiles.Linux618, Facet.All, 42, 40);
+        var other = SequenceGenerator.Generate(Profiles.Linux618, Facet.All, 43, 40);
+        Assert.Equal(one, again);
+        Assert.NotEqual(one, other);
+        Assert.Equal(40, one.Length);
+    }
+
+    [Fact]
+    public void Rules_of_a_facet_the_manifest_does_not_declare_are_Not_applicable_naming_the_facet_never_passed()
+    {
+        var coreOnly = new ManifestOverride(new KernelStyleFactory(), m => m with { Facets = Facet.Core });
+        var result = ConformanceRun.Run(coreOnly, Profiles.Linux618, Small);
+        Assert.True(result.Conformant, ReportWriter.Render(result));
+        foreach (var v in result.Verdicts.Where(v => v.Rule.Facet != Facet.Core && v.Rule.AppliesTo(Profiles.Linux618)))
+        {
+            Assert.Equal(Outcome.NotApplicable, v.Outcome);
+            Assert.Equal($"needs facet {v.Rule.Facet}", v.Note);
+            Assert.True(v.Exercised == 0, $"{v.Rule.Id} ({v.Rule.Facet}) was exercised {v.Exercised} times by Core-only commands");
+        }
+    }
+
+    [Fact]
+    public void A_declared_divergence_that_happens_is_reported_as_Expected_divergence()
+    {
+        var bug = BrokenImplementations.Find("broken-mdp-strictly-greater")!;
+        // Comparing with > loses the false positive at exactly 1024 references, and, after a misuse that leaves a
+        // pinned page at exactly 1024, reports it unpinned: both rules are declared.
+        var declared = new ManifestOverride(bug.Factory, m => m with
+        {
+            ExpectedDivergences =
+            [
+                new ExpectedDivergence("MDP-BIAS-THRESHOLD", "our port compares with >"),
+                new ExpectedDivergence("MDP-NO-FALSE-NEGATIVE", "our port compares with >"),
+            ],
+        });
+        var result = ConformanceRun.Run(declared, Profiles.Linux618, new RunOptions());
+        var verdict = result.Verdicts.Single(v => v.Rule.Id == "MDP-BIAS-THRESHOLD");
+        Assert.Equal(Outcome.ExpectedDivergence, verdict.Outcome);
+        Assert.True(result.Conformant, ReportWriter.Render(result));
+    }
+
+    [Fact]
+    public void A_declared_divergence_that_disappears_is_a_failure()
+    {
+        var declared = new ManifestOverride(new KernelStyleFactory(), m => m with
+        {
+            ExpectedDivergences = [new ExpectedDivergence("MDP-BIAS-THRESHOLD", "we thought we compared with >")],
+        });
+        var result = ConformanceRun.Run(declared, Profiles.Linux618, Small);
+        var verdict = result.Verdicts.Single(v => v.Rule.Id == "MDP-BIAS-THRESHOLD");
+        Assert.Equal(Outcome.Fail, verdict.Outcome);
+        Assert.Contains("expected divergence disappeared", verdict.Note, StringComparison.Ordinal);
+        Assert.False(result.Conformant);
+    }
+
+    [Fact]
+    public void An_applicable_rule_that_the_run_never_exercises_fails_rather_than_passes()
+    {
+        var noBios = GeneratorWeights.Default.WithMove(Moves.BioAdd, 0).WithMove(Moves.BioRelease, 0).WithMove(Moves.BioScenario, 0);
+        var result = ConformanceRun.Run(new KernelStyleFactory(), Profiles.Linux618, Small with { Weights = noBios });
+        var verdict = result.Verdicts.Single(v => v.Rule.Id == "BIO-SAME-PAGE-MERGE");
+        Assert.Equal(Outcome.Fail, verdict.Outcome);
+        Assert.Equal("never exercised", verdict.Note);
+        Assert.False(result.Conformant);
+    }
+
+    [Fact]
+    public void An_implementation_that_throws_is_a_failure_naming_the_exception_and_the_sequence_prefix()
+    {
+        var crashing = new WrappingFactory(new KernelStyleFactory(), (inner, cmd) =>
+            cmd is BioAdd ? throw new InvalidOperationException("bio table corrupted") : inner.Execute(cmd));
+        var result = ConformanceRun.Run(crashing, Profiles.Linux618, Small with { StopAtFirstFailure = true });
+        Assert.False(result.Conformant);
+        var cx = Assert.Single(result.Counterexamples);
+        Assert.Equal(FailureKind.Crash, cx.Kind);
+        Assert.Contains("InvalidOperationException", ReportWriter.Render(result), StringComparison.Ordinal);
+        Assert.IsType<BioAdd>(cx.Commands[^1]);
+    }
+
+    [Fact]
+    public void An_implementation_that_hangs_is_a_timed_out_failure_not_a_hung_run()
+    {
+        var hanging = new WrappingFactory(new KernelStyleFactory(), (inner, cmd) =>
+        {
+            if (cmd is FvGet)
+            {
+                Thread.Sleep(Timeout.Infinite);
+            }
+
+            return inner.Execute(cmd);
+        });
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var result = ConformanceRun.Run(hanging, Profiles.Linux618, Small with
+        {
+            StopAtFirstFailure = true,
+            CommandTimeout = TimeSpan.FromMilliseconds(200),
+            MaxShrinkRuns = 10,
+        });
+        Assert.False(result.Conformant);
+        Assert.Equal(FailureKind.Timeout, result.Counterexamples[0].Kind);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"took {clock.Elapsed}");
+    }
+
+    [Fact]
+    public void A_counterexample_shows_the_model_change_at_every_step_and_how_to_replay_it()
+    {
+        var bug = BrokenImplementations.Find("broken-pin-bias-adds-refs")!;
+        var result = ConformanceRun.Run(bug.Factory, Profiles.Linux618, new RunOptions { StopAtFirstFailure = true, Seed = 3 });
+        var report = ReportWriter.Render(result);
+        var cx = Assert.Single(result.Counterexamples);
+        Assert.Equal(cx.Commands.Count, cx.Steps.Count);
+        Assert.All(cx.Steps, s => Assert.False(string.IsNullOrWhiteSpace(s.Change)));
+        Assert.Contains("model:", report, StringComparison.Ordinal);
+        Assert.Contains("PIN-BIAS-SMALL", report, StringComparison.Ordinal);
+        Assert.Contains("If this fails, check", report, StringComparison.Ordinal);
+        Assert.Contains("--seed 3", cx.ReplayCommand, StringComparison.Ordinal);
+    }
+
+    private sealed class ManifestOverride(IImplementationFactory inner, Func<CapabilityManifest, CapabilityManifest> change) : IImplementationFactory
+    {
+        public string Name => inner.Name;
+
+        public CapabilityManifest? ManifestFor(Profile profile) => inner.ManifestFor(profile) is { } m ? change(m) : null;
+
+        public IGupImplementation Create(Profile profile) => inner.Create(profile);
+    }
+
+    private sealed class WrappingFactory(IImplementationFactory inner, Func<IGupImplementation, Command, Observation> execute) : IImplementationFactory
+    {
+        public string Name => inner.Name + "-wrapped";
+
+        public CapabilityManifest? ManifestFor(Profile profile) => inner.ManifestFor(profile);
+
+        public IGupImplementation Create(Profile profile) => new Wrapped(inner.Create(profile), execute);
+
+        private sealed class Wrapped(IGupImplementation inner, Func<IGupImplementation, Command, Observation> execute) : IGupImplementation
+        {
+            public Observation Execute(Command command) => execute(inner, command);
+
+            public void Dispose() => inner.Dispose();
+        }
+    }
+}
