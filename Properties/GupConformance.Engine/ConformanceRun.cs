@@ -28,7 +28,7 @@ namespace GupConformance.Engine;
 /// sequences still to run, until the budget is spent.
 /// </para>
 /// </summary>
-public static class ConformanceRun
+public static partial class ConformanceRun
 {
     public static RunResult Run(IImplementationFactory factory, Profile profile, RunOptions options)
     {
@@ -114,7 +114,7 @@ public static class ConformanceRun
         return list;
     }
 
-    private sealed class Session : IDisposable
+    private sealed partial class Session : IDisposable
     {
         private readonly IImplementationFactory _factory;
         private readonly Profile _profile;
@@ -153,6 +153,11 @@ public static class ConformanceRun
         private int _originalLength;
         private int _roundShrinkRuns;
 
+        // Each counterexample's target (the failure it stands for), and how many failing sequences were shrunk for it.
+        private readonly List<HashSet<string>> _targets = [];
+        private readonly List<int> _attempts = [];
+        private int _refining = -1;
+
         public Session(IImplementationFactory factory, Profile profile, CapabilityManifest manifest, RunOptions options)
         {
             _factory = factory;
@@ -179,6 +184,7 @@ public static class ConformanceRun
                 }
             }
 
+            ReplayCorpus();
             var arb = Arbitrary();
             var round = 0;
             while (_done < _options.Sequences)
@@ -196,7 +202,7 @@ public static class ConformanceRun
                 if (_lastFailing is not null)
                 {
                     Capture(_lastFailing);
-                    if (_options.StopAtFirstFailure)
+                    if (_options.StopAtFirstFailure && _attempts[0] >= _options.ShrinkAttempts)
                     {
                         break;
                     }
@@ -210,6 +216,7 @@ public static class ConformanceRun
                 round++;
             }
 
+            WriteTraces();
             var verdicts = Verdicts(_profile, _manifest, _exercised, _unexpected, _expected);
             foreach (var id in _unexpected.Keys.Where(id => Rules.All.All(r => !string.Equals(r.Id, id, StringComparison.Ordinal))).Order(StringComparer.Ordinal))
             {
@@ -242,6 +249,7 @@ public static class ConformanceRun
                 CommandsExecuted = _commands,
                 ShrinkRuns = _shrinkRuns,
                 Elapsed = _clock.Elapsed,
+                CorpusReplayed = _corpusReplayed,
             };
         }
 
@@ -290,6 +298,7 @@ public static class ConformanceRun
             _lastFailing = null;
             _originalLength = 0;
             _roundShrinkRuns = 0;
+            _refining = -1;
         }
 
         /// <summary>The failure signature: unexpected rule ids, or the crash/time-out/model-error kind; empty = no failure.</summary>
@@ -361,9 +370,25 @@ public static class ConformanceRun
             }
 
             Report(shrinking: false);
-            if (_counterexamples.Count >= _options.MaxCounterexamples || signature.IsSubsetOf(_captured))
+            if (_counterexamples.Count >= _options.MaxCounterexamples || signature.IsSubsetOf(_captured)
+                || (_options.StopAtFirstFailure && _counterexamples.Count > 0))
             {
-                return true;
+                // A failure already captured: deletion-only shrinking finds a minimum of the sequence's own shape, so a
+                // few more failing sequences of other shapes are shrunk too and the shortest counterexample is kept.
+                var idx = _targets.FindIndex(t => t.Overlaps(signature));
+                if (idx < 0 || _attempts[idx] >= _options.ShrinkAttempts)
+                {
+                    return true;
+                }
+
+                _attempts[idx]++;
+                _refining = idx;
+                _shrinking = true;
+                _target = _targets[idx];
+                _lastFailing = cmds;
+                _originalLength = cmds.Length;
+                Remember(cmds, r);
+                return false;
             }
 
             _shrinking = true;
@@ -411,7 +436,29 @@ public static class ConformanceRun
 
         private void Capture(Command[] minimal)
         {
+            if (_refining >= 0)
+            {
+                var existing = _counterexamples[_refining];
+                if (minimal.Length < existing.Commands.Count)
+                {
+                    var better = Build(minimal, existing.Number);
+                    if (better.Reproduced)
+                    {
+                        _counterexamples[_refining] = better;
+                    }
+                }
+
+                return;
+            }
+
             _captured.UnionWith(_target ?? []);
+            _targets.Add(_target is null ? [] : [.. _target]);
+            _attempts.Add(1);
+            _counterexamples.Add(Build(minimal, _counterexamples.Count + 1));
+        }
+
+        private Counterexample Build(Command[] minimal, int number)
+        {
             _info.TryGetValue(minimal, out var info);
             var r = _executor.Execute(minimal, trace: true);
             var reproduced = Signature(r).Overlaps(_target ?? []);
@@ -424,9 +471,9 @@ public static class ConformanceRun
                 SequenceStatus.Invalid => FailureKind.Invalid,
                 _ => FailureKind.Divergence,
             };
-            _counterexamples.Add(new Counterexample
+            return new Counterexample
             {
-                Number = _counterexamples.Count + 1,
+                Number = number,
                 Implementation = _implId,
                 ProfileId = _profile.Id,
                 RunSeed = _options.Seed,
@@ -444,7 +491,7 @@ public static class ConformanceRun
                 UnexpectedRules = r.ViolatedRules.Where(id => !_declared.Contains(id)).ToList(),
                 Message = r.Message,
                 Reproduced = reproduced,
-            });
+            };
         }
 
         private void Report(bool shrinking) => _options.Progress?.Invoke(new RunProgress(

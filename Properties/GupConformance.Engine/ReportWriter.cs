@@ -31,6 +31,14 @@ public static class ReportWriter
         return sb.ToString();
     }
 
+    /// <summary>One counterexample as the console report shows it.</summary>
+    public static string RenderCounterexample(Counterexample c)
+    {
+        var sb = new StringBuilder();
+        WriteCounterexample(sb, c);
+        return sb.ToString();
+    }
+
     public static string OutcomeText(Outcome o) => o switch
     {
         Outcome.Pass => "Pass",
@@ -107,6 +115,11 @@ public static class ReportWriter
         var seq = c.SequenceSeed is { } s ? $", sequence seed 0x{s.ToString("x16", CultureInfo.InvariantCulture)}" : string.Empty;
         Line(sb, $"  Seed: run {c.RunSeed.ToString(CultureInfo.InvariantCulture)}{seq}; shrunk from {N(c.OriginalLength)} to {N(c.Commands.Count)} actions in {N(c.ShrinkRuns)} runs");
         Line(sb, $"  Replay: {c.ReplayCommand}");
+        if (c.TraceReplayCommand is { } tr)
+        {
+            Line(sb, $"  Replay the trace: {tr}");
+        }
+
         if (!c.Reproduced)
         {
             Line(sb, "  Note: the minimal sequence did not fail the same way when replayed for this report (non-deterministic implementation?)");

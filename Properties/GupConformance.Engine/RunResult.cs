@@ -64,11 +64,20 @@ public sealed record RunOptions
 
     public GeneratorWeights? Weights { get; init; }
 
-    /// <summary>Stop after the first failure has been shrunk (time-to-catch measurements, tests of the tests).</summary>
+    /// <summary>Stop once the first failure has been shrunk (and refined, see <see cref="ShrinkAttempts"/>).</summary>
     public bool StopAtFirstFailure { get; init; }
+
+    /// <summary>How many failing sequences showing the same failure are shrunk; the shortest counterexample is kept.</summary>
+    public int ShrinkAttempts { get; init; } = 6;
 
     /// <summary>The runner's name for the implementation (its --impl value), for the replay command line.</summary>
     public string? ImplementationId { get; init; }
+
+    /// <summary>
+    /// The regression corpus folder (see <see cref="RegressionCorpus"/>): its traces for this profile are replayed
+    /// before any generation, and every new counterexample is written there as a trace. Null: no corpus.
+    /// </summary>
+    public string? CorpusDirectory { get; init; }
 }
 
 /// <summary>Progress of a run.</summary>
@@ -117,6 +126,15 @@ public sealed record Counterexample
 
     /// <summary>False when the minimal sequence no longer failed when replayed for the report (a flaky implementation).</summary>
     public bool Reproduced { get; init; } = true;
+
+    /// <summary>The corpus trace this counterexample was replayed from (null: found by generation).</summary>
+    public string? FromTrace { get; init; }
+
+    /// <summary>The trace file this counterexample was written to (null: no corpus).</summary>
+    public string? TracePath { get; init; }
+
+    /// <summary>The command line that replays <see cref="TracePath"/> (or <see cref="FromTrace"/>), if any.</summary>
+    public string? TraceReplayCommand => (TracePath ?? FromTrace) is { } path ? RegressionCorpus.ReplayCommand(path) : null;
 }
 
 /// <summary>Everything a run found.</summary>
@@ -164,6 +182,9 @@ public sealed record RunResult
     public required long ShrinkRuns { get; init; }
 
     public required TimeSpan Elapsed { get; init; }
+
+    /// <summary>Corpus traces replayed before generation (not counted in <see cref="SequencesRun"/>).</summary>
+    public int CorpusReplayed { get; init; }
 
     public bool Conformant => Problems.Count == 0 && Verdicts.All(v => v.Outcome != Outcome.Fail);
 

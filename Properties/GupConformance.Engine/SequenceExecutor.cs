@@ -30,7 +30,11 @@ public enum SequenceStatus
 public sealed record FieldMismatch(string Command, string Field, string? Observed, IReadOnlyList<string> Allowed, IReadOnlyList<string> Rules);
 
 /// <summary>One action of a traced execution: what was done and how the model's state changed.</summary>
-public sealed record StepTrace(int Action, string Command, string Change, IReadOnlyList<string> StateChanges, IReadOnlyList<string> Exercised);
+public sealed record StepTrace(int Action, string Command, string Change, IReadOnlyList<string> StateChanges, IReadOnlyList<string> Exercised)
+{
+    /// <summary>The implementation's observation of the action itself, as canonical fields (null when it returned none).</summary>
+    public IReadOnlyDictionary<string, string>? Observed { get; init; }
+}
 
 /// <summary>The result of executing one sequence against one fresh implementation instance and the model.</summary>
 public sealed class SequenceResult
@@ -251,6 +255,11 @@ public sealed class SequenceExecutor : IDisposable
             }
 
             var impl = _impl!;
+            if (isAction && !cmd.IsQuery && impl is Plugins.IPrefetchingImplementation prefetch)
+            {
+                prefetch.Expect(cmd, Inspections(outcome.Next));
+            }
+
             var observed = _x._invoker.Invoke(() => impl.Execute(cmd), _x._timeout);
             if (observed.Status != InvokeStatus.Completed)
             {
@@ -258,6 +267,11 @@ public sealed class SequenceExecutor : IDisposable
             }
 
             var fields = observed.Value?.Fields();
+            if (_trace && isAction)
+            {
+                _steps[^1] = _steps[^1] with { Observed = fields };
+            }
+
             foreach (var check in outcome.Checks)
             {
                 string? value = null;
@@ -278,6 +292,22 @@ public sealed class SequenceExecutor : IDisposable
 
         private string Render(Command cmd) => CommandText.Render(cmd, P);
 
+        /// <summary>The inspections <see cref="Walk"/> makes after an action that left the model in <paramref name="state"/>.</summary>
+        private List<Command> Inspections(ModelState state)
+        {
+            var list = new List<Command>();
+            if ((Facet.Core & _x._facets) != 0)
+            {
+                list.AddRange(state.Folios.Select(f => (Command)new InspectFolio(f.Key)));
+                if (P.HasPinVmstat)
+                {
+                    list.Add(new ReadVmstat());
+                }
+            }
+
+            return list;
+        }
+
         private SequenceResult Broken(InvokeStatus status, Exception? e, int actions, string what, int failedAction, string? message)
         {
             var timedOut = status == InvokeStatus.TimedOut;
@@ -288,7 +318,7 @@ public sealed class SequenceExecutor : IDisposable
                 ? $"timed out after {((long)_x._timeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)} ms{where}"
                 : $"the implementation threw {e?.GetType().Name}: {e?.Message}{where}");
             return Result(timedOut ? SequenceStatus.TimedOut : SequenceStatus.Crashed, actions, failedAction < 0 ? null : failedAction, what, text,
-                timedOut ? null : e?.GetType().Name ?? "null");
+                timedOut ? null : (e as Plugins.INamedFailure)?.FailureName ?? e?.GetType().Name ?? "null");
         }
 
         private SequenceResult Result(SequenceStatus status, int actions, int? failedAction, string? failedCommand, string? message, string? exceptionType)
