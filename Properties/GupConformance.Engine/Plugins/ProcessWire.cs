@@ -1,0 +1,407 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+using GupConformance.Spec;
+
+namespace GupConformance.Engine.Plugins;
+
+/// <summary>
+/// The JSON-lines encoding of the process protocol (Spec/PROTOCOL.md, Spec/protocol.schema.json): commands,
+/// requests, observations and manifests. Written by hand, not by reflection, so the wire format is exactly the
+/// documented one and does not drift with the C# records.
+/// </summary>
+public static class ProcessWire
+{
+    /// <summary>The protocol version this engine speaks.</summary>
+    public const int Version = 1;
+
+    /// <summary>The protocol versions this engine accepts from an implementation.</summary>
+    public static IReadOnlyList<int> Accepted { get; } = [Version];
+
+    public static string RegionKindName(RegionKind k) => k switch
+    {
+        RegionKind.Anon => "anon",
+        RegionKind.Zero => "zero",
+        RegionKind.File => "file",
+        RegionKind.Io => "io",
+        RegionKind.PfnMap => "pfnmap",
+        _ => throw new ArgumentOutOfRangeException(nameof(k)),
+    };
+
+    public static string ReleaseName(ReleaseFn f) => f switch
+    {
+        ReleaseFn.PutPage => "put_page",
+        ReleaseFn.UnpinUserPage => "unpin_user_page",
+        ReleaseFn.UnpinUserPages => "unpin_user_pages",
+        ReleaseFn.UnpinUserPagesDirtyLock => "unpin_user_pages_dirty_lock",
+        ReleaseFn.UnpinUserPageRangeDirtyLock => "unpin_user_page_range_dirty_lock",
+        _ => throw new ArgumentOutOfRangeException(nameof(f)),
+    };
+
+    public static string IterKindName(IterKind k) => k.ToString().ToLowerInvariant();
+
+    public static string IterDirName(IterDir d) => d == IterDir.Source ? "source" : "dest";
+
+    /// <summary>The wire names of the facets, in bit order.</summary>
+    public static IReadOnlyList<(Facet Facet, string Name)> FacetNames { get; } =
+    [
+        (Facet.Core, "core"), (Facet.LargeFolios, "large_folios"), (Facet.ZeroPage, "zero_page"), (Facet.IovIter, "iov_iter"),
+        (Facet.Bio, "bio"), (Facet.FrameVector, "frame_vector"), (Facet.Netfs, "netfs"),
+    ];
+
+    public static void WriteCommand(Utf8JsonWriter w, Command command, Profile profile)
+    {
+        w.WriteStartObject();
+        w.WriteString("op", CommandText.Kind(command));
+        switch (command)
+        {
+            case MapRegion m:
+                w.WriteNumber("region", m.Region);
+                w.WriteString("kind", RegionKindName(m.Kind));
+                w.WriteNumber("start", m.Start);
+                w.WriteNumber("folios", m.Folios);
+                w.WriteNumber("order", m.Order);
+                w.WriteNumber("start_refcount", m.StartRefcount);
+                break;
+            case Gup g:
+                w.WriteNumber("call", g.Call);
+                w.WriteString("entry", g.Entry.KernelName());
+                w.WriteNumber("start", g.Start);
+                w.WriteNumber("nr_pages", g.NrPages);
+                w.WriteStartArray("flags");
+                foreach (Foll f in Enum.GetValues<Foll>())
+                {
+                    if (f != Foll.None && g.Flags.Has(f))
+                    {
+                        w.WriteStringValue(FollExtensions.KernelName(f));
+                    }
+                }
+
+                w.WriteEndArray();
+                w.WriteNumber("gup_flags", profile.Flags.Encode(g.Flags));
+                w.WriteBoolean("with_pages", g.WithPages);
+                break;
+            case Release r:
+                w.WriteNumber("call", r.Call);
+                w.WriteString("fn", ReleaseName(r.Fn));
+                w.WriteNumber("index", r.Index);
+                w.WriteNumber("count", r.Count);
+                w.WriteBoolean("make_dirty", r.MakeDirty);
+                break;
+            case FolioAddPin a:
+                w.WriteNumber("new_call", a.NewCall);
+                w.WriteNumber("from_call", a.FromCall);
+                w.WriteNumber("index", a.Index);
+                break;
+            case IterInit i:
+                w.WriteNumber("iter", i.Iter);
+                w.WriteString("kind", IterKindName(i.Kind));
+                w.WriteString("dir", IterDirName(i.Dir));
+                w.WriteStartArray("segs");
+                foreach (var s in i.Segs)
+                {
+                    w.WriteStartObject();
+                    w.WriteNumber("addr", s.Addr);
+                    w.WriteNumber("len", s.Len);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+                break;
+            case IterExtract e:
+                w.WriteNumber("call", e.Call);
+                w.WriteNumber("iter", e.Iter);
+                w.WriteNumber("max_size", e.MaxSize);
+                w.WriteNumber("max_pages", e.MaxPages);
+                break;
+            case IterRetention q:
+                w.WriteNumber("iter", q.Iter);
+                break;
+            case BioAdd b:
+                w.WriteNumber("bio", b.Bio);
+                w.WriteNumber("iter", b.Iter);
+                w.WriteNumber("max_vecs", b.MaxVecs);
+                break;
+            case BioRelease b:
+                w.WriteNumber("bio", b.Bio);
+                w.WriteBoolean("mark_dirty", b.MarkDirty);
+                break;
+            case FvCreate f:
+                w.WriteNumber("fv", f.Fv);
+                w.WriteNumber("nr_allocated", f.NrAllocated);
+                break;
+            case FvGet f:
+                w.WriteNumber("fv", f.Fv);
+                w.WriteNumber("start", f.Start);
+                w.WriteNumber("nr_frames", f.NrFrames);
+                w.WriteBoolean("write", f.Write);
+                break;
+            case FvPut f:
+                w.WriteNumber("fv", f.Fv);
+                break;
+            case NetfsExtract n:
+                w.WriteNumber("netfs", n.Netfs);
+                w.WriteNumber("iter", n.Iter);
+                w.WriteNumber("max_size", n.MaxSize);
+                break;
+            case NetfsFree n:
+                w.WriteNumber("netfs", n.Netfs);
+                break;
+            case InspectFolio f:
+                w.WriteString("folio", f.Folio);
+                break;
+            case ReadVmstat:
+                break;
+            default:
+                // Commands outside the protocol's vocabulary (e.g. the live-kernel ones): their record properties, snake_case.
+                foreach (var p in JsonSerializer.SerializeToElement(command, command.GetType(), FallbackOptions).EnumerateObject())
+                {
+                    p.WriteTo(w);
+                }
+
+                break;
+        }
+
+        w.WriteEndObject();
+    }
+
+    private static readonly JsonSerializerOptions FallbackOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+    };
+
+    /// <summary>One request line (without the newline).</summary>
+    public static byte[] Request(Action<Utf8JsonWriter> body)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            body(w);
+            w.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>The outcome of one command in a batch response: an observation, or the implementation's structured error.</summary>
+    public sealed record Entry(Observation? Observation, string? ErrorCode, string? ErrorMessage);
+
+    /// <summary>Decodes one element of a batch response's "observations" array.</summary>
+    public static Entry DecodeEntry(JsonElement e, string where)
+    {
+        if (e.ValueKind != JsonValueKind.Object)
+        {
+            throw Fault(ProtocolFault.WrongType, $"{where} is {Kind(e)}, not an object");
+        }
+
+        if (e.TryGetProperty("error", out var err))
+        {
+            if (err.ValueKind != JsonValueKind.Object)
+            {
+                throw Fault(ProtocolFault.WrongType, $"{where}.error is {Kind(err)}, not an object");
+            }
+
+            var code = RequiredString(err, "code", $"{where}.error");
+            var message = err.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+            return new Entry(null, code, message);
+        }
+
+        var o = new Observation();
+        foreach (var p in e.EnumerateObject())
+        {
+            var v = p.Value;
+            if (v.ValueKind == JsonValueKind.Null)
+            {
+                continue;
+            }
+
+            var at = $"{where}.{p.Name}";
+            o = p.Name switch
+            {
+                "result" => o with { Result = Int(v, at) },
+                "pages" => o with { Pages = Pages(v, at) },
+                "offset0" => o with { Offset0 = Int(v, at) },
+                "iter_count" => o with { IterCount = Int(v, at) },
+                "refcount" => o with { Refcount = Int(v, at) },
+                "pincount" => o with { Pincount = Int(v, at) },
+                "maybe_dma_pinned" => o with { MaybeDmaPinned = Bool(v, at) },
+                "dirty" => o with { Dirty = Bool(v, at) },
+                "acquired" => o with { Acquired = Int(v, at) },
+                "released" => o with { Released = Int(v, at) },
+                "will_pin" => o with { WillPin = Bool(v, at) },
+                "extract_mode" => o with { ExtractMode = Int(v, at) },
+                "bio_flags" => o with { BioFlags = Strings(v, at) },
+                "bio_pages" => o with { BioPages = Int(v, at) },
+                "got_ref" => o with { GotRef = Bool(v, at) },
+                "is_pfns" => o with { IsPfns = Bool(v, at) },
+                "nr_frames" => o with { NrFrames = Int(v, at) },
+                _ => throw Fault(ProtocolFault.UnknownField, $"{where} has field '{p.Name}', which the protocol does not define (see Spec/PROTOCOL.md §5)"),
+            };
+        }
+
+        return new Entry(o, null, null);
+    }
+
+    /// <summary>Decodes a manifest list of a hello message.</summary>
+    public static Dictionary<string, CapabilityManifest> DecodeManifests(JsonElement hello, string implementation)
+    {
+        if (!hello.TryGetProperty("manifests", out var list))
+        {
+            throw Fault(ProtocolFault.MissingField, "the hello message has no 'manifests'");
+        }
+
+        if (list.ValueKind != JsonValueKind.Array)
+        {
+            throw Fault(ProtocolFault.WrongType, $"hello.manifests is {Kind(list)}, not an array");
+        }
+
+        var result = new Dictionary<string, CapabilityManifest>(StringComparer.Ordinal);
+        var i = 0;
+        foreach (var m in list.EnumerateArray())
+        {
+            var where = $"hello.manifests[{i.ToString(CultureInfo.InvariantCulture)}]";
+            i++;
+            if (m.ValueKind != JsonValueKind.Object)
+            {
+                throw Fault(ProtocolFault.WrongType, $"{where} is {Kind(m)}, not an object");
+            }
+
+            var profileId = RequiredString(m, "profile", where);
+            if (!m.TryGetProperty("facets", out var facetsEl))
+            {
+                throw Fault(ProtocolFault.MissingField, $"{where} has no 'facets'");
+            }
+
+            var facets = Facet.None;
+            foreach (var name in Strings(facetsEl, $"{where}.facets"))
+            {
+                var known = FacetNames.FirstOrDefault(f => string.Equals(f.Name, name, StringComparison.Ordinal));
+                if (known.Name is null)
+                {
+                    throw Fault(ProtocolFault.WrongType, $"{where}.facets names unknown facet '{name}'; facets are {string.Join(", ", FacetNames.Select(f => f.Name))}");
+                }
+
+                facets |= known.Facet;
+            }
+
+            var divergences = new List<ExpectedDivergence>();
+            if (m.TryGetProperty("expected_divergences", out var ds) && ds.ValueKind != JsonValueKind.Null)
+            {
+                if (ds.ValueKind != JsonValueKind.Array)
+                {
+                    throw Fault(ProtocolFault.WrongType, $"{where}.expected_divergences is {Kind(ds)}, not an array");
+                }
+
+                foreach (var d in ds.EnumerateArray())
+                {
+                    if (d.ValueKind != JsonValueKind.Object)
+                    {
+                        throw Fault(ProtocolFault.WrongType, $"{where}.expected_divergences has {Kind(d)}, not an object");
+                    }
+
+                    divergences.Add(new ExpectedDivergence(RequiredString(d, "rule", where + ".expected_divergences"), RequiredString(d, "reason", where + ".expected_divergences")));
+                }
+            }
+
+            result[profileId] = new CapabilityManifest(implementation, profileId, facets, divergences);
+        }
+
+        return result;
+    }
+
+    public static string RequiredString(JsonElement o, string name, string where)
+    {
+        if (!o.TryGetProperty(name, out var v))
+        {
+            throw Fault(ProtocolFault.MissingField, $"{where} has no '{name}'");
+        }
+
+        return v.ValueKind == JsonValueKind.String
+            ? v.GetString()!
+            : throw Fault(ProtocolFault.WrongType, $"{where}.{name} is {Kind(v)}, not a string");
+    }
+
+    public static long RequiredInt(JsonElement o, string name, string where)
+    {
+        if (!o.TryGetProperty(name, out var v))
+        {
+            throw Fault(ProtocolFault.MissingField, $"{where} has no '{name}'");
+        }
+
+        return Int(v, $"{where}.{name}");
+    }
+
+    public static string Kind(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => $"the string {Excerpt(e.GetRawText())}",
+        JsonValueKind.Number => $"the number {e.GetRawText()}",
+        JsonValueKind.True => "true",
+        JsonValueKind.False => "false",
+        _ => "null",
+    };
+
+    /// <summary>At most 120 characters of a line, for messages.</summary>
+    public static string Excerpt(string text)
+    {
+        text = text.ReplaceLineEndings(" ");
+        return text.Length <= 120 ? text : string.Concat(text.AsSpan(0, 117), "...");
+    }
+
+    private static ProcessProtocolException Fault(ProtocolFault f, string detail) => new(f, detail);
+
+    private static long Int(JsonElement v, string at) => v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var n)
+        ? n
+        : throw Fault(ProtocolFault.WrongType, $"{at} is {Kind(v)}, not a 64-bit integer");
+
+    private static bool Bool(JsonElement v, string at) => v.ValueKind switch
+    {
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        _ => throw Fault(ProtocolFault.WrongType, $"{at} is {Kind(v)}, not a boolean"),
+    };
+
+    private static List<string> Strings(JsonElement v, string at)
+    {
+        if (v.ValueKind != JsonValueKind.Array)
+        {
+            throw Fault(ProtocolFault.WrongType, $"{at} is {Kind(v)}, not an array of strings");
+        }
+
+        var list = new List<string>();
+        foreach (var s in v.EnumerateArray())
+        {
+            list.Add(s.ValueKind == JsonValueKind.String ? s.GetString()! : throw Fault(ProtocolFault.WrongType, $"{at} has {Kind(s)}, not a string"));
+        }
+
+        return list;
+    }
+
+    private static List<PageRun> Pages(JsonElement v, string at)
+    {
+        if (v.ValueKind != JsonValueKind.Array)
+        {
+            throw Fault(ProtocolFault.WrongType, $"{at} is {Kind(v)}, not an array of page runs");
+        }
+
+        var list = new List<PageRun>();
+        var i = 0;
+        foreach (var r in v.EnumerateArray())
+        {
+            var where = $"{at}[{i.ToString(CultureInfo.InvariantCulture)}]";
+            i++;
+            if (r.ValueKind != JsonValueKind.Object)
+            {
+                throw Fault(ProtocolFault.WrongType, $"{where} is {Kind(r)}, not a page run object");
+            }
+
+            var count = r.TryGetProperty("count", out var c) ? Int(c, where + ".count") : 1;
+            list.Add(new PageRun(RequiredString(r, "folio", where), RequiredInt(r, "first", where), count));
+        }
+
+        return list;
+    }
+}
