@@ -28,6 +28,10 @@ public enum Facet
     Netfs = 1 << 6,
 
     All = Core | LargeFolios | ZeroPage | IovIter | Bio | FrameVector | Netfs,
+
+    /// <summary>Consumer-level system calls on the running kernel (Spec/Live): never part of <see cref="All"/>, so
+    /// only the live run produces these commands.</summary>
+    Live = 1 << 7,
 }
 
 /// <summary>A declared, reasoned divergence from a rule: reported as such, and a failure if it disappears.</summary>

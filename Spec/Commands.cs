@@ -24,6 +24,22 @@ namespace GupConformance.Spec;
 [JsonDerivedType(typeof(NetfsFree), "netfs_free")]
 [JsonDerivedType(typeof(InspectFolio), "inspect_folio")]
 [JsonDerivedType(typeof(ReadVmstat), "read_vmstat")]
+[JsonDerivedType(typeof(Live.LiveMap), "live_map")]
+[JsonDerivedType(typeof(Live.LiveTouch), "live_touch")]
+[JsonDerivedType(typeof(Live.LiveUnmap), "live_unmap")]
+[JsonDerivedType(typeof(Live.LiveRingSetup), "live_ring_setup")]
+[JsonDerivedType(typeof(Live.LiveRingClose), "live_ring_close")]
+[JsonDerivedType(typeof(Live.LiveRegister), "live_register")]
+[JsonDerivedType(typeof(Live.LiveUnregister), "live_unregister")]
+[JsonDerivedType(typeof(Live.LiveDirectIo), "live_direct_io")]
+[JsonDerivedType(typeof(Live.LiveBufferedIo), "live_buffered_io")]
+[JsonDerivedType(typeof(Live.LivePipeOpen), "live_pipe_open")]
+[JsonDerivedType(typeof(Live.LiveVmsplice), "live_vmsplice")]
+[JsonDerivedType(typeof(Live.LivePipeClose), "live_pipe_close")]
+[JsonDerivedType(typeof(Live.LiveProcessVm), "live_process_vm")]
+[JsonDerivedType(typeof(Live.LiveFork), "live_fork")]
+[JsonDerivedType(typeof(Live.LiveThreshold), "live_threshold")]
+[JsonDerivedType(typeof(Live.LiveInspect), "live_inspect")]
 public abstract record Command
 {
     /// <summary>The facets that make this command meaningful: an implementation is given the command only if its

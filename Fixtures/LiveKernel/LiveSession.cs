@@ -1,0 +1,179 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using GupConformance.Spec.Live;
+
+namespace GupConformance.Fixtures.LiveKernel;
+
+/// <summary>
+/// One helper process: it holds the mappings, rings, pipes and children of one command sequence. Each command is
+/// one request line; the reply's key=value pairs are the observation. After a command the page states of the
+/// regions it names (every region after a fork) are read from pagemap and kpageflags.
+/// </summary>
+public sealed class LiveSession : ILiveKernel
+{
+    private static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(30);
+    private readonly Process _process;
+    private readonly SortedSet<int> _regions = [];
+    private bool _disposed;
+
+    internal LiveSession(Process process)
+    {
+        _process = process;
+        Ready = ReadLine() ?? throw new InvalidOperationException("livehelper exited at start: " + _process.StandardError.ReadToEnd());
+        if (!Ready.StartsWith("ready", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException("livehelper: " + Ready);
+        }
+    }
+
+    /// <summary>The helper's first line: what it could open.</summary>
+    public string Ready { get; }
+
+    private static string N(long v) => v.ToString(CultureInfo.InvariantCulture);
+
+    private static string Iovs(IReadOnlyList<LiveIov> iovs) => N(iovs.Count) + " " + string.Join(" ", iovs.Select(i => i.Wire()));
+
+    public IReadOnlyDictionary<string, string> Execute(LiveCommand command)
+    {
+        var line = command switch
+        {
+            LiveMap m => $"map {N(m.Region)} {N((int)m.Kind)} {N(m.Pages)}",
+            LiveTouch t => $"touch {N(t.Region)} {N(t.Page)} {N(t.Count)} {(t.Write ? 1 : 0)}",
+            LiveUnmap u => $"unmap {N(u.Region)}",
+            LiveRingSetup r => $"ring {N(r.Ring)}",
+            LiveRingClose r => $"rclose {N(r.Ring)}",
+            LiveRegister r => $"reg {N(r.Ring)} {Iovs(r.Iovs)}",
+            LiveUnregister r => $"unreg {N(r.Ring)}",
+            LiveDirectIo d => $"dio {(d.Write ? "w" : "r")} {Iovs(d.Iovs)}",
+            LiveBufferedIo b => $"buf {(b.Write ? "w" : "r")} {Iovs(b.Iovs)}",
+            LiveProcessVm p => $"pvm {(p.Write ? "w" : "r")} {Iovs(p.Iovs)}",
+            LivePipeOpen p => $"pipe {N(p.Pipe)} {N(p.Slots)}",
+            LiveVmsplice v => $"vms {N(v.Pipe)} {Iovs(v.Iovs)}",
+            LivePipeClose p => $"pclose {N(p.Pipe)}",
+            LiveFork => "fork",
+            LiveThreshold t => $"threshold {N(t.MaxRefs)} {(t.InChild ? 1 : 0)}",
+            LiveInspect => null,
+            _ => throw new NotSupportedException(command.GetType().Name),
+        };
+
+        var fields = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        if (line is not null)
+        {
+            foreach (var kv in Request(line))
+            {
+                fields[kv.Key] = kv.Value;
+            }
+        }
+
+        if (command is LiveMap map && fields.GetValueOrDefault("result") == "0")
+        {
+            _regions.Add(map.Region);
+        }
+
+        if (command is LiveUnmap um)
+        {
+            _regions.Remove(um.Region);
+        }
+
+        var named = command is LiveFork or LiveThreshold ? [.. _regions] : command.RegionsNamed.Where(_regions.Contains).ToList();
+        foreach (var r in named)
+        {
+            var st = Request($"state {N(r)}");
+            fields[$"state.r{N(r)}"] = st.GetValueOrDefault("st", "?");
+            fields[$"layout.r{N(r)}"] = st.GetValueOrDefault("lay", "?");
+        }
+
+        return fields;
+    }
+
+    /// <summary>Global counters as the helper sees them (after stat_refresh).</summary>
+    public IReadOnlyDictionary<string, string> Counters() => Request("counters");
+
+    private Dictionary<string, string> Request(string line)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _process.StandardInput.WriteLine(line);
+        _process.StandardInput.Flush();
+        var reply = ReadLine() ?? throw new InvalidOperationException($"livehelper died on '{line}': {_process.StandardError.ReadToEnd()}");
+        if (!reply.StartsWith("ok", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"livehelper refused '{line}': {reply}");
+        }
+
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var tok in reply.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1))
+        {
+            var eq = tok.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0)
+            {
+                fields[tok[..eq] == "res" ? "result" : tok[..eq]] = tok[(eq + 1)..];
+            }
+        }
+
+        return fields;
+    }
+
+    private string? ReadLine()
+    {
+        var task = _process.StandardOutput.ReadLineAsync();
+        if (!task.Wait(ReplyTimeout))
+        {
+            Kill();
+            throw new TimeoutException("livehelper did not answer within 30 s");
+        }
+
+        return task.Result;
+    }
+
+    private void Kill()
+    {
+        try
+        {
+            _process.Kill();
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.StandardInput.WriteLine("cleanup");
+                _process.StandardInput.Flush();
+                _ = ReadLine();
+                _process.StandardInput.WriteLine("quit");
+                _process.StandardInput.Flush();
+                if (!_process.WaitForExit(10_000))
+                {
+                    Kill();
+                }
+            }
+        }
+        catch (IOException)
+        {
+            Kill();
+        }
+        catch (TimeoutException)
+        {
+            Kill();
+        }
+        finally
+        {
+            _disposed = true;
+            _process.Dispose();
+        }
+    }
+
+    /// <summary>For diagnostics: the helper's standard error so far is not read while it runs.</summary>
+    public override string ToString() => new StringBuilder("livehelper ").Append(_process.Id).ToString();
+}
