@@ -7,7 +7,7 @@ namespace GupConformance.Fixtures.Broken;
 // Each is the reference with one primitive overridden.
 
 [Broken("pin-bias-adds-refs",
-    ["PIN-BIAS-SMALL"],
+    ["PIN-BIAS-SMALL", "PIN-BIAS-ORDER1-LEGACY", "PIN-BIAS-ORDER1-32BIT"],
     [L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
     2,
     "A FOLL_PIN grab of a folio without an exact count adds refs instead of refs * GUP_PIN_COUNTING_BIAS.",
@@ -35,9 +35,9 @@ public sealed class PinBiasAddsRefs(Profile profile) : KernelStyleImplementation
 }
 
 [Broken("pin-order1-exact-on-32bit",
-    ["PIN-BIAS-ORDER1-32BIT"],
+    ["PIN-BIAS-ORDER1-32BIT", "MDP-BIAS-THRESHOLD"],
     [L615x32],
-    2,
+    1,
     "folio_has_pincount() is folio_test_large() on 32-bit too, so an order-1 folio gets an exact count.",
     "Porting 6.14's folio_test_large() test forward past \"mm: move _pincount in folio to page[2] on 32bit\".")]
 public sealed class PinOrder1ExactOn32Bit(Profile profile) : KernelStyleImplementation(profile)
@@ -47,7 +47,7 @@ public sealed class PinOrder1ExactOn32Bit(Profile profile) : KernelStyleImplemen
 }
 
 [Broken("ref-no-implied-get",
-    ["REF-IMPLIED-GET"],
+    ["REF-IMPLIED-GET", "REF-GET-PLUS-ONE"],
     [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
     2,
     "get_user_pages() with a pages array does not add FOLL_GET: pages are returned without references.",
@@ -127,7 +127,7 @@ public sealed class ZeroPagePinnedAfter65(Profile profile) : KernelStyleImplemen
 [Broken("ovf-no-sign-check",
     ["OVF-SIGN-CHECK"],
     [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
-    3,
+    2,
     "try_grab_folio() has no WARN_ON_ONCE(refcount <= 0) check: a grab on a wrapped refcount succeeds.",
     "Pre-2019 GUP, before the refcount-overflow hardening (try_get_page()) added the sign check.")]
 public sealed class OvfNoSignCheck(Profile profile) : KernelStyleImplementation(profile)

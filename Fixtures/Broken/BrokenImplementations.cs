@@ -13,6 +13,13 @@ public static class BrokenImplementations
         typeof(CorePutPageWrongFolio), typeof(ApiGetAcceptsPin), typeof(ApiPinReturnsEinval), typeof(IovSourceTakesRefs),
         typeof(BioSamePageKeepsDuplicate), typeof(BioNoPageRefOldMeaning), typeof(FvPutIgnoresGotRef),
         typeof(NetfsCleanupAsksBvecCopy),
+
+        // The zoo (ZooMutants.cs).
+        typeof(GrabAddsOneNotRefs), typeof(OvfAddUnlessZero), typeof(ZeroPinNeverDropped),
+        typeof(ZeroPinNeverTaken), typeof(RelUnpinReffedAsPut), typeof(RelPutPinnedAsUnpin), typeof(GupErrorForgetsRelease),
+        typeof(BioReleaseAcrossFolio), typeof(BioPutForPinned), typeof(BioUnpinForReffed), typeof(PinOrder1BiasOn64Bit),
+        typeof(ApiPinAcceptsGet), typeof(VmstatPerFolio), typeof(MdpSignedCompare),
+        typeof(RelRangeNoDirty), typeof(FolioAddPinLostPincount), typeof(UnpinBatchDropsOne),
     ];
 
     public static IReadOnlyList<BrokenImplementation> All { get; } = [.. Types.Select(Describe)];

@@ -6,7 +6,7 @@ namespace GupConformance.Fixtures.Broken;
 // Broken implementations of the entry points and consumers (API, IOV, BIO, FV, NETFS).
 
 [Broken("api-get-accepts-pin",
-    ["API-GET-REFUSES-PIN"],
+    ["API-GET-REFUSES-PIN", "API-INTERNAL-FLAGS"],
     [L56, L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
     1,
     "get_user_pages*() accept a caller-passed FOLL_PIN and pin.",
@@ -35,7 +35,7 @@ public sealed class ApiPinReturnsEinval(Profile profile) : KernelStyleImplementa
 }
 
 [Broken("iov-source-takes-refs",
-    ["IOV-USER-PIN"],
+    ["IOV-USER-PIN", "PIN-BIAS-SMALL", "PIN-EXACT-LARGE", "VMSTAT-ACQ-PER-ENTRY", "ZERO-NOT-PINNED"],
     [V8, L65, L68, L615, L615x32, L618],
     3,
     "iov_iter_extract_pages() takes FOLL_GET references for a user-backed source where the era pins.",
@@ -59,7 +59,7 @@ public sealed class BioSamePageKeepsDuplicate(Profile profile) : KernelStyleImpl
 }
 
 [Broken("bio-no-page-ref-old-meaning",
-    ["BIO-PINS", "BIO-RELEASE-ONE-PER-PAGE"],
+    ["BIO-PINS", "BIO-RELEASE-ONE-PER-PAGE", "CORE-NO-COLLATERAL"],
     [V8, L65, L68, L615, L615x32, L618],
     4,
     "bio_release_pages() still reads bit 0 as BIO_NO_PAGE_REF after the inversion, so a BIO_PAGE_PINNED bio is never released.",
@@ -70,7 +70,7 @@ public sealed class BioNoPageRefOldMeaning(Profile profile) : KernelStyleImpleme
 }
 
 [Broken("fv-put-ignores-got-ref",
-    ["FV-PUT-ONLY-IF-GOT-REF"],
+    ["FV-PUT-ONLY-IF-GOT-REF", "VMSTAT-GET-INVISIBLE", "VMSTAT-REL-PER-ENTRY", "CORE-NO-COLLATERAL"],
     [P2015, L56, L57, L519, Rfc],
     4,
     "put_vaddr_frames() releases pfn frames it never took a reference on (put_page(pfn_to_page())).",
