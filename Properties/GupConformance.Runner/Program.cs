@@ -28,6 +28,11 @@ public static class Program
     /// <summary>The whole command line behaviour, with the output streams given (for tests).</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
+        if (args.Contains("--live", StringComparer.Ordinal))
+        {
+            return LiveMode.Run(args, stdout, stderr);
+        }
+
         var profileOpt = new Option<string>("--profile")
         {
             Description = $"Profile id, or 'all' for every profile the implementation claims (see --list-profiles)",
@@ -60,9 +65,25 @@ public static class Program
         };
         var listProfilesOpt = new Option<bool>("--list-profiles") { Description = "List the profiles and exit" };
         var listRulesOpt = new Option<bool>("--list-rules") { Description = "List the rules (those of --profile, if given) and exit" };
+        var reportMdOpt = new Option<string?>("--report-md") { Description = "Also write the report as Markdown to this file" };
+        var reportJsonOpt = new Option<string?>("--report-json") { Description = "Also write the report as JSON (schema: Spec/report.schema.json) to this file" };
+        var reportTimingsOpt = new Option<bool>("--report-timings") { Description = "Include elapsed times in the Markdown and JSON reports (they are then no longer byte-reproducible)" };
+        var corpusOpt = new Option<string>("--corpus")
+        {
+            Description = "Regression corpus folder: its traces are replayed before generation, and every failure is saved there as a trace",
+            DefaultValueFactory = _ => RegressionCorpus.DefaultDirectory,
+        };
+        var noCorpusOpt = new Option<bool>("--no-corpus") { Description = "Neither replay nor write the regression corpus" };
+        var replayOpt = new Option<string?>("--replay") { Description = "Replay one trace file (its profile, and its implementation unless --impl is given) and exit" };
+        var emitOpt = new Option<string?>("--emit-reproducer") { Description = "Write each counterexample as a standalone xunit test (C#) into this folder" };
+        var applicabilityOpt = new Option<bool>("--list-applicability") { Description = "Print the per-profile rule applicability table (Markdown) and exit" };
 
         var root = new RootCommand("GupConformance: property-based conformance checking of the Linux page pin/reference accounting (get_user_pages / pin_user_pages).");
-        foreach (var o in new Option[] { profileOpt, implOpt, seedOpt, sequencesOpt, lengthOpt, timeoutOpt, listProfilesOpt, listRulesOpt })
+        foreach (var o in new Option[]
+        {
+            profileOpt, implOpt, seedOpt, sequencesOpt, lengthOpt, timeoutOpt, listProfilesOpt, listRulesOpt,
+            reportMdOpt, reportJsonOpt, reportTimingsOpt, corpusOpt, noCorpusOpt, replayOpt, emitOpt, applicabilityOpt,
+        })
         {
             root.Options.Add(o);
         }
@@ -76,13 +97,55 @@ public static class Program
 
         root.SetAction(p =>
         {
-            var implName = p.GetValue(implOpt) ?? "reference";
-            if (!Implementations.TryGetValue(implName, out var makeFactory))
+            var outputs = new RunnerOutputs
             {
-                return Bad(stderr, $"unknown implementation '{implName}'; known implementations: {string.Join(", ", Implementations.Keys)} (use --impl NAME)");
+                MarkdownPath = p.GetValue(reportMdOpt),
+                JsonPath = p.GetValue(reportJsonOpt),
+                Timings = p.GetValue(reportTimingsOpt),
+                ReproducerDirectory = p.GetValue(emitOpt),
+                CorpusDirectory = p.GetValue(noCorpusOpt) ? null : p.GetValue(corpusOpt),
+            };
+            if (p.GetValue(applicabilityOpt))
+            {
+                stdout.Write(CoverageView.RenderApplicability());
+                return ExitConformant;
             }
 
-            var factory = makeFactory();
+            if (p.GetValue(replayOpt) is { } tracePath)
+            {
+                var explicitImpl = p.GetResult(implOpt) is { Implicit: false } ? p.GetValue(implOpt) : null;
+                var timeout = p.GetValue(timeoutOpt);
+                return outputs.Replay(tracePath, explicitImpl, Implementations,
+                    new RunOptions { CommandTimeout = TimeSpan.FromMilliseconds(timeout > 0 ? timeout : RunOptions.DefaultTimeoutMs) }, stdout, stderr);
+            }
+
+            var implName = p.GetValue(implOpt) ?? "reference";
+            IImplementationFactory factory;
+            if (Engine.Plugins.PluginResolver.HasScheme(implName))
+            {
+                // process:"PROGRAM ARGS" or native:PATH — an implementation in another process (Spec/PROTOCOL.md).
+                try
+                {
+                    factory = Engine.Plugins.PluginResolver.Start(implName, new Engine.Plugins.ProcessOptions
+                    {
+                        CommandTimeout = Engine.Plugins.ProcessOptions.CommandLimitFor(TimeSpan.FromMilliseconds(Math.Max(1, p.GetValue(timeoutOpt)))),
+                    });
+                }
+                catch (Engine.Plugins.PluginSetupException e)
+                {
+                    return Bad(stderr, e.Message);
+                }
+            }
+            else if (!Implementations.TryGetValue(implName, out var makeFactory))
+            {
+                return Bad(stderr, $"unknown implementation '{implName}'; known implementations: {string.Join(", ", Implementations.Keys)}, or process:\"PROGRAM ARGS\", native:PATH.so (use --impl NAME)");
+            }
+            else
+            {
+                factory = makeFactory();
+            }
+
+            using var disposeFactory = factory as IDisposable;
             var profileArg = p.GetValue(profileOpt) ?? Profiles.Default.Id;
             var profileGiven = p.GetResult(profileOpt) is { Implicit: false };
 
@@ -165,11 +228,13 @@ public static class Program
                 Length = length,
                 CommandTimeout = TimeSpan.FromMilliseconds(timeoutMs),
                 ImplementationId = implName,
+                CorpusDirectory = outputs.CorpusDirectory,
             };
-            return RunProfiles(stdout, stderr, factory, profiles, options);
+            return RunProfiles(stdout, stderr, factory, profiles, options, outputs);
         });
 
-        return parse.Invoke();
+        // Help and parse errors go to the given writers, so tests (and embedders) see them.
+        return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
     }
 
     private static int Bad(TextWriter stderr, string message)
@@ -199,7 +264,7 @@ public static class Program
         return ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out seed);
     }
 
-    private static int RunProfiles(TextWriter stdout, TextWriter stderr, IImplementationFactory factory, List<Profile> profiles, RunOptions options)
+    private static int RunProfiles(TextWriter stdout, TextWriter stderr, IImplementationFactory factory, List<Profile> profiles, RunOptions options, RunnerOutputs outputs)
     {
         var results = new List<RunResult>();
         var total = System.Diagnostics.Stopwatch.StartNew();
@@ -245,6 +310,11 @@ public static class Program
             var ok = results.Count(r => r.Conformant);
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Verdict: {ok} of {results.Count} profiles conformant"));
             stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"total elapsed {total.Elapsed.TotalSeconds:F1} s"));
+        }
+
+        if (!outputs.Write(results, factory, stdout, stderr))
+        {
+            return ExitNotConformant;
         }
 
         return results.All(r => r.Conformant) ? ExitConformant : ExitNotConformant;
