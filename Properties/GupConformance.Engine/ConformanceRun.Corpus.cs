@@ -35,16 +35,7 @@ public static partial class ConformanceRun
 
                 _corpusReplayed++;
                 var cmds = entry.Trace.Commands.ToArray();
-                var r = _executor.Execute(cmds);
-                Count(r);
-                var signature = Signature(r);
-                if (r.Status == SequenceStatus.Diverged)
-                {
-                    foreach (var id in r.ViolatedRules)
-                    {
-                        Bump(_declared.Contains(id) ? _expected : _unexpected, id);
-                    }
-                }
+                var (r, signature) = ExecuteAndTally(cmds);
 
                 if (signature.Count == 0)
                 {

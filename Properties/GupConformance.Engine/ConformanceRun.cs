@@ -340,17 +340,8 @@ public static partial class ConformanceRun
                 return true;
             }
 
-            var r = _executor.Execute(cmds);
+            var (r, signature) = ExecuteAndTally(cmds);
             _countedThisRound++;
-            Count(r);
-            var signature = Signature(r);
-            if (r.Status == SequenceStatus.Diverged)
-            {
-                foreach (var id in r.ViolatedRules)
-                {
-                    Bump(_declared.Contains(id) ? _expected : _unexpected, id);
-                }
-            }
 
             if (signature.Count == 0)
             {
@@ -398,6 +389,22 @@ public static partial class ConformanceRun
             _originalLength = cmds.Length;
             Remember(cmds, r);
             return false;
+        }
+
+        /// <summary>Runs one sequence and tallies it: commands and exercised rules, and violated rules as expected or not.</summary>
+        private (SequenceResult Result, HashSet<string> Signature) ExecuteAndTally(Command[] cmds)
+        {
+            var r = _executor.Execute(cmds);
+            Count(r);
+            if (r.Status == SequenceStatus.Diverged)
+            {
+                foreach (var id in r.ViolatedRules)
+                {
+                    Bump(_declared.Contains(id) ? _expected : _unexpected, id);
+                }
+            }
+
+            return (r, Signature(r));
         }
 
         private void Remember(Command[] cmds, SequenceResult r)
