@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using GupConformance.Spec;
+using GupConformance.Tests.Snapshots;
 
 namespace GupConformance.Tests;
 
@@ -79,30 +80,11 @@ public sealed partial class CatalogueTests
 
     [Fact]
     public void RULES_md_is_the_current_rendering_of_the_catalogue() =>
-        AssertDocumentCurrent(RepoPaths.Of("Spec", "RULES.md"), CatalogueDocument.RenderRules());
+        SnapshotAssert.MatchesDocument(RepoPaths.Of("Spec", "RULES.md"), CatalogueDocument.RenderRules());
 
     [Fact]
     public void PROFILES_md_is_the_current_rendering_of_the_profiles() =>
-        AssertDocumentCurrent(RepoPaths.Of("Spec", "PROFILES.md"), CatalogueDocument.RenderProfiles());
-
-    private static void AssertDocumentCurrent(string path, string rendered)
-    {
-        var onDisk = File.Exists(path) ? File.ReadAllText(path) : string.Empty;
-        if (onDisk == rendered)
-        {
-            return;
-        }
-
-        if (RepoPaths.AcceptRequested)
-        {
-            File.WriteAllText(path, rendered);
-            return;
-        }
-
-        var firstDiff = Enumerable.Range(0, Math.Min(onDisk.Length, rendered.Length)).FirstOrDefault(i => onDisk[i] != rendered[i]);
-        Assert.Fail($"{path} is stale (first difference at character {firstDiff}). Review the change, then regenerate with "
-            + "GUPCONFORMANCE_ACCEPT=1 dotnet test --filter FullyQualifiedName~CatalogueTests (refused under CI=true).");
-    }
+        SnapshotAssert.MatchesDocument(RepoPaths.Of("Spec", "PROFILES.md"), CatalogueDocument.RenderProfiles());
 
     [GeneratedRegex("^[A-Z0-9]+(-[A-Z0-9]+)+$")]
     private static partial Regex IdPattern();

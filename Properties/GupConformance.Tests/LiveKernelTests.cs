@@ -4,6 +4,7 @@ using GupConformance.Fixtures.LiveKernel;
 using GupConformance.Oracles.Live;
 using GupConformance.Spec;
 using GupConformance.Spec.Live;
+using GupConformance.Tests.Snapshots;
 
 namespace GupConformance.Tests;
 
@@ -115,14 +116,7 @@ public sealed class LiveKernelTests
     [Fact]
     public void LIVE_RULES_md_is_the_current_rendering_of_the_live_catalogue()
     {
-        var path = RepoPaths.Of("Spec", "LIVE-RULES.md");
-        var rendered = LiveRules.Render();
-        if (RepoPaths.AcceptRequested)
-        {
-            File.WriteAllText(path, rendered);
-        }
-
-        Assert.Equal(rendered, File.Exists(path) ? File.ReadAllText(path) : string.Empty);
+        SnapshotAssert.MatchesDocument(RepoPaths.Of("Spec", "LIVE-RULES.md"), LiveRules.Render());
         Assert.Equal(LiveRules.All.Count, LiveRules.All.Select(r => r.Id).Distinct().Count());
     }
 

@@ -30,9 +30,4 @@ internal static class RepoPaths
 
         throw new InvalidOperationException($"GupConformance.sln not found above {AppContext.BaseDirectory} or {Environment.CurrentDirectory}");
     }
-
-    /// <summary>True when a developer asked to accept new renderings and this is not CI.</summary>
-    public static bool AcceptRequested =>
-        Environment.GetEnvironmentVariable("GUPCONFORMANCE_ACCEPT") == "1"
-        && !string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
 }

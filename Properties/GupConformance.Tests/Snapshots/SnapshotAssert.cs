@@ -36,17 +36,43 @@ internal static class SnapshotAssert
         }
     }
 
+    /// <summary>
+    /// The same workflow for a committed document that is a rendering (e.g. Spec/RULES.md): the document itself is the
+    /// verified text, and a mismatch writes <c>NAME.received.EXT</c> beside it.
+    /// </summary>
+    public static void MatchesDocument(string path, string actual)
+    {
+        var directory = Path.GetDirectoryName(path) ?? ".";
+        var extension = Path.GetExtension(path).TrimStart('.');
+        var outcome = CheckPaths(
+            Path.Combine(directory, Path.GetFileName(path)),
+            Path.Combine(directory, $"{Path.GetFileNameWithoutExtension(path)}.received.{extension}"),
+            Path.GetFileName(path),
+            actual,
+            Environment.GetEnvironmentVariable);
+        if (!outcome.Passed)
+        {
+            Assert.Fail(outcome.Message);
+        }
+    }
+
     /// <summary>The result of one snapshot comparison.</summary>
     public sealed record Outcome(bool Passed, bool Accepted, string Message);
 
     /// <summary>
     /// The whole workflow, with the folder and the environment given (for the tests of the helper itself).
     /// </summary>
-    public static Outcome Check(string directory, string name, string extension, string actual, Func<string, string?> environment)
+    public static Outcome Check(string directory, string name, string extension, string actual, Func<string, string?> environment) =>
+        CheckPaths(
+            Path.Combine(directory, $"{name}.verified.{extension}"),
+            Path.Combine(directory, $"{name}.received.{extension}"),
+            $"{name}.verified.{extension}",
+            actual,
+            environment);
+
+    private static Outcome CheckPaths(string verifiedPath, string receivedPath, string label, string actual, Func<string, string?> environment)
     {
         actual = Normalize(actual);
-        var verifiedPath = Path.Combine(directory, $"{name}.verified.{extension}");
-        var receivedPath = Path.Combine(directory, $"{name}.received.{extension}");
         var exists = File.Exists(verifiedPath);
         var verified = exists ? Normalize(File.ReadAllText(verifiedPath)) : null;
         if (verified == actual)
@@ -74,7 +100,7 @@ internal static class SnapshotAssert
 
         File.WriteAllText(receivedPath, actual);
         var sb = new StringBuilder();
-        sb.Append(exists ? $"Snapshot mismatch: {name}.verified.{extension}\n" : $"New snapshot: {name}.verified.{extension} does not exist yet\n");
+        sb.Append(exists ? $"Snapshot mismatch: {label}\n" : $"New snapshot: {label} does not exist yet\n");
         sb.Append($"  verified: {verifiedPath}\n  received: {receivedPath}\n");
         if (accept && ci)
         {
