@@ -1,3 +1,4 @@
+using System.Globalization;
 using GupConformance.Oracles;
 using GupConformance.Spec;
 
@@ -6,7 +7,8 @@ namespace GupConformance.Engine;
 /// <summary>
 /// Chunk-removal shrinking (ddmin-style) over a sequence of actions. Candidates are produced lazily, largest
 /// removals first: the prefix up to the failing action (when known), then every sequence with one chunk of
-/// n/2, n/4, … 1 consecutive actions removed, then single commands with smaller arguments. Only candidates that the model accepts when replayed from
+/// n/2, n/4, … 1 consecutive actions removed, then single commands with smaller arguments, then one command's
+/// refcount change folded into a region's start refcount. Only candidates that the model accepts when replayed from
 /// <see cref="GupModel.Init"/> (every precondition holds, every step succeeds) are yielded.
 /// </summary>
 public sealed class Shrinker
@@ -61,6 +63,86 @@ public sealed class Shrinker
                     yield return candidate;
                 }
             }
+        }
+
+        foreach (var candidate in Folds(actions))
+        {
+            yield return candidate;
+        }
+    }
+
+    /// <summary>
+    /// Last, and always shorter: drop a run of consecutive commands and fold the reference-count change they made to
+    /// one folio of an earlier Anon region into that region's StartRefcount. Deletion and smaller arguments cannot
+    /// turn "reach refcount 1024 through a pin and a put_page()" into "map at refcount 1024"; this can. Longer runs
+    /// first. A candidate is only a guess (the dropped commands may have done more than that change): like every
+    /// other candidate it is kept only if the model accepts it and it still fails.
+    /// </summary>
+    private IEnumerable<Command[]> Folds(Command[] actions)
+    {
+        var refcounts = RefcountsBeforeEachAction(actions);
+        if (refcounts is null)
+        {
+            yield break;
+        }
+
+        var n = actions.Length;
+        for (var length = n - 1; length >= 1; length--)
+        {
+            for (var i = 0; i < n; i++)
+            {
+                if (actions[i] is not MapRegion { Kind: RegionKind.Anon } map)
+                {
+                    continue;
+                }
+
+                var prefix = string.Create(CultureInfo.InvariantCulture, $"r{map.Region}.");
+                for (var j = i + 1; j + length <= n; j++)
+                {
+                    var (before, after) = (refcounts[j], refcounts[j + length]);
+                    var deltas = before.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal) && after.ContainsKey(k))
+                        .Select(k => after[k] - before[k]).Where(d => d != 0).Distinct().Order();
+                    foreach (var delta in deltas)
+                    {
+                        var start = map.StartRefcount + delta;
+                        if (start is < 1 or > int.MaxValue)
+                        {
+                            continue;
+                        }
+
+                        var candidate = new Command[n - length];
+                        Array.Copy(actions, 0, candidate, 0, j);
+                        Array.Copy(actions, j + length, candidate, j, n - j - length);
+                        candidate[i] = map with { StartRefcount = (int)start };
+                        if (IsValid(candidate))
+                        {
+                            yield return candidate;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Every folio's refcount before each action and after the last (null if the model refuses a command).</summary>
+    private Dictionary<string, long>[]? RefcountsBeforeEachAction(Command[] actions)
+    {
+        var result = new Dictionary<string, long>[actions.Length + 1];
+        var state = GupModel.Init(_profile);
+        for (var k = 0; ; k++)
+        {
+            result[k] = state.Folios.ToDictionary(f => f.Key, f => f.Refcount, StringComparer.Ordinal);
+            if (k == actions.Length)
+            {
+                return result;
+            }
+
+            if (GupModel.Precondition(state, actions[k]) is not null)
+            {
+                return null;
+            }
+
+            state = GupModel.Step(state, actions[k]).Next;
         }
     }
 
