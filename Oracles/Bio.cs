@@ -47,7 +47,7 @@ internal static class BioStep
             foreach (var seg in it.Segs.Where(s => s.Len > 0))
             {
                 var n = Memory.PagesSpanned(seg.Addr, seg.Len);
-                pages.AddRange(IovStep.ListPages(ctx, seg.Addr & ~(ulong)(Sizes.PageSize - 1), n));
+                pages.AddRange(IovStep.ListPages(ctx, seg.Addr & ~(ulong)(Sizes.PageSize - 1), n, "BIO-BVEC-NO-RETENTION"));
                 pageCount += n;
             }
 

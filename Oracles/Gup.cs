@@ -228,6 +228,11 @@ internal static class GupCore
         }
 
         var walk = Walk(ctx, start, nrPages, eff, hold, causes.Count > 0 ? causes : null);
+
+        // A walk error is still a result of admission: an era rule that let the flags through (a caller's FOLL_TOUCH
+        // in 6.3–6.5, a long-term get before 5.11) decided that this call reached the walk instead of -EINVAL, so
+        // an error result cites it too. REF-IMPLIED-GET decides what is held, not whether there is an error.
+        var admitted = adm.Passed.Where(r => r != "REF-IMPLIED-GET").ToList();
         var exercised = new List<string>(adm.Passed);
         exercised.AddRange(walk.Rules);
         List<string> resultRules;
@@ -240,13 +245,13 @@ internal static class GupCore
         else if (walk.Done > 0 || fastOnly)
         {
             result = walk.Done;
-            resultRules = walk.Done > 0 ? ["GUP-PARTIAL-RESULT", .. walk.ErrorRules] : [.. walk.ErrorRules];
+            resultRules = walk.Done > 0 ? ["GUP-PARTIAL-RESULT", .. admitted, .. walk.ErrorRules] : [.. admitted, .. walk.ErrorRules];
             exercised.AddRange(resultRules);
         }
         else
         {
             result = err;
-            resultRules = [.. walk.ErrorRules];
+            resultRules = [.. admitted, .. walk.ErrorRules];
             exercised.AddRange(resultRules);
         }
 

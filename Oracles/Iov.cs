@@ -131,7 +131,7 @@ internal static class IovStep
         }
         else
         {
-            pages = ListPages(ctx, first, npages);
+            pages = ListPages(ctx, first, npages, "IOV-KERNEL-LISTED");
             rules.Add("IOV-KERNEL-LISTED");
             result = Math.Min(size, (npages * Sizes.PageSize) - offset0);
         }
@@ -143,7 +143,7 @@ internal static class IovStep
     private static long SkippedBytes(ImmutableList<IterSeg> segs, int count) => segs.Take(count).Sum(s => s.Len);
 
     /// <summary>Kernel-backed pages are only listed (held as None): per folio chunk, never per page of a large folio.</summary>
-    public static ImmutableList<EntryRun> ListPages(StepContext ctx, ulong first, long npages)
+    public static ImmutableList<EntryRun> ListPages(StepContext ctx, ulong first, long npages, string rule)
     {
         var runs = ImmutableList.CreateBuilder<EntryRun>();
         long done = 0;
@@ -155,6 +155,11 @@ internal static class IovStep
             var h = Memory.PageOf(r, page);
             var n = r.Kind == RegionKind.Anon ? Math.Min(npages - done, r.FolioPages - h.Index) : 1;
             Memory.Append(runs, h.Folio, h.Index, n, Hold.None);
+
+            // Listing is a decision that the refcount stays as it is: a listed page that gains a reference names the
+            // rule that says kernel pages are not retained (IOV-KERNEL-LISTED, BIO-BVEC-NO-RETENTION).
+            var f = ctx.Folio(h.Folio);
+            ctx.Put(f with { RefProv = f.RefProv.Decide([rule]) });
             done += n;
         }
 
