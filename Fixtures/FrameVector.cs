@@ -112,7 +112,7 @@ public partial class KernelStyleImplementation
     /// The follow_pfn() loop: pfns while the VMA covers the next page; at its end continue only into a VMA that
     /// starts exactly there and is VM_IO|VM_PFNMAP too (partial results otherwise). No refcount is touched.
     /// </summary>
-    private long FollowPfnWalk(Vma vma, ulong start, int nrFrames, FrameVector vec)
+    protected virtual long FollowPfnWalk(Vma vma, ulong start, int nrFrames, FrameVector vec)
     {
         var frames = new PageArray(HoldKind.None);
         long ret = 0;

@@ -108,7 +108,7 @@ public partial class KernelStyleImplementation
     /// iov_iter_extract_pages(). IOV-CLAMP-MAXSIZE: maxsize = min(maxsize, count, MAX_RW_COUNT), 0 → 0 with
     /// nothing touched; dispatch per type; IOV-UNSUPPORTED: DISCARD (and KVEC under the RFC) → -EFAULT.
     /// </summary>
-    protected long IovIterExtractPages(IovIter i, PageArray pages, long maxsize, int maxpages, out long offset0)
+    protected virtual long IovIterExtractPages(IovIter i, PageArray pages, long maxsize, int maxpages, out long offset0)
     {
         offset0 = 0;
         maxsize = Math.Min(Math.Min(maxsize, i.Count), MAX_RW_COUNT);

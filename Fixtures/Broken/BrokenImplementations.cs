@@ -20,6 +20,16 @@ public static class BrokenImplementations
         typeof(BioReleaseAcrossFolio), typeof(BioPutForPinned), typeof(BioUnpinForReffed), typeof(PinOrder1BiasOn64Bit),
         typeof(ApiPinAcceptsGet), typeof(VmstatPerFolio), typeof(MdpSignedCompare),
         typeof(RelRangeNoDirty), typeof(FolioAddPinLostPincount), typeof(UnpinBatchDropsOne),
+
+        // Coverage mutants (CoverageMutants.cs): rules no historical bug covered.
+        typeof(RefWalkGrabsWithoutPages), typeof(VmstatFolioAddPinCounted), typeof(ApiTouchRefusedIn65),
+        typeof(ApiGetAcceptsLongterm), typeof(ApiLongtermGetRefusedIn57), typeof(ApiUnlockedAcceptsLongterm),
+        typeof(ApiFastAcceptsTouch), typeof(ApiFastOverflowEoverflowBefore65), typeof(ApiVmaCheckMissesIoPfnmap),
+        typeof(ApiLongtermFileWriteAllowed), typeof(IovRfcSourcePinned), typeof(IovDiscardReturnsZero),
+        typeof(IovExtractModeUnrenumberedPin), typeof(IovEmptyKvecFixIn65), typeof(IovEmptyKvecStopsAfter66),
+        typeof(BioBvecSetTakesRefs),
+        typeof(FvPfnWalkTakesRefs), typeof(FvNoClamp), typeof(FvZeroFramesEfault), typeof(FvNothingCollectedReturnsZero),
+        typeof(FvPfnFallbackKept), typeof(NetfsKernelIterEfault), typeof(NetfsPropagatesExtractError),
     ];
 
     public static IReadOnlyList<BrokenImplementation> All { get; } = [.. Types.Select(Describe)];

@@ -24,31 +24,6 @@ public sealed class KillMatrixTests(ITestOutputHelper output)
     /// <summary>Why a rule no broken implementation violates is still trusted (rendered into the matrix).</summary>
     public static readonly IReadOnlyDictionary<string, string> UnprovenNotes = new Dictionary<string, string>(StringComparer.Ordinal)
     {
-        ["REF-NO-PAGES-NO-REF"] = "no zoo bug yet; candidate: a walk that grabs although pages == NULL",
-        ["VMSTAT-ADD-PIN-UNCOUNTED"] = "no zoo bug yet; candidate: folio_add_pin() that bumps nr_foll_pin_acquired",
-        ["API-TOUCH-ACCEPTED-LEGACY"] = "no zoo bug yet; candidate: a 6.5 port refusing FOLL_TOUCH with the 6.8 list",
-        ["API-LONGTERM-NEEDS-PIN"] = "no zoo bug yet; candidate: get_user_pages() accepting FOLL_LONGTERM after 447f3e45c18a",
-        ["API-LONGTERM-GET-LEGACY"] = "no zoo bug yet; candidate: a 5.7 port refusing get_user_pages(FOLL_LONGTERM)",
-        ["API-UNLOCKED-LONGTERM"] = "no zoo bug yet; candidate: get_user_pages_unlocked() without its FOLL_LONGTERM guard",
-        ["API-FAST-FLAG-MASK"] = "no zoo bug yet; candidate: a fast path that accepts FOLL_TOUCH",
-        ["API-FAST-RANGE-OVERFLOW"] = "no zoo bug yet; candidate: the 6.5 -EOVERFLOW returned in a 6.2 port",
-        ["API-VMIO-PFNMAP"] = "no zoo bug yet; candidate: check_vma_flags() without the VM_IO|VM_PFNMAP test",
-        ["API-LONGTERM-FILE-WRITE"] = "no zoo bug yet; candidate: 6.5+ long-term write pins of file mappings allowed",
-        ["IOV-RFC-SOURCE-GET"] = "no zoo bug yet; candidate: an RFC port pinning a user source",
-        ["IOV-KERNEL-LISTED"] = "no zoo bug yet; candidate: KVEC extraction taking get_page() references",
-        ["IOV-UNSUPPORTED"] = "no zoo bug yet; candidate: DISCARD extraction returning 0 instead of -EFAULT",
-        ["IOV-CLAMP-MAXSIZE"] = "no zoo bug yet; candidate: extraction ignoring the iterator count",
-        ["IOV-RETENTION-QUERY"] = "no zoo bug yet; candidate: iov_iter_extract_mode() returning the 6.3 FOLL_PIN value under v8 numbering",
-        ["IOV-EMPTY-SEGMENT-BUG"] = "no zoo bug yet; candidate: a 6.5 port with the f741bd7178c9 fix backported",
-        ["IOV-EMPTY-SEGMENT-SKIPPED"] = "no zoo bug yet; candidate: a 6.8 port keeping the pre-f741bd7178c9 clamp",
-        ["BIO-BVEC-NO-RETENTION"] = "no zoo bug yet; candidate: bio_iov_bvec_set() taking references",
-        ["FV-PFNMAP-NO-REF"] = "no zoo bug yet; candidate: a pfn walk that takes references",
-        ["FV-CLAMP"] = "no zoo bug yet; candidate: get_vaddr_frames() without the nr_allocated clamp",
-        ["FV-ZERO-FRAMES"] = "no zoo bug yet; candidate: nr_frames == 0 returning -EFAULT",
-        ["FV-EFAULT"] = "no zoo bug yet; candidate: a 0 result returned as 0 instead of -EFAULT",
-        ["FV-PFNMAP-REMOVED"] = "no zoo bug yet; candidate: a 6.2 port keeping the follow_pfn() fallback",
-        ["NETFS-REJECTS-KERNEL"] = "no zoo bug yet; candidate: netfs_extract_user_iter() accepting a KVEC",
-        ["NETFS-PARTIAL-ON-ERROR"] = "no zoo bug yet; candidate: netfs propagating the extraction error and dropping its pins",
     };
 
     /// <summary>
@@ -58,9 +33,6 @@ public sealed class KillMatrixTests(ITestOutputHelper output)
     /// </summary>
     public static readonly IReadOnlyDictionary<string, int> ShrinkerGaps = new Dictionary<string, int>(StringComparer.Ordinal)
     {
-        // Its minimal counterexample maps a page at exactly 1024 references; a failing sequence that reaches 1024
-        // through pins and put_page() misuse cannot be turned into that map by deleting commands or shrinking values.
-        ["broken-mdp-strictly-greater"] = 3,
     };
 
     /// <summary>
