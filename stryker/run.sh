@@ -2,7 +2,8 @@
 # Mutation testing of the reference implementation (Fixtures) and of the model (Oracles) with Stryker.NET 5.1.0
 # (the local tool in dotnet-tools.json). Usage:
 #
-#   stryker/run.sh [fixtures|oracles|all]        (default: all)
+#   stryker/run.sh [fixtures|oracles|all]                 (default: all)
+#   stryker/run.sh fixtures|oracles --survivors-of REPORT  (re-test only the mutants REPORT left undetected)
 #
 # The tree is copied to a scratch directory first (so the repository's bin/obj and concurrent builds are not
 # touched); the JSON and HTML reports are copied back to stryker/output/<project>/. Slow (tens of minutes on two
@@ -11,6 +12,14 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WHICH="${1:-all}"
+SURVIVORS_OF=""
+if [ "${2:-}" = "--survivors-of" ]; then
+  case "$WHICH" in fixtures|oracles) ;; *) echo "run.sh: --survivors-of needs fixtures or oracles, not '$WHICH'" >&2; exit 2 ;; esac
+  SURVIVORS_OF="$(cd "$(dirname "${3:?run.sh: --survivors-of needs a mutation-report.json}")" && pwd)/$(basename "$3")"
+  [ -f "$SURVIVORS_OF" ] || { echo "run.sh: no such report: $3" >&2; exit 2; }
+elif [ -n "${2:-}" ]; then
+  echo "usage: $0 [fixtures|oracles|all] [--survivors-of REPORT]" >&2; exit 2
+fi
 SCRATCH="$(mktemp -d "${TMPDIR:-/tmp}/gupconformance-stryker.XXXXXX")"
 trap 'rm -rf "$SCRATCH"' EXIT
 
@@ -25,19 +34,36 @@ dotnet tool restore
 dotnet build stryker/GupConformance.MutationTests -c Release
 
 run_one() {
-  local name="$1" dir="$2"
+  local name="$1" dir="$2" config="$SCRATCH/stryker/stryker-$1.json" out="$1"
+  if [ -n "$SURVIVORS_OF" ]; then
+    # Same settings, but mutate only the character spans of the mutants the earlier report left undetected.
+    out="$name-survivors"
+    config="$SCRATCH/stryker/stryker-$out.json"
+    python3 - "$SCRATCH/stryker/stryker-$name.json" "$config" "$SURVIVORS_OF" "$ROOT/stryker/summarise.py" "$SCRATCH/$dir" <<'PY'
+import json, subprocess, sys
+base, target, report, summarise, source_dir = sys.argv[1:]
+spans = json.loads(subprocess.check_output([sys.executable, summarise, report, "--spans", "--source-dir", source_dir]))
+if not spans:
+    sys.exit("run.sh: the report has no undetected mutant to re-test")
+cfg = json.load(open(base))
+cfg["stryker-config"]["mutate"] = spans
+json.dump(cfg, open(target, "w"), indent=2)
+print(f"re-testing {len(spans)} spans of undetected mutants from {report}")
+PY
+  fi
   (cd "$SCRATCH/$dir" && dotnet tool run dotnet-stryker \
-      --config-file "$SCRATCH/stryker/stryker-$name.json" --skip-version-check \
+      --config-file "$config" --skip-version-check \
       --test-project "$SCRATCH/stryker/GupConformance.MutationTests/GupConformance.MutationTests.csproj" \
-      --output "$SCRATCH/stryker/StrykerOutput/$name")
-  mkdir -p "$ROOT/stryker/output/$name"
-  cp -r "$SCRATCH/stryker/StrykerOutput/$name/reports/." "$ROOT/stryker/output/$name/"
-  echo "reports: $ROOT/stryker/output/$name/mutation-report.{json,html}"
+      --output "$SCRATCH/stryker/StrykerOutput/$out")
+  mkdir -p "$ROOT/stryker/output/$out"
+  cp -r "$SCRATCH/stryker/StrykerOutput/$out/reports/." "$ROOT/stryker/output/$out/"
+  echo "reports: $ROOT/stryker/output/$out/mutation-report.{json,html}"
+  python3 "$ROOT/stryker/summarise.py" "$ROOT/stryker/output/$out/mutation-report.json" | head -2
 }
 
 case "$WHICH" in
   fixtures) run_one fixtures Fixtures ;;
   oracles) run_one oracles Oracles ;;
   all) run_one fixtures Fixtures; run_one oracles Oracles ;;
-  *) echo "usage: $0 [fixtures|oracles|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [fixtures|oracles|all] [--survivors-of REPORT]" >&2; exit 2 ;;
 esac

@@ -7,7 +7,7 @@ namespace GupConformance.Tests;
 /// Tests written to kill mutants that survived Stryker.NET (stryker/RESULTS.md): each pins down a behaviour of the
 /// model or of the reference implementation that the differential runs did not reach.
 /// </summary>
-public sealed class MutantKillerTests
+public sealed partial class MutantKillerTests
 {
     [Fact]
     public void The_initial_model_state_is_empty()

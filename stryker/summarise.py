@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Summarise a Stryker.NET mutation-report.json (the mutation-testing-elements schema) for stryker/RESULTS.md.
+
+    python3 stryker/summarise.py stryker/output/fixtures/mutation-report.json [--survivors] [--spans [--source-dir DIR]]
+
+Prints the totals by status, the mutation score the way Stryker computes it
+(detected / (detected + undetected), where detected = Killed + Timeout and undetected = Survived + NoCoverage;
+Ignored and CompileError mutants do not count), the same per file, and with --survivors every undetected mutant
+as `file:line:column  mutator  original -> replacement`, sorted, so two runs can be diffed. With --spans it prints
+only a JSON list of Stryker "mutate" patterns, `path{start..end}` with character offsets, one per undetected mutant:
+give it to a re-run (stryker/run.sh fixtures --survivors-of REPORT) to test just those mutants against new tests.
+--source-dir DIR maps each span onto the current source in DIR (the project folder) when it changed since the run.
+"""
+import json
+import os
+import sys
+from collections import Counter
+
+DETECTED = {"Killed", "Timeout"}
+UNDETECTED = {"Survived", "NoCoverage"}
+
+
+def score(counts):
+    detected = sum(counts[s] for s in DETECTED)
+    undetected = sum(counts[s] for s in UNDETECTED)
+    total = detected + undetected
+    return (100.0 * detected / total if total else float("nan")), detected, undetected
+
+
+def original_text(source_lines, loc):
+    start, end = loc["start"], loc["end"]
+    if start["line"] == end["line"]:
+        return source_lines[start["line"] - 1][start["column"] - 1:end["column"] - 1]
+    first = source_lines[start["line"] - 1][start["column"] - 1:]
+    return first.strip() + " …"
+
+
+def offset(lines, pos):
+    """0-based character offset of a 1-based line/column position (lines split on \\n, so CRLF counts its \\r)."""
+    return sum(len(l) + 1 for l in lines[:pos["line"] - 1]) + pos["column"] - 1
+
+
+def remap(old_lines, loc, source_dir, rel):
+    """The span of a mutant in the current source: the report's line is looked up (nearest identical line) in
+    source_dir/rel, since edits after the run move character offsets. None if the line is gone or spans lines."""
+    start, end = loc["start"], loc["end"]
+    try:
+        with open(os.path.join(source_dir, rel), encoding="utf-8") as f:
+            new_lines = f.read().split("\n")
+    except OSError:
+        return None
+    old = old_lines[start["line"] - 1]
+    hits = [i for i, l in enumerate(new_lines) if l == old]
+    if not hits:
+        return None
+    line = min(hits, key=lambda i: abs(i - (start["line"] - 1)))
+    delta = offset(new_lines, {"line": line + 1, "column": 1}) - offset(old_lines, {"line": start["line"], "column": 1})
+    return offset(old_lines, start) + delta, offset(old_lines, end) + delta
+
+
+def main(argv):
+    if len(argv) < 2 or argv[1] in ("-h", "--help"):
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    try:
+        with open(argv[1], encoding="utf-8") as f:
+            report = json.load(f)
+    except (OSError, ValueError) as e:
+        print(f"summarise.py: cannot read {argv[1]}: {e}", file=sys.stderr)
+        return 2
+
+    show_survivors = "--survivors" in argv[2:]
+    show_spans = "--spans" in argv[2:]
+    source_dir = argv[argv.index("--source-dir") + 1] if "--source-dir" in argv[2:-1] else None
+    spans = []
+    files = report.get("files", {})
+    root = report.get("projectRoot", "")
+    total = Counter()
+    per_file = []
+    survivors = []
+    for path in sorted(files):
+        entry = files[path]
+        rel = path[len(root):].lstrip("/") if root and path.startswith(root) else path
+        counts = Counter(m["status"] for m in entry.get("mutants", []))
+        total.update(counts)
+        per_file.append((rel, counts))
+        lines = entry.get("source", "").split("\n")
+        for m in entry.get("mutants", []):
+            if m["status"] in UNDETECTED:
+                loc = m["location"]
+                text = " ".join(original_text(lines, loc).split())
+                repl = " ".join(str(m.get("replacement", "")).split())
+                survivors.append((rel, loc["start"]["line"], loc["start"]["column"], m["status"], m["mutatorName"], text, repl))
+                span = remap(lines, loc, source_dir, rel) if source_dir else (offset(lines, loc["start"]), offset(lines, loc["end"]))
+                if span is None:
+                    print(f"summarise.py: {rel}:{loc['start']['line']}: the mutated line is no longer in the source; not re-tested", file=sys.stderr)
+                else:
+                    spans.append(f"**/{rel}{{{span[0]}..{span[1]}}}")
+
+    if show_spans:
+        print(json.dumps(sorted(set(spans)), indent=2))
+        return 0
+
+    pct, det, undet = score(total)
+    print("status: " + ", ".join(f"{k} {v}" for k, v in sorted(total.items())))
+    print(f"score: {pct:.2f}% ({det} detected / {det + undet} counted)")
+    print()
+    print("| File | Killed | Timeout | Survived | No coverage | Score |")
+    print("|---|---|---|---|---|---|")
+    for rel, c in per_file:
+        p, d, u = score(c)
+        if d + u == 0:
+            continue
+        print(f"| {rel} | {c['Killed']} | {c['Timeout']} | {c['Survived']} | {c['NoCoverage']} | {p:.1f}% |")
+    if show_survivors:
+        print()
+        for rel, line, col, status, mutator, text, repl in sorted(survivors):
+            print(f"{rel}:{line}:{col}  {status}  {mutator}  {text} -> {repl}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
