@@ -38,13 +38,14 @@ internal static class FrameVectorStep
             rules.Add("FV-CLAMP");
         }
 
-        var start = c.Start & ~(ulong)(Sizes.PageSize - 1);
+        // GUP rounds start down to its page; the follow_pfn() loop does not (see PfnWalk), so both are passed on.
+        var start = c.Start;
         long result;
         (result, fv) = p.FrameVector switch
         {
             FrameVectorScheme.Proposal2015 or FrameVectorScheme.Refs => WithRefs(ctx, fv, start, n, c.Write, rules),
             FrameVectorScheme.PinsWithPfnFallback => PinsWithFallback(ctx, fv, start, n, rules),
-            _ => PinsOnly(ctx, fv, start, n, c.Write, rules),
+            _ => PinsOnly(ctx, fv, PageAligned(start), n, c.Write, rules),
         };
 
         if (result == 0)
@@ -98,7 +99,7 @@ internal static class FrameVectorStep
 
         rules.Add("FV-REFS-NORMAL");
         var flags = Foll.Get | (write ? Foll.Write | Foll.Force : Foll.None);
-        var walk = GupCore.Walk(ctx, start, n, flags, Hold.Ref, ["FV-REFS-NORMAL"]);
+        var walk = GupCore.Walk(ctx, PageAligned(start), n, flags, Hold.Ref, ["FV-REFS-NORMAL"]);
         rules.AddRange(walk.Rules);
         long result = walk.Done;
         if (walk.Error is { } err)
@@ -117,9 +118,14 @@ internal static class FrameVectorStep
         return (result, fv with { GotRef = true, IsPfns = false, Frames = walk.Entries });
     }
 
+    private static ulong PageAligned(ulong addr) => addr & ~(ulong)(Sizes.PageSize - 1);
+
     /// <summary>
     /// FV-PFNMAP-NO-REF: follow_pfn() page by page while inside the VM_IO|VM_PFNMAP region, on into the next one only
-    /// when it starts exactly at the end and is VM_IO|VM_PFNMAP too; no refcount moves.
+    /// when it starts exactly at the end and is VM_IO|VM_PFNMAP too; no refcount moves. get_vaddr_frames() does not
+    /// align start: the loop runs while start + PAGE_SIZE &lt;= vm_end, so from an unaligned start the region's last
+    /// page is not taken, and since start then stops short of vm_end the walk ends there ("if (ret &gt;= nr_frames ||
+    /// start &lt; vma-&gt;vm_end) break;", mm/frame_vector.c v4.2–v6.0).
     /// </summary>
     private static (long Done, ImmutableList<EntryRun> Pfns) PfnWalk(StepContext ctx, ulong start, long n, List<string> rules)
     {
@@ -140,6 +146,11 @@ internal static class FrameVectorStep
 
             done += here;
             addr += (ulong)here * (ulong)Sizes.PageSize;
+            if (done >= n || addr < r.End)
+            {
+                break;
+            }
+
             r = ctx.RegionAt(addr);
         }
 
@@ -152,7 +163,7 @@ internal static class FrameVectorStep
     /// </summary>
     private static (long, FvState) PinsWithFallback(StepContext ctx, FvState fv, ulong start, long n, List<string> rules)
     {
-        var call = GupCore.Call(ctx, EntryPoint.PinUserPagesFast, start, n, Foll.Force | Foll.Write | Foll.LongTerm, withPages: true, cause: ["FV-PINS"]);
+        var call = GupCore.Call(ctx, EntryPoint.PinUserPagesFast, PageAligned(start), n, Foll.Force | Foll.Write | Foll.LongTerm, withPages: true, cause: ["FV-PINS"]);
         rules.Add("FV-PINS");
         rules.AddRange(call.Exercised);
         if (call.Result > 0)
