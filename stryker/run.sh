@@ -46,7 +46,8 @@ spans = json.loads(subprocess.check_output([sys.executable, summarise, report, "
 if not spans:
     sys.exit("run.sh: the report has no undetected mutant to re-test")
 cfg = json.load(open(base))
-cfg["stryker-config"]["mutate"] = spans
+# The base config's exclusions ("!…") still apply, so a survivor of a since-excluded folder is not re-tested.
+cfg["stryker-config"]["mutate"] = spans + [m for m in cfg["stryker-config"].get("mutate", []) if m.startswith("!")]
 json.dump(cfg, open(target, "w"), indent=2)
 print(f"re-testing {len(spans)} spans of undetected mutants from {report}")
 PY
