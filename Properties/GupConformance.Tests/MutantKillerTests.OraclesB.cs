@@ -1,18 +1,15 @@
-using GupConformance.Oracles;
 using GupConformance.Spec;
+using static GupConformance.Tests.ModelRun;
 
 namespace GupConformance.Tests;
 
 /// <summary>Kills the surviving mutants of Oracles/Folios.cs, Inspect.cs and Release.cs (batch B).</summary>
 public sealed partial class MutantKillerTests
 {
-    private const ulong BA = 0x10000000;
-    private const long BPage = Sizes.PageSize;
-
     [Fact]
     public void ZERO_NOT_PINNED_an_unpin_of_the_unpinned_zero_page_cites_it_in_the_result()
     {
-        var r = BZero(Profiles.Linux65).Do(BPin(1, BA, 2)).Do(new Release(1, ReleaseFn.UnpinUserPages, 0, 2));
+        var r = Zero(Profiles.Linux65).Do(Pin(1, A, 2)).Do(new Release(1, ReleaseFn.UnpinUserPages, 0, 2));
         Assert.Contains("ZERO-NOT-PINNED", r.RulesOf("result"));
         Assert.True(r.Exercised("ZERO-NOT-PINNED"));
     }
@@ -20,16 +17,16 @@ public sealed partial class MutantKillerTests
     [Fact]
     public void ZERO_PINNED_LEGACY_an_unpin_cites_it_only_for_the_zero_page()
     {
-        var z = BZero(Profiles.Linux62).Do(BPin(1, BA, 1)).Do(new Release(1, ReleaseFn.UnpinUserPages, 0, 1));
+        var z = Zero(Profiles.Linux62).Do(Pin(1, A, 1)).Do(new Release(1, ReleaseFn.UnpinUserPages, 0, 1));
         Assert.Contains("ZERO-PINNED-LEGACY", z.RulesOf("result"));
-        var a = BAnon(Profiles.Linux62).Do(BPin(1, BA, 1)).Do(new Release(1, ReleaseFn.UnpinUserPages, 0, 1));
+        var a = Anon(Profiles.Linux62).Do(Pin(1, A, 1)).Do(new Release(1, ReleaseFn.UnpinUserPages, 0, 1));
         Assert.DoesNotContain("ZERO-PINNED-LEGACY", a.RulesOf("result"));
     }
 
     [Fact]
     public void REL_UNPIN_BIAS_an_unpin_leaves_the_pin_count_alone_and_drops_one_pin()
     {
-        var r = BAnon(Profiles.Linux618).Do(BPin(1, BA, 1)).Do(new Release(1, ReleaseFn.UnpinUserPages, 0, 1));
+        var r = Anon(Profiles.Linux618).Do(Pin(1, A, 1)).Do(new Release(1, ReleaseFn.UnpinUserPages, 0, 1));
         Assert.StartsWith("r1.f0 refcount 1025→1, pins 1→0;", r.Last.Change, StringComparison.Ordinal);
         Assert.DoesNotContain("pincount", r.Last.Change, StringComparison.Ordinal);
     }
@@ -37,7 +34,7 @@ public sealed partial class MutantKillerTests
     [Fact]
     public void OVF_NO_SATURATION_an_unpin_below_int_MinValue_wraps()
     {
-        var r = BAnon(Profiles.Linux618, startRefcount: int.MaxValue - 100).Do(BPin(1, BA, 1));
+        var r = Anon(Profiles.Linux618, startRefcount: int.MaxValue - 100).Do(Pin(1, A, 1));
         r.Do(new Release(1, ReleaseFn.UnpinUserPages, 0, 1));
         Assert.Contains("OVF-NO-SATURATION", r.RulesOf("result"));
         r.Inspect("r1.f0");
@@ -48,7 +45,7 @@ public sealed partial class MutantKillerTests
     [Fact]
     public void OVF_NO_SATURATION_an_unpin_reaching_exactly_int_MinValue_does_not_wrap()
     {
-        var r = BAnon(Profiles.Linux618, startRefcount: int.MaxValue - 1023).Do(BPin(1, BA, 1)).Do(new FolioAddPin(2, 1, 0));
+        var r = Anon(Profiles.Linux618, startRefcount: int.MaxValue - 1023).Do(Pin(1, A, 1)).Do(new FolioAddPin(2, 1, 0));
         r.Do(new Release(1, ReleaseFn.UnpinUserPages, 0, 1));
         Assert.DoesNotContain("OVF-NO-SATURATION", r.RulesOf("result"));
         r.Inspect("r1.f0");
@@ -58,7 +55,7 @@ public sealed partial class MutantKillerTests
     [Fact]
     public void OVF_NO_SATURATION_folio_add_pin_above_int_MaxValue_wraps()
     {
-        var r = BAnon(Profiles.Linux618, startRefcount: int.MaxValue - 2000).Do(BPin(1, BA, 1)).Do(new FolioAddPin(2, 1, 0));
+        var r = Anon(Profiles.Linux618, startRefcount: int.MaxValue - 2000).Do(Pin(1, A, 1)).Do(new FolioAddPin(2, 1, 0));
         Assert.Contains("OVF-NO-SATURATION", r.RulesOf("result"));
         r.Inspect("r1.f0");
         Assert.Contains("OVF-NO-SATURATION", r.RulesOf("refcount"));
@@ -67,7 +64,7 @@ public sealed partial class MutantKillerTests
     [Fact]
     public void OVF_NO_SATURATION_folio_add_pin_reaching_exactly_int_MaxValue_does_not_wrap()
     {
-        var r = BAnon(Profiles.Linux618, startRefcount: int.MaxValue - 2048).Do(BPin(1, BA, 1)).Do(new FolioAddPin(2, 1, 0));
+        var r = Anon(Profiles.Linux618, startRefcount: int.MaxValue - 2048).Do(Pin(1, A, 1)).Do(new FolioAddPin(2, 1, 0));
         Assert.DoesNotContain("OVF-NO-SATURATION", r.RulesOf("result"));
         r.Inspect("r1.f0");
         Assert.Equal(int.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture), r.V("refcount"));
@@ -76,7 +73,7 @@ public sealed partial class MutantKillerTests
     [Fact]
     public void PIN_FOLIO_ADD_PIN_on_the_unpinned_zero_page_changes_nothing()
     {
-        var r = BZero(Profiles.Linux65).Do(BPin(1, BA, 1)).Do(new FolioAddPin(2, 1, 0));
+        var r = Zero(Profiles.Linux65).Do(Pin(1, A, 1)).Do(new FolioAddPin(2, 1, 0));
         Assert.Equal("0", r.V("result"));
         Assert.Equal("folio_add_pin(zero) as array 2", r.Last.Change);
     }
@@ -84,7 +81,7 @@ public sealed partial class MutantKillerTests
     [Fact]
     public void PIN_FOLIO_ADD_PIN_adds_one_pin_and_notes_the_new_array()
     {
-        var r = BAnon(Profiles.Linux618).Do(BPin(1, BA, 1)).Do(new FolioAddPin(2, 1, 0));
+        var r = Anon(Profiles.Linux618).Do(Pin(1, A, 1)).Do(new FolioAddPin(2, 1, 0));
         Assert.Equal("0", r.V("result"));
         Assert.Equal("r1.f0 refcount 1025→2049, pins 1→2; folio_add_pin(r1.f0) as array 2", r.Last.Change);
     }
@@ -92,14 +89,14 @@ public sealed partial class MutantKillerTests
     [Fact]
     public void REL_UNPIN_DIRTY_LOCK_never_dirties_the_zero_page()
     {
-        var r = BZero(Profiles.Linux62).Do(BPin(1, BA, 1)).Do(new Release(1, ReleaseFn.UnpinUserPagesDirtyLock, 0, 1, MakeDirty: true));
+        var r = Zero(Profiles.Linux62).Do(Pin(1, A, 1)).Do(new Release(1, ReleaseFn.UnpinUserPagesDirtyLock, 0, 1, MakeDirty: true));
         Assert.DoesNotContain("dirty", r.Last.Change, StringComparison.Ordinal);
     }
 
     [Fact]
     public void REL_UNPIN_RANGE_DIRTY_LOCK_on_a_dirty_folio_keeps_the_rule_that_dirtied_it()
     {
-        var r = BAnon(Profiles.Linux618).Do(BPin(1, BA, 1)).Do(BPin(2, BA, 1));
+        var r = Anon(Profiles.Linux618).Do(Pin(1, A, 1)).Do(Pin(2, A, 1));
         r.Do(new Release(1, ReleaseFn.UnpinUserPagesDirtyLock, 0, 1, MakeDirty: true));
         r.Do(new Release(2, ReleaseFn.UnpinUserPageRangeDirtyLock, 0, 1, MakeDirty: true));
         r.Inspect("r1.f0");
@@ -111,7 +108,7 @@ public sealed partial class MutantKillerTests
     [Fact]
     public void MDP_BIAS_THRESHOLD_a_zero_refcount_is_not_a_wrap()
     {
-        var r = BAnon(Profiles.Linux618, startRefcount: 0).Inspect("r1.f0");
+        var r = Anon(Profiles.Linux618, startRefcount: 0).Inspect("r1.f0");
         Assert.Equal("false", r.V("maybe_dma_pinned"));
         Assert.DoesNotContain("MDP-UNSIGNED-AFTER-WRAP", r.RulesOf("maybe_dma_pinned"));
     }
@@ -119,7 +116,7 @@ public sealed partial class MutantKillerTests
     [Fact]
     public void MDP_NO_FALSE_NEGATIVE_is_not_checked_without_pins()
     {
-        var r = BAnon(Profiles.Linux618, startRefcount: 2000).Inspect("r1.f0");
+        var r = Anon(Profiles.Linux618, startRefcount: 2000).Inspect("r1.f0");
         Assert.Equal("true", r.V("maybe_dma_pinned"));
         Assert.Single(r.Last.Checks, k => k.Field == "maybe_dma_pinned");
         Assert.False(r.Exercised("MDP-NO-FALSE-NEGATIVE"));
@@ -128,17 +125,17 @@ public sealed partial class MutantKillerTests
     [Fact]
     public void CORE_NO_COLLATERAL_the_folio_views_report_pincount_and_dirty_only_where_they_exist()
     {
-        var small = BAnon(Profiles.Linux618);
+        var small = Anon(Profiles.Linux618);
         Assert.Null(Assert.Single(small.State.Folios).Pincount);
         Assert.False(Assert.Single(small.State.Folios).Dirty);
-        var large = BAnon(Profiles.Linux618, order: 9);
+        var large = Anon(Profiles.Linux618, order: 9);
         Assert.Equal(0, Assert.Single(large.State.Folios).Pincount);
     }
 
     [Fact]
     public void ZERO_NOT_PINNED_the_zero_page_view_reports_no_dirty_flag()
     {
-        var z = BZero(Profiles.Linux618).Do(BPin(1, BA, 1, Foll.Write));
+        var z = Zero(Profiles.Linux618).Do(Pin(1, A, 1, Foll.Write));
         var view = Assert.Single(z.State.Folios, v => v.Key == "zero");
         Assert.Null(view.Dirty);
     }
@@ -146,7 +143,7 @@ public sealed partial class MutantKillerTests
     [Fact]
     public void CORE_NO_COLLATERAL_is_cited_only_for_a_folio_the_last_command_did_not_address()
     {
-        var r = BAnon(Profiles.Linux618, folios: 2).Do(BPin(1, BA, 1)).Do(BPin(2, BA + BPage, 1));
+        var r = Anon(Profiles.Linux618, folios: 2).Do(Pin(1, A, 1)).Do(Pin(2, A + Sizes.PageSize, 1));
         r.Inspect("r1.f0");
         Assert.Contains("CORE-NO-COLLATERAL", r.RulesOf("refcount"));
         r.Inspect("r1.f1");
@@ -156,7 +153,7 @@ public sealed partial class MutantKillerTests
     [Fact]
     public void VMSTAT_ACQ_PER_ENTRY_and_VMSTAT_REL_PER_ENTRY_are_exercised_by_reading_the_counters()
     {
-        var r = BAnon(Profiles.Linux618).Do(BPin(1, BA, 1)).Do(new Release(1, ReleaseFn.UnpinUserPages, 0, 1));
+        var r = Anon(Profiles.Linux618).Do(Pin(1, A, 1)).Do(new Release(1, ReleaseFn.UnpinUserPages, 0, 1));
         r.Vmstat();
         Assert.True(r.Exercised("VMSTAT-ACQ-PER-ENTRY"));
         Assert.True(r.Exercised("VMSTAT-REL-PER-ENTRY"));
@@ -165,44 +162,10 @@ public sealed partial class MutantKillerTests
     [Fact]
     public void REL_UNPIN_PAGES_BATCH_a_partial_release_keeps_the_remaining_entries_offsets_and_notes_the_range()
     {
-        var r = BAnon(Profiles.Linux618, folios: 3, order: 1).Do(BPin(1, BA, 5));
+        var r = Anon(Profiles.Linux618, folios: 3, order: 1).Do(Pin(1, A, 5));
         r.Do(new Release(1, ReleaseFn.UnpinUserPages, 2, 1));
         Assert.EndsWith("released array 1[2..+1) with UnpinUserPages", r.Last.Change, StringComparison.Ordinal);
         r.Do(new FolioAddPin(2, 1, 3));
         Assert.Equal("[r1.f1:1]", r.V("pages"));
-    }
-
-    private static BRun BAnon(Profile p, int folios = 1, int order = 0, int startRefcount = 1) =>
-        new BRun(p).Do(new MapRegion(1, RegionKind.Anon, BA, folios, order, startRefcount));
-
-    private static BRun BZero(Profile p, int pages = 2) => new BRun(p).Do(new MapRegion(1, RegionKind.Zero, BA, pages));
-
-    private static Gup BPin(int call, ulong start, long n, Foll flags = Foll.None) => new(call, EntryPoint.PinUserPages, start, n, flags, true);
-
-    /// <summary>A model run as in OracleScenarioTests: each command must be valid; the last outcome is kept.</summary>
-    private sealed class BRun(Profile profile)
-    {
-        public ModelState State { get; private set; } = GupModel.Init(profile);
-
-        public StepOutcome Last { get; private set; } = null!;
-
-        public BRun Do(Command c)
-        {
-            var why = GupModel.Precondition(State, c);
-            Assert.True(why is null, $"{c} invalid: {why}");
-            Last = GupModel.Step(State, c);
-            State = Last.Next;
-            return this;
-        }
-
-        public string V(string field) => Assert.Single(Last.Checks.Last(k => k.Field == field).Allowed);
-
-        public IReadOnlyList<string> RulesOf(string field) => Last.Checks.Last(k => k.Field == field).Rules;
-
-        public bool Exercised(string id) => Last.Exercised.Contains(id);
-
-        public BRun Inspect(string folio) => Do(new InspectFolio(folio));
-
-        public BRun Vmstat() => Do(new ReadVmstat());
     }
 }

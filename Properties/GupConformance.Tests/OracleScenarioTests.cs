@@ -1,5 +1,6 @@
 using GupConformance.Oracles;
 using GupConformance.Spec;
+using static GupConformance.Tests.ModelRun;
 
 namespace GupConformance.Tests;
 
@@ -10,58 +11,9 @@ namespace GupConformance.Tests;
 /// </summary>
 public sealed partial class OracleScenarioTests
 {
-    private const ulong A = 0x10000000;
     private const ulong B = 0x20000000;
     private const ulong C = 0x30000000;
     private const long Page = Sizes.PageSize;
-
-    /// <summary>A model run: each command must be valid; the last outcome is kept for assertions.</summary>
-    private sealed class Run(Profile profile)
-    {
-        public ModelState State { get; private set; } = GupModel.Init(profile);
-
-        public StepOutcome Last { get; private set; } = null!;
-
-        public Profile Profile => profile;
-
-        public Run Do(Command c)
-        {
-            var why = GupModel.Precondition(State, c);
-            Assert.True(why is null, $"{c} invalid: {why}");
-            Last = GupModel.Step(State, c);
-            State = Last.Next;
-            return this;
-        }
-
-        /// <summary>The single allowed value of the last check of <paramref name="field"/>.</summary>
-        public string V(string field)
-        {
-            var check = Last.Checks.Last(k => k.Field == field);
-            return Assert.Single(check.Allowed);
-        }
-
-        public bool Has(string field) => Last.Checks.Any(k => k.Field == field);
-
-        public IReadOnlyList<string> RulesOf(string field) => Last.Checks.Last(k => k.Field == field).Rules;
-
-        public bool Exercised(string id) => Last.Exercised.Contains(id);
-
-        /// <summary>InspectFolio and return its checked fields (the era-exact maybe_dma_pinned).</summary>
-        public Run Inspect(string folio) => Do(new InspectFolio(folio));
-
-        public Run Vmstat() => Do(new ReadVmstat());
-
-        public string? Invalid(Command c) => GupModel.Precondition(State, c);
-    }
-
-    private static Run Anon(Profile p, int folios = 1, int order = 0, int startRefcount = 1, ulong at = A, int region = 1) =>
-        new Run(p).Do(new MapRegion(region, RegionKind.Anon, at, folios, order, startRefcount));
-
-    private static Gup Pin(int call, ulong start, long n, Foll flags = Foll.None, EntryPoint e = EntryPoint.PinUserPages, bool pages = true) =>
-        new(call, e, start, n, flags, pages);
-
-    private static Gup Get(int call, ulong start, long n, Foll flags = Foll.None, EntryPoint e = EntryPoint.GetUserPages, bool pages = true) =>
-        new(call, e, start, n, flags, pages);
 
     // ---- PIN ------------------------------------------------------------------------------------------
 
@@ -467,8 +419,6 @@ public sealed partial class OracleScenarioTests
 
     // ---- ZERO -----------------------------------------------------------------------------------------------
 
-    private static Run Zero(Profile p, int pages = 2) => new Run(p).Do(new MapRegion(1, RegionKind.Zero, A, pages));
-
     [Fact]
     public void ZERO_PINNED_LEGACY_before_6_5_the_zero_page_is_pinned_with_the_bias()
     {
@@ -663,7 +613,7 @@ public sealed partial class OracleScenarioTests
 
     // ---- IOV ------------------------------------------------------------------------------------------------
 
-    private static Run Iter(Profile p, IterKind kind, IterDir dir, params IterSeg[] segs) =>
+    private static ModelRun Iter(Profile p, IterKind kind, IterDir dir, params IterSeg[] segs) =>
         Anon(p, folios: 8).Do(new MapRegion(2, RegionKind.Anon, B, 1, 9)).Do(new IterInit(1, kind, dir, segs));
 
     [Fact]
@@ -774,7 +724,7 @@ public sealed partial class OracleScenarioTests
 
     // ---- BIO ------------------------------------------------------------------------------------------------
 
-    private static Run BioRun(Profile p, IterKind kind, params IterSeg[] segs) =>
+    private static ModelRun BioRun(Profile p, IterKind kind, params IterSeg[] segs) =>
         Anon(p, folios: 8).Do(new MapRegion(2, RegionKind.Anon, B, 1, 2)).Do(new IterInit(1, kind, IterDir.Dest, segs));
 
     [Fact]
@@ -858,7 +808,7 @@ public sealed partial class OracleScenarioTests
 
     // ---- FV -------------------------------------------------------------------------------------------------
 
-    private static Run FvRun(Profile p) => Anon(p, folios: 4)
+    private static ModelRun FvRun(Profile p) => Anon(p, folios: 4)
         .Do(new MapRegion(2, RegionKind.PfnMap, B, 2)).Do(new MapRegion(3, RegionKind.Io, B + (2 * Page), 2)).Do(new FvCreate(1, 3));
 
     [Fact]
