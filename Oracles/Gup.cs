@@ -3,8 +3,12 @@ using GupConformance.Spec;
 
 namespace GupConformance.Oracles;
 
-/// <summary>What argument validation and the fast entry checks decided, before anything is walked.</summary>
-internal sealed record Admission(bool Refused, long Result, List<string> Rules, Foll Effective, List<string> Passed);
+/// <summary>
+/// What argument validation and the fast entry checks decided, before anything is walked: <see cref="Passed"/> are the
+/// era rules that let the flags through (they decide that the call reaches the walk at all, so every result cites
+/// them); <see cref="ImpliedGet"/> says FOLL_GET was implied (REF-IMPLIED-GET), which decides what is held.
+/// </summary>
+internal sealed record Admission(bool Refused, long Result, List<string> Rules, Foll Effective, List<string> Passed, bool ImpliedGet = false);
 
 /// <summary>The outcome of one GUP call: the result, the entries held, and the rules each observed value rests on.</summary>
 internal sealed record GupCall(long Result, ImmutableList<EntryRun> Entries, List<string> ResultRules, List<string> Exercised);
@@ -65,8 +69,7 @@ internal static class GupCore
         // Only a get_* call that did not ask for FOLL_GET itself relies on the implication.
         if (withPages && !effective.Has(Foll.Pin) && !effective.Has(Foll.Get))
         {
-            effective |= Foll.Get;
-            passed.Add("REF-IMPLIED-GET");
+            return new Admission(false, 0, [], effective | Foll.Get, passed, ImpliedGet: true);
         }
 
         return new Admission(false, 0, [], effective, passed);
@@ -222,25 +225,23 @@ internal static class GupCore
         // A reference that exists only because FOLL_GET was implied rests on REF-IMPLIED-GET as well.
         // A consumer (extraction, frame vector, bio, netfs) passes its own rule as the cause of what it grabs.
         List<string> causes = [.. cause ?? []];
-        if (adm.Passed.Contains("REF-IMPLIED-GET"))
-        {
-            causes.Add("REF-IMPLIED-GET");
-        }
+        List<string> implied = adm.ImpliedGet ? ["REF-IMPLIED-GET"] : [];
+        causes.AddRange(implied);
 
         var walk = Walk(ctx, start, nrPages, eff, hold, causes.Count > 0 ? causes : null);
 
         // A walk error is still a result of admission: an era rule that let the flags through (a caller's FOLL_TOUCH
         // in 6.3–6.5, a long-term get before 5.11) decided that this call reached the walk instead of -EINVAL, so
         // an error result cites it too. REF-IMPLIED-GET decides what is held, not whether there is an error.
-        var admitted = adm.Passed.Where(r => r != "REF-IMPLIED-GET").ToList();
-        var exercised = new List<string>(adm.Passed);
+        var admitted = adm.Passed;
+        var exercised = new List<string>([.. admitted, .. implied]);
         exercised.AddRange(walk.Rules);
         List<string> resultRules;
         long result;
         if (walk.Error is not { } err)
         {
             result = nrPages;
-            resultRules = [.. adm.Passed, .. walk.Rules];
+            resultRules = [.. admitted, .. implied, .. walk.Rules];
         }
         else if (walk.Done > 0 || fastOnly)
         {
