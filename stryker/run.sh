@@ -2,7 +2,7 @@
 # Mutation testing of the reference implementation (Fixtures) and of the model (Oracles) with Stryker.NET 5.1.0
 # (the local tool in dotnet-tools.json). Usage:
 #
-#   stryker/run.sh [fixtures|oracles|oracles-core|all]    (default: all)
+#   stryker/run.sh [fixtures|oracles|oracles-core|oracles-rest|all]    (default: all)
 #   stryker/run.sh fixtures|oracles --survivors-of REPORT  (re-test only the mutants REPORT left undetected)
 #
 # The tree is copied to a scratch directory first (so the repository's bin/obj and concurrent builds are not
@@ -14,11 +14,11 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WHICH="${1:-all}"
 SURVIVORS_OF=""
 if [ "${2:-}" = "--survivors-of" ]; then
-  case "$WHICH" in fixtures|oracles|oracles-core) ;; *) echo "run.sh: --survivors-of needs fixtures or oracles, not '$WHICH'" >&2; exit 2 ;; esac
+  case "$WHICH" in fixtures|oracles|oracles-core|oracles-rest) ;; *) echo "run.sh: --survivors-of needs fixtures or oracles, not '$WHICH'" >&2; exit 2 ;; esac
   SURVIVORS_OF="$(cd "$(dirname "${3:?run.sh: --survivors-of needs a mutation-report.json}")" && pwd)/$(basename "$3")"
   [ -f "$SURVIVORS_OF" ] || { echo "run.sh: no such report: $3" >&2; exit 2; }
 elif [ -n "${2:-}" ]; then
-  echo "usage: $0 [fixtures|oracles|all] [--survivors-of REPORT]" >&2; exit 2
+  echo "usage: $0 [fixtures|oracles|oracles-core|oracles-rest|all] [--survivors-of REPORT]" >&2; exit 2
 fi
 SCRATCH="$(mktemp -d "${TMPDIR:-/tmp}/gupconformance-stryker.XXXXXX")"
 trap 'rm -rf "$SCRATCH"' EXIT
@@ -68,6 +68,9 @@ case "$WHICH" in
   # The accounting core of the model (Folios.cs, Release.cs, Inspect.cs) without the per-bug runs: ~20 min, where
   # the whole model with every broken implementation per mutant takes hours on two cores.
   oracles-core) run_one oracles-core Oracles ;;
+  # The rest of the model (everything but the core and Live/), also without the per-bug runs; its survivors are then
+  # re-tested with them: stryker/run.sh oracles --survivors-of stryker/output/oracles-rest/mutation-report.json
+  oracles-rest) run_one oracles-rest Oracles ;;
   all) run_one fixtures Fixtures; run_one oracles Oracles ;;
-  *) echo "usage: $0 [fixtures|oracles|oracles-core|all] [--survivors-of REPORT]" >&2; exit 2 ;;
+  *) echo "usage: $0 [fixtures|oracles|oracles-core|oracles-rest|all] [--survivors-of REPORT]" >&2; exit 2 ;;
 esac

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Summarise a Stryker.NET mutation-report.json (the mutation-testing-elements schema) for stryker/RESULTS.md.
 
-    python3 stryker/summarise.py stryker/output/fixtures/mutation-report.json [--survivors] [--spans [--source-dir DIR]]
+    python3 stryker/summarise.py REPORT [REPORT ...] [--then RERUN ...] [--survivors] [--spans [--source-dir DIR]]
 
 Prints the totals by status, the mutation score the way Stryker computes it
 (detected / (detected + undetected), where detected = Killed + Timeout and undetected = Survived + NoCoverage;
@@ -10,7 +10,14 @@ as `file:line:column  mutator  original -> replacement`, sorted, so two runs can
 only a JSON list of Stryker "mutate" patterns, `path{start..end}` with character offsets, one per undetected mutant:
 give it to a re-run (stryker/run.sh fixtures --survivors-of REPORT) to test just those mutants against new tests.
 --source-dir DIR maps each span onto the current source in DIR (the project folder) when it changed since the run.
+
+Several REPORTs are added together (runs over disjoint parts of one project, e.g. oracles-core and oracles-rest).
+--then RERUN (repeatable, applied in order) takes a later re-run of some of those mutants (stryker/run.sh
+--survivors-of) and replaces the status of every mutant it re-tested, so the figures are the ones after the new
+tests. A mutant is matched by file, the text of its line (the nearest such line, so edits elsewhere in the file do
+not matter), column, mutator and replacement; a re-run mutant that matches nothing is reported on stderr.
 """
+import argparse
 import json
 import os
 import sys
@@ -58,34 +65,80 @@ def remap(old_lines, loc, source_dir, rel):
     return offset(old_lines, start) + delta, offset(old_lines, end) + delta
 
 
+def load(path):
+    """{relative file: (source lines, [mutant])} of one report."""
+    with open(path, encoding="utf-8") as f:
+        report = json.load(f)
+    root = report.get("projectRoot", "")
+    out = {}
+    for p, entry in report.get("files", {}).items():
+        rel = p[len(root):].lstrip("/") if root and p.startswith(root) else p
+        out[rel] = (entry.get("source", "").split("\n"), [dict(m) for m in entry.get("mutants", [])])
+    return out
+
+
+def key(lines, m):
+    loc = m["location"]["start"]
+    return (lines[loc["line"] - 1], loc["column"], m["mutatorName"], str(m.get("replacement", "")))
+
+
+def apply_rerun(files, rerun, name):
+    """Replace the status of every mutant of files that rerun tested again (see the module docstring)."""
+    for rel, (new_lines, new_mutants) in rerun.items():
+        if rel not in files:
+            if any(m["status"] not in ("Ignored", "CompileError") for m in new_mutants):
+                print(f"summarise.py: {name}: {rel} is in no base report; ignored", file=sys.stderr)
+            continue
+        lines, mutants = files[rel]
+        by_key = {}
+        for m in mutants:
+            by_key.setdefault(key(lines, m), []).append(m)
+        for n in new_mutants:
+            if n["status"] in ("Ignored", "CompileError"):
+                continue
+            candidates = by_key.get(key(new_lines, n), [])
+            if not candidates:
+                loc = n["location"]["start"]
+                print(f"summarise.py: {name}: {rel}:{loc['line']}:{loc['column']} {n['mutatorName']} matches no mutant of the base report; ignored", file=sys.stderr)
+                continue
+            line = n["location"]["start"]["line"]
+            best = min(candidates, key=lambda m: abs(m["location"]["start"]["line"] - line))
+            best["status"] = n["status"]
+
+
 def main(argv):
-    if len(argv) < 2 or argv[1] in ("-h", "--help"):
-        print(__doc__.strip(), file=sys.stderr)
-        return 2
+    parser = argparse.ArgumentParser(prog="summarise.py", description=__doc__.strip().split("\n\n")[0])
+    parser.add_argument("reports", nargs="+", metavar="REPORT")
+    parser.add_argument("--then", action="append", default=[], metavar="RERUN")
+    parser.add_argument("--survivors", action="store_true")
+    parser.add_argument("--spans", action="store_true")
+    parser.add_argument("--source-dir", metavar="DIR")
+    args = parser.parse_args(argv[1:])
+    files = {}
     try:
-        with open(argv[1], encoding="utf-8") as f:
-            report = json.load(f)
+        for path in args.reports:
+            for rel, value in load(path).items():
+                if rel in files:
+                    print(f"summarise.py: {rel} is in more than one REPORT; use --then for a re-run", file=sys.stderr)
+                    return 2
+                files[rel] = value
+        for path in args.then:
+            apply_rerun(files, load(path), path)
     except (OSError, ValueError) as e:
-        print(f"summarise.py: cannot read {argv[1]}: {e}", file=sys.stderr)
+        print(f"summarise.py: cannot read a report: {e}", file=sys.stderr)
         return 2
 
-    show_survivors = "--survivors" in argv[2:]
-    show_spans = "--spans" in argv[2:]
-    source_dir = argv[argv.index("--source-dir") + 1] if "--source-dir" in argv[2:-1] else None
+    show_survivors, show_spans, source_dir = args.survivors, args.spans, args.source_dir
     spans = []
-    files = report.get("files", {})
-    root = report.get("projectRoot", "")
     total = Counter()
     per_file = []
     survivors = []
-    for path in sorted(files):
-        entry = files[path]
-        rel = path[len(root):].lstrip("/") if root and path.startswith(root) else path
-        counts = Counter(m["status"] for m in entry.get("mutants", []))
+    for rel in sorted(files):
+        lines, mutants = files[rel]
+        counts = Counter(m["status"] for m in mutants)
         total.update(counts)
         per_file.append((rel, counts))
-        lines = entry.get("source", "").split("\n")
-        for m in entry.get("mutants", []):
+        for m in mutants:
             if m["status"] in UNDETECTED:
                 loc = m["location"]
                 text = " ".join(original_text(lines, loc).split())
