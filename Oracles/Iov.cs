@@ -37,6 +37,11 @@ internal static class IovStep
         {
             ctx.Check("offset0", StepContext.Num(o), ex.Rules);
         }
+        else
+        {
+            // No bytes, no *offset0: the kernel returns before it writes it (CONTRACT.md §5, IOV-CLAMP-MAXSIZE).
+            ctx.CheckAbsent("offset0", ex.Rules);
+        }
 
         ctx.Check("iter_count", StepContext.Num(ex.Iter.Count), ex.Rules);
         ctx.Exercise(ex.Rules);

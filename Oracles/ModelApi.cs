@@ -47,9 +47,17 @@ public sealed record FolioView(
 
 /// <summary>
 /// One comparison: the observation field <see cref="Field"/> must be one of <see cref="Allowed"/>; if it is not,
-/// <see cref="Rules"/> are violated. A missing field is a violation too.
+/// <see cref="Rules"/> are violated. A missing field is a violation too, unless <see cref="Absent"/> is allowed: that is
+/// how the model says a field must not be reported (CONTRACT.md: an extraction that returns no bytes has no offset0).
 /// </summary>
-public sealed record FieldCheck(string Field, IReadOnlyList<string> Allowed, IReadOnlyList<string> Rules);
+public sealed record FieldCheck(string Field, IReadOnlyList<string> Allowed, IReadOnlyList<string> Rules)
+{
+    /// <summary>The allowed value that stands for "the field is not reported".</summary>
+    public const string Absent = "(not reported)";
+
+    /// <summary>Whether an observed value (null when the implementation did not report the field) passes.</summary>
+    public bool Accepts(string? observed) => Allowed.Contains(observed ?? Absent, StringComparer.Ordinal);
+}
 
 /// <summary>
 /// The model's answer for one command: the next state, the checks the observation must pass, the rule ids whose

@@ -138,6 +138,9 @@ internal sealed class StepContext
         _checks.Add(new FieldCheck(field, allowed, cited));
     }
 
+    /// <summary>The field must not be reported at all (see <see cref="FieldCheck.Absent"/>).</summary>
+    public void CheckAbsent(string field, IEnumerable<string> rules) => Check(field, FieldCheck.Absent, rules);
+
     public static string Num(long v) => v.ToString(CultureInfo.InvariantCulture);
 
     public static string Bool(bool b) => b ? "true" : "false";

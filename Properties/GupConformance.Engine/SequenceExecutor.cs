@@ -280,7 +280,7 @@ public sealed class SequenceExecutor : IDisposable
                     value = v;
                 }
 
-                if (value is null || !check.Allowed.Contains(value, StringComparer.Ordinal))
+                if (!check.Accepts(value))
                 {
                     _mismatches.Add(new FieldMismatch(Render(cmd), check.Field, value, check.Allowed, check.Rules));
                 }

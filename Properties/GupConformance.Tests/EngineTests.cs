@@ -141,6 +141,26 @@ public sealed class EngineTests
         Assert.Contains("--seed 3", cx.ReplayCommand, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_field_reported_where_the_contract_says_none_is_a_divergence_not_ignored()
+    {
+        // An extraction that returns no bytes has no *offset0 (CONTRACT.md §5, IOV-CLAMP-MAXSIZE); an implementation
+        // that reports one anyway must fail, although the model's other checks of that step all pass.
+        var lying = new WrappingFactory(new KernelStyleFactory(), (inner, cmd) =>
+        {
+            var o = inner.Execute(cmd);
+            return cmd is IterExtract && o.Result == 0 ? o with { Offset0 = 0 } : o;
+        });
+        var result = ConformanceRun.Run(lying, Profiles.Linux618, Small with { StopAtFirstFailure = true, Seed = 5 });
+        Assert.False(result.Conformant);
+        var cx = Assert.Single(result.Counterexamples);
+        Assert.Equal(FailureKind.Divergence, cx.Kind);
+        var offset0 = Assert.Single(cx.Mismatches, m => m.Field == "offset0");
+        Assert.Equal("0", offset0.Observed);
+        Assert.Equal([Oracles.FieldCheck.Absent], offset0.Allowed);
+        Assert.Contains("offset0 observed 0, expected (not reported)", ReportWriter.Render(result), StringComparison.Ordinal);
+    }
+
     private sealed class ManifestOverride(IImplementationFactory inner, Func<CapabilityManifest, CapabilityManifest> change) : IImplementationFactory
     {
         public string Name => inner.Name;

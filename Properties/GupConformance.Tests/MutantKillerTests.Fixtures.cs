@@ -224,11 +224,23 @@ public sealed partial class MutantKillerTests
     [Fact]
     public void IOV_OFFSET0_a_failed_extraction_reports_no_offset0()
     {
-        // CONTRACT §5: Offset0 only when Result > 0; the model does not check a field it does not expect, so assert it.
+        // CONTRACT §5: Offset0 only when Result > 0; the model checks that it is absent, and this asserts it directly.
         var last = AssertReferenceAgreesWithModel("linux-6.18",
             new IterInit(1, IterKind.Ubuf, IterDir.Dest, [new IterSeg(Base + 0x100, 0x100)]),
             new IterExtract(1, 1, 0x100, 1));
         Assert.Equal(-Errno.EFAULT, last.Result);
+        Assert.Null(last.Offset0);
+    }
+
+    [Fact]
+    public void IOV_CLAMP_MAXSIZE_an_extraction_of_no_bytes_reports_no_offset0()
+    {
+        // maxsize 0 returns 0 before *offset0 is written (lib/iov_iter.c); 0 is not an error, so a `ret >= 0` test in
+        // DoIterExtract would report an offset0 here, which the model's absence check catches.
+        var last = AssertReferenceAgreesWithModel("linux-6.18",
+            new IterInit(1, IterKind.Ubuf, IterDir.Dest, [new IterSeg(Base + 0x100, 0x100)]),
+            new IterExtract(1, 1, 0, 1));
+        Assert.Equal(0, last.Result);
         Assert.Null(last.Offset0);
     }
 

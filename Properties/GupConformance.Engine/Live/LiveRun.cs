@@ -153,7 +153,7 @@ public sealed class LiveRunResult
                 sb.AppendLine(CultureInfo.InvariantCulture, $"       model: {s.Change}");
                 foreach (var m in s.Mismatches)
                 {
-                    sb.AppendLine(CultureInfo.InvariantCulture, $"       MISMATCH {m.Field}: observed {m.Observed ?? "(missing)"}, allowed {string.Join(" | ", m.Allowed)} [{string.Join(", ", m.Rules)}]");
+                    sb.AppendLine(CultureInfo.InvariantCulture, $"       MISMATCH {m.Field}: observed {m.Observed ?? Oracles.FieldCheck.Absent}, allowed {string.Join(" | ", m.Allowed)} [{string.Join(", ", m.Rules)}]");
                 }
             }
 
@@ -175,7 +175,7 @@ public sealed class LiveRunResult
                 sb.AppendLine(CultureInfo.InvariantCulture, $"  {s.Index.ToString(CultureInfo.InvariantCulture),3}. {s.Command}");
                 foreach (var m in s.Mismatches)
                 {
-                    sb.AppendLine(CultureInfo.InvariantCulture, $"       MISMATCH {m.Field}: observed {m.Observed ?? "(missing)"}, allowed {string.Join(" | ", m.Allowed)}");
+                    sb.AppendLine(CultureInfo.InvariantCulture, $"       MISMATCH {m.Field}: observed {m.Observed ?? Oracles.FieldCheck.Absent}, allowed {string.Join(" | ", m.Allowed)}");
                 }
             }
         }
@@ -329,7 +329,7 @@ public sealed class LiveConformanceRun(ILiveKernelFactory factory, LiveProfile? 
                     stats.ChecksCompared++;
                 }
 
-                if (value is null || !check.Allowed.Contains(value, StringComparer.Ordinal))
+                if (!check.Accepts(value))
                 {
                     mismatches.Add(new FieldMismatch(cmd.ToString(), check.Field, value, check.Allowed, check.Rules));
                 }
