@@ -4,6 +4,7 @@
 #
 #   stryker/run.sh [fixtures|oracles|oracles-core|oracles-rest|all]    (default: all)
 #   stryker/run.sh fixtures|oracles --survivors-of REPORT  (re-test only the mutants REPORT left undetected)
+#   stryker/run.sh fixtures|oracles --timeouts-of REPORT   (re-test only the mutants REPORT counted as timeouts)
 #
 # The tree is copied to a scratch directory first (so the repository's bin/obj and concurrent builds are not
 # touched); the JSON and HTML reports are copied back to stryker/output/<project>/. Slow (tens of minutes on two
@@ -13,12 +14,15 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WHICH="${1:-all}"
 SURVIVORS_OF=""
-if [ "${2:-}" = "--survivors-of" ]; then
-  case "$WHICH" in fixtures|oracles|oracles-core|oracles-rest) ;; *) echo "run.sh: --survivors-of needs fixtures or oracles, not '$WHICH'" >&2; exit 2 ;; esac
-  SURVIVORS_OF="$(cd "$(dirname "${3:?run.sh: --survivors-of needs a mutation-report.json}")" && pwd)/$(basename "$3")"
-  [ -f "$SURVIVORS_OF" ] || { echo "run.sh: no such report: $3" >&2; exit 2; }
+RETEST=""
+if [ "${2:-}" = "--survivors-of" ] || [ "${2:-}" = "--timeouts-of" ]; then
+  case "$WHICH" in fixtures|oracles|oracles-core|oracles-rest) ;; *) echo "run.sh: $2 needs fixtures or oracles, not '$WHICH'" >&2; exit 2 ;; esac
+  [ -n "${3:-}" ] || { echo "run.sh: $2 needs a mutation-report.json" >&2; exit 2; }
+  [ -f "$3" ] || { echo "run.sh: no such report: $3" >&2; exit 2; }
+  SURVIVORS_OF="$(cd "$(dirname "$3")" && pwd)/$(basename "$3")"
+  if [ "$2" = "--timeouts-of" ]; then RETEST=timeouts; else RETEST=survivors; fi
 elif [ -n "${2:-}" ]; then
-  echo "usage: $0 [fixtures|oracles|oracles-core|oracles-rest|all] [--survivors-of REPORT]" >&2; exit 2
+  echo "usage: $0 [fixtures|oracles|oracles-core|oracles-rest|all] [--survivors-of REPORT | --timeouts-of REPORT]" >&2; exit 2
 fi
 SCRATCH="$(mktemp -d "${TMPDIR:-/tmp}/gupconformance-stryker.XXXXXX")"
 trap 'rm -rf "$SCRATCH"' EXIT
@@ -36,20 +40,22 @@ dotnet build stryker/GupConformance.MutationTests -c Release
 run_one() {
   local name="$1" dir="$2" config="$SCRATCH/stryker/stryker-$1.json" out="$1"
   if [ -n "$SURVIVORS_OF" ]; then
-    # Same settings, but mutate only the character spans of the mutants the earlier report left undetected.
-    out="$name-survivors"
+    # Same settings, but mutate only the character spans of the mutants the earlier report left undetected (or, with
+    # --timeouts-of, counted as timeouts: a run under load can time out where an idle one would not).
+    out="$name-$RETEST"
     config="$SCRATCH/stryker/stryker-$out.json"
-    python3 - "$SCRATCH/stryker/stryker-$name.json" "$config" "$SURVIVORS_OF" "$ROOT/stryker/summarise.py" "$SCRATCH/$dir" <<'PY'
+    python3 - "$SCRATCH/stryker/stryker-$name.json" "$config" "$SURVIVORS_OF" "$ROOT/stryker/summarise.py" "$SCRATCH/$dir" "$RETEST" <<'PY'
 import json, subprocess, sys
-base, target, report, summarise, source_dir = sys.argv[1:]
-spans = json.loads(subprocess.check_output([sys.executable, summarise, report, "--spans", "--source-dir", source_dir]))
+base, target, report, summarise, source_dir, retest = sys.argv[1:]
+extra = ["--timeouts"] if retest == "timeouts" else []
+spans = json.loads(subprocess.check_output([sys.executable, summarise, report, "--spans", "--source-dir", source_dir] + extra))
 if not spans:
-    sys.exit("run.sh: the report has no undetected mutant to re-test")
+    sys.exit(f"run.sh: the report has no mutant to re-test ({retest})")
 cfg = json.load(open(base))
 # The base config's exclusions ("!…") still apply, so a survivor of a since-excluded folder is not re-tested.
 cfg["stryker-config"]["mutate"] = spans + [m for m in cfg["stryker-config"].get("mutate", []) if m.startswith("!")]
 json.dump(cfg, open(target, "w"), indent=2)
-print(f"re-testing {len(spans)} spans of undetected mutants from {report}")
+print(f"re-testing {len(spans)} spans of mutants ({retest}) from {report}")
 PY
   fi
   (cd "$SCRATCH/$dir" && dotnet tool run dotnet-stryker \

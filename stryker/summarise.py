@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Summarise a Stryker.NET mutation-report.json (the mutation-testing-elements schema) for stryker/RESULTS.md.
 
-    python3 stryker/summarise.py REPORT [REPORT ...] [--then RERUN ...] [--survivors] [--spans [--source-dir DIR]]
+    python3 stryker/summarise.py REPORT [REPORT ...] [--then RERUN ...] [--exclude GLOB ...] [--survivors] [--spans [--source-dir DIR] [--timeouts]]
 
 Prints the totals by status, the mutation score the way Stryker computes it
 (detected / (detected + undetected), where detected = Killed + Timeout and undetected = Survived + NoCoverage;
@@ -9,15 +9,18 @@ Ignored and CompileError mutants do not count), the same per file, and with --su
 as `file:line:column  mutator  original -> replacement`, sorted, so two runs can be diffed. With --spans it prints
 only a JSON list of Stryker "mutate" patterns, `path{start..end}` with character offsets, one per undetected mutant:
 give it to a re-run (stryker/run.sh fixtures --survivors-of REPORT) to test just those mutants against new tests.
+--timeouts gives the spans of the Timeout mutants instead: Stryker counts a timeout as detected, but under load a
+slow run can time out too, so re-test them on an idle machine (stryker/run.sh fixtures --timeouts-of REPORT).
 --source-dir DIR maps each span onto the current source in DIR (the project folder) when it changed since the run.
 
 Several REPORTs are added together (runs over disjoint parts of one project, e.g. oracles-core and oracles-rest).
 --then RERUN (repeatable, applied in order) takes a later re-run of some of those mutants (stryker/run.sh
 --survivors-of) and replaces the status of every mutant it re-tested, so the figures are the ones after the new
-tests. A mutant is matched by file, the text of its line (the nearest such line, so edits elsewhere in the file do
+tests. --exclude GLOB (repeatable) leaves out the files it matches (a folder excluded from scope after the run). A mutant is matched by file, the text of its line (the nearest such line, so edits elsewhere in the file do
 not matter), column, mutator and replacement; a re-run mutant that matches nothing is reported on stderr.
 """
 import argparse
+import fnmatch
 import json
 import os
 import sys
@@ -82,11 +85,11 @@ def key(lines, m):
     return (lines[loc["line"] - 1], loc["column"], m["mutatorName"], str(m.get("replacement", "")))
 
 
-def apply_rerun(files, rerun, name):
+def apply_rerun(files, rerun, name, exclude=()):
     """Replace the status of every mutant of files that rerun tested again (see the module docstring)."""
     for rel, (new_lines, new_mutants) in rerun.items():
         if rel not in files:
-            if any(m["status"] not in ("Ignored", "CompileError") for m in new_mutants):
+            if not any(fnmatch.fnmatch(rel, g) for g in exclude) and any(m["status"] not in ("Ignored", "CompileError") for m in new_mutants):
                 print(f"summarise.py: {name}: {rel} is in no base report; ignored", file=sys.stderr)
             continue
         lines, mutants = files[rel]
@@ -113,6 +116,8 @@ def main(argv):
     parser.add_argument("--survivors", action="store_true")
     parser.add_argument("--spans", action="store_true")
     parser.add_argument("--source-dir", metavar="DIR")
+    parser.add_argument("--timeouts", action="store_true")
+    parser.add_argument("--exclude", action="append", default=[], metavar="GLOB")
     args = parser.parse_args(argv[1:])
     files = {}
     try:
@@ -121,14 +126,16 @@ def main(argv):
                 if rel in files:
                     print(f"summarise.py: {rel} is in more than one REPORT; use --then for a re-run", file=sys.stderr)
                     return 2
-                files[rel] = value
+                if not any(fnmatch.fnmatch(rel, g) for g in args.exclude):
+                    files[rel] = value
         for path in args.then:
-            apply_rerun(files, load(path), path)
+            apply_rerun(files, load(path), path, args.exclude)
     except (OSError, ValueError) as e:
         print(f"summarise.py: cannot read a report: {e}", file=sys.stderr)
         return 2
 
     show_survivors, show_spans, source_dir = args.survivors, args.spans, args.source_dir
+    span_statuses = {"Timeout"} if args.timeouts else UNDETECTED
     spans = []
     total = Counter()
     per_file = []
@@ -139,11 +146,12 @@ def main(argv):
         total.update(counts)
         per_file.append((rel, counts))
         for m in mutants:
+            loc = m["location"]
             if m["status"] in UNDETECTED:
-                loc = m["location"]
                 text = " ".join(original_text(lines, loc).split())
                 repl = " ".join(str(m.get("replacement", "")).split())
                 survivors.append((rel, loc["start"]["line"], loc["start"]["column"], m["status"], m["mutatorName"], text, repl))
+            if m["status"] in span_statuses:
                 span = remap(lines, loc, source_dir, rel) if source_dir else (offset(lines, loc["start"]), offset(lines, loc["end"]))
                 if span is None:
                     print(f"summarise.py: {rel}:{loc['start']['line']}: the mutated line is no longer in the source; not re-tested", file=sys.stderr)
