@@ -49,11 +49,11 @@ public static partial class ConformanceRun
     /// <summary>FsCheck's SplitMix state for a run seed: the seed itself, and an odd gamma derived from it.</summary>
     public static Rnd FsCheckRnd(ulong seed) => new(seed, Prng.Derive(seed, 0x67616D6D61) | 1);
 
-    /// <summary>The replay command line for a run.</summary>
+    /// <summary>The replay command line for a run (the implementation id quoted as one shell word: a process plugin's is a path).</summary>
     public static string ReplayCommand(string implementation, Profile profile, RunOptions options)
     {
         static string N(long v) => v.ToString(CultureInfo.InvariantCulture);
-        var s = $"gupconformance --profile {profile.Id} --impl {implementation} --seed {options.Seed.ToString(CultureInfo.InvariantCulture)} --sequences {N(options.Sequences)} --length {N(options.Length)}";
+        var s = $"gupconformance --profile {profile.Id} --impl {RegressionCorpus.Quote(implementation)} --seed {options.Seed.ToString(CultureInfo.InvariantCulture)} --sequences {N(options.Sequences)} --length {N(options.Length)}";
         var ms = (long)options.CommandTimeout.TotalMilliseconds;
         return ms == RunOptions.DefaultTimeoutMs ? s : s + $" --timeout-ms {N(ms)}";
     }

@@ -142,6 +142,17 @@ public sealed class EngineTests
     }
 
     [Fact]
+    public void The_replay_command_quotes_an_implementation_id_the_shell_would_split_and_leaves_a_plain_one_alone()
+    {
+        var options = new RunOptions { Seed = 7 };
+        Assert.Contains("--impl 'process:\"python3 my adapter.py\"' --seed 7 ",
+            ConformanceRun.ReplayCommand("process:\"python3 my adapter.py\"", Profiles.Linux618, options), StringComparison.Ordinal);
+        Assert.Contains("--impl 'native:/opt/it'\\''s/libgup.so' --seed 7 ",
+            ConformanceRun.ReplayCommand("native:/opt/it's/libgup.so", Profiles.Linux618, options), StringComparison.Ordinal);
+        Assert.Contains("--impl reference --seed 7 ", ConformanceRun.ReplayCommand("reference", Profiles.Linux618, options), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_field_reported_where_the_contract_says_none_is_a_divergence_not_ignored()
     {
         // An extraction that returns no bytes has no *offset0 (CONTRACT.md §5, IOV-CLAMP-MAXSIZE); an implementation

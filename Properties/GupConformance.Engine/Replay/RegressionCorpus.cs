@@ -86,8 +86,10 @@ public static class RegressionCorpus
 
     private static string Portable(string path) => path.Replace('\\', '/');
 
-    private static string Quote(string path) =>
-        path.Any(ch => char.IsWhiteSpace(ch) || ch is '\'' or '"' or '$' or '&' or ';' or '|' or '*' or '?')
+    /// <summary>One shell word for a path or an implementation id: single-quoted when the shell would split or expand it.</summary>
+    internal static string Quote(string path) =>
+        path.Length == 0 || path.Any(ch => char.IsWhiteSpace(ch) || ch is '\'' or '"' or '$' or '&' or ';' or '|' or '*' or '?'
+            or '(' or ')' or '<' or '>' or '`' or '\\' or '!' or '#' or '~' or '[' or ']' or '{' or '}')
             ? "'" + path.Replace("'", "'\\''", StringComparison.Ordinal) + "'"
             : path;
 
