@@ -115,34 +115,15 @@ public static class Program
             {
                 var explicitImpl = p.GetResult(implOpt) is { Implicit: false } ? p.GetValue(implOpt) : null;
                 var timeout = p.GetValue(timeoutOpt);
-                return outputs.Replay(tracePath, explicitImpl, Implementations,
+                return outputs.Replay(tracePath, explicitImpl, name => Resolve(name, timeout),
                     new RunOptions { CommandTimeout = TimeSpan.FromMilliseconds(timeout > 0 ? timeout : RunOptions.DefaultTimeoutMs) }, stdout, stderr);
             }
 
             var implName = p.GetValue(implOpt) ?? "reference";
-            IImplementationFactory factory;
-            if (Engine.Plugins.PluginResolver.HasScheme(implName))
+            var (factory, error) = Resolve(implName, p.GetValue(timeoutOpt));
+            if (factory is null)
             {
-                // process:"PROGRAM ARGS" or native:PATH — an implementation in another process (Spec/PROTOCOL.md).
-                try
-                {
-                    factory = Engine.Plugins.PluginResolver.Start(implName, new Engine.Plugins.ProcessOptions
-                    {
-                        CommandTimeout = Engine.Plugins.ProcessOptions.CommandLimitFor(TimeSpan.FromMilliseconds(Math.Max(1, p.GetValue(timeoutOpt)))),
-                    });
-                }
-                catch (Engine.Plugins.PluginSetupException e)
-                {
-                    return Bad(stderr, e.Message);
-                }
-            }
-            else if (!Implementations.TryGetValue(implName, out var makeFactory))
-            {
-                return Bad(stderr, $"unknown implementation '{implName}'; known implementations: {string.Join(", ", Implementations.Keys)}, or process:\"PROGRAM ARGS\", native:PATH.so (use --impl NAME)");
-            }
-            else
-            {
-                factory = makeFactory();
+                return Bad(stderr, error!);
             }
 
             using var disposeFactory = factory as IDisposable;
@@ -235,6 +216,32 @@ public static class Program
 
         // Help and parse errors go to the given writers, so tests (and embedders) see them.
         return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+    }
+
+    /// <summary>
+    /// The implementation an --impl name (or a trace's recorded one) stands for: a built-in, or process:"PROGRAM ARGS" /
+    /// native:PATH — an implementation in another process (Spec/PROTOCOL.md), started here. Null and why, when neither.
+    /// </summary>
+    private static (IImplementationFactory? Factory, string? Error) Resolve(string implName, int timeoutMs)
+    {
+        if (Engine.Plugins.PluginResolver.HasScheme(implName))
+        {
+            try
+            {
+                return (Engine.Plugins.PluginResolver.Start(implName, new Engine.Plugins.ProcessOptions
+                {
+                    CommandTimeout = Engine.Plugins.ProcessOptions.CommandLimitFor(TimeSpan.FromMilliseconds(Math.Max(1, timeoutMs))),
+                }), null);
+            }
+            catch (Engine.Plugins.PluginSetupException e)
+            {
+                return (null, e.Message);
+            }
+        }
+
+        return Implementations.TryGetValue(implName, out var make)
+            ? (make(), null)
+            : (null, $"unknown implementation '{implName}'; known implementations: {string.Join(", ", Implementations.Keys)}, or process:\"PROGRAM ARGS\", native:PATH.so (use --impl NAME)");
     }
 
     private static int Bad(TextWriter stderr, string message)

@@ -87,7 +87,7 @@ public sealed record RunnerOutputs
     public int Replay(
         string tracePath,
         string? implOverride,
-        IReadOnlyDictionary<string, Func<IImplementationFactory>> implementations,
+        Func<string, (IImplementationFactory? Factory, string? Error)> resolve,
         RunOptions options,
         TextWriter stdout,
         TextWriter stderr)
@@ -103,14 +103,18 @@ public sealed record RunnerOutputs
             return Program.ExitBadArguments;
         }
 
+        // A trace records the implementation's --impl name, so a process or native plugin is started again from it.
         var implName = implOverride ?? trace.Implementation;
-        if (!implementations.TryGetValue(implName, out var make))
+        var (factory, error) = resolve(implName);
+        if (factory is null)
         {
-            stderr.WriteLine($"error: the trace was recorded from '{implName}', which this runner does not know; choose one with --impl NAME ({string.Join(", ", implementations.Keys)})");
+            stderr.WriteLine(implOverride is null
+                ? $"error: the trace was recorded from '{implName}', which cannot be started here ({error}); choose one with --impl NAME"
+                : $"error: {error}");
             return Program.ExitBadArguments;
         }
 
-        var factory = make();
+        using var disposeFactory = factory as IDisposable;
         if (Profiles.Find(trace.Profile) is not { } profile || factory.ManifestFor(profile) is null)
         {
             stderr.WriteLine($"error: implementation '{implName}' does not claim the trace's profile '{trace.Profile}'");

@@ -127,14 +127,32 @@ public sealed class TraceReplayTests : IDisposable
         Assert.Contains("Implementation: reference", stdout.ToString(), StringComparison.Ordinal);
 
         // An implementation the runner does not know: a clear error and exit 2.
-        if (Program.Implementations.ContainsKey(Impl))
-        {
-            return;
-        }
-
+        Assert.DoesNotContain(Impl, Program.Implementations.Keys);
         stderr = new StringWriter();
         Assert.Equal(Program.ExitBadArguments, Program.Run(["--replay", path], new StringWriter(), stderr));
+        Assert.Contains($"recorded from '{Impl}', which cannot be started here", stderr.ToString(), StringComparison.Ordinal);
         Assert.Contains("--impl", stderr.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_trace_recorded_from_a_process_plugin_replays_by_starting_the_plugin_again()
+    {
+        // The trace keeps the plugin's --impl id (process:"PROGRAM ARGS"), which is all the runner needs to start it.
+        var (_, path) = Record();
+        var plugin = "process:python3 " + Path.Combine(AppContext.BaseDirectory, "python", "gup_impl.py");
+        var retagged = Path.Combine(_dir, "plugin.trace.json");
+        File.WriteAllText(retagged, (TraceFile.FromJson(File.ReadAllText(path)) with { Implementation = plugin }).ToJson());
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var rc = Program.Run(["--replay", retagged], stdout, stderr);
+        Assert.True(rc == Program.ExitConformant, stdout + "\n" + stderr);
+        Assert.Contains("Implementation: " + plugin, stdout.ToString(), StringComparison.Ordinal);
+
+        // A plugin that cannot start is named, with the reason, and exit 2.
+        File.WriteAllText(retagged, (TraceFile.FromJson(File.ReadAllText(path)) with { Implementation = "process:/no/such/program" }).ToJson());
+        stderr = new StringWriter();
+        Assert.Equal(Program.ExitBadArguments, Program.Run(["--replay", retagged], new StringWriter(), stderr));
+        Assert.Contains("recorded from 'process:/no/such/program', which cannot be started here", stderr.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
