@@ -93,7 +93,7 @@ public partial class KernelStyleImplementation
         {
             vec.GotRef = true;
             vec.IsPfns = false;
-            var pages = new PageArray(HoldKind.Ref);
+            var pages = new PageArray();
             var gupFlags = FOLL_GET | (write ? FOLL_WRITE | FOLL_FORCE : 0);
             ret = GetUserPagesLocked(start, nrFrames, gupFlags, pages);
             vec.Frames = pages;
@@ -114,7 +114,7 @@ public partial class KernelStyleImplementation
     /// </summary>
     protected virtual long FollowPfnWalk(Vma vma, ulong start, int nrFrames, FrameVector vec)
     {
-        var frames = new PageArray(HoldKind.None);
+        var frames = new PageArray();
         long ret = 0;
         Vma? cur = vma;
         while (cur is not null && (cur.Flags & (VmFlags.VM_IO | VmFlags.VM_PFNMAP)) != 0)
@@ -147,7 +147,7 @@ public partial class KernelStyleImplementation
     /// </summary>
     private long GetVaddrFramesPinsWithPfnFallback(ulong start, int nrFrames, FrameVector vec)
     {
-        var pages = new PageArray(HoldKind.Pin);
+        var pages = new PageArray();
         var pinRet = PinUserPagesFast(start, nrFrames, FOLL_FORCE | FOLL_WRITE | FOLL_LONGTERM, pages);
         if (pinRet > 0)
         {
@@ -183,7 +183,7 @@ public partial class KernelStyleImplementation
     /// </summary>
     private long GetVaddrFramesPinsOnly(ulong start, int nrFrames, bool write, FrameVector vec)
     {
-        var pages = new PageArray(HoldKind.Pin);
+        var pages = new PageArray();
         var ret = PinUserPagesFast(start, nrFrames, FOLL_LONGTERM | (write ? FOLL_WRITE : 0), pages);
         vec.GotRef = true;
         vec.IsPfns = false;

@@ -17,7 +17,7 @@ public partial class KernelStyleImplementation
     private Observation DoGup(Gup c)
     {
         var gupFlags = Profile.Flags.Encode(c.Flags);
-        var pages = c.WithPages ? new PageArray(c.Entry.IsPin() ? HoldKind.Pin : HoldKind.Ref) : null;
+        var pages = c.WithPages ? new PageArray() : null;
         var ret = CallEntryPoint(c.Entry, c.Start, c.NrPages, gupFlags, pages);
         var remembered = pages ?? new PageArray();
         if (ret <= 0 && pages is not null && pages.Length > 0)

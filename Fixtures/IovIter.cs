@@ -26,8 +26,6 @@ public sealed class IovIter
     public long IovOffset { get; set; }
 
     public long Count { get; set; }
-
-    public int NrSegs => Iov.Length - Cur;
 }
 
 /// <summary>
@@ -174,7 +172,6 @@ public partial class KernelStyleImplementation
         offset0 = offset;
         maxpages = WantPagesArray(maxsize, offset, maxpages);
         var hold = ExtractionRetention(i);
-        pages.Hold = hold;
         long res = hold == HoldKind.Pin
             ? PinUserPagesFast(addr & PAGE_MASK, maxpages, i.DataSource ? 0 : FOLL_WRITE, pages)
             : GetUserPagesFast(addr & PAGE_MASK, maxpages, FOLL_GET, pages);
@@ -217,7 +214,6 @@ public partial class KernelStyleImplementation
         var offset = (long)(addr % (ulong)PAGE_SIZE);
         offset0 = offset;
         var npages = WantPagesArray(size, offset, maxpages);
-        pages.Hold = HoldKind.None;
         var first = addr & PAGE_MASK;
         for (long k = 0; k < npages; k++)
         {
@@ -278,7 +274,6 @@ public partial class KernelStyleImplementation
         var offset = (long)(addr % (ulong)PAGE_SIZE);
         offset0 = offset;
         maxpages = WantPagesArray(maxsize, offset, maxpages);
-        pages.Hold = HoldKind.Ref;
         var res = GetUserPagesFast(addr & PAGE_MASK, maxpages, i.DataSource ? 0 : FOLL_WRITE, pages);
         if (res <= 0)
         {

@@ -64,18 +64,12 @@ public enum HoldKind
 
 /// <summary>
 /// A struct page *pages[] array kept as spans, so that a GUP over the 262144 pages of an order-18 folio
-/// costs one span, not 262144 objects.
+/// costs one span, not 262144 objects. Like the kernel's array it does not know how its pages are held: the
+/// caller does, from the flags it passed (and releases with the matching call).
 /// </summary>
 public sealed class PageArray
 {
     private readonly List<PageSpan> _spans = [];
-
-    public PageArray(HoldKind hold = HoldKind.None)
-    {
-        Hold = hold;
-    }
-
-    public HoldKind Hold { get; set; }
 
     public long Length { get; private set; }
 

@@ -9,7 +9,7 @@ public sealed class NetfsRequest
     public bool DirectBvUnpin { get; set; }
 
     /// <summary>The bv_page of every bvec, in order.</summary>
-    public PageArray Bvecs { get; } = new(HoldKind.Pin);
+    public PageArray Bvecs { get; } = new();
 }
 
 /// <summary>

@@ -183,7 +183,7 @@ public partial class KernelStyleImplementation
     {
         var page = CallArray(c.FromCall)[c.Index];
         FolioAddPinPrimitive(page.Folio);
-        var one = new PageArray(HoldKind.Pin);
+        var one = new PageArray();
         one.Add(page);
         RememberCall(c.NewCall, one);
         return new Observation { Result = 0, Pages = one.ToRuns() };

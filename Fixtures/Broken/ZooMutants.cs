@@ -186,7 +186,7 @@ public sealed class GupErrorForgetsRelease(Profile profile) : KernelStyleImpleme
 {
     protected override long GetUserPagesWalk(ulong start, long nrPages, long gupFlags, PageArray? pages)
     {
-        var scratch = pages is null ? null : new PageArray(pages.Hold);
+        var scratch = pages is null ? null : new PageArray();
         var ret = base.GetUserPagesWalk(start, nrPages, gupFlags, scratch);
         if (ret > 0 && ret < nrPages)
         {
