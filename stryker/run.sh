@@ -2,7 +2,7 @@
 # Mutation testing of the reference implementation (Fixtures) and of the model (Oracles) with Stryker.NET 5.1.0
 # (the local tool in dotnet-tools.json). Usage:
 #
-#   stryker/run.sh [fixtures|oracles|oracles-core|oracles-rest|all]    (default: all)
+#   stryker/run.sh [fixtures|oracles|oracles-core|oracles-rest|oracles-bugs|all]    (default: all)
 #   stryker/run.sh fixtures|oracles --survivors-of REPORT  (re-test only the mutants REPORT left undetected)
 #   stryker/run.sh fixtures|oracles --timeouts-of REPORT   (re-test only the mutants REPORT counted as timeouts)
 #
@@ -16,13 +16,13 @@ WHICH="${1:-all}"
 SURVIVORS_OF=""
 RETEST=""
 if [ "${2:-}" = "--survivors-of" ] || [ "${2:-}" = "--timeouts-of" ]; then
-  case "$WHICH" in fixtures|oracles|oracles-core|oracles-rest) ;; *) echo "run.sh: $2 needs fixtures or oracles, not '$WHICH'" >&2; exit 2 ;; esac
+  case "$WHICH" in fixtures|oracles|oracles-core|oracles-rest|oracles-bugs) ;; *) echo "run.sh: $2 needs fixtures or oracles, not '$WHICH'" >&2; exit 2 ;; esac
   [ -n "${3:-}" ] || { echo "run.sh: $2 needs a mutation-report.json" >&2; exit 2; }
   [ -f "$3" ] || { echo "run.sh: no such report: $3" >&2; exit 2; }
   SURVIVORS_OF="$(cd "$(dirname "$3")" && pwd)/$(basename "$3")"
   if [ "$2" = "--timeouts-of" ]; then RETEST=timeouts; else RETEST=survivors; fi
 elif [ -n "${2:-}" ]; then
-  echo "usage: $0 [fixtures|oracles|oracles-core|oracles-rest|all] [--survivors-of REPORT | --timeouts-of REPORT]" >&2; exit 2
+  echo "usage: $0 [fixtures|oracles|oracles-core|oracles-rest|oracles-bugs|all] [--survivors-of REPORT | --timeouts-of REPORT]" >&2; exit 2
 fi
 SCRATCH="$(mktemp -d "${TMPDIR:-/tmp}/gupconformance-stryker.XXXXXX")"
 trap 'rm -rf "$SCRATCH"' EXIT
@@ -77,6 +77,9 @@ case "$WHICH" in
   # The rest of the model (everything but the core and Live/), also without the per-bug runs; its survivors are then
   # re-tested with them: stryker/run.sh oracles --survivors-of stryker/output/oracles-rest/mutation-report.json
   oracles-rest) run_one oracles-rest Oracles ;;
+  # Only the per-bug runs, for the survivors of oracles-core / oracles-rest (which ran everything else):
+  # stryker/run.sh oracles-bugs --survivors-of stryker/output/oracles-rest/mutation-report.json
+  oracles-bugs) run_one oracles-bugs Oracles ;;
   all) run_one fixtures Fixtures; run_one oracles Oracles ;;
-  *) echo "usage: $0 [fixtures|oracles|oracles-core|oracles-rest|all] [--survivors-of REPORT]" >&2; exit 2 ;;
+  *) echo "usage: $0 [fixtures|oracles|oracles-core|oracles-rest|oracles-bugs|all] [--survivors-of REPORT]" >&2; exit 2 ;;
 esac

@@ -15,11 +15,12 @@ slow run can time out too, so re-test them on an idle machine (stryker/run.sh fi
 
 Several REPORTs are added together (runs over disjoint parts of one project, e.g. oracles-core and oracles-rest).
 --then RERUN (repeatable, applied in order) takes a later re-run of some of those mutants (stryker/run.sh
---survivors-of) and replaces the status of every mutant it re-tested, so the figures are the ones after the new
-tests. --exclude GLOB (repeatable) leaves out the files it matches (a folder excluded from scope after the run). A mutant is matched by file, the text of its line (the nearest such line, so edits elsewhere in the file do
+--survivors-of, --timeouts-of) and replaces the status of every mutant it re-tested, except that a kill stays a
+kill (seeds are fixed, and a re-run may run only some tests), so the figures are the ones after the new tests. --exclude GLOB (repeatable) leaves out the files it matches (a folder excluded from scope after the run). A mutant is matched by file, the text of its line (the nearest such line, so edits elsewhere in the file do
 not matter), column, mutator and replacement; a re-run mutant that matches nothing is reported on stderr.
 """
 import argparse
+import signal
 import fnmatch
 import json
 import os
@@ -106,7 +107,10 @@ def apply_rerun(files, rerun, name, exclude=()):
                 continue
             line = n["location"]["start"]["line"]
             best = min(candidates, key=lambda m: abs(m["location"]["start"]["line"] - line))
-            best["status"] = n["status"]
+            # A kill is final (fixed seeds: the same tests kill it again), and a re-run may run fewer tests (only the
+            # per-bug runs); a timeout is not (a run under load times out where an idle one may not), so it is replaced.
+            if best["status"] != "Killed":
+                best["status"] = n["status"]
 
 
 def main(argv):
@@ -181,4 +185,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `| head` ends the output quietly
     sys.exit(main(sys.argv))
