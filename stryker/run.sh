@@ -43,6 +43,9 @@ run_one() {
     # Same settings, but mutate only the character spans of the mutants the earlier report left undetected (or, with
     # --timeouts-of, counted as timeouts: a run under load can time out where an idle one would not).
     out="$name-$RETEST"
+    # Re-testing another configuration's report (oracles-bugs of oracles-rest): say whose, so runs do not overwrite.
+    local of; of="$(basename "$(dirname "$SURVIVORS_OF")")"
+    [ "$of" = "$name" ] || out="$out-of-$of"
     config="$SCRATCH/stryker/stryker-$out.json"
     python3 - "$SCRATCH/stryker/stryker-$name.json" "$config" "$SURVIVORS_OF" "$ROOT/stryker/summarise.py" "$SCRATCH/$dir" "$RETEST" <<'PY'
 import json, subprocess, sys
