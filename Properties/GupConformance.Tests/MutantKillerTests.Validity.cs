@@ -1,0 +1,385 @@
+using GupConformance.Spec;
+using static GupConformance.Tests.ModelRun;
+
+namespace GupConformance.Tests;
+
+/// <summary>
+/// Kills survivors of Oracles/Validity.cs (GupModel.Precondition): each test pins a command right at a boundary
+/// that must stay valid and one just past it that must be refused, with the reason the model gives.
+/// </summary>
+public sealed partial class MutantKillerTests
+{
+    private const ulong VPage = 4096;
+
+    /// <summary>An address no scenario here maps.</summary>
+    private const ulong VHole = 0x40000000;
+
+    /// <summary>get_user_pages_fast_only() over [start, start + n pages), as call 9.</summary>
+    private static Gup VFastOnly(ulong start, long n) => Get(9, start, n, e: EntryPoint.GetUserPagesFastOnly);
+
+    // ---- MapRegion --------------------------------------------------------------------------------------------
+
+    [Fact]
+    public void VALIDITY_map_region_needs_at_least_one_folio_of_order_0_to_18()
+    {
+        var r = new ModelRun(Profiles.Linux618);
+        Assert.Contains("folios must be >= 1", r.Invalid(new MapRegion(1, RegionKind.Anon, A, 0)));
+        Assert.Contains("folios must be >= 1", r.Invalid(new MapRegion(1, RegionKind.Anon, A, 1, 19)));
+        Assert.Null(r.Invalid(new MapRegion(1, RegionKind.Anon, A, 1, 18)));
+    }
+
+    [Fact]
+    public void VALIDITY_map_region_only_anon_regions_take_an_order_or_a_start_refcount()
+    {
+        var r = new ModelRun(Profiles.Linux618);
+        Assert.Contains("only Anon regions", r.Invalid(new MapRegion(1, RegionKind.Zero, A, 1, 1)));
+        Assert.Contains("only Anon regions", r.Invalid(new MapRegion(1, RegionKind.File, A, 1, 0, 2)));
+        Assert.Null(r.Invalid(new MapRegion(1, RegionKind.File, A, 1)));
+    }
+
+    [Fact]
+    public void VALIDITY_map_region_starts_page_aligned_and_ends_at_or_below_TASK_SIZE_MAX()
+    {
+        // TASK_SIZE_MAX on x86-64 is 0x7ffffffff000: the last page below it is the highest a VMA can hold.
+        const ulong top = 0x7FFFFFFFF000;
+        var r = new ModelRun(Profiles.Linux618);
+        Assert.Contains("start not page aligned", r.Invalid(new MapRegion(1, RegionKind.Anon, A + 1, 1)));
+        Assert.Null(r.Invalid(new MapRegion(1, RegionKind.Anon, top - VPage, 1)));
+        Assert.Contains("beyond TASK_SIZE_MAX", r.Invalid(new MapRegion(1, RegionKind.Anon, top - VPage, 2)));
+    }
+
+    [Fact]
+    public void VALIDITY_map_region_refuses_a_reused_id_and_an_overlap_but_not_an_adjacent_region()
+    {
+        var r = Anon(Profiles.Linux618, folios: 2);
+        Assert.Contains("duplicate region id", r.Invalid(new MapRegion(1, RegionKind.Anon, VHole, 1)));
+        Assert.Contains("region overlaps another", r.Invalid(new MapRegion(2, RegionKind.Anon, A + VPage, 1)));
+        Assert.Contains("region overlaps another", r.Invalid(new MapRegion(2, RegionKind.Anon, A - VPage, 2)));
+        Assert.Null(r.Invalid(new MapRegion(2, RegionKind.Anon, A - VPage, 1)));
+        Assert.Null(r.Invalid(new MapRegion(2, RegionKind.Anon, A + (2 * VPage), 1)));
+    }
+
+    // ---- Gup ----------------------------------------------------------------------------------------------------
+
+    [Fact]
+    public void VALIDITY_gup_refuses_a_reused_call_id()
+    {
+        var r = Anon(Profiles.Linux618).Do(Pin(1, A, 1));
+        Assert.Contains("duplicate call id", r.Invalid(Pin(1, A, 1)));
+        Assert.Null(r.Invalid(Pin(2, A, 1)));
+    }
+
+    [Fact]
+    public void VALIDITY_gup_refuses_an_entry_point_or_a_flag_the_era_lacks()
+    {
+        // pin_user_pages_unlocked() arrived in v5.8; pin_user_pages_fast_only() was removed in v6.3;
+        // FOLL_LONGTERM did not exist in the v4.0 tree.
+        Assert.Contains("pin_user_pages_unlocked does not exist", Anon(Profiles.Linux56).Invalid(Pin(1, A, 1, e: EntryPoint.PinUserPagesUnlocked)));
+        Assert.Contains("pin_user_pages_fast_only does not exist", Anon(Profiles.Linux618).Invalid(Pin(1, A, 1, e: EntryPoint.PinUserPagesFastOnly)));
+        Assert.Contains("FOLL_LONGTERM does not exist", Anon(Profiles.Proposal2015GetVaddrPfns).Invalid(Get(1, A, 1, Foll.LongTerm)));
+        Assert.Null(Anon(Profiles.Proposal2015GetVaddrPfns).Invalid(Get(1, A, 1, Foll.Force)));
+    }
+
+    [Fact]
+    public void VALIDITY_gup_needs_a_page_aligned_start_and_at_least_one_page()
+    {
+        var r = Anon(Profiles.Linux618);
+        Assert.Contains("page aligned and nr_pages >= 1", r.Invalid(Pin(1, A + 1, 1)));
+        Assert.Contains("page aligned and nr_pages >= 1", r.Invalid(Pin(1, A, 0)));
+    }
+
+    [Fact]
+    public void VALIDITY_gup_fast_entry_points_take_at_most_INT_MAX_pages()
+    {
+        // pin_user_pages_fast(unsigned long start, int nr_pages, ...): INT_MAX pages is the largest request.
+        var r = Anon(Profiles.Linux618);
+        Assert.Null(r.Invalid(Pin(1, A, int.MaxValue, e: EntryPoint.PinUserPagesFast)));
+        Assert.Contains("int nr_pages", r.Invalid(Pin(1, A, (long)int.MaxValue + 1, e: EntryPoint.PinUserPagesFast)));
+    }
+
+    [Fact]
+    public void VALIDITY_gup_before_6_3_caller_passed_FOLL_GET_or_FOLL_PIN_on_fast_only_is_not_modelled()
+    {
+        var r = Anon(Profiles.Linux519);
+        Assert.Contains("on *_fast_only before v6.3", r.Invalid(Get(1, A, 1, Foll.Get, EntryPoint.GetUserPagesFastOnly)));
+        Assert.Contains("on *_fast_only before v6.3", r.Invalid(Pin(1, A, 1, Foll.Pin, EntryPoint.PinUserPagesFastOnly)));
+        Assert.Null(r.Invalid(Get(1, A, 1, e: EntryPoint.GetUserPagesFastOnly)));
+    }
+
+    [Fact]
+    public void VALIDITY_gup_the_2015_fast_path_refusing_a_flag_is_not_modelled()
+    {
+        // The 2015 get_user_pages_fast() took an int `write`, not gup_flags: a flag probe has no meaning there.
+        var r = Anon(Profiles.Proposal2015GetVaddrPfns);
+        Assert.Contains("the 2015 fast path", r.Invalid(Get(1, A, 1, Foll.Force, EntryPoint.GetUserPagesFast)));
+        Assert.Null(r.Invalid(Get(1, A, 1, Foll.Write, EntryPoint.GetUserPagesFast)));
+    }
+
+    [Fact]
+    public void VALIDITY_gup_before_6_3_FOLL_PIN_with_FOLL_GET_reaching_the_walk_is_undefined()
+    {
+        // get_user_pages_unlocked() had no PIN/GET guard before is_valid_gup_args(): both reach the walk.
+        var r = Anon(Profiles.Linux519);
+        Assert.Contains("FOLL_PIN with FOLL_GET reaching the walk is undefined", r.Invalid(Get(1, A, 1, Foll.Pin | Foll.Get, EntryPoint.GetUserPagesUnlocked)));
+    }
+
+    [Fact]
+    public void VALIDITY_gup_names_exactly_the_unmodelled_flags_that_reach_the_walk()
+    {
+        var r = Anon(Profiles.Linux618);
+        Assert.Equal("FOLL_DUMP reaching the walk is not modelled", r.Invalid(Pin(1, A, 1, Foll.Dump)));
+    }
+
+    // ---- GUP-fast-only over the zero page -------------------------------------------------------------------
+
+    [Fact]
+    public void VALIDITY_fast_only_over_any_untouched_zero_page_is_invalid()
+    {
+        // GUP-fast never grabs the zero page's special PTE and never faults: not modelled (CONTRACT §3.5).
+        var r = Zero(Profiles.Linux618, pages: 2);
+        Assert.Contains("GUP-fast-only never faults", r.Invalid(VFastOnly(A, 1)));
+        Assert.Contains("GUP-fast-only never faults", r.Invalid(VFastOnly(A + VPage, 1)));
+        Assert.Null(r.Invalid(Get(9, A, 1, e: EntryPoint.GetUserPagesFast)));
+    }
+
+    [Fact]
+    public void VALIDITY_fast_only_over_a_faulted_in_zero_region_page_is_valid_and_its_untouched_neighbours_are_not()
+    {
+        // A write pin faults page 1 in (ZERO-WRITE-FAULT): it now maps an ordinary folio; pages 0 and 2 do not.
+        var r = Zero(Profiles.Linux618, pages: 3).Do(Pin(1, A + VPage, 1, Foll.Write));
+        Assert.Null(r.Invalid(VFastOnly(A + VPage, 1)));
+        Assert.NotNull(r.Invalid(VFastOnly(A, 1)));
+        Assert.NotNull(r.Invalid(VFastOnly(A, 2)));
+        Assert.NotNull(r.Invalid(VFastOnly(A + VPage, 2)));
+    }
+
+    [Fact]
+    public void VALIDITY_fast_only_over_a_zero_page_between_two_faulted_pages_is_invalid()
+    {
+        var r = Zero(Profiles.Linux618, pages: 3).Do(Pin(1, A, 1, Foll.Write)).Do(Pin(2, A + (2 * VPage), 1, Foll.Write));
+        Assert.NotNull(r.Invalid(VFastOnly(A + VPage, 1)));
+        Assert.Null(r.Invalid(VFastOnly(A, 1)));
+        Assert.Null(r.Invalid(VFastOnly(A + (2 * VPage), 1)));
+    }
+
+    [Fact]
+    public void VALIDITY_fast_only_over_a_faulted_first_page_ignores_the_untouched_page_after_the_range()
+    {
+        var r = Zero(Profiles.Linux618, pages: 2).Do(Pin(1, A, 1, Foll.Write));
+        Assert.Null(r.Invalid(VFastOnly(A, 1)));
+        Assert.NotNull(r.Invalid(VFastOnly(A, 2)));
+    }
+
+    [Fact]
+    public void VALIDITY_fast_only_from_an_anon_region_is_valid_until_it_reaches_a_zero_page()
+    {
+        var r = Anon(Profiles.Linux618).Do(new MapRegion(2, RegionKind.Zero, A + VPage, 2));
+        Assert.Null(r.Invalid(VFastOnly(A, 1)));
+        Assert.NotNull(r.Invalid(VFastOnly(A, 2)));
+    }
+
+    [Fact]
+    public void VALIDITY_fast_only_across_a_fully_faulted_zero_region_into_anon_memory_is_valid()
+    {
+        var r = Zero(Profiles.Linux618, pages: 1).Do(Pin(1, A, 1, Foll.Write)).Do(new MapRegion(2, RegionKind.Anon, A + VPage, 1));
+        Assert.Null(r.Invalid(VFastOnly(A, 2)));
+    }
+
+    // ---- Release and folio_add_pin() -----------------------------------------------------------------------
+
+    [Fact]
+    public void VALIDITY_release_before_FOLL_PIN_only_put_page_exists()
+    {
+        var r = Anon(Profiles.Proposal2015GetVaddrPfns, folios: 2).Do(Get(1, A, 2));
+        Assert.Null(r.Invalid(new Release(1, ReleaseFn.PutPage, 0, 1)));
+        Assert.Contains("no unpin_* before FOLL_PIN", r.Invalid(new Release(1, ReleaseFn.UnpinUserPage, 0, 1)));
+    }
+
+    [Fact]
+    public void VALIDITY_release_unpin_user_page_range_dirty_lock_is_valid_from_a_5_15_profile_on()
+    {
+        // CONTRACT §4: "Valid from v5.15 profiles"; a profile at exactly 515 is the boundary.
+        var r = Anon(Profiles.Linux519 with { Version = 515 }, folios: 2).Do(Pin(1, A, 2));
+        Assert.Null(r.Invalid(new Release(1, ReleaseFn.UnpinUserPageRangeDirtyLock, 0, 2, true)));
+    }
+
+    [Fact]
+    public void VALIDITY_release_entries_must_lie_inside_the_array()
+    {
+        var r = Anon(Profiles.Linux618, folios: 2).Do(Pin(1, A, 2));
+        Assert.Null(r.Invalid(new Release(1, ReleaseFn.UnpinUserPages, 1, 1)));
+        Assert.Contains("entries out of range", r.Invalid(new Release(1, ReleaseFn.UnpinUserPages, 1, 2)));
+    }
+
+    [Fact]
+    public void VALIDITY_folio_add_pin_exists_from_6_5_only()
+    {
+        // folio_add_pin() came with 1101fb8f89e5 (v6.5).
+        var r = Anon(Profiles.Linux62).Do(Pin(1, A, 1));
+        Assert.Contains("no folio_add_pin() in this era", r.Invalid(new FolioAddPin(2, 1, 0)));
+    }
+
+    [Fact]
+    public void VALIDITY_folio_add_pin_needs_a_fresh_call_id_and_an_existing_entry()
+    {
+        var r = Anon(Profiles.Linux618, folios: 2).Do(Pin(1, A, 2));
+        Assert.Null(r.Invalid(new FolioAddPin(3, 1, 1)));
+        Assert.Contains("duplicate call id", r.Invalid(new FolioAddPin(1, 1, 0)));
+        Assert.Contains("no such entry", r.Invalid(new FolioAddPin(3, 7, 0)));
+        Assert.Contains("no such entry", r.Invalid(new FolioAddPin(3, 1, -1)));
+        Assert.Contains("no such entry", r.Invalid(new FolioAddPin(3, 1, 2)));
+    }
+
+    [Fact]
+    public void VALIDITY_folio_add_pin_needs_an_unreleased_pinned_entry()
+    {
+        var r = Anon(Profiles.Linux618, folios: 2).Do(Pin(1, A, 2)).Do(Get(2, A, 1));
+        Assert.Contains("needs an unreleased pinned entry", r.Invalid(new FolioAddPin(3, 2, 0)));
+        r.Do(new Release(1, ReleaseFn.UnpinUserPage, 0, 1));
+        Assert.Contains("needs an unreleased pinned entry", r.Invalid(new FolioAddPin(3, 1, 0)));
+        Assert.Null(r.Invalid(new FolioAddPin(3, 1, 1)));
+    }
+
+    // ---- Iterators ----------------------------------------------------------------------------------------------
+
+    [Fact]
+    public void VALIDITY_iter_init_refuses_a_reused_id_a_negative_length_and_a_segment_past_the_address_space()
+    {
+        var r = Anon(Profiles.Linux618).Do(new IterInit(1, IterKind.Ubuf, IterDir.Source, [new IterSeg(A, 4096)]));
+        Assert.Contains("duplicate iterator id", r.Invalid(new IterInit(1, IterKind.Ubuf, IterDir.Source, [new IterSeg(A, 4096)])));
+        Assert.Contains("bad segment", r.Invalid(new IterInit(2, IterKind.Ubuf, IterDir.Source, [new IterSeg(0, -1)])));
+        Assert.Contains("bad segment", r.Invalid(new IterInit(2, IterKind.Ubuf, IterDir.Source, [new IterSeg(ulong.MaxValue - 10, 4096)])));
+        // A segment may end exactly at the top of the 64-bit space.
+        Assert.Null(r.Invalid(new IterInit(2, IterKind.Ubuf, IterDir.Source, [new IterSeg(ulong.MaxValue - 4095, 4095)])));
+    }
+
+    [Fact]
+    public void VALIDITY_iter_init_bvec_and_xarray_take_one_segment_inside_one_region()
+    {
+        var r = Anon(Profiles.Linux618, folios: 4);
+        Assert.Null(r.Invalid(new IterInit(1, IterKind.Bvec, IterDir.Source, [new IterSeg(A, 4 * 4096)])));
+        Assert.Contains("BVEC/XARRAY", r.Invalid(new IterInit(1, IterKind.Bvec, IterDir.Source, [new IterSeg(A + VPage, 4 * 4096)])));
+        Assert.Contains("BVEC/XARRAY", r.Invalid(new IterInit(1, IterKind.Bvec, IterDir.Source, [new IterSeg(A, 4096), new IterSeg(A + VPage, 4096)])));
+        Assert.Contains("BVEC/XARRAY", r.Invalid(new IterInit(1, IterKind.Xarray, IterDir.Source, [new IterSeg(VHole, 4096)])));
+    }
+
+    [Fact]
+    public void VALIDITY_iter_init_kvec_segments_must_be_kernel_mapped()
+    {
+        // A kernel address always has a page: a KVEC over a hole has no meaning.
+        var r = Anon(Profiles.Linux618, folios: 2);
+        Assert.Contains("KVEC segments", r.Invalid(new IterInit(1, IterKind.Kvec, IterDir.Source, [new IterSeg(VHole, 4096)])));
+        Assert.Contains("KVEC segments", r.Invalid(new IterInit(1, IterKind.Kvec, IterDir.Source, [new IterSeg(A + VPage, 2 * 4096)])));
+        Assert.Null(r.Invalid(new IterInit(1, IterKind.Kvec, IterDir.Source, [new IterSeg(A, 2 * 4096), new IterSeg(VHole, 0)])));
+    }
+
+    [Fact]
+    public void VALIDITY_iov_iter_extract_pages_needs_a_fresh_call_a_known_iterator_maxpages_1_and_maxsize_0()
+    {
+        var r = Anon(Profiles.Linux618).Do(new IterInit(1, IterKind.Ubuf, IterDir.Source, [new IterSeg(A, 4096)])).Do(Pin(5, A, 1));
+        Assert.Null(r.Invalid(new IterExtract(10, 1, 0, 1)));
+        Assert.Contains("duplicate call id", r.Invalid(new IterExtract(5, 1, 4096, 1)));
+        Assert.Contains("unknown iterator", r.Invalid(new IterExtract(10, 2, 4096, 1)));
+        Assert.Contains("maxpages must be >= 1", r.Invalid(new IterExtract(10, 1, 4096, 0)));
+        Assert.Contains("negative maxsize", r.Invalid(new IterExtract(10, 1, -1, 1)));
+    }
+
+    [Fact]
+    public void VALIDITY_iov_iter_extract_will_pin_needs_a_known_iterator()
+    {
+        var r = Anon(Profiles.Linux618).Do(new IterInit(1, IterKind.Ubuf, IterDir.Source, [new IterSeg(A, 4096)]));
+        Assert.Null(r.Invalid(new IterRetention(1)));
+        Assert.Contains("unknown iterator", r.Invalid(new IterRetention(2)));
+    }
+
+    // ---- Bios ---------------------------------------------------------------------------------------------------
+
+    [Fact]
+    public void VALIDITY_bio_add_needs_a_fresh_bio_a_known_iterator_of_a_bio_kind_and_max_vecs_1()
+    {
+        var r = Anon(Profiles.Linux618, folios: 4)
+            .Do(new IterInit(1, IterKind.Ubuf, IterDir.Source, [new IterSeg(A, 8192)]))
+            .Do(new IterInit(2, IterKind.Kvec, IterDir.Source, [new IterSeg(A, 4096)]));
+        Assert.Null(r.Invalid(new BioAdd(1, 1, 1)));
+        Assert.Contains("max_vecs must be >= 1", r.Invalid(new BioAdd(1, 1, 0)));
+        Assert.Contains("unknown iterator", r.Invalid(new BioAdd(1, 9, 4)));
+        Assert.Contains("bios take UBUF, IOVEC or BVEC", r.Invalid(new BioAdd(1, 2, 4)));
+        r.Do(new BioAdd(1, 1, 1));
+        Assert.Contains("at most once", r.Invalid(new BioAdd(1, 1, 1)));
+    }
+
+    [Fact]
+    public void VALIDITY_bio_add_segments_must_be_512_byte_multiples_in_address_and_length()
+    {
+        var r = Anon(Profiles.Linux618, folios: 4)
+            .Do(new IterInit(1, IterKind.Ubuf, IterDir.Source, [new IterSeg(A, 100)]))
+            .Do(new IterInit(2, IterKind.Ubuf, IterDir.Source, [new IterSeg(A + 100, 512)]))
+            .Do(new IterInit(3, IterKind.Ubuf, IterDir.Source, [new IterSeg(A + 512, 1024)]));
+        Assert.Contains("multiples of 512 bytes", r.Invalid(new BioAdd(1, 1, 4)));
+        Assert.Contains("multiples of 512 bytes", r.Invalid(new BioAdd(1, 2, 4)));
+        Assert.Null(r.Invalid(new BioAdd(1, 3, 4)));
+    }
+
+    [Fact]
+    public void VALIDITY_bio_release_needs_a_live_bio()
+    {
+        var r = Anon(Profiles.Linux618).Do(new IterInit(1, IterKind.Ubuf, IterDir.Source, [new IterSeg(A, 4096)]));
+        Assert.Contains("no such live bio", r.Invalid(new BioRelease(1, false)));
+        r.Do(new BioAdd(1, 1, 1));
+        Assert.Null(r.Invalid(new BioRelease(1, false)));
+        r.Do(new BioRelease(1, false));
+        Assert.Contains("no such live bio", r.Invalid(new BioRelease(1, false)));
+    }
+
+    // ---- Frame vectors -----------------------------------------------------------------------------------------
+
+    [Fact]
+    public void VALIDITY_frame_vector_create_takes_1_to_64_frames_and_a_fresh_id()
+    {
+        var r = Anon(Profiles.Linux618);
+        Assert.Contains("nr_allocated must be 1..64", r.Invalid(new FvCreate(1, 0)));
+        Assert.Null(r.Invalid(new FvCreate(1, 1)));
+        Assert.Null(r.Invalid(new FvCreate(1, 64)));
+        Assert.Contains("nr_allocated must be 1..64", r.Invalid(new FvCreate(1, 65)));
+        r.Do(new FvCreate(1, 4));
+        Assert.Contains("duplicate frame vector id", r.Invalid(new FvCreate(1, 4)));
+    }
+
+    [Fact]
+    public void VALIDITY_get_vaddr_frames_needs_a_known_empty_vector_and_a_non_negative_count()
+    {
+        var r = Anon(Profiles.Linux618, folios: 4).Do(new FvCreate(1, 4));
+        Assert.Contains("unknown frame vector", r.Invalid(new FvGet(2, A, 1, false)));
+        Assert.Contains("negative nr_frames", r.Invalid(new FvGet(1, A, -1, false)));
+        r.Do(new FvGet(1, A, 2, false));
+        Assert.Contains("already holds frames", r.Invalid(new FvGet(1, A, 1, false)));
+        Assert.Contains("unknown frame vector", r.Invalid(new FvPut(2)));
+        r.Do(new FvPut(1));
+        Assert.Null(r.Invalid(new FvGet(1, A, 1, false)));
+    }
+
+    // ---- netfs -------------------------------------------------------------------------------------------------
+
+    [Fact]
+    public void VALIDITY_netfs_extract_user_iter_needs_a_fresh_request_a_known_iterator_and_len_0()
+    {
+        var r = Anon(Profiles.Linux618).Do(new IterInit(1, IterKind.Ubuf, IterDir.Dest, [new IterSeg(A, 4096)]));
+        Assert.Null(r.Invalid(new NetfsExtract(1, 1, 0)));
+        Assert.Contains("negative len", r.Invalid(new NetfsExtract(1, 1, -1)));
+        Assert.Contains("unknown iterator", r.Invalid(new NetfsExtract(1, 9, 4096)));
+        Assert.Contains("no such live netfs request", r.Invalid(new NetfsFree(1)));
+        r.Do(new NetfsExtract(1, 1, 4096));
+        Assert.Contains("duplicate netfs request id", r.Invalid(new NetfsExtract(1, 1, 4096)));
+        r.Do(new NetfsFree(1));
+        Assert.Contains("duplicate netfs request id", r.Invalid(new NetfsExtract(1, 1, 4096)));
+        Assert.Contains("no such live netfs request", r.Invalid(new NetfsFree(1)));
+    }
+
+    [Fact]
+    public void VALIDITY_netfs_extract_user_iter_needs_a_profile_that_has_it()
+    {
+        // netfs_extract_user_iter() arrived in v6.3; the precondition reads the profile's field, not only its facets.
+        var r = Anon(Profiles.Linux618 with { HasNetfs = false }).Do(new IterInit(1, IterKind.Ubuf, IterDir.Dest, [new IterSeg(A, 4096)]));
+        Assert.Contains("no netfs_extract_user_iter() in this era", r.Invalid(new NetfsExtract(1, 1, 4096)));
+    }
+}
