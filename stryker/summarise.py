@@ -13,7 +13,8 @@ give it to a re-run (stryker/run.sh fixtures --survivors-of REPORT) to test just
 slow run can time out too, so re-test them on an idle machine (stryker/run.sh fixtures --timeouts-of REPORT).
 --source-dir DIR maps each span onto the current source in DIR (the project folder) when it changed since the run.
 
-Several REPORTs are added together (runs over disjoint parts of one project, e.g. oracles-core and oracles-rest).
+Several REPORTs are added together (runs over disjoint parts of one project, e.g. oracles-core and oracles-rest;
+a mutant one run ignored takes the status the other gave it).
 --then RERUN (repeatable, applied in order) takes a later re-run of some of those mutants (stryker/run.sh
 --survivors-of, --timeouts-of) and replaces the status of every mutant it re-tested, except that a kill stays a
 kill (seeds are fixed, and a re-run may run only some tests), so the figures are the ones after the new tests. --exclude GLOB (repeatable) leaves out the files it matches (a folder excluded from scope after the run). A mutant is matched by file, the text of its line (the nearest such line, so edits elsewhere in the file do
@@ -29,6 +30,7 @@ from collections import Counter
 
 DETECTED = {"Killed", "Timeout"}
 UNDETECTED = {"Survived", "NoCoverage"}
+COUNTED = DETECTED | UNDETECTED
 
 
 def score(counts):
@@ -77,36 +79,71 @@ def load(path):
     out = {}
     for p, entry in report.get("files", {}).items():
         rel = p[len(root):].lstrip("/") if root and p.startswith(root) else p
-        out[rel] = (entry.get("source", "").split("\n"), [dict(m) for m in entry.get("mutants", [])])
+        lines = entry.get("source", "").split("\n")
+        # Each mutant keeps the source it was made from: files of runs at different commits are merged.
+        out[rel] = (lines, [dict(m, _src=lines) for m in entry.get("mutants", [])])
     return out
 
 
-def key(lines, m):
+def key(m):
     loc = m["location"]["start"]
-    return (lines[loc["line"] - 1], loc["column"], m["mutatorName"], str(m.get("replacement", "")))
+    return (m["_src"][loc["line"] - 1], loc["column"], m["mutatorName"], str(m.get("replacement", "")))
+
+
+def counts_any(entry):
+    return any(m["status"] in COUNTED for m in entry[1])
+
+
+def add_disjoint(into, other):
+    """Adds to a file's mutants those another run over a disjoint mutate set tested (each run lists every mutant of
+    the file, the ones outside its set as Ignored). False if both runs counted the same mutant."""
+    _, mutants = into
+    _, other_mutants = other
+    index = index_by_key(mutants)
+    for n in other_mutants:
+        if n["status"] not in COUNTED:
+            continue
+        if nearest(index, n) is None:
+            mutants.append(n)  # a line the other run's source does not have (the file changed between the runs)
+            continue
+        m = nearest(index, n, lambda c: c["status"] not in COUNTED)
+        if m is None:
+            return False
+        m["status"] = n["status"]
+    return True
+
+
+def index_by_key(mutants):
+    by_key = {}
+    for m in mutants:
+        by_key.setdefault(key(m), []).append(m)
+    return by_key
+
+
+def nearest(index, n, eligible=lambda m: True):
+    """The mutant of index that is n (same line text, column, mutator, replacement), nearest n's line; or None."""
+    candidates = [m for m in index.get(key(n), []) if eligible(m)]
+    line = n["location"]["start"]["line"]
+    return min(candidates, key=lambda m: abs(m["location"]["start"]["line"] - line)) if candidates else None
 
 
 def apply_rerun(files, rerun, name, exclude=()):
     """Replace the status of every mutant of files that rerun tested again (see the module docstring)."""
-    for rel, (new_lines, new_mutants) in rerun.items():
+    for rel, (_, new_mutants) in rerun.items():
         if rel not in files:
             if not any(fnmatch.fnmatch(rel, g) for g in exclude) and any(m["status"] not in ("Ignored", "CompileError") for m in new_mutants):
                 print(f"summarise.py: {name}: {rel} is in no base report; ignored", file=sys.stderr)
             continue
-        lines, mutants = files[rel]
-        by_key = {}
-        for m in mutants:
-            by_key.setdefault(key(lines, m), []).append(m)
+        _, mutants = files[rel]
+        index = index_by_key(mutants)
         for n in new_mutants:
-            if n["status"] in ("Ignored", "CompileError"):
+            if n["status"] not in COUNTED:
                 continue
-            candidates = by_key.get(key(new_lines, n), [])
-            if not candidates:
+            best = nearest(index, n)
+            if best is None:
                 loc = n["location"]["start"]
                 print(f"summarise.py: {name}: {rel}:{loc['line']}:{loc['column']} {n['mutatorName']} matches no mutant of the base report; ignored", file=sys.stderr)
                 continue
-            line = n["location"]["start"]["line"]
-            best = min(candidates, key=lambda m: abs(m["location"]["start"]["line"] - line))
             # A kill is final (fixed seeds: the same tests kill it again), and a re-run may run fewer tests (only the
             # per-bug runs); a timeout is not (a run under load times out where an idle one may not), so it is replaced.
             if best["status"] != "Killed":
@@ -127,11 +164,13 @@ def main(argv):
     try:
         for path in args.reports:
             for rel, value in load(path).items():
-                if rel in files:
-                    print(f"summarise.py: {rel} is in more than one REPORT; use --then for a re-run", file=sys.stderr)
+                if any(fnmatch.fnmatch(rel, g) for g in args.exclude):
+                    continue
+                if rel not in files or not counts_any(files[rel]):
+                    files[rel] = value  # (a run whose mutate set left the file out lists all its mutants as Ignored)
+                elif counts_any(value) and not add_disjoint(files[rel], value):
+                    print(f"summarise.py: {rel}: a mutant is counted in more than one REPORT; use --then for a re-run", file=sys.stderr)
                     return 2
-                if not any(fnmatch.fnmatch(rel, g) for g in args.exclude):
-                    files[rel] = value
         for path in args.then:
             apply_rerun(files, load(path), path, args.exclude)
     except (OSError, ValueError) as e:
@@ -145,18 +184,19 @@ def main(argv):
     per_file = []
     survivors = []
     for rel in sorted(files):
-        lines, mutants = files[rel]
+        _, mutants = files[rel]
         counts = Counter(m["status"] for m in mutants)
         total.update(counts)
         per_file.append((rel, counts))
         for m in mutants:
             loc = m["location"]
             if m["status"] in UNDETECTED:
-                text = " ".join(original_text(lines, loc).split())
+                text = " ".join(original_text(m["_src"], loc).split())
                 repl = " ".join(str(m.get("replacement", "")).split())
                 survivors.append((rel, loc["start"]["line"], loc["start"]["column"], m["status"], m["mutatorName"], text, repl))
             if m["status"] in span_statuses:
-                span = remap(lines, loc, source_dir, rel) if source_dir else (offset(lines, loc["start"]), offset(lines, loc["end"]))
+                src = m["_src"]
+                span = remap(src, loc, source_dir, rel) if source_dir else (offset(src, loc["start"]), offset(src, loc["end"]))
                 if span is None:
                     print(f"summarise.py: {rel}:{loc['start']['line']}: the mutated line is no longer in the source; not re-tested", file=sys.stderr)
                 else:
