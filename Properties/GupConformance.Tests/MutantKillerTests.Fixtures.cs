@@ -391,4 +391,117 @@ public sealed partial class MutantKillerTests
             new Gup(1, EntryPoint.PinUserPages, Base, 1, Foll.None));
         Assert.Equal(-Errno.ENOMEM, last.Result);
     }
+
+    // ---- Bios and range release (Bio.cs, Release.cs), second pass -------------------------------------------------
+
+    [Fact]
+    public void BIO_BVEC_NO_RETENTION_a_partly_consumed_bvec_iterator_is_pointed_at_from_its_current_offset()
+    {
+        // bio_iov_bvec_set() starts at bv_offset + iov_offset: 0x200 of the 0x2000-byte bvec at r1 page 1 are gone,
+        // so the 0x1E00 left start 0x200 into page 1 and end in page 2 (2 pages, not 3 reaching back into page 0).
+        var last = AssertReferenceAgreesWithModel("linux-6.8",
+            new MapRegion(1, RegionKind.Anon, Base, 4),
+            new IterInit(1, IterKind.Bvec, IterDir.Dest, [new IterSeg(Base + 0x1000, 0x2000)]),
+            new IterExtract(1, 1, 0x200, 1),
+            new BioAdd(1, 1, 4));
+        Assert.Equal(0, last.Result);
+        Assert.Equal(2, last.BioPages);
+        Assert.Equal(0, last.IterCount);
+    }
+
+    [Fact]
+    public void REL_UNPIN_RANGE_DIRTY_LOCK_the_last_chunk_of_a_range_over_two_folios_releases_only_the_pages_left()
+    {
+        // 6 pages over two order-2 folios: gup_folio_range_next() gives 4 (all of f0), then min(6 - 4, 4) = 2 of f1.
+        var last = AssertReferenceAgreesWithModel("linux-6.18",
+            new MapRegion(1, RegionKind.Anon, Base, 2, Order: 2),
+            new Gup(1, EntryPoint.PinUserPages, Base, 6, Foll.None),
+            new Release(1, ReleaseFn.UnpinUserPageRangeDirtyLock, 0, 6, MakeDirty: true),
+            new InspectFolio("r1.f1"));
+        Assert.Equal(1, last.Refcount);
+        Assert.Equal(0, last.Pincount);
+        Assert.Equal(true, last.Dirty);
+    }
+
+    // ---- PageArray: the reference implementation's pages array (Mm.cs) -----------------------------------------------
+    // Not kernel behaviour but the reference's own data structure, whose contract every release path and every broken
+    // implementation rests on: entries kept as merged spans (a GUP over an order-18 folio is one span, not 262144
+    // entries), and an out-of-range request refused loudly rather than answered with fewer entries.
+
+    private static Folio FolioOf(string key, int order) => new(key, order, 1, null, 0);
+
+    [Fact]
+    public void PageArray_merges_consecutive_pages_of_one_folio_into_one_span_and_keeps_descending_ones_apart()
+    {
+        var f = FolioOf("r1.f0", 2);
+        var up = new PageArray();
+        up.Add(new Page(f, 0));
+        up.Add(new Page(f, 1));
+        var span = Assert.Single(up.Spans);
+        Assert.Equal((0L, 2L), (span.First, span.Count));
+
+        // Page 1 then page 0 are not a run: merging them would claim pages 1 and 2.
+        var down = new PageArray();
+        down.Add(new Page(f, 1));
+        down.Add(new Page(f, 0));
+        Assert.Equal([(1L, 1L), (0L, 1L)], down.Spans.Select(s => (s.First, s.Count)));
+        Assert.Equal(2, down.Length);
+    }
+
+    [Fact]
+    public void PageArray_stores_no_empty_span()
+    {
+        var f = FolioOf("r1.f0", 0);
+        var a = new PageArray();
+        a.AddSpan(new PageSpan(f, 0, 0));
+        Assert.Empty(a.Spans);
+        Assert.Equal(0, a.Length);
+    }
+
+    [Fact]
+    public void PageArray_Slice_refuses_a_negative_index_a_negative_count_and_a_window_past_the_end()
+    {
+        var f = FolioOf("r1.f0", 1);
+        var a = new PageArray();
+        a.AddSpan(new PageSpan(f, 0, 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => a.Slice(-1, 1).ToList());
+        Assert.Throws<ArgumentOutOfRangeException>(() => a.Slice(0, -1).ToList());
+        Assert.Throws<ArgumentOutOfRangeException>(() => a.Slice(1, 2).ToList());
+        Assert.Equal([(1L, 1L)], a.Slice(1, 1).Select(s => (s.First, s.Count)));
+    }
+
+    [Fact]
+    public void PageArray_an_empty_slice_yields_no_span()
+    {
+        var a = new PageArray();
+        a.AddSpan(new PageSpan(FolioOf("r1.f0", 1), 0, 2));
+        Assert.Empty(a.Slice(0, 0));
+        Assert.Empty(a.Slice(2, 0));
+    }
+
+    // ---- The reference's own consistency check (Gup.cs) --------------------------------------------------------------
+
+    /// <summary>A deliberately wrong walk: it fills the pages array and then reports <paramref name="result"/> anyway.</summary>
+    private sealed class ErrorWithPagesHeld(Profile profile, long result) : KernelStyleImplementation(profile)
+    {
+        protected override long GetUserPagesWalk(ulong start, long nrPages, long gupFlags, PageArray? pages)
+        {
+            base.GetUserPagesWalk(start, nrPages, gupFlags, pages);
+            return result;
+        }
+    }
+
+    [Theory]
+    [InlineData(0L)]
+    [InlineData(-Errno.EFAULT)]
+    public void GUP_PARTIAL_RESULT_an_entry_point_that_returns_no_pages_but_holds_some_is_reported_as_a_bug_in_the_implementation(long result)
+    {
+        // i ? i : ret: a walk that grabbed entries returns how many; 0 or -errno with entries held leaks them. The
+        // reference refuses to hide that (the engine reports the exception as a crash of the implementation).
+        using var impl = new ErrorWithPagesHeld(Profiles.Linux618, result);
+        impl.Execute(new MapRegion(1, RegionKind.Anon, Base, 2));
+        var e = Assert.Throws<InvalidOperationException>(() => impl.Execute(new Gup(1, EntryPoint.PinUserPages, Base, 2, Foll.None, true)));
+        Assert.Contains("pin_user_pages returned", e.Message, StringComparison.Ordinal);
+        Assert.Contains("with 2 pages held", e.Message, StringComparison.Ordinal);
+    }
 }
