@@ -17,7 +17,8 @@ Several REPORTs are added together (runs over disjoint parts of one project, e.g
 a mutant one run ignored takes the status the other gave it).
 --then RERUN (repeatable, applied in order) takes a later re-run of some of those mutants (stryker/run.sh
 --survivors-of, --timeouts-of) and replaces the status of every mutant it re-tested, except that a kill stays a
-kill (seeds are fixed, and a re-run may run only some tests), so the figures are the ones after the new tests. --exclude GLOB (repeatable) leaves out the files it matches (a folder excluded from scope after the run). A mutant is matched by file, the text of its line (the nearest such line, so edits elsewhere in the file do
+kill (seeds are fixed, and a re-run may run only some tests) and a survivor does not become a timeout (only a kill
+counts against a mutant some run saw survive), so the figures are the ones after the new tests. --exclude GLOB (repeatable) leaves out the files it matches (a folder excluded from scope after the run). A mutant is matched by file, the text of its line (the nearest such line, so edits elsewhere in the file do
 not matter), column, mutator and replacement; a re-run mutant that matches nothing is reported on stderr.
 """
 import argparse
@@ -145,9 +146,11 @@ def apply_rerun(files, rerun, name, exclude=()):
                 print(f"summarise.py: {name}: {rel}:{loc['line']}:{loc['column']} {n['mutatorName']} matches no mutant of the base report; ignored", file=sys.stderr)
                 continue
             # A kill is final (fixed seeds: the same tests kill it again), and a re-run may run fewer tests (only the
-            # per-bug runs); a timeout is not (a run under load times out where an idle one may not), so it is replaced.
-            if best["status"] != "Killed":
-                best["status"] = n["status"]
+            # per-bug runs). A timeout is not: a run under load times out where an idle one may not, so a re-run
+            # replaces it, and a mutant any run saw survive stays a survivor unless a later run kills it.
+            if best["status"] == "Killed" or (best["status"] in UNDETECTED and n["status"] == "Timeout"):
+                continue
+            best["status"] = n["status"]
 
 
 def main(argv):
