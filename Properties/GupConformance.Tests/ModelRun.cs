@@ -53,6 +53,10 @@ internal sealed class ModelRun(Profile profile)
     public static ModelRun Zero(Profile p, int pages = 2, ulong at = A, int region = 1) =>
         new ModelRun(p).Do(new MapRegion(region, RegionKind.Zero, at, pages));
 
+    /// <summary>Region 1: eight order-0 folios at A; region 2: one folio of order <paramref name="largeOrder"/> at <paramref name="large"/>; iterator 1 over <paramref name="segs"/>.</summary>
+    public static ModelRun Iter(Profile p, IterKind kind, IterDir dir, ulong large, int largeOrder, params IterSeg[] segs) =>
+        Anon(p, folios: 8).Do(new MapRegion(2, RegionKind.Anon, large, 1, largeOrder)).Do(new IterInit(1, kind, dir, segs));
+
     public static Gup Pin(int call, ulong start, long n, Foll flags = Foll.None, EntryPoint e = EntryPoint.PinUserPages, bool pages = true) =>
         new(call, e, start, n, flags, pages);
 

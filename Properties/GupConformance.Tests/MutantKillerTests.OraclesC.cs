@@ -14,8 +14,7 @@ public sealed partial class MutantKillerTests
     private const ulong HoleC = 0x30000000;
 
     /// <summary>Region 1: eight order-0 folios at A; region 2: one order-2 folio at <see cref="LargeC"/>; iterator 1 over <paramref name="segs"/>.</summary>
-    private static ModelRun IterC(Profile p, IterKind kind, IterDir dir, params IterSeg[] segs) =>
-        Anon(p, folios: 8).Do(new MapRegion(2, RegionKind.Anon, LargeC, 1, 2)).Do(new IterInit(1, kind, dir, segs));
+    private static ModelRun IterC(Profile p, IterKind kind, IterDir dir, params IterSeg[] segs) => Iter(p, kind, dir, LargeC, 2, segs);
 
     private static string N(long v) => v.ToString(CultureInfo.InvariantCulture);
 

@@ -613,8 +613,7 @@ public sealed partial class OracleScenarioTests
 
     // ---- IOV ------------------------------------------------------------------------------------------------
 
-    private static ModelRun Iter(Profile p, IterKind kind, IterDir dir, params IterSeg[] segs) =>
-        Anon(p, folios: 8).Do(new MapRegion(2, RegionKind.Anon, B, 1, 9)).Do(new IterInit(1, kind, dir, segs));
+    private static ModelRun Iter(Profile p, IterKind kind, IterDir dir, params IterSeg[] segs) => ModelRun.Iter(p, kind, dir, B, 9, segs);
 
     [Fact]
     public void IOV_USER_PIN_IOV_OFFSET0_a_user_source_is_pinned_page_by_page_from_offset0()
