@@ -39,13 +39,19 @@ public sealed record ExpectedDivergence(string RuleId, string Reason);
 
 /// <summary>
 /// What an implementation claims: the profile it implements and the facets it covers. Rules needing a facet
-/// outside the manifest are reported Not applicable, naming the missing facet.
+/// outside the manifest are reported Not applicable, naming the missing facet. <paramref name="MaxOrder"/>, when
+/// given, is the largest folio order the implementation can map (a real kernel's allocator has a limit): the
+/// generator then maps no larger folios.
 /// </summary>
 public sealed record CapabilityManifest(
     string Implementation,
     string ProfileId,
     Facet Facets,
-    IReadOnlyList<ExpectedDivergence>? ExpectedDivergences = null)
+    IReadOnlyList<ExpectedDivergence>? ExpectedDivergences = null,
+    int? MaxOrder = null)
 {
     public IReadOnlyList<ExpectedDivergence> Divergences => ExpectedDivergences ?? [];
+
+    /// <summary>The largest folio order commands may map under this manifest.</summary>
+    public int MaxFolioOrder => Math.Clamp(MaxOrder ?? Sizes.MaxOrder, 0, Sizes.MaxOrder);
 }

@@ -166,7 +166,13 @@ public static partial class ConformanceRun
             _options = options;
             _facets = manifest.Facets & profile.Facets;
             _declared = manifest.Divergences.Select(d => d.RuleId).ToHashSet(StringComparer.Ordinal);
-            _generator = new SequenceGenerator(profile, _facets, options.Weights);
+            var weights = options.Weights ?? GeneratorWeights.Default;
+            if (manifest.MaxFolioOrder < weights.MaxOrder)
+            {
+                weights = weights with { MaxOrder = manifest.MaxFolioOrder };
+            }
+
+            _generator = new SequenceGenerator(profile, _facets, weights);
             _shrinker = new Shrinker(profile, _facets);
             _executor = new SequenceExecutor(factory, profile, _facets, options.CommandTimeout);
             _implId = options.ImplementationId ?? factory.Name;

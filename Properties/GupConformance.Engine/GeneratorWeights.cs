@@ -126,6 +126,9 @@ public sealed record GeneratorWeights
     /// <summary>Moves tried per command before falling back to mapping a fresh region.</summary>
     public int AttemptsPerCommand { get; init; } = 16;
 
+    /// <summary>The largest folio order a region may have (the manifest's max_order): larger choices are left out.</summary>
+    public int MaxOrder { get; init; } = Sizes.MaxOrder;
+
     public GeneratorWeights WithMove(string move, int weight)
     {
         var d = new Dictionary<string, int>(MoveWeights, StringComparer.Ordinal) { [move] = weight };

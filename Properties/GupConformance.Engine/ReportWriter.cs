@@ -61,6 +61,11 @@ public static class ReportWriter
         Line(sb, $"Implementation: {r.Implementation} (manifest: {r.Manifest.Implementation})");
         Line(sb, $"Profile:        {r.Profile.Id} - {r.Profile.Title}");
         Line(sb, $"Facets:         {r.Manifest.Facets & r.Profile.Facets}");
+        if (r.Manifest.MaxOrder is { } maxOrder)
+        {
+            Line(sb, $"Folio orders:   up to {N(maxOrder)} (the implementation maps no larger folios; larger ones are not generated)");
+        }
+
         Line(sb, $"Seed:           {o.Seed.ToString(CultureInfo.InvariantCulture)}");
         Line(sb, $"Budget:         {N(o.Sequences)} sequences x {N(o.Length)} actions, per-command timeout {N((long)o.CommandTimeout.TotalMilliseconds)} ms");
         Line(sb, $"Replay:         {r.ReplayCommand}");

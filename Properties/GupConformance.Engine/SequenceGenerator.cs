@@ -45,7 +45,8 @@ public sealed class SequenceGenerator
             .Select(kv => (kv.Key, kv.Value))
             .ToArray();
         _templates = _weights.RegionWeights
-            .Where(kv => kv.Value > 0 && (RegionTemplates.Needs(kv.Key) & _facets) == RegionTemplates.Needs(kv.Key))
+            .Where(kv => kv.Value > 0 && (RegionTemplates.Needs(kv.Key) & _facets) == RegionTemplates.Needs(kv.Key)
+                && (kv.Key != RegionTemplates.Huge || _weights.MaxOrder > 10))
             .OrderBy(kv => kv.Key, StringComparer.Ordinal)
             .Select(kv => (kv.Key, kv.Value))
             .ToArray();
@@ -236,11 +237,11 @@ public sealed class SequenceGenerator
             switch (template)
             {
                 case RegionTemplates.Large:
-                    order = _rng.Weighted<int>([(1, 5), (2, 4), (3, 2), (4, 2), (5, 1), (6, 1), (9, 2), (10, 1)]);
+                    order = _rng.Weighted<int>(Fit([(1, 5), (2, 4), (3, 2), (4, 2), (5, 1), (6, 1), (9, 2), (10, 1)]));
                     folios = _rng.Range(1, 3);
                     break;
                 case RegionTemplates.Huge:
-                    order = _rng.Range(11, Sizes.MaxOrder);
+                    order = _rng.Range(11, _g._weights.MaxOrder);
                     folios = _rng.Chance(80) ? 1 : 2;
                     break;
                 case RegionTemplates.Zero:
@@ -261,13 +262,13 @@ public sealed class SequenceGenerator
                     break;
                 case RegionTemplates.Boundary:
                     order = (F & Facet.LargeFolios) != 0 && _rng.Chance(40)
-                        ? _rng.Weighted<int>([(1, 2), (2, 2), (5, 1), (9, 1)])
+                        ? _rng.Weighted<int>(Fit([(1, 2), (2, 2), (5, 1), (9, 1)]))
                         : 0;
                     folios = _rng.Range(1, 2);
                     refcount = _rng.Chance(15) ? 1024 : _rng.Range(1000, 1023);
                     break;
                 case RegionTemplates.Overflow:
-                    order = (F & Facet.LargeFolios) != 0 && _rng.Chance(40) ? _rng.Range(1, 3) : 0;
+                    order = (F & Facet.LargeFolios) != 0 && _rng.Chance(40) ? _rng.Range(1, Math.Min(3, _g._weights.MaxOrder)) : 0;
                     folios = _rng.Range(1, 2);
                     refcount = _rng.Weighted<int>(
                     [
@@ -282,6 +283,13 @@ public sealed class SequenceGenerator
 
             var start = NextFreeAddress(order);
             return new MapRegion(_nextRegion++, kind, start, folios, order, refcount);
+        }
+
+        /// <summary>The order choices an implementation can map (all of them unless its manifest sets max_order).</summary>
+        private (int Order, int Weight)[] Fit((int Order, int Weight)[] choices)
+        {
+            var max = _g._weights.MaxOrder;
+            return choices.All(c => c.Order <= max) ? choices : [.. choices.Where(c => c.Order <= max)];
         }
 
         /// <summary>After the last region: adjacent (so walks continue into it) or after a hole of 1..3 pages.</summary>

@@ -305,7 +305,18 @@ public static class ProcessWire
                 }
             }
 
-            result[profileId] = new CapabilityManifest(implementation, profileId, facets, divergences);
+            int? maxOrder = null;
+            if (m.TryGetProperty("max_order", out var mo) && mo.ValueKind != JsonValueKind.Null)
+            {
+                if (mo.ValueKind != JsonValueKind.Number || !mo.TryGetInt32(out var order) || order < 0 || order > Sizes.MaxOrder)
+                {
+                    throw Fault(ProtocolFault.WrongType, $"{where}.max_order must be an integer from 0 to {Sizes.MaxOrder.ToString(CultureInfo.InvariantCulture)}");
+                }
+
+                maxOrder = order;
+            }
+
+            result[profileId] = new CapabilityManifest(implementation, profileId, facets, divergences, maxOrder);
         }
 
         return result;
