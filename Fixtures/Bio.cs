@@ -3,7 +3,7 @@ using GupConformance.Spec;
 namespace GupConformance.Fixtures;
 
 /// <summary>struct bio, reduced: bi_flags with the era's real bit numbers, the bvec pages counted per page,
-/// bi_max_vecs, and where the data ends (the last page and the in-page end offset, for the same-page merge).</summary>
+/// bi_vcnt and bi_max_vecs, and where the data ends (the last page and the in-page end offset, for merges).</summary>
 public sealed class Bio
 {
     public Bio(int maxVecs)
@@ -17,12 +17,15 @@ public sealed class Bio
 
     public int MaxVecs { get; }
 
+    /// <summary>bi_vcnt: bvecs in use (a bvec spans physically contiguous pages).</summary>
+    public int Vcnt { get; set; }
+
     public Page? LastPage { get; set; }
 
     /// <summary>Offset in <see cref="LastPage"/> one past the bio's last byte (1..4096).</summary>
     public long LastEnd { get; set; }
 
-    public bool Full => Pages.Length >= MaxVecs;
+    public bool Full => Vcnt >= MaxVecs;
 }
 
 /// <summary>
@@ -120,7 +123,7 @@ public partial class KernelStyleImplementation
         }
         while (ret == 0 && iter.Count > 0 && !bio.Full);
 
-        return bio.Pages.Length > 0 ? 0 : ret;
+        return bio.Vcnt > 0 ? 0 : ret;
     }
 
     /// <summary>bio_iov_bvec_set(): the bio points at the caller's bvecs; nothing is taken; the iterator is consumed.</summary>
@@ -186,7 +189,7 @@ public partial class KernelStyleImplementation
     /// </summary>
     protected virtual long BioIovIterGetPagesOnce(Bio bio, IovIter iter)
     {
-        var nrPages = (int)(bio.MaxVecs - bio.Pages.Length);
+        var nrPages = bio.MaxVecs - bio.Vcnt;
         var pages = new PageArray();
         var size = Profile.Bio == BioScheme.NoPageRef
             ? IovIterGetPages2(iter, pages, uint.MaxValue, nrPages, out var offset)
@@ -207,6 +210,12 @@ public partial class KernelStyleImplementation
             }
             else
             {
+                // BIO-MULTIPAGE-BVEC: data continuing at the physical byte after the last bvec extends it.
+                if (!(offset == 0 && bio.LastEnd == PAGE_SIZE && bio.LastPage is { } last && PhysicallyNext(last) == page))
+                {
+                    bio.Vcnt++;
+                }
+
                 bio.Pages.Add(page);
             }
 
@@ -217,6 +226,22 @@ public partial class KernelStyleImplementation
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// The page physically after <paramref name="page"/>: the next page of its folio, or the first page of the next
+    /// folio of an anon region (its folios are one physically contiguous array); none for other pages.
+    /// </summary>
+    protected static Page? PhysicallyNext(Page page)
+    {
+        if (page.Index + 1 < page.Folio.NrPages)
+        {
+            return new Page(page.Folio, page.Index + 1);
+        }
+
+        return page.Folio.Region is { Kind: RegionKind.Anon } r && page.Folio.Index + 1 < r.Folios.Length && r.Folios[page.Folio.Index + 1] is { } next
+            ? new Page(next, 0)
+            : null;
     }
 
     /// <summary>

@@ -178,13 +178,15 @@ public partial class KernelStyleImplementation
     }
 
     /// <summary>
-    /// v6.1+ (6647e76ab623). FV-PFNMAP-REMOVED: pin_user_pages_fast(FOLL_LONGTERM [| FOLL_WRITE]) only;
+    /// v6.1+ (6647e76ab623). FV-PFNMAP-REMOVED: pin_user_pages_fast(FOLL_LONGTERM [| FOLL_WRITE]) only (6.1:
+    /// FOLL_FORCE | FOLL_WRITE | FOLL_LONGTERM, there is no write argument before v6.2);
     /// got_ref = true, is_pfns = false unconditionally; ret &lt;= 0 → nr_frames = 0, ret ? ret : -EFAULT.
     /// </summary>
     private long GetVaddrFramesPinsOnly(ulong start, int nrFrames, bool write, FrameVector vec)
     {
         var pages = new PageArray();
-        var ret = PinUserPagesFast(start, nrFrames, FOLL_LONGTERM | (write ? FOLL_WRITE : 0), pages);
+        var flags = Profile.FrameVectorAlwaysWrites ? FOLL_FORCE | FOLL_WRITE | FOLL_LONGTERM : FOLL_LONGTERM | (write ? FOLL_WRITE : 0);
+        var ret = PinUserPagesFast(start, nrFrames, flags, pages);
         vec.GotRef = true;
         vec.IsPfns = false;
         vec.Frames = pages;

@@ -11,7 +11,7 @@ public partial class KernelStyleImplementation
 {
     private bool ValidGupArgsEra => Profile.Validation is ValidationScheme.ValidGupArgs63 or ValidationScheme.ValidGupArgs68;
 
-    private bool LegacyEra => Profile.Validation is ValidationScheme.Legacy57 or ValidationScheme.Legacy511 or ValidationScheme.Legacy62;
+    private bool LegacyEra => Profile.Validation is ValidationScheme.Legacy57 or ValidationScheme.Legacy511 or ValidationScheme.Legacy62 or ValidationScheme.Legacy61Stable;
 
     /// <summary>The Gup command: encode the caller's symbolic flags as the era's numeric word and call the entry point.</summary>
     private Observation DoGup(Gup c)
@@ -213,7 +213,8 @@ public partial class KernelStyleImplementation
 
     /// <summary>
     /// Legacy pin_* checks (v5.6–v6.2). API-PIN-GET-EXCLUSIVE: WARN_ON_ONCE(gup_flags &amp; FOLL_GET) → -EINVAL.
-    /// API-PAGES-REQUIRED (v6.2 only, pin_user_pages() and pin_user_pages_fast()): WARN_ON_ONCE(!pages).
+    /// API-PAGES-REQUIRED: WARN_ON_ONCE(!pages) in v6.2 pin_user_pages() and pin_user_pages_fast(), in 6.1.y every
+    /// pin_* entry point.
     /// </summary>
     protected virtual bool IsValidPinFlagsLegacy(long gupFlags, bool havePages, bool pagesRequired)
     {
@@ -222,7 +223,9 @@ public partial class KernelStyleImplementation
             return false;
         }
 
-        return !(pagesRequired && Profile.Validation == ValidationScheme.Legacy62 && !havePages);
+        var checksPages = Profile.Validation == ValidationScheme.Legacy61Stable
+            || (pagesRequired && Profile.Validation == ValidationScheme.Legacy62);
+        return !(checksPages && !havePages);
     }
 
     /// <summary>The flags a caller may not pass (is_valid_gup_args() step 1): v6.3–v6.5 explicit list, v6.8+ INTERNAL_GUP_FLAGS.</summary>
@@ -293,11 +296,55 @@ public partial class KernelStyleImplementation
             return -Errno.EFAULT;
         }
 
+        var pinLongTerm = FOLL_PIN | FOLL_LONGTERM;
+        if (Profile.FastPinTransients && (gupFlags & pinLongTerm) == pinLongTerm)
+        {
+            GupFastLongTermPinPrefix(start, nrPages, gupFlags);
+        }
+
         var nr = GetUserPagesLocked(start, nrPages, gupFlags, pages);
 
         // FOLL_FAST_ONLY: the lockless walk never falls back to the slow path, so a hole, a refused VMA or a failed
         // grab just ends the walk and the call reports the pages it got (possibly none), never an error.
         return (gupFlags & FOLL_FAST_ONLY) != 0 && nr < 0 ? 0 : nr;
+    }
+
+    /// <summary>
+    /// gup_fast_pte_range() ahead of the slow walk, for a FOLL_LONGTERM pin (6.12): it stops at a special PTE (the
+    /// zero page), a PTE it may not write or a folio it cannot get; a file page it pins and then refuses — a write
+    /// pin (gup_fast_folio_allowed()) or a read-only-mapped page (gup_must_unshare(NULL, ...)) — and gives back
+    /// (VMSTAT-FAST-TRANSIENT). Pages it did take are taken the same way by the slow walk that follows, so only the
+    /// refused pin is modelled here.
+    /// </summary>
+    protected virtual void GupFastLongTermPinPrefix(ulong start, long nrPages, long gupFlags)
+    {
+        var write = (gupFlags & FOLL_WRITE) != 0;
+        for (long i = 0; i < nrPages; i++)
+        {
+            var addr = start + ((ulong)i << Sizes.PageShift);
+            var vma = Mm.FindVma(addr);
+            if (vma is null || (vma.Flags & (VmFlags.VM_IO | VmFlags.VM_PFNMAP)) != 0)
+            {
+                return;
+            }
+
+            var page = FollowPage(vma, addr);
+            var writable = vma.Kind == RegionKind.Anon || vma.WriteMapped.Contains(vma.PageIndex(addr));
+            if (page.Folio.IsZeroPfn || (write && !writable) || FolioRefCount(page.Folio) <= 0)
+            {
+                return;
+            }
+
+            if (vma.Kind == RegionKind.File && (write || !writable))
+            {
+                if (TryGrabFolio(page.Folio, 1, gupFlags) == 0)
+                {
+                    GupPutFolio(page.Folio, 1, gupFlags);
+                }
+
+                return;
+            }
+        }
     }
 
     // ---- The walk ---------------------------------------------------------------------------------------------
@@ -321,11 +368,12 @@ public partial class KernelStyleImplementation
     /// API-VMIO-PFNMAP, API-LONGTERM-FILE-WRITE via check_vma_flags(); ZERO-WRITE-FAULT / ZERO-LONGTERM-UNSHARE
     /// via faultin_page(); the grab with the sign check before each entry (OVF-SIGN-CHECK);
     /// GUP-PARTIAL-RESULT: an error at entry k &gt; 0 returns k, holding entries 0..k-1.
-    /// REF-NO-PAGES-NO-REF: without FOLL_GET/FOLL_PIN nothing is grabbed.
+    /// REF-NO-PAGES-NO-REF: without FOLL_GET/FOLL_PIN nothing is grabbed; OVF-SIGN-CHECK-WITHOUT-GRAB: where
+    /// try_grab_*() test the sign before the flags, the flag-less lookup still fails on a refcount &lt;= 0.
     /// </summary>
     protected virtual long GetUserPagesWalk(ulong start, long nrPages, long gupFlags, PageArray? pages)
     {
-        var grab = (gupFlags & (FOLL_GET | FOLL_PIN)) != 0;
+        var grab = (gupFlags & (FOLL_GET | FOLL_PIN)) != 0 || Profile.SignCheckWithoutGrab;
         for (long i = 0; i < nrPages; i++)
         {
             var addr = start + ((ulong)i << Sizes.PageShift);
@@ -375,12 +423,30 @@ public partial class KernelStyleImplementation
     }
 
     /// <summary>
+    /// FILE-WRITE-FAULT-DIRTY: a clean shared file page is mapped read-only; the write fault that can_follow_write_pte()
+    /// forces dirties it (wp_page_shared() -> fault_dirty_shared_page() -> folio_mark_dirty()).
+    /// </summary>
+    protected virtual void WriteFaultSharedPage(Page page) => page.Folio.Dirty = true;
+
+    /// <summary>
     /// follow_page_mask() + faultin_page(): a PTE mapping the zero page is replaced by a fresh folio when the
     /// access must not see the shared page (ZERO-WRITE-FAULT, ZERO-LONGTERM-UNSHARE); otherwise the current page.
     /// </summary>
     protected Page FollowPageOrFault(Vma vma, ulong addr, long gupFlags)
     {
         var page = FollowPage(vma, addr);
+        var write = (gupFlags & FOLL_WRITE) != 0;
+        if (vma.Kind == RegionKind.File && write && vma.WriteMapped.Add(vma.PageIndex(addr)))
+        {
+            WriteFaultSharedPage(page);
+        }
+
+        if (vma.Kind == RegionKind.Zero && write)
+        {
+            // A write fault leaves the PTE writable (an unsharing fault maps the new page read-only).
+            vma.WriteMapped.Add(vma.PageIndex(addr));
+        }
+
         if (page.Folio.IsZeroPfn && GupMustBreakZeroPage(gupFlags))
         {
             var folio = FaultInZeroPte(vma, vma.PageIndex(addr));

@@ -78,6 +78,13 @@ public sealed class PageArray
     /// <summary>pages[Length++] = page.</summary>
     public void Add(Page page) => AddSpan(new PageSpan(page.Folio, page.Index, 1));
 
+    /// <summary>Forgets every entry (the array is given back, as kvfree() does).</summary>
+    public void Clear()
+    {
+        _spans.Clear();
+        Length = 0;
+    }
+
     public void AddSpan(PageSpan span)
     {
         if (span.Count <= 0)
@@ -200,6 +207,12 @@ public sealed class Vma
     public VmFlags Flags { get; }
 
     public Folio?[] Folios { get; }
+
+    /// <summary>
+    /// File and zero-page mappings: the pages a write fault made writable. The rest are mapped read-only (a clean
+    /// file page, for dirty tracking; the zero page; a page an unsharing fault put there).
+    /// </summary>
+    public HashSet<long> WriteMapped { get; } = [];
 
     public bool Contains(ulong addr) => addr >= VmStart && addr < VmEnd;
 

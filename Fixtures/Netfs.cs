@@ -40,7 +40,9 @@ public partial class KernelStyleImplementation
     /// netfs_extract_user_iter(orig, orig_len, new, 0). NETFS-REJECTS-KERNEL: WARN_ON_ONCE(!ubuf &amp;&amp; !iovec) →
     /// -EIO. NETFS-PINS-USER: extraction after extraction (one segment each, pins) into bvecs until count is 0 or
     /// max_pages = iov_iter_npages(orig, INT_MAX) is reached; NETFS-PARTIAL-ON-ERROR: an extraction error stops
-    /// the loop and the bvecs built so far are returned. Result = number of bvecs.
+    /// the loop and the bvecs built so far are returned. Result = number of bvecs. NETFS-EMPTY-RETURNS-ERROR (the
+    /// 2026 fix): an extraction of nothing is -EIO, and the error is returned — every pin dropped — when nothing
+    /// was built or it is -ENOMEM.
     /// </summary>
     protected virtual long NetfsExtractUserIter(IovIter orig, long origLen, NetfsRequest rreq, out IovIter? newIter)
     {
@@ -54,13 +56,15 @@ public partial class KernelStyleImplementation
         var maxPages = IovIterNpages(orig);
         long npages = 0;
         var segs = new List<IterSeg>();
+        long error = 0;
         while (count > 0 && npages < maxPages)
         {
             var pages = new PageArray();
             var ret = IovIterExtractPages(orig, pages, count, (int)(maxPages - npages), out var offset);
             if (ret <= 0 || ret > count)
             {
-                // "Couldn't get user pages (rc=%zd)": stop, keep what was built.
+                // "Couldn't get user pages (rc=%zd)": stop, keep what was built (the 2026 fix: ret ?: -EIO).
+                error = ret <= 0 ? (ret != 0 ? ret : -Errno.EIO) : -Errno.EIO;
                 break;
             }
 
@@ -74,6 +78,20 @@ public partial class KernelStyleImplementation
             rreq.Bvecs.AddRange(pages, 0, curNpages);
             npages += curNpages;
             segs.Add(new IterSeg(0, ret));
+        }
+
+        if (Profile.NetfsReturnsErrorWhenEmpty && error < 0 && (error == -Errno.ENOMEM || npages == 0))
+        {
+            foreach (var span in rreq.Bvecs.Spans)
+            {
+                for (long k = 0; k < span.Count; k++)
+                {
+                    UnpinUserPage(new Page(span.Folio, span.First + k));
+                }
+            }
+
+            rreq.Bvecs.Clear();
+            return error;
         }
 
         // iov_iter_bvec(new, orig->data_source, bv, npages, orig_len - count): a kernel-backed copy.

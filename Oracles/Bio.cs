@@ -27,9 +27,9 @@ internal static class BioStep
 
     /// <summary>
     /// bio_iov_iter_get_pages(): a BVEC iterator is taken as is (BIO-BVEC-NO-RETENTION); a user-backed one is
-    /// extracted segment by segment with refs (BIO-REFS-LEGACY) or pins (BIO-PINS) until it is empty, the bio holds
-    /// MaxVecs pages, or an extraction fails; a page continuing the bio's last page is given back at once
-    /// (BIO-SAME-PAGE-MERGE).
+    /// extracted segment by segment with refs (BIO-REFS-LEGACY) or pins (BIO-PINS) until it is empty, the bio's
+    /// MaxVecs bvecs are used, or an extraction fails; a page continuing the bio's last page is given back at once
+    /// (BIO-SAME-PAGE-MERGE) and a page physically following it extends the last bvec (BIO-MULTIPAGE-BVEC).
     /// </summary>
     public static void Add(StepContext ctx, BioAdd c)
     {
@@ -65,9 +65,12 @@ internal static class BioStep
                 result = -Errno.EFAULT;
             }
 
-            while (it.Count > 0 && pageCount < c.MaxVecs)
+            // The bio's capacity is bi_max_vecs bvecs, and each extraction asks for bi_max_vecs - bi_vcnt pages: data
+            // continuing physically contiguous with the last bvec extends it (BIO-MULTIPAGE-BVEC, BIO-SAME-PAGE-MERGE).
+            long bvecs = 0;
+            while (it.Count > 0 && bvecs < c.MaxVecs)
             {
-                var ex = IovStep.ExtractPages(ctx, it, it.Count, c.MaxVecs - pageCount, hold, rule);
+                var ex = IovStep.ExtractPages(ctx, it, it.Count, c.MaxVecs - bvecs, hold, rule);
                 rules.AddRange(ex.Rules);
                 if (ex.Result <= 0)
                 {
@@ -77,24 +80,41 @@ internal static class BioStep
                 }
 
                 it = ex.Iter;
-                var got = ex.Pages;
-                var n = PageRuns.Entries(got.Select(r => new PageRun(r.Folio, r.First, r.Count)));
-                var head = ReleaseStep.EntryAt(got, 0);
-                var tail = ReleaseStep.EntryAt(got, n - 1);
-                var end = ex.Offset0!.Value + ex.Result - ((n - 1) * Sizes.PageSize);
-                if (last is { } l && l.Folio == head.Folio && l.First == head.First && lastEnd == ex.Offset0 && lastEnd < Sizes.PageSize)
+                var offset = ex.Offset0!.Value;
+                var left = ex.Result;
+                foreach (var run in ex.Pages)
                 {
-                    // __bio_release_pages() drops one ref/pin per page per bvec: the duplicate goes back now.
-                    FolioOps.PutFolio(ctx, head.Folio, 1, hold == Hold.Pin, hold, rules, ["BIO-SAME-PAGE-MERGE"]);
-                    rules.Add("BIO-SAME-PAGE-MERGE");
-                    got = DropFirst(got);
-                    n--;
-                }
+                    for (var k = 0L; k < run.Count && left > 0; k++)
+                    {
+                        var page = run with { First = run.First + k, Count = 1 };
+                        var len = Math.Min(Sizes.PageSize - offset, left);
+                        if (last is { } l && l.Folio == page.Folio && l.First == page.First && lastEnd == offset && lastEnd < Sizes.PageSize)
+                        {
+                            // __bio_release_pages() drops one ref/pin per page per bvec: the duplicate goes back now.
+                            FolioOps.PutFolio(ctx, page.Folio, 1, hold == Hold.Pin, hold, rules, ["BIO-SAME-PAGE-MERGE"]);
+                            rules.Add("BIO-SAME-PAGE-MERGE");
+                        }
+                        else
+                        {
+                            if (last is { } p2 && lastEnd == Sizes.PageSize && offset == 0 && Memory.PhysicallyFollows(ctx, p2, page))
+                            {
+                                rules.Add("BIO-MULTIPAGE-BVEC");
+                            }
+                            else
+                            {
+                                bvecs++;
+                            }
 
-                pages.AddRange(got);
-                pageCount += n;
-                last = tail;
-                lastEnd = end;
+                            Memory.Append(pages, page.Folio, page.First, 1, page.Hold);
+                            pageCount++;
+                        }
+
+                        last = page;
+                        lastEnd = offset + len;
+                        left -= len;
+                        offset = 0;
+                    }
+                }
             }
         }
 
@@ -108,10 +128,6 @@ internal static class BioStep
         ctx.Exercise(rules);
         ctx.Note($"bio {StepContext.Num(c.Bio)} built: {StepContext.Num(pageCount)} pages, flags {InspectStep.BioFlagsText(flags)}");
     }
-
-    private static ImmutableList<EntryRun> DropFirst(ImmutableList<EntryRun> runs) => runs[0].Count == 1
-        ? runs.RemoveAt(0)
-        : runs.SetItem(0, runs[0] with { First = runs[0].First + 1, Count = runs[0].Count - 1 });
 
     /// <summary>
     /// bio_release_pages(bio, mark_dirty): if the flags say pages are held, each page is dirtied when asked —

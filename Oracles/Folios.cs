@@ -111,6 +111,14 @@ internal static class FolioOps
         var extra = cause?.ToList() ?? [];
         if (hold == Hold.None)
         {
+            if (p.SignCheckWithoutGrab && f.Refcount <= 0)
+            {
+                // try_grab_page()/try_grab_folio() test the sign before the flags: the lookup fails (-ENOMEM).
+                ctx.Put(f with { RefProv = f.RefProv.Decide(["OVF-SIGN-CHECK-WITHOUT-GRAB"]) });
+                rules.Add("OVF-SIGN-CHECK-WITHOUT-GRAB");
+                return 0;
+            }
+
             // Neither FOLL_GET nor FOLL_PIN: the walk only faults pages in.
             ctx.Put(f with { RefProv = f.RefProv.Decide(["REF-NO-PAGES-NO-REF"]) });
             rules.Add("REF-NO-PAGES-NO-REF");

@@ -188,10 +188,16 @@ internal static class FrameVectorStep
         return (call.Result, fallback);
     }
 
-    /// <summary>v6.1+: pin_user_pages_fast(FOLL_LONGTERM | write) only; got_ref always true; no pfn walk (FV-PFNMAP-REMOVED).</summary>
+    /// <summary>
+    /// v6.1+: pin_user_pages_fast() only; got_ref always true; no pfn walk (FV-PFNMAP-REMOVED). The flags are
+    /// FOLL_LONGTERM | (write ? FOLL_WRITE : 0) from v6.2, and FOLL_FORCE | FOLL_WRITE | FOLL_LONGTERM whatever the
+    /// caller wants before (6.1.192 drivers/media/common/videobuf2/frame_vector.c get_vaddr_frames() has no write).
+    /// </summary>
     private static (long, FvState) PinsOnly(StepContext ctx, FvState fv, ulong start, long n, bool write, List<string> rules)
     {
-        var flags = Foll.LongTerm | (write ? Foll.Write : Foll.None);
+        var flags = ctx.Profile.FrameVectorAlwaysWrites
+            ? Foll.Force | Foll.Write | Foll.LongTerm
+            : Foll.LongTerm | (write ? Foll.Write : Foll.None);
         var call = GupCore.Call(ctx, EntryPoint.PinUserPagesFast, start, n, flags, withPages: true, cause: ["FV-PINS"]);
         rules.Add("FV-PINS");
         rules.AddRange(call.Exercised);

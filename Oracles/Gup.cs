@@ -99,8 +99,8 @@ internal static class GupCore
     /// v5.6–v6.2 WARN_ON_ONCE guards: pin_* refuse FOLL_GET (API-PIN-GET-EXCLUSIVE); get_user_pages[_remote|_fast]
     /// refuse FOLL_PIN (API-GET-REFUSES-PIN) and, from is_valid_gup_flags(), FOLL_LONGTERM (API-LONGTERM-NEEDS-PIN;
     /// before it API-LONGTERM-GET-LEGACY); the _unlocked calls refuse FOLL_LONGTERM (API-UNLOCKED-LONGTERM); v6.2
-    /// pin_user_pages[_fast] refuse a NULL pages array (API-PAGES-REQUIRED). All return -EINVAL (API-PIN-RETURNS-ZERO
-    /// names the era's convention).
+    /// pin_user_pages[_fast] and 6.1.y every pin_* entry refuse a NULL pages array (API-PAGES-REQUIRED). All return
+    /// -EINVAL (API-PIN-RETURNS-ZERO names the era's convention; *_fast_only read it as 0).
     /// </summary>
     private static ((long, List<string>)?, Foll) Legacy(Profile p, EntryPoint e, Foll flags, bool withPages, List<string> passed)
     {
@@ -109,6 +109,12 @@ internal static class GupCore
         if (e.IsPin() && flags.Has(Foll.Get))
         {
             refused = "API-PIN-GET-EXCLUSIVE";
+        }
+        else if (p.Validation == ValidationScheme.Legacy61Stable && e.IsPin() && !withPages)
+        {
+            // 6.1.192 mm/gup.c: every pin_* entry checks WARN_ON_ONCE(!pages) right after FOLL_GET, before
+            // pin_user_pages_unlocked() reaches get_user_pages_unlocked()'s FOLL_LONGTERM check.
+            refused = "API-PAGES-REQUIRED";
         }
         else if (getGroup && flags.Has(Foll.Pin))
         {
@@ -228,6 +234,11 @@ internal static class GupCore
         List<string> implied = adm.ImpliedGet ? ["REF-IMPLIED-GET"] : [];
         causes.AddRange(implied);
 
+        if (p.FastPinTransients && e.IsFast() && eff.Has(Foll.Pin | Foll.LongTerm))
+        {
+            FastTransient(ctx, start, nrPages, eff);
+        }
+
         var walk = Walk(ctx, start, nrPages, eff, hold, causes.Count > 0 ? causes : null);
 
         // A walk error is still a result of admission: an era rule that let the flags through (a caller's FOLL_TOUCH
@@ -257,6 +268,43 @@ internal static class GupCore
         }
 
         return new GupCall(result, walk.Entries, resultRules, exercised);
+    }
+
+    /// <summary>
+    /// GUP-fast's lockless walk ahead of the slow one, for a FOLL_LONGTERM pin: it stops at the first page it cannot
+    /// take without the VMA — a hole or special PTE, a PTE it may not write, a folio it cannot get — and for a file page
+    /// it first pins and then refuses (a write pin, or a read-only-mapped page), giving the pin back: one count in
+    /// each pin counter (VMSTAT-FAST-TRANSIENT). The slow walk then does what the model's walk does.
+    /// </summary>
+    private static void FastTransient(StepContext ctx, ulong start, long nrPages, Foll flags)
+    {
+        var write = flags.Has(Foll.Write);
+        for (long i = 0; i < nrPages; i++)
+        {
+            var addr = start + ((ulong)i * (ulong)Sizes.PageSize);
+            var r = ctx.RegionAt(addr);
+            if (r is null || r.IsVmIoOrPfnMap)
+            {
+                return;
+            }
+
+            var page = (long)((addr - r.Start) / (ulong)Sizes.PageSize);
+            var h = Memory.PageOf(r, page);
+            var writable = r.Kind == RegionKind.Anon || r.WriteMapped.Contains(page);
+            if (h.Folio == FolioState.ZeroKey || (write && !writable) || ctx.Folio(h.Folio).Refcount <= 0)
+            {
+                return;
+            }
+
+            if (r.Kind == RegionKind.File && (write || !writable))
+            {
+                ctx.Acquired += 1;
+                ctx.AcquiredProv = ctx.AcquiredProv.Change(ctx.StepNo, ["VMSTAT-FAST-TRANSIENT"]);
+                ctx.Released += 1;
+                ctx.ReleasedProv = ctx.ReleasedProv.Change(ctx.StepNo, ["VMSTAT-FAST-TRANSIENT"]);
+                return;
+            }
+        }
     }
 
     /// <summary>What a walk did: entries grabbed, and the error that stopped it (if any).</summary>
@@ -298,24 +346,34 @@ internal static class GupCore
             var want = Math.Min(r.Pages - page, nrPages - done);
             var got = r.Kind == RegionKind.Zero
                 ? WalkZero(ctx, r.Id, page, want, flags, hold, entries, rules, cause)
-                : WalkFolios(ctx, r, page, want, hold, entries, rules, cause);
+                : WalkFolios(ctx, r.Id, page, want, flags, hold, entries, rules, cause);
             done += got;
             addr += (ulong)got * (ulong)Sizes.PageSize;
             if (got < want)
             {
-                return new WalkResult(done, -Errno.ENOMEM, ["OVF-SIGN-CHECK"], entries.ToImmutable(), rules);
+                return new WalkResult(done, -Errno.ENOMEM, [hold == Hold.None ? "OVF-SIGN-CHECK-WITHOUT-GRAB" : "OVF-SIGN-CHECK"], entries.ToImmutable(), rules);
             }
         }
 
         return new WalkResult(done, null, [], entries.ToImmutable(), rules);
     }
 
-    /// <summary>Anon and File regions: one grab per folio for all its entries in range.</summary>
-    private static long WalkFolios(StepContext ctx, RegionState r, long page, long want, Hold hold, ImmutableList<EntryRun>.Builder entries, List<string> rules, IReadOnlyList<string>? cause)
+    /// <summary>
+    /// Anon and File regions: one grab per folio for all its entries in range. A FOLL_WRITE walk write-faults a
+    /// read-only file page first (FILE-WRITE-FAULT-DIRTY), before its grab, so it is dirty even if the grab fails.
+    /// </summary>
+    private static long WalkFolios(StepContext ctx, int regionId, long page, long want, Foll flags, Hold hold, ImmutableList<EntryRun>.Builder entries, List<string> rules, IReadOnlyList<string>? cause)
     {
         long got = 0;
         while (got < want)
         {
+            var r = ctx.RegionById(regionId);
+            if (r.Kind == RegionKind.File && flags.Has(Foll.Write))
+            {
+                Memory.WriteFault(ctx, r, page + got, rules);
+                r = ctx.RegionById(regionId);
+            }
+
             var h = Memory.PageOf(r, page + got);
             var inFolio = Math.Min(want - got, r.FolioPages - h.Index);
             var n = FolioOps.Grab(ctx, h.Folio, inFolio, hold, rules, cause);
@@ -348,6 +406,11 @@ internal static class GupCore
                 h = new PageHandle(Memory.Fault(ctx, r, page + got, rule), 0);
                 cause.Add(rule);
                 rules.Add(rule);
+            }
+            else if (h.Folio != FolioState.ZeroKey && write)
+            {
+                // An unshared page is mapped read-only; the write fault reuses it (it is exclusive).
+                Memory.WriteFault(ctx, r, page + got, rules);
             }
 
             var n = FolioOps.Grab(ctx, h.Folio, 1, hold, rules, cause);

@@ -10,7 +10,9 @@ internal static class NetfsStep
     /// NETFS-REJECTS-KERNEL for non-user iterators (-EIO); else will_pin of the original iterator is recorded
     /// (NETFS-CLEANUP-ORIGINAL) and extraction after extraction pins one segment each (NETFS-PINS-USER) until the
     /// count or max_pages is reached; an extraction error stops the loop and keeps what was built
-    /// (NETFS-PARTIAL-ON-ERROR). The result is the number of bvecs (= pinned entries).
+    /// (NETFS-PARTIAL-ON-ERROR). The result is the number of bvecs (= pinned entries). After the 2026 fix
+    /// (NETFS-EMPTY-RETURNS-ERROR) an extraction of nothing is -EIO, and the error is returned — every pin taken
+    /// dropped — when nothing was built or it is -ENOMEM.
     /// </summary>
     public static void Extract(StepContext ctx, NetfsExtract c)
     {
@@ -29,6 +31,7 @@ internal static class NetfsStep
             var count = Math.Min(c.MaxSize, it.Count);
             var maxPages = it.Segs.Where(s => s.Len > 0).Sum(s => Memory.PagesSpanned(s.Addr, s.Len));
             long npages = 0;
+            long error = 0;
             while (count > 0 && npages < maxPages)
             {
                 var ex = IovStep.ExtractPages(ctx, it, count, maxPages - npages, Hold.Pin, "NETFS-PINS-USER");
@@ -36,6 +39,7 @@ internal static class NetfsStep
                 if (ex.Result <= 0)
                 {
                     rules.Add("NETFS-PARTIAL-ON-ERROR");
+                    error = ex.Result < 0 ? ex.Result : -Errno.EIO;
                     break;
                 }
 
@@ -46,6 +50,18 @@ internal static class NetfsStep
             }
 
             result = npages;
+            if (ctx.Profile.NetfsReturnsErrorWhenEmpty && error < 0 && (npages == 0 || error == -Errno.ENOMEM))
+            {
+                // if (ret < 0 && (ret == -ENOMEM || npages == 0)) { unpin_user_page() each; kvfree(); return ret; }
+                rules.Add("NETFS-EMPTY-RETURNS-ERROR");
+                foreach (var run in pages)
+                {
+                    FolioOps.PutFolio(ctx, run.Folio, run.Count, asPin: true, run.Hold, rules, ["NETFS-EMPTY-RETURNS-ERROR"]);
+                }
+
+                pages.Clear();
+                result = error;
+            }
         }
 
         ctx.Iters = ctx.Iters.SetItem(c.Iter, it);

@@ -57,6 +57,13 @@ internal sealed record FolioState(
 /// <summary>A mapped region; a Zero region remembers which of its pages a fault replaced (each now an order-0 folio).</summary>
 internal sealed record RegionState(int Id, RegionKind Kind, ulong Start, int Folios, int Order, int StartRefcount, ImmutableSortedSet<long> Faulted)
 {
+    /// <summary>
+    /// Zero and File regions: the pages whose PTE is writable. A Zero-region page is write-mapped by a write fault
+    /// (an unsharing fault maps it read-only); a File page starts read-only (the mapping tracks dirtying) until a
+    /// write fault. Anon pages are always writable. Only GUP-fast-only, which cannot fault, sees the difference.
+    /// </summary>
+    public ImmutableSortedSet<long> WriteMapped { get; init; } = [];
+
     public long Pages => (long)Folios << Order;
 
     public long FolioPages => 1L << Order;

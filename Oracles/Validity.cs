@@ -150,7 +150,32 @@ internal static class Validity
             return "GUP-fast-only never faults nor grabs the zero page (special PTE): not modelled";
         }
 
+        if (GupCore.IsFastOnly(c.Entry) && eff.Has(Foll.Write) && CoversReadOnlyPte(s, c.Start, c.NrPages))
+        {
+            return "GUP-fast-only never faults: a FOLL_WRITE call over a read-only PTE (a clean file page, an unshared page) is not modelled";
+        }
+
         return null;
+    }
+
+    /// <summary>Whether [start, start + n pages) covers a File or faulted Zero-region page whose PTE is read-only.</summary>
+    private static bool CoversReadOnlyPte(ModelState s, ulong start, long n)
+    {
+        var end = (UInt128)start + ((UInt128)(ulong)n * (ulong)Sizes.PageSize);
+        foreach (var r in s.RegionList.Where(r => r.Kind is RegionKind.File or RegionKind.Zero && r.Start < end && start < r.End))
+        {
+            var lo = start > r.Start ? (long)((start - r.Start) / (ulong)Sizes.PageSize) : 0;
+            var hi = end < r.End ? (long)(((ulong)end - r.Start) / (ulong)Sizes.PageSize) : r.Pages;
+            for (var page = lo; page < hi; page++)
+            {
+                if (!r.WriteMapped.Contains(page))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Whether [start, start + n pages) covers a Zero-region page still mapping the zero page.</summary>
@@ -202,6 +227,15 @@ internal static class Validity
         if (affected.Any(r => r.Hold == Hold.None))
         {
             return "an entry holds nothing to release";
+        }
+
+        // An era that does not pin the zero page took no reference for a pinned zero entry, so put_page() on it
+        // takes one the caller never had; at the last one the kernel frees the shared zero page (a "Bad page state"
+        // report, then a negative refcount). Nothing after that is defined, so the model stops before it.
+        var zeroPuts = c.Fn == ReleaseFn.PutPage ? affected.Where(r => r.Folio == FolioState.ZeroKey).Sum(r => r.Count) : 0;
+        if (zeroPuts > 0 && s.FindFolio(FolioState.ZeroKey) is { } zero && zero.Refcount - zeroPuts < 1)
+        {
+            return "put_page() would drop the shared zero page's last reference (the kernel frees it; not modelled)";
         }
 
         return c.Fn == ReleaseFn.UnpinUserPageRangeDirtyLock && !PhysicallyContiguous(s, affected)
@@ -274,12 +308,18 @@ internal static class Validity
                 return "UBUF takes exactly one segment";
             case IterKind.Bvec or IterKind.Xarray when c.Segs.Count != 1 || !InsideOne(s, c.Segs[0]):
                 return "BVEC/XARRAY take one segment inside one Anon or File region";
+            case IterKind.Bvec when !PhysicallyContiguous(s, c.Segs[0]):
+                return "a bio_vec spans physically adjacent pages only: a BVEC segment lies inside one Anon region or one page";
             case IterKind.Kvec when !c.Segs.All(g => g.Len == 0 || KernelMapped(s, g)):
                 return "KVEC segments must lie inside Anon/File/Zero regions";
             default:
                 return null;
         }
     }
+
+    /// <summary>Whether a segment's pages are physically adjacent (CONTRACT §1): inside one Anon region, or one page.</summary>
+    private static bool PhysicallyContiguous(ModelState s, IterSeg g) =>
+        s.RegionAt(g.Addr)?.Kind == RegionKind.Anon || Memory.PagesSpanned(g.Addr, g.Len) <= 1;
 
     private static bool InsideOne(ModelState s, IterSeg g) =>
         s.RegionAt(g.Addr) is { Kind: RegionKind.Anon or RegionKind.File } r && g.Addr + (ulong)Math.Max(g.Len, 1) <= r.End;

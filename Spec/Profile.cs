@@ -34,6 +34,12 @@ public enum ValidationScheme
     /// <summary>v6.2: as Legacy511, and pin_user_pages()/pin_user_pages_fast() refuse a NULL pages array.</summary>
     Legacy62,
 
+    /// <summary>
+    /// The 6.1 stable branch (read in 6.1.192, mm/gup.c): as Legacy511, and every pin_* entry point — pin_user_pages,
+    /// _fast, _remote, _unlocked and _fast_only — refuses a NULL pages array (WARN_ON_ONCE(!pages)).
+    /// </summary>
+    Legacy61Stable,
+
     /// <summary>v6.3–v6.5: is_valid_gup_args() with the explicit internal list (FOLL_TOUCH not refused).</summary>
     ValidGupArgs63,
 
@@ -149,8 +155,38 @@ public sealed record Profile
 
     public required FrameVectorScheme FrameVector { get; init; }
 
+    /// <summary>
+    /// Before v6.2 get_vaddr_frames() had no write argument: it pins FOLL_FORCE | FOLL_WRITE | FOLL_LONGTERM whatever
+    /// the caller wants (6.1.192 drivers/media/common/videobuf2/frame_vector.c); from v6.2 FOLL_WRITE only for a write.
+    /// </summary>
+    public bool FrameVectorAlwaysWrites { get; init; }
+
     /// <summary>v6.3+: netfs_extract_user_iter().</summary>
     public bool HasNetfs { get; init; }
+
+    /// <summary>
+    /// "netfs: fix error handling in netfs_extract_user_iter()" (Paulo Alcantara, 2026-03-03, Cc stable; read in
+    /// 6.12.118 fs/netfs/iterator.c): an extraction of nothing counts as -EIO, and the error is returned — the pins
+    /// taken so far dropped — when no bvec was built or the error is -ENOMEM. Before it the error was swallowed.
+    /// </summary>
+    public bool NetfsReturnsErrorWhenEmpty { get; init; }
+
+    /// <summary>
+    /// try_grab_page()/try_grab_folio() test the refcount before they look at the flags, so a walk with neither
+    /// FOLL_GET nor FOLL_PIN (no pages array) still stops with -ENOMEM at a folio whose refcount is &lt;= 0, although
+    /// follow_page_pte() says "does nothing unless FOLL_GET or FOLL_PIN is set" (read in 6.1.192 and 6.12.118
+    /// mm/gup.c; in v5.7 the test was inside the FOLL_GET/FOLL_PIN branches).
+    /// </summary>
+    public bool SignCheckWithoutGrab { get; init; }
+
+    /// <summary>
+    /// GUP-fast pins a page before it vets it, and gives a pin it refuses back with gup_put_folio(): for a
+    /// FOLL_LONGTERM pin of a file page, gup_fast_folio_allowed() refuses a write pin and gup_must_unshare(NULL, ...)
+    /// a read-only-mapped one (it cannot see the VMA). That pin counts once in nr_foll_pin_acquired and once in
+    /// nr_foll_pin_released before the slow path takes over (read in 6.12.118 mm/gup.c gup_fast_pte_range(); 6.1.192
+    /// has neither test there).
+    /// </summary>
+    public bool FastPinTransients { get; init; }
 
     /// <summary>The GUP entry points that exist in this era.</summary>
     public required IReadOnlyList<EntryPoint> EntryPoints { get; init; }

@@ -110,6 +110,26 @@ public static class Profiles
         FrameVector = FrameVectorScheme.PinsOnly,
     };
 
+    /// <summary>
+    /// The 6.1 stable branch as Debian's linux-source-6.1 ships it (6.1.192), read from its tree: the 5.19 era's
+    /// accounting and validation with backports — the zero page is never pinned (try_grab_page()/try_grab_folio()/
+    /// gup_put_folio() is_zero_page checks, mm/gup.c), every pin_* entry refuses a NULL pages array, bio_release_pages()
+    /// dirties compound folios too (__bio_release_pages(), block/bio.c) and get_vaddr_frames() only pins.
+    /// </summary>
+    public static readonly Profile Linux61Stable = Linux519 with
+    {
+        Id = "linux-6.1.y",
+        Title = "The 6.1 stable branch: the zero page is not pinned, pin_* refuse NULL pages, bios dirty compound pages, frame vectors only pin",
+        Basis = "Debian linux-source-6.1 6.1.192: mm/gup.c, include/linux/mm.h, block/bio.c, include/linux/bio.h, drivers/media/common/videobuf2/frame_vector.c",
+        Version = 601,
+        Validation = ValidationScheme.Legacy61Stable,
+        ZeroPagePinned = false,
+        BioDirtiesCompound = true,
+        FrameVector = FrameVectorScheme.PinsOnly,
+        FrameVectorAlwaysWrites = true,
+        SignCheckWithoutGrab = true,
+    };
+
     public static readonly Profile Proposal2022IovExtractRfc = Linux519 with
     {
         Id = "proposal-2022-iov-extract-rfc",
@@ -167,6 +187,23 @@ public static class Profiles
         BioDirtiesCompound = true,
     };
 
+    /// <summary>
+    /// 6.12 as Debian's linux-source-6.12 ships it (6.12.118), read from its tree: the 6.8 era with the 6.12 flag
+    /// table (FOLL_MADV_POPULATE = 1 &lt;&lt; 22 in mm/internal.h, part of INTERNAL_GUP_FLAGS), the sign check of
+    /// try_grab_folio() ahead of its flag tests, and the 2026 netfs_extract_user_iter() error-handling fix.
+    /// </summary>
+    public static readonly Profile Linux612 = Linux68 with
+    {
+        Id = "linux-6.12",
+        Title = "6.12 stable: the 6.8 era with FOLL_MADV_POPULATE internal, and netfs returning an extraction error when nothing was built",
+        Basis = "Debian linux-source-6.12 6.12.118: mm/gup.c, mm/internal.h, include/linux/mm_types.h, lib/iov_iter.c, block/bio.c, fs/netfs/iterator.c, drivers/media/common/videobuf2/frame_vector.c",
+        Version = 612,
+        Flags = FlagTable.Linux612,
+        NetfsReturnsErrorWhenEmpty = true,
+        SignCheckWithoutGrab = true,
+        FastPinTransients = true,
+    };
+
     public static readonly Profile Linux615 = Linux68 with
     {
         Id = "linux-6.15",
@@ -195,8 +232,8 @@ public static class Profiles
     /// <summary>All profiles, oldest first; the last released kernel is the default.</summary>
     public static IReadOnlyList<Profile> All { get; } =
     [
-        Proposal2015GetVaddrPfns, Linux56, Linux57, Linux519, Proposal2022IovExtractRfc, Linux62,
-        Proposal2023IovExtractV8, Linux65, Linux68, Linux615, Linux615Bit32, Linux618,
+        Proposal2015GetVaddrPfns, Linux56, Linux57, Linux519, Linux61Stable, Proposal2022IovExtractRfc, Linux62,
+        Proposal2023IovExtractV8, Linux65, Linux68, Linux612, Linux615, Linux615Bit32, Linux618,
     ];
 
     public static Profile Default => Linux618;

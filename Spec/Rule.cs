@@ -30,5 +30,5 @@ public sealed record Rule(
 /// <summary>The suite's semantic version: the major part changes whenever a rule's meaning changes.</summary>
 public static class SuiteVersion
 {
-    public const string Value = "1.0.0";
+    public const string Value = "1.1.0";
 }

@@ -67,10 +67,12 @@ internal static class Eras
     public const string L57 = "linux-5.7";
     public const string L519 = "linux-5.19";
     public const string Rfc = "proposal-2022-iov-extract-rfc";
+    public const string L61y = "linux-6.1.y";
     public const string L62 = "linux-6.2";
     public const string V8 = "proposal-2023-iov-extract-v8";
     public const string L65 = "linux-6.5";
     public const string L68 = "linux-6.8";
+    public const string L612 = "linux-6.12";
     public const string L615 = "linux-6.15";
     public const string L615x32 = "linux-6.15-32bit";
     public const string L618 = "linux-6.18";

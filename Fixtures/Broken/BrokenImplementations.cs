@@ -29,7 +29,7 @@ public static class BrokenImplementations
         typeof(IovExtractModeUnrenumberedPin), typeof(IovEmptyKvecFixIn65), typeof(IovEmptyKvecStopsAfter66),
         typeof(BioBvecSetTakesRefs),
         typeof(FvPfnWalkTakesRefs), typeof(FvNoClamp), typeof(FvZeroFramesEfault), typeof(FvNothingCollectedReturnsZero),
-        typeof(FvPfnFallbackKept), typeof(NetfsKernelIterEfault), typeof(NetfsPropagatesExtractError),
+        typeof(FvPfnFallbackKept), typeof(NetfsKernelIterEfault), typeof(NetfsPropagatesExtractError), typeof(FileWriteFaultStaysClean),
     ];
 
     public static IReadOnlyList<BrokenImplementation> All { get; } = [.. Types.Select(Describe)];

@@ -133,6 +133,7 @@ struct vm_area_struct {
 	unsigned int order;
 	long nr_folios;
 	struct folio **folios;		/* per folio (zero regions: per page, NULL until faulted) */
+	bool *write_mapped;		/* file regions: per page, the PTE was made writable by a write fault */
 };
 
 enum hold { HOLD_NONE, HOLD_REF, HOLD_PIN };
@@ -348,6 +349,12 @@ static int follow_and_grab(struct mm_struct *mm, uint64_t addr, uint64_t flags, 
 		return -EFAULT;
 
 	page = (long)((addr - vma->vm_start) >> PAGE_SHIFT);
+	/* FILE-WRITE-FAULT-DIRTY: a clean shared file page is mapped read-only, so a write lookup faults it
+	 * writable first, and the fault dirties it (wp_page_shared() -> fault_dirty_shared_page()). */
+	if (vma->kind == GUPC_REGION_FILE && flags & FOLL_WRITE && !vma->write_mapped[page]) {
+		vma->write_mapped[page] = true;
+		folio_mark_dirty(vma->folios[page]);
+	}
 	if (vma->kind == GUPC_REGION_ZERO) {
 		folio = vma->folios[page];
 		if (!folio) {
@@ -554,7 +561,8 @@ static int do_map(struct gupc_instance *inst, const struct gupc_map *m, struct g
 			m->kind == GUPC_REGION_FILE ? VM_SHARED : 0;
 	vma->nr_folios = m->folios;
 	vma->folios = calloc(m->folios ? m->folios : 1, sizeof(*vma->folios));
-	if (!vma->folios)
+	vma->write_mapped = calloc(m->folios ? m->folios : 1, sizeof(*vma->write_mapped));
+	if (!vma->folios || !vma->write_mapped)
 		return fail(inst, GUPC_ERR_INTERNAL, "%s", "out of memory");
 	if (m->kind == GUPC_REGION_ZERO) {
 		if (!mm->zero_mapped) {
@@ -798,6 +806,7 @@ void gupc_destroy(struct gupc_instance *inst)
 		for (long f = 0; f < mm->vmas[i].nr_folios; f++)
 			free(mm->vmas[i].folios[f]);
 		free(mm->vmas[i].folios);
+		free(mm->vmas[i].write_mapped);
 	}
 	free(mm->vmas);
 	for (int i = 0; i < mm->nr_arrays; i++)

@@ -99,6 +99,7 @@ class Region:
         self.pages = folios << order
         self.end = start + self.pages * PAGE
         self.folios = []  # anon/file/io/pfnmap: Folio per index; zero: None until faulted
+        self.write_mapped = set()  # file: pages a write fault made writable (clean pages are mapped read-only)
 
 
 class Mm:
@@ -254,6 +255,10 @@ class Mm:
             sub = 0
         else:
             f = r.folios[fi]
+            if r.kind == "file" and write and page not in r.write_mapped:
+                # FILE-WRITE-FAULT-DIRTY: the write fault on the read-only PTE of a clean shared file page dirties it.
+                r.write_mapped.add(page)
+                f.dirty = True
         if not pin and not get:
             held.append((f, sub, "none"))
             return None

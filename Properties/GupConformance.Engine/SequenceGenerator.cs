@@ -692,6 +692,9 @@ public sealed class SequenceGenerator
                     }
 
                 case IterKind.Bvec:
+                    // A bio_vec spans physically adjacent pages only (CONTRACT §1): the pages of one Anon region.
+                    segs = [KernelSeg(sector, r => r.Kind is RegionKind.Anon)];
+                    break;
                 case IterKind.Xarray:
                     segs = [KernelSeg(sector, r => r.Kind is RegionKind.Anon or RegionKind.File)];
                     break;

@@ -1009,11 +1009,12 @@ public sealed partial class OracleScenarioTests
             Get(18, A, 1, Foll.Remote), Get(19, A, 1, Foll.Touch), Get(20, A, 1, Foll.Touch, EntryPoint.GetUserPagesFast),
             Pin(21, A, 1, Foll.Dump, EntryPoint.PinUserPagesFast), Pin(22, 0xFFFFFFFFFFFFF000, 2, e: EntryPoint.PinUserPagesFast),
             Get(23, 0xFFFFFFFFFFFFF000, 2, e: EntryPoint.GetUserPagesFast), Get(24, A + (32 * Page), 1),
+            Get(25, A + (65 * Page), 1, Foll.Write),
         ];
         yield return Core();
         yield return
         [
-            Map(1, RegionKind.Anon, A, 1, 0, 2147482625), Pin(1, A, 1), Get(2, A, 1), new InspectFolio("r1.f0"),
+            Map(1, RegionKind.Anon, A, 1, 0, 2147482625), Pin(1, A, 1), Get(2, A, 1), Get(4, A, 1, pages: false), new InspectFolio("r1.f0"),
             Map(2, RegionKind.Anon, B, 1, 1, 2147483647), Get(3, B, 2), new InspectFolio("r2.f0"),
         ];
         yield return
@@ -1042,18 +1043,21 @@ public sealed partial class OracleScenarioTests
             new IterInit(2, IterKind.Bvec, IterDir.Source, [new IterSeg(A, 4096)]), new BioAdd(2, 2, 1), new BioRelease(2, false),
             new IterInit(3, IterKind.Ubuf, IterDir.Dest, [new IterSeg(A + (64 * Page), 4096)]), new BioAdd(3, 3, 1),
             new InspectFolio("r1.f0"), new InspectFolio("r2.f0"),
+            new IterInit(4, IterKind.Ubuf, IterDir.Dest, [new IterSeg(A + (2 * Page) + 2048, 8192)]), new BioAdd(4, 4, 2),
         ];
         yield return
         [
             Map(1, RegionKind.Anon, A, 4), Map(2, RegionKind.PfnMap, B, 2), Map(3, RegionKind.Io, B + (2 * Page), 2),
             new FvCreate(1, 2), new FvGet(1, A, 3, true), new FvPut(1), new FvGet(1, B, 3, false), new FvPut(1),
             new FvGet(1, A, 0, false), new FvGet(1, C, 1, false), new FvPut(1),
+            Map(4, RegionKind.File, C + (64 * Page), 1), new FvCreate(2, 2), new FvGet(2, C + (64 * Page), 1, false), new ReadVmstat(),
         ];
         yield return
         [
             Map(1, RegionKind.Anon, A, 4), Map(2, RegionKind.Anon, B, 1, 2),
             new IterInit(1, IterKind.Iovec, IterDir.Dest, [new IterSeg(A, 8192), new IterSeg(C, 4096)]), new NetfsExtract(1, 1, 1 << 20),
             new NetfsFree(1), new IterInit(2, IterKind.Bvec, IterDir.Dest, [new IterSeg(B, 4096)]), new NetfsExtract(2, 2, 4096),
+            new IterInit(3, IterKind.Ubuf, IterDir.Dest, [new IterSeg(C + (64 * Page), 4096)]), new NetfsExtract(3, 3, 4096),
         ];
     }
 }
