@@ -20,6 +20,12 @@ public static class Program
 
     public static int Main(string[] args)
     {
+        // A real kernel in QEMU (Fixtures/Kernel): build time, boot time, commands per second (KernelBenchmark).
+        if (args.Contains("--kernel", StringComparer.Ordinal))
+        {
+            return KernelBenchmark.Run(args);
+        }
+
         var sequences = 200;
         var profile = Profiles.Default;
         for (var i = 0; i + 1 < args.Length; i += 2)

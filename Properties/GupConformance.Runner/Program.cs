@@ -77,12 +77,21 @@ public static class Program
         var replayOpt = new Option<string?>("--replay") { Description = "Replay one trace file (its profile, and its implementation unless --impl is given) and exit" };
         var emitOpt = new Option<string?>("--emit-reproducer") { Description = "Write each counterexample as a standalone xunit test (C#) into this folder" };
         var applicabilityOpt = new Option<bool>("--list-applicability") { Description = "Print the per-profile rule applicability table (Markdown) and exit" };
+        var maxShrinkOpt = new Option<int?>("--max-shrink-runs")
+        {
+            Description = $"How many executions one shrink may use (default {new RunOptions().MaxShrinkRuns.ToString(CultureInfo.InvariantCulture)}; {Engine.Plugins.KernelLauncher.DefaultMaxShrinkRuns.ToString(CultureInfo.InvariantCulture)} for a real kernel, where a candidate that crashes the guest costs a boot)",
+        };
+        var maxCxOpt = new Option<int>("--max-counterexamples")
+        {
+            Description = "How many distinct failures are shrunk and reported (triaging a real kernel wants more than the default)",
+            DefaultValueFactory = _ => new RunOptions().MaxCounterexamples,
+        };
 
         var root = new RootCommand("GupConformance: property-based conformance checking of the Linux page pin/reference accounting (get_user_pages / pin_user_pages).");
         foreach (var o in new Option[]
         {
             profileOpt, implOpt, seedOpt, sequencesOpt, lengthOpt, timeoutOpt, listProfilesOpt, listRulesOpt,
-            reportMdOpt, reportJsonOpt, reportTimingsOpt, corpusOpt, noCorpusOpt, replayOpt, emitOpt, applicabilityOpt,
+            reportMdOpt, reportJsonOpt, reportTimingsOpt, corpusOpt, noCorpusOpt, replayOpt, emitOpt, applicabilityOpt, maxCxOpt, maxShrinkOpt,
         })
         {
             root.Options.Add(o);
@@ -111,16 +120,22 @@ public static class Program
                 return ExitConformant;
             }
 
+            // A real kernel gets a longer default limit: after a fault the next run boots a fresh guest.
+            var timeoutGiven = p.GetResult(timeoutOpt) is { Implicit: false };
+            int TimeoutFor(string impl) => !timeoutGiven && Engine.Plugins.PluginResolver.IsKernel(impl)
+                ? Engine.Plugins.KernelLauncher.DefaultTimeoutMs
+                : p.GetValue(timeoutOpt);
+
             if (p.GetValue(replayOpt) is { } tracePath)
             {
                 var explicitImpl = p.GetResult(implOpt) is { Implicit: false } ? p.GetValue(implOpt) : null;
                 var timeout = p.GetValue(timeoutOpt);
-                return outputs.Replay(tracePath, explicitImpl, name => Resolve(name, timeout),
+                return outputs.Replay(tracePath, explicitImpl, name => Resolve(name, TimeoutFor(name), stderr),
                     new RunOptions { CommandTimeout = TimeSpan.FromMilliseconds(timeout > 0 ? timeout : RunOptions.DefaultTimeoutMs) }, stdout, stderr);
             }
 
             var implName = p.GetValue(implOpt) ?? "reference";
-            var (factory, error) = Resolve(implName, p.GetValue(timeoutOpt));
+            var (factory, error) = Resolve(implName, TimeoutFor(implName), stderr);
             if (factory is null)
             {
                 return Bad(stderr, error!);
@@ -154,7 +169,7 @@ public static class Program
 
             var sequences = p.GetValue(sequencesOpt);
             var length = p.GetValue(lengthOpt);
-            var timeoutMs = p.GetValue(timeoutOpt);
+            var timeoutMs = TimeoutFor(implName);
             if (sequences <= 0)
             {
                 return Bad(stderr, $"--sequences must be a positive number (got {sequences.ToString(CultureInfo.InvariantCulture)}); e.g. --sequences {RunOptions.DefaultSequences.ToString(CultureInfo.InvariantCulture)}");
@@ -168,6 +183,19 @@ public static class Program
             if (timeoutMs <= 0)
             {
                 return Bad(stderr, $"--timeout-ms must be a positive number of milliseconds (got {timeoutMs.ToString(CultureInfo.InvariantCulture)}); e.g. --timeout-ms {RunOptions.DefaultTimeoutMs.ToString(CultureInfo.InvariantCulture)}");
+            }
+
+            var maxShrinkRuns = p.GetValue(maxShrinkOpt)
+                ?? (Engine.Plugins.PluginResolver.IsKernel(implName) ? Engine.Plugins.KernelLauncher.DefaultMaxShrinkRuns : new RunOptions().MaxShrinkRuns);
+            if (maxShrinkRuns <= 0)
+            {
+                return Bad(stderr, $"--max-shrink-runs must be a positive number (got {maxShrinkRuns.ToString(CultureInfo.InvariantCulture)})");
+            }
+
+            var maxCounterexamples = p.GetValue(maxCxOpt);
+            if (maxCounterexamples <= 0)
+            {
+                return Bad(stderr, $"--max-counterexamples must be a positive number (got {maxCounterexamples.ToString(CultureInfo.InvariantCulture)})");
             }
 
             var seedText = p.GetValue(seedOpt) ?? string.Empty;
@@ -208,6 +236,8 @@ public static class Program
                 Sequences = sequences,
                 Length = length,
                 CommandTimeout = TimeSpan.FromMilliseconds(timeoutMs),
+                MaxCounterexamples = maxCounterexamples,
+                MaxShrinkRuns = maxShrinkRuns,
                 ImplementationId = implName,
                 CorpusDirectory = outputs.CorpusDirectory,
             };
@@ -222,15 +252,18 @@ public static class Program
     /// The implementation an --impl name (or a trace's recorded one) stands for: a built-in, or process:"PROGRAM ARGS" /
     /// native:PATH — an implementation in another process (Spec/PROTOCOL.md), started here. Null and why, when neither.
     /// </summary>
-    private static (IImplementationFactory? Factory, string? Error) Resolve(string implName, int timeoutMs)
+    private static (IImplementationFactory? Factory, string? Error) Resolve(string implName, int timeoutMs, TextWriter stderr)
     {
         if (Engine.Plugins.PluginResolver.HasScheme(implName))
         {
             try
             {
+                // A kernel's build and boot lines are progress the user should see while waiting.
+                Action<string>? progress = Engine.Plugins.PluginResolver.IsKernel(implName) ? stderr.WriteLine : null;
                 return (Engine.Plugins.PluginResolver.Start(implName, new Engine.Plugins.ProcessOptions
                 {
                     CommandTimeout = Engine.Plugins.ProcessOptions.CommandLimitFor(TimeSpan.FromMilliseconds(Math.Max(1, timeoutMs))),
+                    Progress = progress,
                 }), null);
             }
             catch (Engine.Plugins.PluginSetupException e)

@@ -2,9 +2,10 @@ namespace GupConformance.Engine.Plugins;
 
 /// <summary>
 /// Turns an --impl value with a scheme into a factory: <c>process:"PROGRAM ARGS"</c> (any program speaking the
-/// process protocol) or <c>native:PATH</c> (a shared library with the C ABI of Spec/gupconformance.h, run inside
-/// the native host process, never inside the engine). Every unusable value is a <see cref="PluginSetupException"/>
-/// with one line naming the cause and the fix.
+/// process protocol), <c>native:PATH</c> (a shared library with the C ABI of Spec/gupconformance.h, run inside
+/// the native host process, never inside the engine) or <c>kernel:6.12|6.1|PATH</c> (a real kernel booted in QEMU,
+/// <see cref="KernelLauncher"/>). Every unusable value is a <see cref="PluginSetupException"/> with one line naming
+/// the cause and the fix.
 /// </summary>
 public static class PluginResolver
 {
@@ -24,8 +25,17 @@ public static class PluginResolver
 
     public static string BundledLibraryPath => Path.Combine(NativeDirectory, "libgupnative.so");
 
-    public static ProcessLaunch Launch(string impl)
+    /// <summary>The environment variable that overrides the profiles a kernel claims (comma-separated ids).</summary>
+    public const string KernelProfilesVariable = "GUPCONFORMANCE_KERNEL_PROFILES";
+
+    public static ProcessLaunch Launch(string impl, Action<string>? progress = null)
     {
+        if (impl.StartsWith(KernelLauncher.Scheme, StringComparison.Ordinal))
+        {
+            var image = KernelLauncher.Build(KernelLauncher.Tree(impl), progress);
+            return KernelLauncher.Launch(image, Environment.GetEnvironmentVariable(KernelProfilesVariable));
+        }
+
         if (impl.StartsWith(ProcessScheme, StringComparison.Ordinal))
         {
             return ProcessLaunch.Parse(impl[ProcessScheme.Length..]);
@@ -61,10 +71,24 @@ public static class PluginResolver
         }
 
         var colon = impl.IndexOf(':', StringComparison.Ordinal);
-        throw new PluginSetupException($"unknown implementation scheme '{impl[..(colon + 1)]}' in --impl {impl}; use a built-in name, {ProcessScheme}\"PROGRAM ARGS\" or {NativeScheme}PATH.so");
+        throw new PluginSetupException($"unknown implementation scheme '{impl[..(colon + 1)]}' in --impl {impl}; use a built-in name, {ProcessScheme}\"PROGRAM ARGS\", {NativeScheme}PATH.so or {KernelLauncher.Scheme}6.12|6.1|PATH");
     }
 
-    /// <summary>Starts the implementation an --impl value names and performs the handshake.</summary>
+    /// <summary>True for a value naming a real kernel (<c>kernel:</c>).</summary>
+    public static bool IsKernel(string impl) => impl.StartsWith(KernelLauncher.Scheme, StringComparison.Ordinal);
+
+    /// <summary>
+    /// Starts the implementation an --impl value names and performs the handshake. A kernel is built first (progress
+    /// to <see cref="ProcessOptions.Progress"/>) and gets the longer time limits a booting guest needs.
+    /// </summary>
     public static ProcessImplementationFactory Start(string impl, ProcessOptions? options = null)
-        => ProcessImplementationFactory.Start(Launch(impl), options);
+    {
+        options ??= new ProcessOptions();
+        if (IsKernel(impl))
+        {
+            options = KernelLauncher.Adjust(options, options.Progress);
+        }
+
+        return ProcessImplementationFactory.Start(Launch(impl, options.Progress), options);
+    }
 }

@@ -99,6 +99,7 @@ internal sealed class ProcessConnection : IDisposable
     private readonly BlockingCollection<string?> _lines = new();
     private readonly Queue<string> _stderr = new();
     private readonly Action<string>? _stderrSink;
+    private readonly ManualResetEventSlim _stderrDone = new();
     private readonly object _gate = new();
     private long _stderrCount;
     private bool _dead;
@@ -244,6 +245,9 @@ internal sealed class ProcessConnection : IDisposable
             if (_process.WaitForExit(2000))
             {
                 code = _process.ExitCode;
+
+                // Its last words on stderr say why it stopped: let the reader thread take them in before quoting.
+                _stderrDone.Wait(1000);
             }
         }
         catch (Exception e) when (e is InvalidOperationException or SystemException)
@@ -454,6 +458,10 @@ internal sealed class ProcessConnection : IDisposable
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
         {
+        }
+        finally
+        {
+            _stderrDone.Set();
         }
     }
 }

@@ -24,6 +24,9 @@ public sealed record ProcessOptions
     /// <summary>Receives every stderr line of the implementation (stderr is always captured; it is never a fault).</summary>
     public Action<string>? Stderr { get; init; }
 
+    /// <summary>Receives progress lines of a slow start (a kernel build, a guest boot); null for none.</summary>
+    public Action<string>? Progress { get; init; }
+
     /// <summary>The per-command limit for a runner time limit: a little below it, so the adapter names the hang first.</summary>
     public static TimeSpan CommandLimitFor(TimeSpan executorTimeout) => executorTimeout * 0.8;
 }
