@@ -45,6 +45,28 @@ public static class LiveModel
         }
     }
 
+    /// <summary>
+    /// The live rules this machine cannot judge, with the reason: behaviour that needs something the environment
+    /// probe found missing. They are reported Not applicable; every other rule is judged as usual.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> NotJudgeable(LiveEnvironment env)
+    {
+        var rules = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        if (!env.ZeroPageOnRead)
+        {
+            rules["LIVE-DIO-ZERO-PAGE"] = "this kernel maps no zero page on a read fault (probed), so no pin of the zero page can happen";
+        }
+
+        if (!env.HasThp && !env.HasMthp64 && !env.HasHugetlb)
+        {
+            const string why = "no large folios on this machine (THP off, no 64 KiB mTHP, no hugetlb pool)";
+            rules["LIVE-URING-COALESCE"] = why;
+            rules["LIVE-FORK-LARGE-WHOLE"] = why;
+        }
+
+        return rules;
+    }
+
     public static string? Precondition(LiveState s, LiveCommand command)
     {
         switch (command)
@@ -317,9 +339,9 @@ public static class LiveModel
                 {
                     WriteFault(r, i);
                 }
-                else if (r.Pages[i].Kind == LivePageKind.Untouched)
+                else
                 {
-                    r.Pages[i] = new LivePage(LivePageKind.Zero, -1, 0, false);
+                    ReadFault(r, i);
                 }
             }
 
@@ -359,12 +381,23 @@ public static class LiveModel
             }
         }
 
+        /// <summary>A read fault (or a GUP without FOLL_WRITE) on an untouched page: do_anonymous_page() maps the shared
+        /// zero page, unless this machine's kernel maps no zero page on read faults (an environment fact, probed),
+        /// in which case it maps a fresh exclusive page exactly as a write fault would.</summary>
         private void ReadFault(LiveRegion r, long i)
         {
-            if (r.Pages[i].Kind == LivePageKind.Untouched)
+            if (r.Pages[i].Kind != LivePageKind.Untouched)
             {
-                r.Pages[i] = new LivePage(LivePageKind.Zero, -1, 0, false);
+                return;
             }
+
+            if (!s.Environment.ZeroPageOnRead)
+            {
+                WriteFault(r, i);
+                return;
+            }
+
+            r.Pages[i] = new LivePage(LivePageKind.Zero, -1, 0, false);
         }
 
         /// <summary>A GUP with FOLL_PIN on one page: FOLL_WRITE faults, R/O unshares a shared anonymous page. Returns

@@ -28,7 +28,7 @@ public static class Program
     /// <summary>The whole command line behaviour, with the output streams given (for tests).</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        if (args.Contains("--live", StringComparer.Ordinal))
+        if (args.Contains("--live", StringComparer.Ordinal) || args.Contains("--live-restore", StringComparer.Ordinal))
         {
             return LiveMode.Run(args, stdout, stderr);
         }
