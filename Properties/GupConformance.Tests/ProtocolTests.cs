@@ -181,7 +181,7 @@ public sealed class ProtocolTests
 
         // (The tiny library also diverges on refcounts; the crash is its own counterexample.)
         var cx = Assert.Single(r.Counterexamples, c => c.Kind == FailureKind.Crash);
-        Assert.Contains("protocol fault KilledBySignal", cx.Message, StringComparison.Ordinal);
+        Assert.True(cx.Message!.Contains("protocol fault KilledBySignal", StringComparison.Ordinal), cx.Message);
         Assert.Contains("signal 11 (SIGSEGV)", cx.Message, StringComparison.Ordinal);
         Assert.IsType<Gup>(cx.Commands[cx.FailedAction!.Value]);
     }
