@@ -134,6 +134,7 @@ public static partial class ConformanceRun
         private readonly Dictionary<string, long> _unexpected = new(StringComparer.Ordinal);
         private readonly Dictionary<string, long> _expected = new(StringComparer.Ordinal);
         private readonly List<string> _problems = [];
+        private readonly List<string> _warnings = [];
         private readonly Dictionary<string, long> _problemCounts = new(StringComparer.Ordinal);
         private readonly HashSet<string> _captured = new(StringComparer.Ordinal);
         private readonly List<Counterexample> _counterexamples = [];
@@ -152,6 +153,8 @@ public static partial class ConformanceRun
         private Command[]? _lastFailing;
         private int _originalLength;
         private int _roundShrinkRuns;
+        private TimeSpan _roundShrinkStart;
+        private string? _roundCutShort;
 
         // Each counterexample's target (the failure it stands for), and how many failing sequences were shrunk for it.
         private readonly List<HashSet<string>> _targets = [];
@@ -243,6 +246,7 @@ public static partial class ConformanceRun
                     StringComparer.Ordinal),
                 Counterexamples = _counterexamples,
                 Problems = _problems,
+                Warnings = _warnings,
                 SequencesRun = _done,
                 FailingSequences = _failing,
                 ExpectedDivergenceSequences = _expectedSequences,
@@ -298,6 +302,7 @@ public static partial class ConformanceRun
             _lastFailing = null;
             _originalLength = 0;
             _roundShrinkRuns = 0;
+            _roundCutShort = null;
             _refining = -1;
         }
 
@@ -318,6 +323,13 @@ public static partial class ConformanceRun
             {
                 if (_roundShrinkRuns >= _options.MaxShrinkRuns)
                 {
+                    _roundCutShort ??= $"after {_options.MaxShrinkRuns.ToString(CultureInfo.InvariantCulture)} runs (its run budget)";
+                    return true;
+                }
+
+                if (_clock.Elapsed - _roundShrinkStart >= _options.MaxShrinkTime)
+                {
+                    _roundCutShort ??= $"after {_options.MaxShrinkTime.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture)} s (its time budget)";
                     return true;
                 }
 
@@ -375,6 +387,7 @@ public static partial class ConformanceRun
                 _attempts[idx]++;
                 _refining = idx;
                 _shrinking = true;
+                _roundShrinkStart = _clock.Elapsed;
                 _target = _targets[idx];
                 _lastFailing = cmds;
                 _originalLength = cmds.Length;
@@ -383,6 +396,7 @@ public static partial class ConformanceRun
             }
 
             _shrinking = true;
+            _roundShrinkStart = _clock.Elapsed;
             // Shrink toward what is new: a candidate must keep failing with a rule (or crash kind) not captured yet.
             _target = signature.Except(_captured, StringComparer.Ordinal).ToHashSet(StringComparer.Ordinal);
             _lastFailing = cmds;
@@ -489,6 +503,7 @@ public static partial class ConformanceRun
                 Kind = kind,
                 OriginalLength = _originalLength,
                 ShrinkRuns = _roundShrinkRuns,
+                ShrinkCutShort = _roundCutShort,
                 Commands = minimal,
                 Steps = r.Trace,
                 FailedAction = r.FailedAction,

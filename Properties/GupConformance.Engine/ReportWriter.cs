@@ -114,6 +114,10 @@ public static class ReportWriter
         Line(sb, $"Counterexample #{N(c.Number)} ({kind}): profile {c.ProfileId}, implementation {c.Implementation}");
         var seq = c.SequenceSeed is { } s ? $", sequence seed 0x{s.ToString("x16", CultureInfo.InvariantCulture)}" : string.Empty;
         Line(sb, $"  Seed: run {c.RunSeed.ToString(CultureInfo.InvariantCulture)}{seq}; shrunk from {N(c.OriginalLength)} to {N(c.Commands.Count)} actions in {N(c.ShrinkRuns)} runs");
+        if (c.ShrinkCutShort is { } cut)
+        {
+            Line(sb, $"  Shrinking was cut short {cut}: this is the shortest failing sequence found, maybe not the minimal one");
+        }
         Line(sb, $"  Replay: {c.ReplayCommand}");
         if (c.TraceReplayCommand is { } tr)
         {
@@ -182,6 +186,11 @@ public static class ReportWriter
         foreach (var p in r.Problems)
         {
             Line(sb, $"Problem: {p}");
+        }
+
+        foreach (var w in r.Warnings)
+        {
+            Line(sb, $"Warning: {w}");
         }
 
         Line(sb, $"Sequences: {N(r.SequencesRun)} run, {N(r.FailingSequences)} failing, {N(r.ExpectedDivergenceSequences)} with expected divergences; {N(r.CommandsExecuted)} commands; {N(r.ShrinkRuns)} shrink runs");

@@ -62,6 +62,10 @@ public sealed record RunOptions
     /// <summary>How many candidate executions one shrink may use.</summary>
     public int MaxShrinkRuns { get; init; } = 1500;
 
+    /// <summary>How long one shrink may take; past it the shortest failing sequence found so far is reported, marked
+    /// as cut short (an implementation whose every answer is slow or huge cannot keep the run going for ever).</summary>
+    public TimeSpan MaxShrinkTime { get; init; } = TimeSpan.FromSeconds(60);
+
     public GeneratorWeights? Weights { get; init; }
 
     /// <summary>Stop once the first failure has been shrunk (and refined, see <see cref="ShrinkAttempts"/>).</summary>
@@ -104,6 +108,10 @@ public sealed record Counterexample
     public required int OriginalLength { get; init; }
 
     public required int ShrinkRuns { get; init; }
+
+    /// <summary>Why shrinking stopped before it had tried every candidate (its run or time budget), or null when it
+    /// finished: then the counterexample is the shortest found, not necessarily minimal.</summary>
+    public string? ShrinkCutShort { get; init; }
 
     public required IReadOnlyList<Command> Commands { get; init; }
 
@@ -185,6 +193,10 @@ public sealed record RunResult
 
     /// <summary>Corpus traces replayed before generation (not counted in <see cref="SequencesRun"/>).</summary>
     public int CorpusReplayed { get; init; }
+
+    /// <summary>Things the user should fix that say nothing about the implementation (e.g. a damaged corpus file that
+    /// was skipped): reported, never part of the verdict.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
 
     public bool Conformant => Problems.Count == 0 && Verdicts.All(v => v.Outcome != Outcome.Fail);
 

@@ -75,6 +75,7 @@ public static class Program
         };
         var noCorpusOpt = new Option<bool>("--no-corpus") { Description = "Neither replay nor write the regression corpus" };
         var replayOpt = new Option<string?>("--replay") { Description = "Replay one trace file (its profile, and its implementation unless --impl is given) and exit" };
+        var trustOpt = new Option<bool>("--trust-trace-impl") { Description = "With --replay: start the process or native implementation the trace names (it runs that command line); without it, such a trace needs --impl" };
         var emitOpt = new Option<string?>("--emit-reproducer") { Description = "Write each counterexample as a standalone xunit test (C#) into this folder" };
         var applicabilityOpt = new Option<bool>("--list-applicability") { Description = "Print the per-profile rule applicability table (Markdown) and exit" };
 
@@ -82,7 +83,7 @@ public static class Program
         foreach (var o in new Option[]
         {
             profileOpt, implOpt, seedOpt, sequencesOpt, lengthOpt, timeoutOpt, listProfilesOpt, listRulesOpt,
-            reportMdOpt, reportJsonOpt, reportTimingsOpt, corpusOpt, noCorpusOpt, replayOpt, emitOpt, applicabilityOpt,
+            reportMdOpt, reportJsonOpt, reportTimingsOpt, corpusOpt, noCorpusOpt, replayOpt, trustOpt, emitOpt, applicabilityOpt,
         })
         {
             root.Options.Add(o);
@@ -97,6 +98,7 @@ public static class Program
 
         root.SetAction(p =>
         {
+            var corpusGiven = p.GetResult(corpusOpt) is { Implicit: false };
             var outputs = new RunnerOutputs
             {
                 MarkdownPath = p.GetValue(reportMdOpt),
@@ -105,17 +107,44 @@ public static class Program
                 ReproducerDirectory = p.GetValue(emitOpt),
                 CorpusDirectory = p.GetValue(noCorpusOpt) ? null : p.GetValue(corpusOpt),
             };
+
+            // Every output is checked before anything runs: a run is never thrown away because a path was wrong.
+            var outputProblem = (outputs.MarkdownPath is { } mdPath ? OutputPaths.FileProblem("--report-md", mdPath) : null)
+                ?? (outputs.JsonPath is { } jsonPath ? OutputPaths.FileProblem("--report-json", jsonPath) : null)
+                ?? (outputs.ReproducerDirectory is { } emitPath ? OutputPaths.DirectoryProblem("--emit-reproducer", emitPath) : null);
+            if (outputProblem is not null)
+            {
+                return Bad(stderr, outputProblem);
+            }
+
+            if (outputs.CorpusDirectory is { } corpusPath && OutputPaths.DirectoryProblem("--corpus", corpusPath) is { } corpusProblem)
+            {
+                if (corpusGiven)
+                {
+                    return Bad(stderr, corpusProblem + " (or use --no-corpus)");
+                }
+
+                // The default corpus folder is a convenience: where it cannot be written, run without it and say so.
+                stderr.WriteLine($"warning: {corpusProblem}; running without the regression corpus");
+                outputs = outputs with { CorpusDirectory = null };
+            }
             if (p.GetValue(applicabilityOpt))
             {
                 stdout.Write(CoverageView.RenderApplicability());
                 return ExitConformant;
             }
 
-            if (p.GetValue(replayOpt) is { } tracePath)
+            if (p.GetResult(replayOpt) is { Implicit: false })
             {
+                var tracePath = p.GetValue(replayOpt);
+                if (string.IsNullOrWhiteSpace(tracePath))
+                {
+                    return Bad(stderr, "--replay needs a trace file path (got an empty one)");
+                }
+
                 var explicitImpl = p.GetResult(implOpt) is { Implicit: false } ? p.GetValue(implOpt) : null;
                 var timeout = p.GetValue(timeoutOpt);
-                return outputs.Replay(tracePath, explicitImpl, name => Resolve(name, timeout),
+                return outputs.Replay(tracePath, explicitImpl, p.GetValue(trustOpt), name => Resolve(name, timeout),
                     new RunOptions { CommandTimeout = TimeSpan.FromMilliseconds(timeout > 0 ? timeout : RunOptions.DefaultTimeoutMs) }, stdout, stderr);
             }
 

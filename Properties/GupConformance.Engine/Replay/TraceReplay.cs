@@ -110,5 +110,5 @@ public static class TraceReplay
 
     /// <summary>Reads and replays a trace file.</summary>
     public static ReplayResult ReplayFile(IImplementationFactory factory, string path, RunOptions options) =>
-        Replay(factory, TraceFile.FromJson(File.ReadAllText(path)), path.Replace('\\', '/'), options);
+        Replay(factory, TraceFile.Load(path), path.Replace('\\', '/'), options);
 }

@@ -144,6 +144,10 @@ public static class JsonReport
 
         w.WriteEndObject();
         WriteStrings(w, "problems", r.Problems);
+        if (r.Warnings.Count > 0)
+        {
+            WriteStrings(w, "warnings", r.Warnings);
+        }
 
         w.WriteStartArray("counterexamples");
         foreach (var c in r.Counterexamples)
@@ -170,6 +174,10 @@ public static class JsonReport
 
         w.WriteNumber("originalLength", c.OriginalLength);
         w.WriteNumber("shrinkRuns", c.ShrinkRuns);
+        if (c.ShrinkCutShort is { } cut)
+        {
+            w.WriteString("shrinkCutShort", cut);
+        }
         w.WriteBoolean("reproduced", c.Reproduced);
         w.WriteString("replayCommand", c.ReplayCommand);
         if (c.FromTrace is { } from)

@@ -153,6 +153,15 @@ public static class MarkdownReport
             }
         }
 
+        if (r.Warnings.Count > 0)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"\n{h}# Warnings\n\n");
+            foreach (var warning in r.Warnings)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"- {warning}\n");
+            }
+        }
+
         if (r.Counterexamples.Count > 0)
         {
             sb.Append(CultureInfo.InvariantCulture, $"\n{h}# Counterexamples\n");
@@ -193,6 +202,11 @@ public static class MarkdownReport
         sb.Append(c.FromTrace is { } from
             ? $"- Replayed from the corpus trace `{from}` ({N(c.Commands.Count)} actions)\n"
             : $"- Shrunk from {N(c.OriginalLength)} to {N(c.Commands.Count)} actions in {N(c.ShrinkRuns)} runs\n");
+        if (c.ShrinkCutShort is { } cut)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"- Shrinking was cut short {cut}: this is the shortest failing sequence found, maybe not the minimal one\n");
+        }
+
         sb.Append(CultureInfo.InvariantCulture, $"- Replay by seed: `{c.ReplayCommand}`\n");
         if (c.TraceReplayCommand is { } tr)
         {
