@@ -122,6 +122,46 @@ public sealed class LiveKernelTests
         Assert.Equal("k1022,lru1|k1021,lru0", e["threshold"]);
     }
 
+    [Theory]
+    [InlineData("linux-6.18", "C2")]
+    [InlineData("linux-5.15", "S1C1")]
+    public void LIVE_FORK_BIAS_THRESHOLD_fork_counts_its_own_reference_only_in_eras_that_take_it_before_the_check(string profileId, string forkMap)
+    {
+        // A written small page with 1022 plain references (vmsplice: four pipes of 256, 256, 256 and 254 slots), in an
+        // mm that has pinned (one io_uring registration of its neighbour). 6.1+ copy_present_pte() takes fork's own
+        // reference first: 1 + 1 + 1022 = 1024, maybe pinned, copied. 5.15 checks first: 1 + 1022 = 1023, shared. The
+        // registered neighbour is pinned and copied in both.
+        var profile = LiveProfile.Find(profileId)!;
+        var commands = new List<LiveCommand> { new LiveMap(0, LiveRegionKind.Small, 2), new LiveTouch(0, 0, 2, true), new LiveRingSetup(0), new LiveRegister(0, [new LiveIov(0, 4096, 4096)]) };
+        var refs = 0;
+        for (var pipe = 0; pipe < 4; pipe++)
+        {
+            commands.Add(new LivePipeOpen(pipe, 256));
+            for (var inPipe = 0; inPipe < 256 && refs < 1022; inPipe += 2, refs += 2)
+            {
+                commands.Add(new LiveVmsplice(pipe, [new LiveIov(0, 0, 1), new LiveIov(0, 1, 1)]));
+            }
+        }
+
+        commands.Add(new LiveFork());
+        Assert.Equal(1022, refs);
+        var (_, e) = Model(profile, [.. commands]);
+        Assert.Equal(forkMap, e["fork.r0"]);
+    }
+
+    [Theory]
+    [InlineData("linux-6.18", "k1022,lru1|k1021,lru0")]
+    [InlineData("linux-6.4", "none")]
+    public void LIVE_FORK_HAS_PINNED_a_direct_io_that_takes_references_leaves_the_mm_unmarked(string profileId, string threshold)
+    {
+        // Up to 6.4 DIO takes FOLL_GET references (iov_iter_get_pages2() in __bio_iov_iter_get_pages()), which never
+        // sets MMF_HAS_PINNED; from 6.5 it pins, and the pin sets it.
+        var (s, e) = Model(LiveProfile.Find(profileId)!, new LiveMap(0, LiveRegionKind.Small, 1), new LiveTouch(0, 0, 1, true),
+            new LiveDirectIo(false, [new LiveIov(0, 0, 4096)]), new LiveThreshold());
+        Assert.Equal(threshold, e["threshold"]);
+        Assert.Equal(profileId == "linux-6.18", s.HasPinned);
+    }
+
     [Fact]
     public void LIVE_RULES_md_is_the_current_rendering_of_the_live_catalogue()
     {
