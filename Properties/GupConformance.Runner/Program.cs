@@ -67,6 +67,7 @@ public static class Program
         var listRulesOpt = new Option<bool>("--list-rules") { Description = "List the rules (those of --profile, if given) and exit" };
         var reportMdOpt = new Option<string?>("--report-md") { Description = "Also write the report as Markdown to this file" };
         var reportJsonOpt = new Option<string?>("--report-json") { Description = "Also write the report as JSON (schema: Spec/report.schema.json) to this file" };
+        var reportJUnitOpt = new Option<string?>("--report-junit") { Description = "Also write the report as JUnit XML (one test case per rule, failures with their counterexamples) to this file" };
         var reportTimingsOpt = new Option<bool>("--report-timings") { Description = "Include elapsed times in the Markdown and JSON reports (they are then no longer byte-reproducible)" };
         var corpusOpt = new Option<string>("--corpus")
         {
@@ -83,7 +84,7 @@ public static class Program
         foreach (var o in new Option[]
         {
             profileOpt, implOpt, seedOpt, sequencesOpt, lengthOpt, timeoutOpt, listProfilesOpt, listRulesOpt,
-            reportMdOpt, reportJsonOpt, reportTimingsOpt, corpusOpt, noCorpusOpt, replayOpt, trustOpt, emitOpt, applicabilityOpt,
+            reportMdOpt, reportJsonOpt, reportJUnitOpt, reportTimingsOpt, corpusOpt, noCorpusOpt, replayOpt, trustOpt, emitOpt, applicabilityOpt,
         })
         {
             root.Options.Add(o);
@@ -103,6 +104,7 @@ public static class Program
             {
                 MarkdownPath = p.GetValue(reportMdOpt),
                 JsonPath = p.GetValue(reportJsonOpt),
+                JUnitPath = p.GetValue(reportJUnitOpt),
                 Timings = p.GetValue(reportTimingsOpt),
                 ReproducerDirectory = p.GetValue(emitOpt),
                 CorpusDirectory = p.GetValue(noCorpusOpt) ? null : p.GetValue(corpusOpt),
@@ -111,6 +113,7 @@ public static class Program
             // Every output is checked before anything runs: a run is never thrown away because a path was wrong.
             var outputProblem = (outputs.MarkdownPath is { } mdPath ? OutputPaths.FileProblem("--report-md", mdPath) : null)
                 ?? (outputs.JsonPath is { } jsonPath ? OutputPaths.FileProblem("--report-json", jsonPath) : null)
+                ?? (outputs.JUnitPath is { } junitPath ? OutputPaths.FileProblem("--report-junit", junitPath) : null)
                 ?? (outputs.ReproducerDirectory is { } emitPath ? OutputPaths.DirectoryProblem("--emit-reproducer", emitPath) : null);
             if (outputProblem is not null)
             {
