@@ -28,7 +28,7 @@ public static class Program
     /// <summary>The whole command line behaviour, with the output streams given (for tests).</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        if (args.Contains("--live", StringComparer.Ordinal) || args.Contains("--live-restore", StringComparer.Ordinal))
+        if (args.Contains("--live", StringComparer.Ordinal) || args.Contains("--live-restore", StringComparer.Ordinal) || ReplaysLiveTrace(args))
         {
             return LiveMode.Run(args, stdout, stderr);
         }
@@ -248,6 +248,25 @@ public static class Program
 
         // Help and parse errors go to the given writers, so tests (and embedders) see them.
         return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+    }
+
+    /// <summary>--replay naming a live trace (format gupconformance-live-trace/1) goes to the live runner.</summary>
+    private static bool ReplaysLiveTrace(string[] args)
+    {
+        var i = Array.IndexOf(args, "--replay");
+        if (i < 0 || i + 1 >= args.Length || string.IsNullOrWhiteSpace(args[i + 1]))
+        {
+            return false;
+        }
+
+        try
+        {
+            return Engine.Live.LiveTraceFile.IsLiveTrace(TraceFile.ReadBounded(args[i + 1]));
+        }
+        catch (TraceFileException)
+        {
+            return false;
+        }
     }
 
     /// <summary>
