@@ -51,10 +51,11 @@ internal static class InspectStep
     {
         var p = ctx.Profile;
         var f = ctx.Folio(c.Folio);
-        ctx.Check("refcount", StepContext.Num(f.Refcount), [.. f.RefProv.Cite(), .. CollateralRule(ctx, f)]);
+        var collateral = !ctx.Before.LastTouched.Contains(f.Key);
+        ctx.Check("refcount", StepContext.Num(f.Refcount), f.RefProv.Cite(collateral));
         if (ReportsPincount(p, f))
         {
-            ctx.Check("pincount", StepContext.Num(f.Pincount), [.. f.PinProv.Cite(), .. CollateralRule(ctx, f)]);
+            ctx.Check("pincount", StepContext.Num(f.Pincount), f.PinProv.Cite(collateral));
         }
 
         if (MaybeDmaPinned(p, f) is var (value, rules))
@@ -71,18 +72,15 @@ internal static class InspectStep
 
         if (!f.IsZero)
         {
-            ctx.Check("dirty", StepContext.Bool(f.Dirty), [.. f.DirtyProv.Cite(), .. CollateralRule(ctx, f)]);
+            ctx.Check("dirty", StepContext.Bool(f.Dirty), f.DirtyProv.Cite(collateral));
         }
 
-        if (!ctx.Before.LastTouched.Contains(f.Key))
+        // A folio the previous command did not address must not have been changed by it (CORE-NO-COLLATERAL).
+        if (collateral)
         {
             ctx.Exercise("CORE-NO-COLLATERAL");
         }
     }
-
-    /// <summary>A folio the previous command did not address must not have been changed by it (CORE-NO-COLLATERAL).</summary>
-    private static IEnumerable<string> CollateralRule(StepContext ctx, FolioState f) =>
-        ctx.Before.LastTouched.Contains(f.Key) ? [] : ["CORE-NO-COLLATERAL"];
 
     /// <summary>ReadVmstat: each counter cites the rules that last changed or decided it.</summary>
     public static void Vmstat(StepContext ctx)

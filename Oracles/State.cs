@@ -15,17 +15,48 @@ internal sealed record Prov(ImmutableSortedSet<string> Changed, long Step, Immut
 
     public static readonly Prov Untouched = new(NoRules, -1, NoRules);
 
+    private static readonly IReadOnlyList<string> Collateral = ["CORE-NO-COLLATERAL"];
+
+    // Cite() and Cite() + CORE-NO-COLLATERAL, made on first use (a Prov never changes); not part of equality.
+    private IReadOnlyList<string>? _cite;
+    private IReadOnlyList<string>? _citeCollateral;
+
     public Prov Change(long step, IEnumerable<string> rules) => step == Step
-        ? this with { Changed = Changed.Union(rules) }
+        ? new Prov(Changed.Union(rules), Step, Since)
         : new Prov(NoRules.Union(rules), step, NoRules);
 
-    public Prov Decide(IEnumerable<string> rules) => this with { Since = Since.Union(rules) };
+    public Prov Decide(IEnumerable<string> rules) => new(Changed, Step, Since.Union(rules));
 
     /// <summary>CORE-NO-COLLATERAL: a value nothing ever decided is still its creation value.</summary>
-    public IReadOnlyList<string> Cite()
+    public IReadOnlyList<string> Cite() => _cite ??= Build();
+
+    /// <summary><see cref="Cite()"/>, plus CORE-NO-COLLATERAL when <paramref name="collateral"/> (each once).</summary>
+    public IReadOnlyList<string> Cite(bool collateral)
+    {
+        if (!collateral)
+        {
+            return Cite();
+        }
+
+        if (_citeCollateral is null)
+        {
+            var c = Cite();
+            _citeCollateral = c.Contains("CORE-NO-COLLATERAL", StringComparer.Ordinal) ? c : [.. c, .. Collateral];
+        }
+
+        return _citeCollateral;
+    }
+
+    public bool Equals(Prov? other) => other is not null && (ReferenceEquals(this, other)
+        || (EqualityComparer<ImmutableSortedSet<string>>.Default.Equals(Changed, other.Changed) && Step == other.Step
+            && EqualityComparer<ImmutableSortedSet<string>>.Default.Equals(Since, other.Since)));
+
+    public override int GetHashCode() => HashCode.Combine(Changed, Step, Since);
+
+    private IReadOnlyList<string> Build()
     {
         var all = Changed.Union(Since);
-        return all.Count == 0 ? ["CORE-NO-COLLATERAL"] : [.. all];
+        return all.Count == 0 ? Collateral : [.. all];
     }
 }
 
@@ -69,7 +100,22 @@ internal sealed record RegionState(int Id, RegionKind Kind, ulong Start, int Fol
 
     public RegionView View => new(Id, Kind, Start, Folios, Order);
 
-    public static string FolioKey(int region, long index) => string.Create(CultureInfo.InvariantCulture, $"r{region}.f{index}");
+    private const int KeyCacheSize = 64;
+    private static readonly string?[] KeyCache = new string?[KeyCacheSize * KeyCacheSize];
+
+    /// <summary>"r{region}.f{index}" (the keys of small ids are made once and shared).</summary>
+    public static string FolioKey(int region, long index)
+    {
+        if (region is >= 0 and < KeyCacheSize && index is >= 0 and < KeyCacheSize)
+        {
+            var slot = (region * KeyCacheSize) + (int)index;
+            return KeyCache[slot] ??= Make(region, index);
+        }
+
+        return Make(region, index);
+    }
+
+    private static string Make(int region, long index) => string.Create(CultureInfo.InvariantCulture, $"r{region}.f{index}");
 }
 
 /// <summary>A pages array with its totals kept alongside so describing it costs nothing.</summary>
@@ -197,6 +243,18 @@ public sealed partial class ModelState
         };
     }
 
+    /// <summary>Whether <see cref="FindFolio"/> finds the folio (without materialising it).</summary>
+    internal bool HasFolio(string key)
+    {
+        if (FolioMap.ContainsKey(key))
+        {
+            return true;
+        }
+
+        return TryParseKey(key, out var region, out var index) && RegionById(region) is { } r
+            && r.Kind is RegionKind.Anon or RegionKind.File or RegionKind.Io or RegionKind.PfnMap && index < r.Folios;
+    }
+
     internal static bool TryParseKey(string key, out int region, out long index)
     {
         region = 0;
@@ -215,6 +273,24 @@ public sealed partial class ModelState
     private List<IterView> BuildIters() => [.. IterMap.Values.Select(i => i.View)];
 
     private List<FvView> BuildFrameVectors() => [.. FvMap.Values.Select(f => f.View)];
+
+    private List<string> BuildFolioKeys()
+    {
+        var list = new List<string>();
+        foreach (var r in RegionList)
+        {
+            if (r.Kind is RegionKind.Anon or RegionKind.File or RegionKind.Io or RegionKind.PfnMap)
+            {
+                for (long i = 0; i < r.Folios; i++)
+                {
+                    list.Add(RegionState.FolioKey(r.Id, i));
+                }
+            }
+        }
+
+        list.AddRange(LateFolios);
+        return list;
+    }
 
     private List<FolioView> BuildFolios()
     {

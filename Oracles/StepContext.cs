@@ -13,15 +13,17 @@ internal sealed class StepContext
     private readonly ModelState _before;
     private readonly bool _isQuery;
     private readonly List<FieldCheck> _checks = [];
-    private readonly SortedSet<string> _exercised = new(StringComparer.Ordinal);
+    private readonly List<string> _exercised = [];
     private readonly Dictionary<string, FolioState?> _folioBefore = new(StringComparer.Ordinal);
     private readonly List<string> _notes = [];
+    private readonly IReadOnlySet<string> _applicable;
 
     public StepContext(ModelState before, bool isQuery)
     {
         _before = before;
         _isQuery = isQuery;
         Profile = before.Profile;
+        _applicable = Rules.ApplicableTo(Profile);
         Regions = before.RegionList;
         Folios = before.FolioMap;
         LateFolios = before.LateFolios;
@@ -111,18 +113,35 @@ internal sealed class StepContext
     public void Note(string text) => _notes.Add(text);
 
     /// <summary>The subset of <paramref name="ids"/> that applies to this profile (never cite a rule of another era).</summary>
-    public List<string> Applicable(IEnumerable<string> ids) =>
-        [.. ids.Distinct(StringComparer.Ordinal).Where(id => Rules.Get(id).AppliesTo(Profile))];
+    public List<string> Applicable(IEnumerable<string> ids)
+    {
+        var list = new List<string>();
+        foreach (var id in ids)
+        {
+            if (AppliesHere(id) && !list.Contains(id))
+            {
+                list.Add(id);
+            }
+        }
+
+        return list;
+    }
 
     public void Exercise(params string[] ids) => Exercise((IEnumerable<string>)ids);
 
     public void Exercise(IEnumerable<string> ids)
     {
-        foreach (var id in Applicable(ids))
+        foreach (var id in ids)
         {
-            _exercised.Add(id);
+            if (AppliesHere(id) && !_exercised.Contains(id))
+            {
+                _exercised.Add(id);
+            }
         }
     }
+
+    /// <summary>Whether rule <paramref name="id"/> applies to this profile; an unknown id is an error of the model.</summary>
+    private bool AppliesHere(string id) => _applicable.Contains(id) || (Rules.Exists(id) ? false : throw new KeyNotFoundException($"no rule '{id}'"));
 
     /// <summary>One field check with one allowed value; the rules are filtered to the profile (and never empty).</summary>
     public void Check(string field, string value, IEnumerable<string> rules) => Check(field, [value], rules);
@@ -147,9 +166,10 @@ internal sealed class StepContext
 
     public StepOutcome Finish()
     {
+        _exercised.Sort(StringComparer.Ordinal);
         if (_isQuery)
         {
-            return new StepOutcome(_before, _checks, [.. _exercised], "no change (query)");
+            return new StepOutcome(_before, _checks, _exercised, "no change (query)");
         }
 
         var next = new ModelState
@@ -172,7 +192,7 @@ internal sealed class StepContext
             StepNo = StepNo,
             LastTouched = ImmutableHashSet.CreateRange(StringComparer.Ordinal, _folioBefore.Keys),
         };
-        return new StepOutcome(next, _checks, [.. _exercised], Account());
+        return new StepOutcome(next, _checks, _exercised, Account());
     }
 
     /// <summary>"r1.f0 refcount 1→1025, acquired 0→1": folio changes first, then counters, then the other notes.</summary>
