@@ -47,11 +47,48 @@ internal sealed record Prov(ImmutableSortedSet<string> Changed, long Step, Immut
         return _citeCollateral;
     }
 
+    // Cite(collateral) filtered to one profile's rules (the last profile asked; a Prov lives in one run).
+    private CitedIn? _citedIn;
+    private CitedIn? _citedInCollateral;
+
+    /// <summary>
+    /// <see cref="Cite(bool)"/> restricted to the rules in <paramref name="applicable"/> (a profile's), CORE-NO-COLLATERAL
+    /// when nothing is left: what <c>StepContext.Check</c> cites, made once per provenance and profile.
+    /// </summary>
+    public IReadOnlyList<string> CiteIn(IReadOnlySet<string> applicable, bool collateral)
+    {
+        var cached = collateral ? _citedInCollateral : _citedIn;
+        if (cached is not null && ReferenceEquals(cached.Applicable, applicable))
+        {
+            return cached.Rules;
+        }
+
+        List<string> rules = [.. Cite(collateral).Where(id => applicable.Contains(id) || (Rules.Exists(id) ? false : throw new KeyNotFoundException($"no rule '{id}'")))];
+        if (rules.Count == 0)
+        {
+            rules.Add("CORE-NO-COLLATERAL");
+        }
+
+        var made = new CitedIn(applicable, rules);
+        if (collateral)
+        {
+            _citedInCollateral = made;
+        }
+        else
+        {
+            _citedIn = made;
+        }
+
+        return rules;
+    }
+
     public bool Equals(Prov? other) => other is not null && (ReferenceEquals(this, other)
         || (EqualityComparer<ImmutableSortedSet<string>>.Default.Equals(Changed, other.Changed) && Step == other.Step
             && EqualityComparer<ImmutableSortedSet<string>>.Default.Equals(Since, other.Since)));
 
     public override int GetHashCode() => HashCode.Combine(Changed, Step, Since);
+
+    private sealed record CitedIn(IReadOnlySet<string> Applicable, IReadOnlyList<string> Rules);
 
     private IReadOnlyList<string> Build()
     {
@@ -214,10 +251,32 @@ public sealed partial class ModelState
     /// <summary>Folios the last state-changing command addressed (for CORE-NO-COLLATERAL).</summary>
     internal ImmutableHashSet<string> LastTouched { get; init; } = ImmutableHashSet.Create<string>(StringComparer.Ordinal);
 
-    internal RegionState? RegionById(int id) => RegionList.FirstOrDefault(r => r.Id == id);
+    internal RegionState? RegionById(int id)
+    {
+        foreach (var r in RegionList)
+        {
+            if (r.Id == id)
+            {
+                return r;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>The region (VMA) containing <paramref name="addr"/>, or null for a hole.</summary>
-    internal RegionState? RegionAt(ulong addr) => RegionList.FirstOrDefault(r => r.Contains(addr));
+    internal RegionState? RegionAt(ulong addr)
+    {
+        foreach (var r in RegionList)
+        {
+            if (r.Contains(addr))
+            {
+                return r;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>The folio's current state, materialising a never-touched region folio at its creation value; null if no such folio.</summary>
     internal FolioState? FindFolio(string key)

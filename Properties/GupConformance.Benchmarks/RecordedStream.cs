@@ -61,6 +61,29 @@ public sealed class RecordedStream
         return n;
     }
 
+    /// <summary>For a profile of the model: per command kind, how many commands and the milliseconds their Precondition + Step took.</summary>
+    public IReadOnlyList<(string Kind, long Count, double Ms)> ModelCostByKind()
+    {
+        var ticks = new Dictionary<string, (long N, long Ticks)>(StringComparer.Ordinal);
+        foreach (var seq in Sequences)
+        {
+            var state = GupModel.Init(Profile);
+            foreach (var c in seq)
+            {
+                var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                _ = GupModel.Precondition(state, c);
+                state = GupModel.Step(state, c).Next;
+                var dt = System.Diagnostics.Stopwatch.GetTimestamp() - t0;
+                var kind = CommandText.Kind(c);
+                var (n, t) = ticks.GetValueOrDefault(kind);
+                ticks[kind] = (n + 1, t + dt);
+            }
+        }
+
+        return [.. ticks.OrderByDescending(kv => kv.Value.Ticks)
+            .Select(kv => (kv.Key, kv.Value.N, kv.Value.Ticks * 1000.0 / System.Diagnostics.Stopwatch.Frequency))];
+    }
+
     /// <summary>
     /// The implementation alone: a fresh instance per sequence, every command executed, nothing compared. A prefetching
     /// (process) implementation is told each action's inspections first, as the executor does, so it batches alike.

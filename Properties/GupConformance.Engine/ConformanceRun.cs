@@ -273,8 +273,8 @@ public static partial class ConformanceRun
                 select ((ulong)(uint)a << 48) | ((ulong)(uint)b << 32) | ((ulong)(uint)c << 16) | (uint)d;
             var sequences = seeds.Select(seed =>
             {
-                var cmds = _generator.Generate(seed, _options.Length);
-                _info.AddOrUpdate(cmds, new SequenceInfo(seed));
+                var cmds = _generator.Generate(seed, _options.Length, out var stepped);
+                _info.AddOrUpdate(cmds, new SequenceInfo(seed) { Stepped = stepped });
                 return cmds;
             });
             return Arb.From(sequences, Shrink);
@@ -394,7 +394,15 @@ public static partial class ConformanceRun
         /// <summary>Runs one sequence and tallies it: commands and exercised rules, and violated rules as expected or not.</summary>
         private (SequenceResult Result, HashSet<string> Signature) ExecuteAndTally(Command[] cmds)
         {
-            var r = _executor.Execute(cmds);
+            // The generator's model outcomes serve this one execution; shrinking and tracing step the model afresh.
+            IReadOnlyList<Oracles.StepOutcome>? stepped = null;
+            if (_info.TryGetValue(cmds, out var info))
+            {
+                stepped = info.Stepped;
+                info.Stepped = null;
+            }
+
+            var r = _executor.Execute(cmds, stepped: stepped);
             Count(r);
             if (r.Status == SequenceStatus.Diverged)
             {
@@ -516,6 +524,9 @@ public static partial class ConformanceRun
     private sealed record SequenceInfo(ulong? Seed)
     {
         public SequenceResult? Result { get; init; }
+
+        /// <summary>The model's outcomes the generator computed for the sequence, until its first execution.</summary>
+        public IReadOnlyList<Oracles.StepOutcome>? Stepped { get; set; }
     }
 
     /// <summary>An FsCheck runner that prints nothing: the engine reports for itself.</summary>

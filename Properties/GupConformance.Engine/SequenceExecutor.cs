@@ -106,9 +106,14 @@ public sealed class SequenceExecutor : IDisposable
 
     public void Dispose() => _invoker.Dispose();
 
-    public SequenceResult Execute(IReadOnlyList<Command> actions, bool trace = false)
+    /// <summary>
+    /// Runs <paramref name="actions"/> on a fresh implementation instance. <paramref name="stepped"/> may hold the model's
+    /// outcomes of the actions as the generator computed them (see <see cref="SequenceGenerator.Generate(ulong, int, out StepOutcome[])"/>):
+    /// the model is pure, so they are used instead of stepping it again while the run follows the same states.
+    /// </summary>
+    public SequenceResult Execute(IReadOnlyList<Command> actions, bool trace = false, IReadOnlyList<StepOutcome>? stepped = null)
     {
-        var run = new Run(this, actions, trace);
+        var run = new Run(this, actions, trace, stepped);
         var result = _invoker.Run(run.Execute, _timeout);
         return _invoker.TimedOut ? run.TimedOut() : result!;
     }
@@ -130,6 +135,7 @@ public sealed class SequenceExecutor : IDisposable
         private readonly SequenceExecutor _x;
         private readonly IReadOnlyList<Command> _actions;
         private readonly bool _trace;
+        private readonly IReadOnlyList<StepOutcome>? _stepped;
         private readonly Dictionary<string, long> _rules = new(StringComparer.Ordinal);
         private readonly Dictionary<string, long> _kinds = new(StringComparer.Ordinal);
         private readonly Dictionary<string, Dictionary<string, long>> _byKind = new(StringComparer.Ordinal);
@@ -145,11 +151,12 @@ public sealed class SequenceExecutor : IDisposable
         private string? _callWhat;
         private SequenceResult? _walked;
 
-        public Run(SequenceExecutor x, IReadOnlyList<Command> actions, bool trace)
+        public Run(SequenceExecutor x, IReadOnlyList<Command> actions, bool trace, IReadOnlyList<StepOutcome>? stepped)
         {
             _x = x;
             _actions = actions;
             _trace = trace;
+            _stepped = stepped;
         }
 
         private Profile P => _x._profile;
@@ -270,26 +277,32 @@ public sealed class SequenceExecutor : IDisposable
                 return null;
             }
 
-            string? why;
             StepOutcome outcome;
-            try
+            if (isAction && Stepped(state, action) is { } known)
             {
-                why = GupModel.Precondition(state, cmd);
-                if (why is not null)
+                outcome = known;
+            }
+            else
+            {
+                try
                 {
-                    if (!isAction)
+                    var why = GupModel.Precondition(state, cmd);
+                    if (why is not null)
                     {
-                        return null;
+                        if (!isAction)
+                        {
+                            return null;
+                        }
+
+                        return Result(SequenceStatus.Invalid, action + 1, action, Render(cmd), $"the model's precondition refuses it: {why}", null);
                     }
 
-                    return Result(SequenceStatus.Invalid, action + 1, action, Render(cmd), $"the model's precondition refuses it: {why}", null);
+                    outcome = GupModel.Step(state, cmd);
                 }
-
-                outcome = GupModel.Step(state, cmd);
-            }
-            catch (Exception e)
-            {
-                return Result(SequenceStatus.ModelError, action + 1, action, Render(cmd), $"the model threw {e.GetType().Name}: {e.Message}", e.GetType().Name);
+                catch (Exception e)
+                {
+                    return Result(SequenceStatus.ModelError, action + 1, action, Render(cmd), $"the model threw {e.GetType().Name}: {e.Message}", e.GetType().Name);
+                }
             }
 
             _commands++;
@@ -359,6 +372,19 @@ public sealed class SequenceExecutor : IDisposable
         }
 
         private string Render(Command cmd) => CommandText.Render(cmd, P);
+
+        /// <summary>The generator's outcome of action <paramref name="action"/>, if the run is in the state the generator stepped it from.</summary>
+        private StepOutcome? Stepped(ModelState state, int action)
+        {
+            if (_stepped is null || action >= _stepped.Count)
+            {
+                return null;
+            }
+
+            // Action 0 starts from Init (pure, so the generator's initial state equals ours); later ones from the state
+            // the generator's previous outcome left, which the run holds as the very same object while it follows it.
+            return action == 0 || ReferenceEquals(state, _stepped[action - 1].Next) ? _stepped[action] : null;
+        }
 
         /// <summary>The inspections <see cref="Walk"/> makes after an action that left the model in <paramref name="state"/>.</summary>
         private List<Command> Inspections(ModelState state)

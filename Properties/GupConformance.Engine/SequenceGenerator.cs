@@ -63,10 +63,18 @@ public sealed class SequenceGenerator
     public static Command[] Generate(Profile profile, Facet facets, ulong seed, int length, GeneratorWeights? weights = null)
         => new SequenceGenerator(profile, facets, weights).Generate(seed, length);
 
-    public Command[] Generate(ulong seed, int length)
+    public Command[] Generate(ulong seed, int length) => Generate(seed, length, out _);
+
+    /// <summary>
+    /// One sequence, and the model's outcome of each of its commands as the generator stepped it (shorter than the
+    /// sequence only when the model threw on the last command). The executor reuses them instead of stepping the
+    /// model a second time on the same actions.
+    /// </summary>
+    public Command[] Generate(ulong seed, int length, out StepOutcome[] outcomes)
     {
         var ctx = new Context(this, new Prng(seed), length);
         ctx.Run();
+        outcomes = [.. ctx.Outcomes];
         return [.. ctx.Commands];
     }
 
@@ -101,6 +109,8 @@ public sealed class SequenceGenerator
         }
 
         public List<Command> Commands { get; } = [];
+
+        public List<StepOutcome> Outcomes { get; } = [];
 
         private ModelState State { get; set; }
 
@@ -171,7 +181,9 @@ public sealed class SequenceGenerator
 
                 try
                 {
-                    State = GupModel.Step(State, cmd).Next;
+                    var outcome = GupModel.Step(State, cmd);
+                    State = outcome.Next;
+                    Outcomes.Add(outcome);
                 }
                 catch (Exception)
                 {
