@@ -32,6 +32,8 @@ public static class Program
         var repeat = 5;
         var unbatched = true;
         var modelOnly = 0;
+        var killSeeds = 0;
+        string? killOnly = null;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -49,6 +51,13 @@ public static class Program
                     // For a profiler: replay the recorded stream through the model this many times, and nothing else.
                     modelOnly = int.Parse(args[++i], CultureInfo.InvariantCulture);
                     break;
+                case "--kill-matrix" when i + 1 < args.Length:
+                    // Only table 4: the kill matrix's runs with this many seeds per bug.
+                    killSeeds = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
+                case "--bug" when i + 1 < args.Length:
+                    killOnly = args[++i];
+                    break;
                 case "--skip-unbatched":
                     unbatched = false;
                     break;
@@ -59,6 +68,12 @@ public static class Program
         }
 
         var options = new RunOptions { Sequences = sequences };
+        if (killSeeds > 0)
+        {
+            KillTiming.Print(killSeeds, killOnly);
+            return 0;
+        }
+
         if (modelOnly > 0)
         {
             var stream = RecordedStream.Record(new KernelStyleFactory(), profile, options);
