@@ -92,6 +92,20 @@ public static class Program
                 return made;
             });
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"generation alone: {options.Sequences} sequences, best {Ms(g):F1} ms wall, best CPU {Ms(LastBestCpu):F1} ms"));
+            using (var executor = new SequenceExecutor(new KernelStyleFactory(), profile, profile.Facets, options.CommandTimeout))
+            {
+                var empty = Best(modelOnly, () =>
+                {
+                    for (var i = 0; i < 1000; i++)
+                    {
+                        executor.Execute([]);
+                    }
+
+                    return 1000;
+                });
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"guarded empty sequence (create, dispose, two thread switches): {empty * 1000:F1} us each, load {Load()}"));
+            }
+
             foreach (var (kind, n, ms) in stream.ModelCostByKind())
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {kind,-16} {n,7} commands {ms,8:F1} ms {ms * 1000 / n,8:F2} us each"));

@@ -138,6 +138,7 @@ public static partial class ConformanceRun
         private readonly HashSet<string> _captured = new(StringComparer.Ordinal);
         private readonly List<Counterexample> _counterexamples = [];
         private readonly ConditionalWeakTable<Command[], SequenceInfo> _info = [];
+        private readonly Coverage.EdgeTally _edges;
 
         private int _done;
         private int _failing;
@@ -166,7 +167,8 @@ public static partial class ConformanceRun
             _options = options;
             _facets = manifest.Facets & profile.Facets;
             _declared = manifest.Divergences.Select(d => d.RuleId).ToHashSet(StringComparer.Ordinal);
-            _generator = new SequenceGenerator(profile, _facets, options.Weights);
+            _edges = new Coverage.EdgeTally(Coverage.EdgeCases.Targets(profile, _facets));
+            _generator = new SequenceGenerator(profile, _facets, options.Weights, _edges);
             _shrinker = new Shrinker(profile, _facets);
             _executor = new SequenceExecutor(factory, profile, _facets, options.CommandTimeout);
             _implId = options.ImplementationId ?? factory.Name;
@@ -250,6 +252,7 @@ public static partial class ConformanceRun
                 ShrinkRuns = _shrinkRuns,
                 Elapsed = _clock.Elapsed,
                 CorpusReplayed = _corpusReplayed,
+                EdgeCases = [.. _edges.Targets.Select(t => new EdgeCoverage(t.Label, t.Family, _edges.Sequences.GetValueOrDefault(t.Label)))],
             };
         }
 
