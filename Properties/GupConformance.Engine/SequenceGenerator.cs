@@ -285,7 +285,15 @@ public sealed class SequenceGenerator
         /// <summary>An unreached target: a family with unreached targets first (so no family waits for another), then one of its targets.</summary>
         private EdgeTarget? PickTarget()
         {
-            var open = _g._tally!.Unreached.Where(t => !_labels.Contains(t.Label)).ToList();
+            // Targets no sequence reached at all come first; then those fewer than EdgeTally.Wanted sequences reached.
+            var tally = _g._tally!;
+            var open = tally.Unreached.Where(t => !_labels.Contains(t.Label)).ToList();
+            var never = open.Where(t => !tally.Reached(t.Label)).ToList();
+            if (never.Count > 0)
+            {
+                open = never;
+            }
+
             if (open.Count == 0)
             {
                 return null;
