@@ -38,6 +38,14 @@ public static class KillTiming
                 {
                     caught++;
                     longest = Math.Max(longest, cx.Commands.Count);
+                    if (cx.Commands.Count > b.Declaration.MinimalActions + 1)
+                    {
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  seed {s}: shrunk to {cx.Commands.Count}, minimal {b.Declaration.MinimalActions}: {string.Join("; ", cx.Commands.Select(c => CommandText.Render(c, profile)))} [{string.Join(", ", cx.ViolatedRules)}]"));
+                    }
+                }
+                else
+                {
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  seed {s}: not caught by a declared rule: {(KillRow.FirstCounterexample(run) is { } other ? string.Join(", ", other.ViolatedRules) + " by " + string.Join("; ", other.Commands.Select(c => CommandText.Render(c, profile))) : "no counterexample")}"));
                 }
             }
 
