@@ -27,6 +27,11 @@ public static class ReportWriter
         }
 
         sb.Append('\n');
+        if (result.EdgeCases.Count > 0)
+        {
+            sb.Append(EdgeCoverageView.Text(result.EdgeCases));
+        }
+
         WriteSummary(sb, result);
         return sb.ToString();
     }

@@ -145,6 +145,9 @@ public sealed record Counterexample
     public string? TraceReplayCommand => (TracePath ?? FromTrace) is { } path ? RegressionCorpus.ReplayCommand(path) : null;
 }
 
+/// <summary>One edge-case target of a run and how many generated sequences reached it.</summary>
+public sealed record EdgeCoverage(string Label, Coverage.EdgeFamily Family, long Sequences);
+
 /// <summary>Everything a run found.</summary>
 public sealed record RunResult
 {
@@ -190,6 +193,12 @@ public sealed record RunResult
     public required long ShrinkRuns { get; init; }
 
     public required TimeSpan Elapsed { get; init; }
+
+    /// <summary>
+    /// The edge cases of the generator's coverage steering (<see cref="Coverage.EdgeCases"/>): every target of the
+    /// profile and facets, in target order, with the generated sequences that reached it (0: never).
+    /// </summary>
+    public IReadOnlyList<EdgeCoverage> EdgeCases { get; init; } = [];
 
     /// <summary>Corpus traces replayed before generation (not counted in <see cref="SequencesRun"/>).</summary>
     public int CorpusReplayed { get; init; }

@@ -79,12 +79,17 @@ public static class Program
         var trustOpt = new Option<bool>("--trust-trace-impl") { Description = "With --replay: start the process or native implementation the trace names (it runs that command line); without it, such a trace needs --impl" };
         var emitOpt = new Option<string?>("--emit-reproducer") { Description = "Write each counterexample as a standalone xunit test (C#) into this folder" };
         var applicabilityOpt = new Option<bool>("--list-applicability") { Description = "Print the per-profile rule applicability table (Markdown) and exit" };
+        var exhaustiveOpt = new Option<int?>("--exhaustive")
+        {
+            Description = "Instead of random sequences: check every sequence of up to N actions over a bounded alphabet after a fixed set-up, deduplicated by model state (N = 2 finishes in minutes per profile)",
+        };
 
         var root = new RootCommand("GupConformance: property-based conformance checking of the Linux page pin/reference accounting (get_user_pages / pin_user_pages).");
         foreach (var o in new Option[]
         {
             profileOpt, implOpt, seedOpt, sequencesOpt, lengthOpt, timeoutOpt, listProfilesOpt, listRulesOpt,
             reportMdOpt, reportJsonOpt, reportJUnitOpt, reportTimingsOpt, corpusOpt, noCorpusOpt, replayOpt, trustOpt, emitOpt, applicabilityOpt,
+            exhaustiveOpt,
         })
         {
             root.Options.Add(o);
@@ -232,6 +237,25 @@ public static class Program
                 }
 
                 profiles = [profile];
+            }
+
+            if (p.GetValue(exhaustiveOpt) is { } depth)
+            {
+                if (depth < 0)
+                {
+                    return Bad(stderr, $"--exhaustive needs a depth of 0 or more actions (got {depth.ToString(CultureInfo.InvariantCulture)}); e.g. --exhaustive 2");
+                }
+
+                var failed = false;
+                foreach (var profile in profiles)
+                {
+                    var r = ExhaustiveRun.Run(factory, profile, depth, TimeSpan.FromMilliseconds(timeoutMs), implName);
+                    stdout.Write(ExhaustiveRun.Render(r));
+                    stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{profile.Id}: exhaustive depth {depth} in {r.Elapsed.TotalSeconds:F1} s"));
+                    failed |= !r.Passed;
+                }
+
+                return failed ? ExitNotConformant : ExitConformant;
             }
 
             var options = new RunOptions

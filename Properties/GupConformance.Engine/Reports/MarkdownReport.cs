@@ -142,6 +142,12 @@ public static class MarkdownReport
             sb.Append(CoverageView.RenderRuleCoverage(r));
             var kinds = string.Join(", ", r.CommandsByKind.Select(kv => $"{kv.Key} {N(kv.Value)}"));
             sb.Append(CultureInfo.InvariantCulture, $"\nCommands by kind: {(kinds.Length == 0 ? "none" : kinds)}.\n");
+            if (r.EdgeCases.Count > 0)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"\n{h}# Edge-case coverage\n\n");
+                sb.Append("The edge cases the generator steers toward, with the generated sequences that reached each (refused flag combinations grouped by entry point).\n\n");
+                sb.Append(EdgeCoverageView.Markdown(r.EdgeCases));
+            }
         }
 
         if (r.Problems.Count > 0)
