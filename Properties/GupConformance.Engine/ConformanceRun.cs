@@ -494,6 +494,31 @@ public static partial class ConformanceRun
             _info.TryGetValue(minimal, out var info);
             var r = _executor.Execute(minimal, trace: true);
             var reproduced = Signature(r).Overlaps(_target ?? []);
+            string? note = null;
+            if (!reproduced && info?.Result is { Passed: false } seen)
+            {
+                // A failure that did not happen again (a time-out under load, a flaky implementation): report it as it
+                // was seen, with the re-run's steps, and say plainly that it did not reproduce.
+                note = $"not reproduced: {Seen(seen)} once, {(r.Passed ? "passed" : "failed otherwise")} when re-run for this report";
+                r = new SequenceResult
+                {
+                    Status = seen.Status,
+                    ActionsExecuted = seen.ActionsExecuted,
+                    CommandsExecuted = seen.CommandsExecuted,
+                    FailedAction = seen.FailedAction,
+                    FailedCommand = seen.FailedCommand,
+                    Mismatches = seen.Mismatches,
+                    ViolatedRules = seen.ViolatedRules,
+                    Cause = seen.Cause,
+                    Message = seen.Message,
+                    ExceptionType = seen.ExceptionType,
+                    RuleCounts = seen.RuleCounts,
+                    KindCounts = seen.KindCounts,
+                    RuleCountsByKind = seen.RuleCountsByKind,
+                    Trace = r.Trace,
+                };
+            }
+
             var kind = r.Status switch
             {
                 SequenceStatus.Diverged => FailureKind.Divergence,
@@ -523,7 +548,21 @@ public static partial class ConformanceRun
                 ViolatedRules = r.ViolatedRules,
                 UnexpectedRules = r.ViolatedRules.Where(id => !_declared.Contains(id)).ToList(),
                 Message = r.Message,
+                Cause = r.Cause,
                 Reproduced = reproduced,
+                NotReproducedNote = note,
+            };
+        }
+
+        private static string Seen(SequenceResult seen)
+        {
+            var at = seen.FailedAction is { } a ? $" at step {a.ToString(CultureInfo.InvariantCulture)}" : string.Empty;
+            return seen.Status switch
+            {
+                SequenceStatus.TimedOut => "timed out" + at,
+                SequenceStatus.Crashed => "crashed" + at,
+                SequenceStatus.Diverged => $"diverged{at} ({string.Join(", ", seen.ViolatedRules)})",
+                _ => seen.Status.ToString().ToLowerInvariant() + at,
             };
         }
 

@@ -55,8 +55,12 @@ public sealed class SequenceResult
 
     public IReadOnlyList<FieldMismatch> Mismatches { get; init; } = [];
 
-    /// <summary>The rule ids of all mismatches, sorted, distinct.</summary>
+    /// <summary>The rule ids of all mismatches, distinct, in the order their checks failed: the first failing check's
+    /// rules first (its first rule is the cause), then those of the checks that failed after it.</summary>
     public IReadOnlyList<string> ViolatedRules { get; init; } = [];
+
+    /// <summary>The rule broken first: chosen among the first failing check's rules (<see cref="RuleScopes.Cause"/>).</summary>
+    public string? Cause { get; init; }
 
     /// <summary>Exception or time-out text, or the invalid command's reason.</summary>
     public string? Message { get; init; }
@@ -144,6 +148,16 @@ public sealed class SequenceExecutor : IDisposable
         private long _commands;
         private IGupImplementation? _impl;
 
+        // Per folio the model knows: the rules of the action that first made it appear, so that an implementation that
+        // does not know the folio is charged to the behaviour that should have created it.
+        private readonly Dictionary<string, IReadOnlyList<string>> _creators = new(StringComparer.Ordinal);
+        private IReadOnlyList<string> _actionRules = [];
+        private IReadOnlyList<string> _actionExercised = [];
+
+        // An inspection the implementation could not answer at all (it crashed or broke the protocol) after the action
+        // had already diverged: the action's own divergence is still the result, with this as its note.
+        private string? _lostInspection;
+
         // What the worker is calling into the implementation for (read by the caller only after a time-out).
         private int _callActions;
         private int _callAction;
@@ -207,9 +221,20 @@ public sealed class SequenceExecutor : IDisposable
 
         /// <summary>The result of a sequence abandoned while the implementation was running the call last announced.</summary>
         /// <summary>A hung Dispose after a failing walk leaves the walk's failure standing.</summary>
-        public SequenceResult TimedOut() => _walked is { Passed: false } walked
-            ? walked
-            : Broken(true, null, _callActions, _callCommand, _callWhat, _callAction, null);
+        public SequenceResult TimedOut()
+        {
+            if (_walked is { Passed: false } walked)
+            {
+                return walked;
+            }
+
+            var hung = Broken(true, null, _callActions, _callCommand, _callWhat, _callAction, null);
+
+            // A hang in an inspection after the action had diverged: the divergence comes first.
+            return _callCommand is { IsQuery: true } && _callAction >= 0 && _callAction < _actions.Count
+                ? KeepActionDivergence(hung, _callAction, _actions[_callAction])
+                : hung;
+        }
 
         private void Calling(int actions, int action, Command? command, string? what)
         {
@@ -237,10 +262,11 @@ public sealed class SequenceExecutor : IDisposable
                     var keys = state.FolioKeys;
                     for (var k = 0; k < keys.Count; k++)
                     {
+                        _creators.TryAdd(keys[k], _actionRules);
                         var r = StepOne(ref state, _x.Inspection(keys[k]), i, isAction: false);
                         if (r is not null)
                         {
-                            return r;
+                            return KeepActionDivergence(r, i, cmd);
                         }
                     }
 
@@ -249,7 +275,7 @@ public sealed class SequenceExecutor : IDisposable
                         var r = StepOne(ref state, _x._vmstat, i, isAction: false);
                         if (r is not null)
                         {
-                            return r;
+                            return KeepActionDivergence(r, i, cmd);
                         }
                     }
                 }
@@ -348,12 +374,27 @@ public sealed class SequenceExecutor : IDisposable
             _x._invoker.Leave();
             if (error is not null)
             {
+                if (!isAction && cmd is InspectFolio inspect && !LostTheProcess(error))
+                {
+                    // The implementation answered, but does not know a folio the model knows: a divergence of the
+                    // behaviour that should have created it, not a crash.
+                    _mismatches.Add(new FieldMismatch(Render(cmd), "folio", $"(unknown to the implementation: {Plugins.Untrusted.Printable(error.Message)})",
+                        [Known], _creators.GetValueOrDefault(inspect.Folio) is { Count: > 0 } created ? created : ["CORE-NO-COLLATERAL"]));
+                    return null;
+                }
+
                 return Broken(false, error, action + 1, cmd, null, action, null);
             }
 
             if (_trace && isAction)
             {
                 _steps[^1] = _steps[^1] with { Observed = observed?.Fields() };
+            }
+
+            if (isAction)
+            {
+                _actionRules = ActionRules(outcome);
+                _actionExercised = outcome.Exercised;
             }
 
             var checks = outcome.Checks;
@@ -372,6 +413,52 @@ public sealed class SequenceExecutor : IDisposable
         }
 
         private string Render(Command cmd) => CommandText.Render(cmd, P);
+
+        /// <summary>What an inspection of a folio the model knows is allowed to show about its existence.</summary>
+        private const string Known = "(known)";
+
+        /// <summary>The rules an action answers for: those it exercised, else those its checks cite.</summary>
+        private static IReadOnlyList<string> ActionRules(StepOutcome outcome)
+        {
+            if (outcome.Exercised.Count > 0)
+            {
+                return outcome.Exercised;
+            }
+
+            var rules = new List<string>();
+            foreach (var check in outcome.Checks)
+            {
+                foreach (var id in check.Rules)
+                {
+                    if (!rules.Contains(id, StringComparer.Ordinal))
+                    {
+                        rules.Add(id);
+                    }
+                }
+            }
+
+            return rules;
+        }
+
+        /// <summary>True when the error means the implementation can no longer answer anything (its process died, hung
+        /// or broke the protocol), as opposed to an answer that it does not know what it was asked about.</summary>
+        private static bool LostTheProcess(Exception e) => e is Plugins.ProcessProtocolException p
+            && p.Fault is not (Plugins.ProtocolFault.ImplementationError or Plugins.ProtocolFault.UnknownCommand);
+
+        /// <summary>
+        /// An inspection that stopped the run after the action had already diverged: the action's divergence is what
+        /// the developer must see first, so it stays the result and the lost inspection becomes its note.
+        /// </summary>
+        private SequenceResult KeepActionDivergence(SequenceResult stopped, int action, Command cmd)
+        {
+            if (_mismatches.Count == 0 || stopped.Status is not (SequenceStatus.Crashed or SequenceStatus.TimedOut))
+            {
+                return stopped;
+            }
+
+            _lostInspection = $"after the divergence, {stopped.FailedCommand}: {stopped.Message}";
+            return Result(SequenceStatus.Diverged, action + 1, action, Render(cmd), null, null);
+        }
 
         /// <summary>The generator's outcome of action <paramref name="action"/>, if the run is in the state the generator stepped it from.</summary>
         private StepOutcome? Stepped(ModelState state, int action)
@@ -426,16 +513,36 @@ public sealed class SequenceExecutor : IDisposable
                 FailedAction = failedAction,
                 FailedCommand = failedCommand,
                 Mismatches = status == SequenceStatus.Diverged ? [.. _mismatches] : [],
-                ViolatedRules = status == SequenceStatus.Diverged
-                    ? _mismatches.SelectMany(m => m.Rules).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList()
-                    : [],
-                Message = message,
+                ViolatedRules = status == SequenceStatus.Diverged ? Violated() : [],
+                Cause = status == SequenceStatus.Diverged && _mismatches.Count > 0
+                    ? RuleScopes.Cause(_mismatches[0].Rules, _actionExercised, _mismatches[0].Observed, _mismatches[0].Allowed, _mismatches[0].Command)
+                    : null,
+                Message = message ?? (status == SequenceStatus.Diverged ? _lostInspection : null),
                 ExceptionType = exceptionType,
                 RuleCounts = _rules,
                 KindCounts = _kinds,
                 RuleCountsByKind = _byKind,
                 Trace = [.. _steps],
             };
+
+        /// <summary>The violated rules, the cause first, then in the order their checks failed.</summary>
+        private List<string> Violated()
+        {
+            var cause = RuleScopes.Cause(_mismatches[0].Rules, _actionExercised, _mismatches[0].Observed, _mismatches[0].Allowed, _mismatches[0].Command);
+            var list = new List<string> { cause };
+            foreach (var m in _mismatches)
+            {
+                foreach (var id in m.Rules)
+                {
+                    if (!list.Contains(id, StringComparer.Ordinal))
+                    {
+                        list.Add(id);
+                    }
+                }
+            }
+
+            return list;
+        }
 
         private static void Bump(Dictionary<string, long> d, string key)
         {
