@@ -78,6 +78,12 @@ public sealed class KillMatrixTests(ITestOutputHelper output)
             {
                 failures.Add($"{where}: named [{string.Join(", ", cx.ViolatedRules)}], declared [{string.Join(", ", row.Declared)}]");
             }
+            else if (cx.Cause is { } cause && !row.Declared.Contains(cause))
+            {
+                // The report's first line must send the developer to the broken behaviour, not to a consequence of it.
+                var first = cx.Mismatches[0];
+                failures.Add($"{where}: cites {cause} first (then {string.Join(", ", cx.Consequences)}), declared [{string.Join(", ", row.Declared)}]; first failing check: {first.Command}: {first.Field} observed {first.Observed}, allowed {string.Join(" | ", first.Allowed)} [{string.Join(", ", first.Rules)}]");
+            }
 
             var bound = Math.Max(row.MinimalActions + 1, ShrinkerGaps.GetValueOrDefault(bug));
             if (cx.Commands.Count > bound)

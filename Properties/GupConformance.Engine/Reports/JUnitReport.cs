@@ -90,10 +90,13 @@ public static class JUnitReport
         {
             var name = $"{v.Rule.Id}: {v.Rule.Title}";
             var violating = r.Counterexamples.Where(c => c.ViolatedRules.Contains(v.Rule.Id)).ToList();
+            var asConsequence = violating.Count > 0 && violating.All(c => !string.Equals(c.Cause, v.Rule.Id, StringComparison.Ordinal))
+                ? $" (only after {string.Join(", ", violating.Select(c => c.Cause).Distinct(StringComparer.Ordinal))} had failed first)"
+                : string.Empty;
             cases.Add(v.Outcome switch
             {
                 Outcome.Pass => new Case(cls, name, "passed", null, null, v.Exercised),
-                Outcome.Fail => new Case(cls, name, "failure", $"{v.Note}; if this fails, {v.Rule.IfFails}",
+                Outcome.Fail => new Case(cls, name, "failure", $"{v.Note}{asConsequence}; if this fails, {v.Rule.IfFails}",
                     string.Join("\n", violating.Select(ReportWriter.RenderCounterexample)), v.Exercised),
                 Outcome.NotApplicable => new Case(cls, name, "skipped", "Not applicable: " + v.Note, null, v.Exercised),
                 _ => new Case(cls, name, "passed", null, "Expected divergence: " + v.Note, v.Exercised),

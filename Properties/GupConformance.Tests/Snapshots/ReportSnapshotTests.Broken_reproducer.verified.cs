@@ -11,7 +11,7 @@ namespace GupConformance.Reproducers;
 public sealed class Reproducer_broken_pin_bias_adds_refs_linux_6_18_1
 {
     [Xunit.Fact]
-    public void MDP_BIAS_THRESHOLD_MDP_NO_FALSE_NEGATIVE_PIN_BIAS_SMALL()
+    public void PIN_BIAS_SMALL_MDP_NO_FALSE_NEGATIVE_MDP_BIAS_THRESHOLD()
     {
         var profile = Profiles.Get("linux-6.18");
         IImplementationFactory factory = GupConformance.Fixtures.Broken.BrokenImplementations.Find("broken-pin-bias-adds-refs")!.Factory;
