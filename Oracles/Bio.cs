@@ -71,7 +71,13 @@ internal static class BioStep
             while (it.Count > 0 && bvecs < c.MaxVecs)
             {
                 var ex = IovStep.ExtractPages(ctx, it, it.Count, c.MaxVecs - bvecs, hold, rule);
-                rules.AddRange(ex.Rules);
+                if (ex.Result <= 0 && ex.Rules.Contains("OVF-SIGN-CHECK"))
+                {
+                    // The overflow check refused the grab: that decided how far the bio got, so it is cited first.
+                    rules.Insert(0, "OVF-SIGN-CHECK");
+                }
+
+                rules.AddRange(ex.Rules.Where(r => !rules.Contains(r)));
                 if (ex.Result <= 0)
                 {
                     // The caller sees the error only while the bio is still empty ("return bio->bi_vcnt ? 0 : ret").
@@ -121,10 +127,12 @@ internal static class BioStep
         ctx.Iters = ctx.Iters.SetItem(c.Iter, it);
         ctx.Bios = ctx.Bios.SetItem(c.Bio, new BioState(c.Bio, flags, pages.ToImmutable(), pageCount, last, lastEnd));
         ctx.UsedBios = ctx.UsedBios.Add(c.Bio);
-        ctx.Check("result", Errno.Describe(result), rules);
+        // The cleanup flags decide nothing about how much was taken: the counts cite them last.
+        List<string> counted = [.. rules.Where(r => r != "BIO-CLEANUP-FLAGS"), "BIO-CLEANUP-FLAGS"];
+        ctx.Check("result", Errno.Describe(result), counted);
         ctx.Check("bio_flags", InspectStep.BioFlagsText(flags), ["BIO-CLEANUP-FLAGS"]);
-        ctx.Check("bio_pages", StepContext.Num(pageCount), rules);
-        ctx.Check("iter_count", StepContext.Num(it.Count), rules);
+        ctx.Check("bio_pages", StepContext.Num(pageCount), counted);
+        ctx.Check("iter_count", StepContext.Num(it.Count), counted);
         ctx.Exercise(rules);
         ctx.Note($"bio {StepContext.Num(c.Bio)} built: {StepContext.Num(pageCount)} pages, flags {InspectStep.BioFlagsText(flags)}");
     }

@@ -7,27 +7,46 @@ namespace GupConformance.Fixtures.LiveKernel;
 /// <summary>
 /// The LiveKernel fixture: executes consumer-level commands on the running Linux kernel through the native
 /// <c>livehelper</c> (one helper process per session) and reports what the kernel shows. Probes the machine once;
-/// the settings it changes (the 64 KiB mTHP knob, nr_hugepages) and the data file it creates are put back and
-/// removed on <see cref="Dispose"/>.
+/// the settings it changes (the 64 KiB mTHP knob, nr_hugepages) and the data file it creates are first written to
+/// the restore journal (<see cref="LiveRestoreJournal"/>), then changed, and put back and removed on
+/// <see cref="Dispose"/>. A journal left by a run that died is replayed before anything else.
 /// </summary>
 public sealed class LiveKernelFactory : ILiveKernelFactory
 {
     private const string Mthp64Knob = "/sys/kernel/mm/transparent_hugepage/hugepages-64kB/enabled";
     private const string NrHugepages = "/proc/sys/vm/nr_hugepages";
-    private readonly List<(string Path, string Value)> _restore = [];
+    private const string ThpDir = "/sys/kernel/mm/transparent_hugepage";
+    private readonly List<(string Path, string Value, JournalEntry Entry)> _restore = [];
     private readonly List<string> _cleanup = [];
+    private readonly List<LiveSession> _sessions = [];
+    private readonly Lock _sync = new();
     private readonly string? _helper;
+    private readonly CancellationToken _cancel;
+    private readonly LiveRestoreJournal? _journal;
     private string? _dataFile;
-    private System.Net.Sockets.Socket? _lock;
+    private JournalEntry? _dataFileEntry;
+    private IDisposable? _lock;
     private bool _disposed;
+    private bool _aborted;
 
-    /// <summary>The machine-wide lock that serialises live runs (the pin counters are global): an abstract Unix socket
-    /// name, so no file is left behind and a crashed run releases it.</summary>
-    public const string LockName = "gupconformance-live-kernel";
+    /// <summary>The machine-wide lock that serialises live runs (<see cref="LiveLock"/>).</summary>
+    public const string LockName = LiveLock.Name;
 
     public LiveEnvironment Environment { get; }
 
-    public IReadOnlyList<string> CleanupReport => _cleanup;
+    public IReadOnlyList<string> CleanupReport
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return [.. _cleanup];
+            }
+        }
+    }
+
+    /// <summary>What was put back from a journal left by an earlier live run that died (empty when there was none).</summary>
+    public IReadOnlyList<string> RestoredAtStart { get; } = [];
 
     /// <summary>The helper's path, the data file, and what was found.</summary>
     public string? HelperPath => _helper;
@@ -37,14 +56,18 @@ public sealed class LiveKernelFactory : ILiveKernelFactory
     /// <param name="useHugetlb">Reserve a small hugetlb pool (nr_hugepages += <paramref name="hugetlbPages"/>) for the run.</param>
     /// <param name="useMthp">Set hugepages-64kB/enabled to madvise for the run.</param>
     /// <param name="assumeNotRoot">Probe as if the process were not root (to show the Not applicable path).</param>
-    public LiveKernelFactory(bool useHugetlb = true, bool useMthp = true, int hugetlbPages = 4, string? helperPath = null, bool assumeNotRoot = false)
+    /// <param name="journalPath">The restore journal (<see cref="LiveRestoreJournal.DefaultPath"/> unless given).</param>
+    /// <param name="cancel">Stops waiting for the lock and refuses new sessions (an interrupted run).</param>
+    public LiveKernelFactory(bool useHugetlb = true, bool useMthp = true, int hugetlbPages = 4, string? helperPath = null, bool assumeNotRoot = false,
+        string? journalPath = null, CancellationToken cancel = default)
     {
+        _cancel = cancel;
         var release = ReadTrim("/proc/sys/kernel/osrelease") ?? "unknown";
         _helper = helperPath ?? Path.Combine(AppContext.BaseDirectory, "livehelper");
         var why = Unavailable(assumeNotRoot);
         if (why is null && !TakeLock())
         {
-            why = $"another live run held the lock (@{LockName}) for 5 minutes";
+            why = cancel.IsCancellationRequested ? "interrupted while waiting for another live run to finish" : $"another live run held the lock (@{LockName}) for 5 minutes";
         }
 
         if (why is not null)
@@ -53,16 +76,32 @@ public sealed class LiveKernelFactory : ILiveKernelFactory
             return;
         }
 
+        journalPath ??= LiveRestoreJournal.DefaultPath;
+        RestoredAtStart = LiveRestoreJournal.ReplayLeftover(journalPath);
+        _journal = LiveRestoreJournal.Start(journalPath);
+
         var missing = new Dictionary<string, string>(StringComparer.Ordinal);
-        _dataFile = CreateDataFile(out var dioWhy);
+        var probes = new List<KeyValuePair<string, string>> { new("kernel", release) };
+        _dataFile = CreateDataFile(out var dioWhy, probes);
         if (_dataFile is null)
         {
             Environment = LiveEnvironment.NotApplicable(release, dioWhy);
             return;
         }
 
-        var thp = ReadTrim("/sys/kernel/mm/transparent_hugepage/enabled") ?? string.Empty;
-        var thp2m = ReadTrim("/sys/kernel/mm/transparent_hugepage/hugepages-2048kB/enabled") ?? "inherit";
+        var pageSize = int.Parse(probes.First(p => p.Key == "page size").Value.Split(' ')[0], CultureInfo.InvariantCulture);
+        if (pageSize != 4096)
+        {
+            Environment = LiveEnvironment.NotApplicable(release, $"the page size is {pageSize.ToString(CultureInfo.InvariantCulture)} bytes; the live model and its helper count 4 KiB pages");
+            return;
+        }
+
+        var zeroPage = probes.First(p => p.Key == "zero page on read fault").Value.StartsWith("yes", StringComparison.Ordinal);
+
+        var thp = ReadTrim($"{ThpDir}/enabled") ?? string.Empty;
+        var thp2m = ReadTrim($"{ThpDir}/hugepages-2048kB/enabled") ?? "inherit";
+        probes.Add(new("THP enabled", thp.Length == 0 ? "no THP (no transparent_hugepage in sysfs)" : Selected(thp)));
+        probes.Add(new("THP defrag", ReadTrim($"{ThpDir}/defrag") is { } defrag ? Selected(defrag) : "absent"));
         var hasThp = (thp.Contains("[always]", StringComparison.Ordinal) || thp.Contains("[madvise]", StringComparison.Ordinal))
             && !thp2m.Contains("[never]", StringComparison.Ordinal);
         if (!hasThp)
@@ -70,6 +109,7 @@ public sealed class LiveKernelFactory : ILiveKernelFactory
             missing["thp"] = $"THP is off (enabled: {thp}; 2048kB: {thp2m})";
         }
 
+        probes.Add(new("mTHP sizes", MthpSizes()));
         var hasMthp = false;
         var mthp = ReadTrim(Mthp64Knob);
         if (!useMthp)
@@ -88,10 +128,10 @@ public sealed class LiveKernelFactory : ILiveKernelFactory
         {
             hasMthp = true;
         }
-        else if (TryWrite(Mthp64Knob, "madvise"))
+        else if (Change(Mthp64Knob, Selected(mthp), "madvise"))
         {
-            _restore.Add((Mthp64Knob, Selected(mthp)));
             hasMthp = (ReadTrim(Mthp64Knob) ?? string.Empty).Contains("[madvise]", StringComparison.Ordinal);
+            probes.Add(new("64kB mTHP", $"{Selected(mthp)}, set to madvise for the run"));
         }
 
         if (useMthp && !hasMthp && !missing.ContainsKey("mthp"))
@@ -106,11 +146,12 @@ public sealed class LiveKernelFactory : ILiveKernelFactory
         }
         else if (ReadTrim(NrHugepages) is { } nrText && long.TryParse(nrText, CultureInfo.InvariantCulture, out var nr))
         {
-            if (TryWrite(NrHugepages, (nr + hugetlbPages).ToString(CultureInfo.InvariantCulture)))
+            var original = nr.ToString(CultureInfo.InvariantCulture);
+            if (Change(NrHugepages, original, (nr + hugetlbPages).ToString(CultureInfo.InvariantCulture)))
             {
-                _restore.Add((NrHugepages, nr.ToString(CultureInfo.InvariantCulture)));
                 var free = MeminfoValue("HugePages_Free") - MeminfoValue("HugePages_Rsvd");
                 pool = (int)Math.Clamp(free, 0, hugetlbPages);
+                probes.Add(new("hugetlb pool", $"nr_hugepages {original}, raised by {hugetlbPages.ToString(CultureInfo.InvariantCulture)} for the run; {pool.ToString(CultureInfo.InvariantCulture)} free for it"));
                 if (pool < hugetlbPages)
                 {
                     missing["hugetlb"] = $"only {pool.ToString(CultureInfo.InvariantCulture)} of {hugetlbPages.ToString(CultureInfo.InvariantCulture)} huge pages could be reserved";
@@ -130,30 +171,60 @@ public sealed class LiveKernelFactory : ILiveKernelFactory
             missing["hugetlb"] = "no /proc/sys/vm/nr_hugepages (kernel without hugetlb)";
         }
 
-        Environment = new LiveEnvironment(release, true, null, hasThp, hasMthp, pool, missing);
+        probes.Add(new("KSM", ReadTrim("/sys/kernel/mm/ksm/run") switch
+        {
+            null => "not built in",
+            "0" => "stopped",
+            var run => $"run={run} (the helper never marks its regions MADV_MERGEABLE, so KSM does not merge them)",
+        }));
+        probes.Add(new("io_uring", $"kernel.io_uring_disabled = {ReadTrim("/proc/sys/kernel/io_uring_disabled") ?? "absent (always enabled)"}"));
+        Environment = new LiveEnvironment(release, true, null, hasThp, hasMthp, pool, missing)
+        {
+            ZeroPageOnRead = zeroPage,
+            PageSize = pageSize,
+            Probes = probes,
+        };
+    }
+
+    /// <summary>Journals a setting's original value, then changes it; false (and nothing journalled) when the write fails.</summary>
+    private bool Change(string path, string original, string value)
+    {
+        var entry = _journal!.RecordSetting(path, original);
+        if (!TryWrite(path, value))
+        {
+            _journal.Forget(entry);
+            return false;
+        }
+
+        lock (_sync)
+        {
+            _restore.Add((path, original, entry));
+        }
+
+        return true;
+    }
+
+    /// <summary>"16kB never, 32kB never, 64kB madvise, …": every mTHP size the kernel offers with its setting.</summary>
+    private static string MthpSizes()
+    {
+        if (!Directory.Exists(ThpDir))
+        {
+            return "none";
+        }
+
+        var sizes = Directory.GetDirectories(ThpDir, "hugepages-*kB")
+            .Select(d => (Kb: int.TryParse(Path.GetFileName(d)["hugepages-".Length..^2], CultureInfo.InvariantCulture, out var kb) ? kb : 0, Dir: d))
+            .OrderBy(x => x.Kb)
+            .Select(x => $"{x.Kb.ToString(CultureInfo.InvariantCulture)}kB {(ReadTrim(Path.Combine(x.Dir, "enabled")) is { } knob ? Selected(knob) : "(shmem only)")}")
+            .ToList();
+        return sizes.Count == 0 ? "none (a kernel before mTHP)" : string.Join(", ", sizes);
     }
 
     /// <summary>Live runs on one machine take turns: the counters they read are global.</summary>
     private bool TakeLock()
     {
-        var endPoint = new System.Net.Sockets.UnixDomainSocketEndPoint("\0" + LockName);
-        for (var waited = 0; waited < 300_000; waited += 200)
-        {
-            var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
-            try
-            {
-                socket.Bind(endPoint);
-                _lock = socket;
-                return true;
-            }
-            catch (System.Net.Sockets.SocketException)
-            {
-                socket.Dispose();
-                Thread.Sleep(200);
-            }
-        }
-
-        return false;
+        _lock = LiveLock.Take(TimeSpan.FromMinutes(5), _cancel);
+        return _lock is not null;
     }
 
     private string? Unavailable(bool assumeNotRoot)
@@ -196,15 +267,17 @@ public sealed class LiveKernelFactory : ILiveKernelFactory
         return null;
     }
 
-    private static bool IsRoot()
+    /// <summary>The process runs with user id 0 (the live run needs root for stat_refresh and the knobs it sets).</summary>
+    public static bool IsRoot()
     {
         var status = ReadTrim("/proc/self/status") ?? string.Empty;
         var line = status.Split('\n').FirstOrDefault(l => l.StartsWith("Uid:", StringComparison.Ordinal));
         return line is not null && line.Split('\t', StringSplitOptions.RemoveEmptyEntries).ElementAtOrDefault(2) == "0";
     }
 
-    /// <summary>A 2 MiB file in the first directory whose file system takes O_DIRECT (tmpfs does not).</summary>
-    private string? CreateDataFile(out string why)
+    /// <summary>A 2 MiB file in the first directory whose file system takes O_DIRECT (tmpfs does not); the helper
+    /// started on it also probes the page size and what a read fault maps.</summary>
+    private string? CreateDataFile(out string why, List<KeyValuePair<string, string>> probes)
     {
         why = "no directory with O_DIRECT support found";
         string[] dirs = ["/var/tmp", "/tmp", AppContext.BaseDirectory];
@@ -215,7 +288,18 @@ public sealed class LiveKernelFactory : ILiveKernelFactory
                 continue;
             }
 
-            var path = Path.Combine(dir, $"gupconformance-live-{System.Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}-{Guid.NewGuid():N}.dat");
+            var path = Path.Combine(dir, LiveRestoreJournal.DataFileNameFor(System.Environment.ProcessId));
+            JournalEntry entry;
+            try
+            {
+                entry = _journal!.RecordFile(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                why = $"the restore journal {_journal!.Path} cannot be written ({e.Message}); a live run changes nothing it could not put back";
+                return null;
+            }
+
             try
             {
                 var data = new byte[2 << 20];
@@ -224,7 +308,18 @@ public sealed class LiveKernelFactory : ILiveKernelFactory
                 using var probe = Start(path);
                 if (probe.Ready.Contains("dio=1", StringComparison.Ordinal))
                 {
-                    _cleanup.Add($"created {path}");
+                    var found = probe.Probe();
+                    probes.Add(new("page size", $"{found.GetValueOrDefault("pagesize", "?")} bytes"));
+                    probes.Add(new("zero page on read fault", found.GetValueOrDefault("zero") == "1"
+                        ? "yes (a read of a fresh private page maps the zero page: kpageflags ZERO_PAGE)"
+                        : $"no (a read of a fresh private page maps page state '{found.GetValueOrDefault("st", "?")}', not the zero page)"));
+                    probes.Add(new("O_DIRECT file", path));
+                    _dataFileEntry = entry;
+                    lock (_sync)
+                    {
+                        _cleanup.Add($"created {path}");
+                    }
+
                     return path;
                 }
 
@@ -240,6 +335,7 @@ public sealed class LiveKernelFactory : ILiveKernelFactory
             }
 
             TryDelete(path);
+            _journal.Forget(entry);
         }
 
         return null;
@@ -265,7 +361,34 @@ public sealed class LiveKernelFactory : ILiveKernelFactory
             throw new InvalidOperationException($"live kernel not available: {Environment.NotApplicableReason}");
         }
 
-        return Start(_dataFile);
+        lock (_sync)
+        {
+            if (_aborted || _cancel.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("the live run was interrupted");
+            }
+
+            _sessions.RemoveAll(s => s.Exited);
+            var session = Start(_dataFile);
+            _sessions.Add(session);
+            return session;
+        }
+    }
+
+    /// <summary>
+    /// Ends every helper process at once and refuses new sessions: what an interrupted run does first, so that no
+    /// command is left running while the settings are put back (a command waiting on a helper fails at once).
+    /// </summary>
+    public void Abort()
+    {
+        lock (_sync)
+        {
+            _aborted = true;
+            foreach (var s in _sessions)
+            {
+                s.Abort();
+            }
+        }
     }
 
     public long OutstandingPins()
@@ -275,29 +398,56 @@ public sealed class LiveKernelFactory : ILiveKernelFactory
         return VmstatValue(text, "nr_foll_pin_acquired") - VmstatValue(text, "nr_foll_pin_released");
     }
 
+    /// <summary>Puts back every setting (newest first) and removes the data file, each one leaving the journal as it
+    /// is done; safe to call from a signal handler's thread while the run's thread is still unwinding.</summary>
     public void Dispose()
     {
-        if (_disposed)
+        lock (_sync)
         {
-            return;
-        }
+            if (_disposed)
+            {
+                return;
+            }
 
-        _disposed = true;
-        foreach (var (path, value) in Enumerable.Reverse(_restore))
-        {
-            var ok = TryWrite(path, value);
-            var now = ReadTrim(path) ?? "?";
-            _cleanup.Add($"{path} restored to {value}: {(ok ? "ok" : "FAILED")} (now {now})");
-        }
+            _disposed = true;
+            foreach (var s in _sessions)
+            {
+                if (_aborted)
+                {
+                    s.Abort();
+                }
+            }
 
-        if (_dataFile is not null)
-        {
-            TryDelete(_dataFile);
-            _cleanup.Add($"removed {_dataFile}: {(File.Exists(_dataFile) ? "FAILED" : "ok")}");
-        }
+            foreach (var (path, value, entry) in Enumerable.Reverse(_restore))
+            {
+                var ok = TryWrite(path, value);
+                var now = ReadTrim(path) ?? "?";
+                _cleanup.Add($"{path} restored to {value}: {(ok ? "ok" : "FAILED")} (now {now})");
+                if (ok)
+                {
+                    _journal!.Forget(entry);
+                }
+            }
 
-        _lock?.Dispose();
-        _lock = null;
+            if (_dataFile is not null)
+            {
+                TryDelete(_dataFile);
+                var gone = !File.Exists(_dataFile);
+                _cleanup.Add($"removed {_dataFile}: {(gone ? "ok" : "FAILED")}");
+                if (gone && _dataFileEntry is not null)
+                {
+                    _journal!.Forget(_dataFileEntry);
+                }
+            }
+
+            if (_journal is { Entries.Count: > 0 })
+            {
+                _cleanup.Add($"FAILED to put back {string.Join(", ", _journal.Entries)}: left in {_journal.Path} for `gupconformance --live-restore`");
+            }
+
+            _lock?.Dispose();
+            _lock = null;
+        }
     }
 
     private static long VmstatValue(string text, string key)

@@ -87,6 +87,9 @@ public sealed class LiveSession : ILiveKernel
         return fields;
     }
 
+    /// <summary>The environment probe: what a read fault of a fresh small page maps, and the page size.</summary>
+    public IReadOnlyDictionary<string, string> Probe() => Request("probe");
+
     /// <summary>Global counters as the helper sees them (after stat_refresh).</summary>
     public IReadOnlyDictionary<string, string> Counters() => Request("counters");
 
@@ -124,6 +127,25 @@ public sealed class LiveSession : ILiveKernel
         }
 
         return task.Result;
+    }
+
+    /// <summary>Ends the helper at once (an interrupted run): a command waiting for its reply fails straight away.</summary>
+    internal void Abort() => Kill();
+
+    /// <summary>The helper has exited (it was killed, or it died).</summary>
+    internal bool Exited
+    {
+        get
+        {
+            try
+            {
+                return _process.HasExited;
+            }
+            catch (InvalidOperationException)
+            {
+                return true;
+            }
+        }
     }
 
     private void Kill()

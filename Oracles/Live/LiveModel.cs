@@ -45,6 +45,28 @@ public static class LiveModel
         }
     }
 
+    /// <summary>
+    /// The live rules this machine cannot judge, with the reason: behaviour that needs something the environment
+    /// probe found missing. They are reported Not applicable; every other rule is judged as usual.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> NotJudgeable(LiveEnvironment env)
+    {
+        var rules = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        if (!env.ZeroPageOnRead)
+        {
+            rules["LIVE-DIO-ZERO-PAGE"] = "this kernel maps no zero page on a read fault (probed), so no pin of the zero page can happen";
+        }
+
+        if (!env.HasThp && !env.HasMthp64 && !env.HasHugetlb)
+        {
+            const string why = "no large folios on this machine (THP off, no 64 KiB mTHP, no hugetlb pool)";
+            rules["LIVE-URING-COALESCE"] = why;
+            rules["LIVE-FORK-LARGE-WHOLE"] = why;
+        }
+
+        return rules;
+    }
+
     public static string? Precondition(LiveState s, LiveCommand command)
     {
         switch (command)
@@ -317,9 +339,9 @@ public static class LiveModel
                 {
                     WriteFault(r, i);
                 }
-                else if (r.Pages[i].Kind == LivePageKind.Untouched)
+                else
                 {
-                    r.Pages[i] = new LivePage(LivePageKind.Zero, -1, 0, false);
+                    ReadFault(r, i);
                 }
             }
 
@@ -359,12 +381,23 @@ public static class LiveModel
             }
         }
 
+        /// <summary>A read fault (or a GUP without FOLL_WRITE) on an untouched page: do_anonymous_page() maps the shared
+        /// zero page, unless this machine's kernel maps no zero page on read faults (an environment fact, probed),
+        /// in which case it maps a fresh exclusive page exactly as a write fault would.</summary>
         private void ReadFault(LiveRegion r, long i)
         {
-            if (r.Pages[i].Kind == LivePageKind.Untouched)
+            if (r.Pages[i].Kind != LivePageKind.Untouched)
             {
-                r.Pages[i] = new LivePage(LivePageKind.Zero, -1, 0, false);
+                return;
             }
+
+            if (!s.Environment.ZeroPageOnRead)
+            {
+                WriteFault(r, i);
+                return;
+            }
+
+            r.Pages[i] = new LivePage(LivePageKind.Zero, -1, 0, false);
         }
 
         /// <summary>A GUP with FOLL_PIN on one page: FOLL_WRITE faults, R/O unshares a shared anonymous page. Returns
@@ -606,11 +639,19 @@ public static class LiveModel
 
         private void DirectIo(LiveDirectIo d)
         {
-            s.HasPinned = true;
-            Ex("LIVE-FORK-HAS-PINNED");
             Ex("LIVE-DIO-PIN");
             _countRules.Add("LIVE-DIO-PIN");
             var refs = s.Profile.Dio == DioRetention.Refs || (d.Write && s.Profile.Dio == DioRetention.RefsForWrites);
+
+            // Only a FOLL_PIN walk marks the mm (mm_set_has_pinned_flag() under "if (gup_flags & FOLL_PIN)" in
+            // __get_user_pages_locked() and internal_get_user_pages_fast(), mm/gup.c of 6.1); a DIO that takes
+            // references goes through iov_iter_get_pages2() with FOLL_GET (block/bio.c of 6.1) and leaves it clear.
+            if (!refs)
+            {
+                s.HasPinned = true;
+                Ex("LIVE-FORK-HAS-PINNED");
+            }
+
             long counted = 0;
             foreach (var iov in d.Iovs)
             {
@@ -743,6 +784,10 @@ public static class LiveModel
             _change.Add($"process_vm_{(p.Write ? "writev" : "readv")}: {N(counted)} pins");
         }
 
+        /// <summary>References a small page holds at fork's maybe-pinned check besides the plain ones: its mapping, and
+        /// fork's own reference in eras that take it before the check.</summary>
+        private int FixedRefsAtForkCheck => s.Profile.ForkTakesRefBeforeCheck ? 2 : 1;
+
         /// <summary>copy_page_range(): per page, copy or share; shared anonymous pages lose PG_anon_exclusive.</summary>
         private void Fork(bool report)
         {
@@ -766,7 +811,11 @@ public static class LiveModel
                     }
 
                     var f = s.Frames[p.Frame];
-                    var maybePinned = f.Large ? f.Pins > 0 : (1024L * f.Pins) + f.Refs + 2 >= 1024;
+
+                    // The refcount at the check: the mapping, the plain references, and fork's own reference where the
+                    // era takes it before asking page_needs_cow_for_dma() (copy_present_pte(): get_page() comes first in
+                    // 6.1's mm/memory.c; 5.15 checks before it takes one), as the threshold search assumes too.
+                    var maybePinned = f.Large ? f.Pins > 0 : (1024L * f.Pins) + f.Refs + FixedRefsAtForkCheck >= 1024;
                     var copy = p.Exclusive && s.HasPinned && maybePinned;
                     if (copy)
                     {
@@ -804,7 +853,7 @@ public static class LiveModel
             else
             {
                 // Copy iff refs at the check >= 1024: 1 (mapping) + [1 fork's own ref] + k + b, b = 1 while in the lru_add batch.
-                var fixedRefs = s.Profile.ForkTakesRefBeforeCheck ? 2 : 1;
+                var fixedRefs = FixedRefsAtForkCheck;
                 allowed = [$"k{N(1024 - fixedRefs)},lru1", $"k{N(1024 - fixedRefs - 1)},lru0"];
             }
 

@@ -134,10 +134,12 @@ public static partial class ConformanceRun
         private readonly Dictionary<string, long> _unexpected = new(StringComparer.Ordinal);
         private readonly Dictionary<string, long> _expected = new(StringComparer.Ordinal);
         private readonly List<string> _problems = [];
+        private readonly List<string> _warnings = [];
         private readonly Dictionary<string, long> _problemCounts = new(StringComparer.Ordinal);
         private readonly HashSet<string> _captured = new(StringComparer.Ordinal);
         private readonly List<Counterexample> _counterexamples = [];
         private readonly ConditionalWeakTable<Command[], SequenceInfo> _info = [];
+        private readonly Coverage.EdgeTally _edges;
 
         private int _done;
         private int _failing;
@@ -152,6 +154,8 @@ public static partial class ConformanceRun
         private Command[]? _lastFailing;
         private int _originalLength;
         private int _roundShrinkRuns;
+        private TimeSpan _roundShrinkStart;
+        private string? _roundCutShort;
 
         // Each counterexample's target (the failure it stands for), and how many failing sequences were shrunk for it.
         private readonly List<HashSet<string>> _targets = [];
@@ -172,7 +176,8 @@ public static partial class ConformanceRun
                 weights = weights with { MaxOrder = manifest.MaxFolioOrder };
             }
 
-            _generator = new SequenceGenerator(profile, _facets, weights);
+            _edges = new Coverage.EdgeTally(Coverage.EdgeCases.Targets(profile, _facets));
+            _generator = new SequenceGenerator(profile, _facets, weights, _edges);
             _shrinker = new Shrinker(profile, _facets);
             _executor = new SequenceExecutor(factory, profile, _facets, options.CommandTimeout);
             _implId = options.ImplementationId ?? factory.Name;
@@ -249,6 +254,7 @@ public static partial class ConformanceRun
                     StringComparer.Ordinal),
                 Counterexamples = _counterexamples,
                 Problems = _problems,
+                Warnings = _warnings,
                 SequencesRun = _done,
                 FailingSequences = _failing,
                 ExpectedDivergenceSequences = _expectedSequences,
@@ -256,6 +262,7 @@ public static partial class ConformanceRun
                 ShrinkRuns = _shrinkRuns,
                 Elapsed = _clock.Elapsed,
                 CorpusReplayed = _corpusReplayed,
+                EdgeCases = [.. _edges.Targets.Select(t => new EdgeCoverage(t.Label, t.Family, _edges.Sequences.GetValueOrDefault(t.Label)))],
             };
         }
 
@@ -279,8 +286,8 @@ public static partial class ConformanceRun
                 select ((ulong)(uint)a << 48) | ((ulong)(uint)b << 32) | ((ulong)(uint)c << 16) | (uint)d;
             var sequences = seeds.Select(seed =>
             {
-                var cmds = _generator.Generate(seed, _options.Length);
-                _info.AddOrUpdate(cmds, new SequenceInfo(seed));
+                var cmds = _generator.Generate(seed, _options.Length, out var stepped);
+                _info.AddOrUpdate(cmds, new SequenceInfo(seed) { Stepped = stepped });
                 return cmds;
             });
             return Arb.From(sequences, Shrink);
@@ -304,6 +311,7 @@ public static partial class ConformanceRun
             _lastFailing = null;
             _originalLength = 0;
             _roundShrinkRuns = 0;
+            _roundCutShort = null;
             _refining = -1;
         }
 
@@ -324,6 +332,13 @@ public static partial class ConformanceRun
             {
                 if (_roundShrinkRuns >= _options.MaxShrinkRuns)
                 {
+                    _roundCutShort ??= $"after {_options.MaxShrinkRuns.ToString(CultureInfo.InvariantCulture)} runs (its run budget)";
+                    return true;
+                }
+
+                if (_clock.Elapsed - _roundShrinkStart >= _options.MaxShrinkTime)
+                {
+                    _roundCutShort ??= $"after {_options.MaxShrinkTime.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture)} s (its time budget)";
                     return true;
                 }
 
@@ -381,6 +396,7 @@ public static partial class ConformanceRun
                 _attempts[idx]++;
                 _refining = idx;
                 _shrinking = true;
+                _roundShrinkStart = _clock.Elapsed;
                 _target = _targets[idx];
                 _lastFailing = cmds;
                 _originalLength = cmds.Length;
@@ -389,6 +405,7 @@ public static partial class ConformanceRun
             }
 
             _shrinking = true;
+            _roundShrinkStart = _clock.Elapsed;
             // Shrink toward what is new: a candidate must keep failing with a rule (or crash kind) not captured yet.
             _target = signature.Except(_captured, StringComparer.Ordinal).ToHashSet(StringComparer.Ordinal);
             _lastFailing = cmds;
@@ -400,7 +417,15 @@ public static partial class ConformanceRun
         /// <summary>Runs one sequence and tallies it: commands and exercised rules, and violated rules as expected or not.</summary>
         private (SequenceResult Result, HashSet<string> Signature) ExecuteAndTally(Command[] cmds)
         {
-            var r = _executor.Execute(cmds);
+            // The generator's model outcomes serve this one execution; shrinking and tracing step the model afresh.
+            IReadOnlyList<Oracles.StepOutcome>? stepped = null;
+            if (_info.TryGetValue(cmds, out var info))
+            {
+                stepped = info.Stepped;
+                info.Stepped = null;
+            }
+
+            var r = _executor.Execute(cmds, stepped: stepped);
             Count(r);
             if (r.Status == SequenceStatus.Diverged)
             {
@@ -475,6 +500,31 @@ public static partial class ConformanceRun
             _info.TryGetValue(minimal, out var info);
             var r = _executor.Execute(minimal, trace: true);
             var reproduced = Signature(r).Overlaps(_target ?? []);
+            string? note = null;
+            if (!reproduced && info?.Result is { Passed: false } seen)
+            {
+                // A failure that did not happen again (a time-out under load, a flaky implementation): report it as it
+                // was seen, with the re-run's steps, and say plainly that it did not reproduce.
+                note = $"not reproduced: {Seen(seen)} once, {(r.Passed ? "passed" : "failed otherwise")} when re-run for this report";
+                r = new SequenceResult
+                {
+                    Status = seen.Status,
+                    ActionsExecuted = seen.ActionsExecuted,
+                    CommandsExecuted = seen.CommandsExecuted,
+                    FailedAction = seen.FailedAction,
+                    FailedCommand = seen.FailedCommand,
+                    Mismatches = seen.Mismatches,
+                    ViolatedRules = seen.ViolatedRules,
+                    Cause = seen.Cause,
+                    Message = seen.Message,
+                    ExceptionType = seen.ExceptionType,
+                    RuleCounts = seen.RuleCounts,
+                    KindCounts = seen.KindCounts,
+                    RuleCountsByKind = seen.RuleCountsByKind,
+                    Trace = r.Trace,
+                };
+            }
+
             var kind = r.Status switch
             {
                 SequenceStatus.Diverged => FailureKind.Divergence,
@@ -495,6 +545,7 @@ public static partial class ConformanceRun
                 Kind = kind,
                 OriginalLength = _originalLength,
                 ShrinkRuns = _roundShrinkRuns,
+                ShrinkCutShort = _roundCutShort,
                 Commands = minimal,
                 Steps = r.Trace,
                 FailedAction = r.FailedAction,
@@ -503,7 +554,21 @@ public static partial class ConformanceRun
                 ViolatedRules = r.ViolatedRules,
                 UnexpectedRules = r.ViolatedRules.Where(id => !_declared.Contains(id)).ToList(),
                 Message = r.Message,
+                Cause = r.Cause,
                 Reproduced = reproduced,
+                NotReproducedNote = note,
+            };
+        }
+
+        private static string Seen(SequenceResult seen)
+        {
+            var at = seen.FailedAction is { } a ? $" at step {a.ToString(CultureInfo.InvariantCulture)}" : string.Empty;
+            return seen.Status switch
+            {
+                SequenceStatus.TimedOut => "timed out" + at,
+                SequenceStatus.Crashed => "crashed" + at,
+                SequenceStatus.Diverged => $"diverged{at} ({string.Join(", ", seen.ViolatedRules)})",
+                _ => seen.Status.ToString().ToLowerInvariant() + at,
             };
         }
 
@@ -522,6 +587,9 @@ public static partial class ConformanceRun
     private sealed record SequenceInfo(ulong? Seed)
     {
         public SequenceResult? Result { get; init; }
+
+        /// <summary>The model's outcomes the generator computed for the sequence, until its first execution.</summary>
+        public IReadOnlyList<Oracles.StepOutcome>? Stepped { get; set; }
     }
 
     /// <summary>An FsCheck runner that prints nothing: the engine reports for itself.</summary>

@@ -28,7 +28,7 @@ public static class Program
     /// <summary>The whole command line behaviour, with the output streams given (for tests).</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        if (args.Contains("--live", StringComparer.Ordinal))
+        if (args.Contains("--live", StringComparer.Ordinal) || args.Contains("--live-restore", StringComparer.Ordinal) || ReplaysLiveTrace(args))
         {
             return LiveMode.Run(args, stdout, stderr);
         }
@@ -67,6 +67,7 @@ public static class Program
         var listRulesOpt = new Option<bool>("--list-rules") { Description = "List the rules (those of --profile, if given) and exit" };
         var reportMdOpt = new Option<string?>("--report-md") { Description = "Also write the report as Markdown to this file" };
         var reportJsonOpt = new Option<string?>("--report-json") { Description = "Also write the report as JSON (schema: Spec/report.schema.json) to this file" };
+        var reportJUnitOpt = new Option<string?>("--report-junit") { Description = "Also write the report as JUnit XML (one test case per rule, failures with their counterexamples) to this file" };
         var reportTimingsOpt = new Option<bool>("--report-timings") { Description = "Include elapsed times in the Markdown and JSON reports (they are then no longer byte-reproducible)" };
         var corpusOpt = new Option<string>("--corpus")
         {
@@ -75,6 +76,7 @@ public static class Program
         };
         var noCorpusOpt = new Option<bool>("--no-corpus") { Description = "Neither replay nor write the regression corpus" };
         var replayOpt = new Option<string?>("--replay") { Description = "Replay one trace file (its profile, and its implementation unless --impl is given) and exit" };
+        var trustOpt = new Option<bool>("--trust-trace-impl") { Description = "With --replay: start the process or native implementation the trace names (it runs that command line); without it, such a trace needs --impl" };
         var emitOpt = new Option<string?>("--emit-reproducer") { Description = "Write each counterexample as a standalone xunit test (C#) into this folder" };
         var applicabilityOpt = new Option<bool>("--list-applicability") { Description = "Print the per-profile rule applicability table (Markdown) and exit" };
         var maxShrinkOpt = new Option<int?>("--max-shrink-runs")
@@ -86,12 +88,17 @@ public static class Program
             Description = "How many distinct failures are shrunk and reported (triaging a real kernel wants more than the default)",
             DefaultValueFactory = _ => new RunOptions().MaxCounterexamples,
         };
+        var exhaustiveOpt = new Option<int?>("--exhaustive")
+        {
+            Description = "Instead of random sequences: check every sequence of up to N actions over a bounded alphabet after a fixed set-up, deduplicated by model state (N = 2 finishes in minutes per profile)",
+        };
 
         var root = new RootCommand("GupConformance: property-based conformance checking of the Linux page pin/reference accounting (get_user_pages / pin_user_pages).");
         foreach (var o in new Option[]
         {
             profileOpt, implOpt, seedOpt, sequencesOpt, lengthOpt, timeoutOpt, listProfilesOpt, listRulesOpt,
-            reportMdOpt, reportJsonOpt, reportTimingsOpt, corpusOpt, noCorpusOpt, replayOpt, emitOpt, applicabilityOpt, maxCxOpt, maxShrinkOpt,
+            reportMdOpt, reportJsonOpt, reportJUnitOpt, reportTimingsOpt, corpusOpt, noCorpusOpt, replayOpt, trustOpt, emitOpt, applicabilityOpt,
+            exhaustiveOpt, maxCxOpt, maxShrinkOpt,
         })
         {
             root.Options.Add(o);
@@ -106,14 +113,38 @@ public static class Program
 
         root.SetAction(p =>
         {
+            var corpusGiven = p.GetResult(corpusOpt) is { Implicit: false };
             var outputs = new RunnerOutputs
             {
                 MarkdownPath = p.GetValue(reportMdOpt),
                 JsonPath = p.GetValue(reportJsonOpt),
+                JUnitPath = p.GetValue(reportJUnitOpt),
                 Timings = p.GetValue(reportTimingsOpt),
                 ReproducerDirectory = p.GetValue(emitOpt),
                 CorpusDirectory = p.GetValue(noCorpusOpt) ? null : p.GetValue(corpusOpt),
             };
+
+            // Every output is checked before anything runs: a run is never thrown away because a path was wrong.
+            var outputProblem = (outputs.MarkdownPath is { } mdPath ? OutputPaths.FileProblem("--report-md", mdPath) : null)
+                ?? (outputs.JsonPath is { } jsonPath ? OutputPaths.FileProblem("--report-json", jsonPath) : null)
+                ?? (outputs.JUnitPath is { } junitPath ? OutputPaths.FileProblem("--report-junit", junitPath) : null)
+                ?? (outputs.ReproducerDirectory is { } emitPath ? OutputPaths.DirectoryProblem("--emit-reproducer", emitPath) : null);
+            if (outputProblem is not null)
+            {
+                return Bad(stderr, outputProblem);
+            }
+
+            if (outputs.CorpusDirectory is { } corpusPath && OutputPaths.DirectoryProblem("--corpus", corpusPath) is { } corpusProblem)
+            {
+                if (corpusGiven)
+                {
+                    return Bad(stderr, corpusProblem + " (or use --no-corpus)");
+                }
+
+                // The default corpus folder is a convenience: where it cannot be written, run without it and say so.
+                stderr.WriteLine($"warning: {corpusProblem}; running without the regression corpus");
+                outputs = outputs with { CorpusDirectory = null };
+            }
             if (p.GetValue(applicabilityOpt))
             {
                 stdout.Write(CoverageView.RenderApplicability());
@@ -126,11 +157,17 @@ public static class Program
                 ? Engine.Plugins.KernelLauncher.DefaultTimeoutMs
                 : p.GetValue(timeoutOpt);
 
-            if (p.GetValue(replayOpt) is { } tracePath)
+            if (p.GetResult(replayOpt) is { Implicit: false })
             {
+                var tracePath = p.GetValue(replayOpt);
+                if (string.IsNullOrWhiteSpace(tracePath))
+                {
+                    return Bad(stderr, "--replay needs a trace file path (got an empty one)");
+                }
+
                 var explicitImpl = p.GetResult(implOpt) is { Implicit: false } ? p.GetValue(implOpt) : null;
                 var timeout = p.GetValue(timeoutOpt);
-                return outputs.Replay(tracePath, explicitImpl, name => Resolve(name, TimeoutFor(name), stderr),
+                return outputs.Replay(tracePath, explicitImpl, p.GetValue(trustOpt), name => Resolve(name, TimeoutFor(name), stderr),
                     new RunOptions { CommandTimeout = TimeSpan.FromMilliseconds(timeout > 0 ? timeout : RunOptions.DefaultTimeoutMs) }, stdout, stderr);
             }
 
@@ -230,6 +267,25 @@ public static class Program
                 profiles = [profile];
             }
 
+            if (p.GetValue(exhaustiveOpt) is { } depth)
+            {
+                if (depth < 0)
+                {
+                    return Bad(stderr, $"--exhaustive needs a depth of 0 or more actions (got {depth.ToString(CultureInfo.InvariantCulture)}); e.g. --exhaustive 2");
+                }
+
+                var failed = false;
+                foreach (var profile in profiles)
+                {
+                    var r = ExhaustiveRun.Run(factory, profile, depth, TimeSpan.FromMilliseconds(timeoutMs), implName);
+                    stdout.Write(ExhaustiveRun.Render(r));
+                    stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{profile.Id}: exhaustive depth {depth} in {r.Elapsed.TotalSeconds:F1} s"));
+                    failed |= !r.Passed;
+                }
+
+                return failed ? ExitNotConformant : ExitConformant;
+            }
+
             var options = new RunOptions
             {
                 Seed = seed,
@@ -246,6 +302,25 @@ public static class Program
 
         // Help and parse errors go to the given writers, so tests (and embedders) see them.
         return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+    }
+
+    /// <summary>--replay naming a live trace (format gupconformance-live-trace/1) goes to the live runner.</summary>
+    private static bool ReplaysLiveTrace(string[] args)
+    {
+        var i = Array.IndexOf(args, "--replay");
+        if (i < 0 || i + 1 >= args.Length || string.IsNullOrWhiteSpace(args[i + 1]))
+        {
+            return false;
+        }
+
+        try
+        {
+            return Engine.Live.LiveTraceFile.IsLiveTrace(TraceFile.ReadBounded(args[i + 1]));
+        }
+        catch (TraceFileException)
+        {
+            return false;
+        }
     }
 
     /// <summary>

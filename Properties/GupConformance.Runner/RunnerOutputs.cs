@@ -14,6 +14,8 @@ public sealed record RunnerOutputs
 
     public string? JsonPath { get; init; }
 
+    public string? JUnitPath { get; init; }
+
     public bool Timings { get; init; }
 
     public string? ReproducerDirectory { get; init; }
@@ -38,6 +40,12 @@ public sealed record RunnerOutputs
             {
                 WriteFile(json, JsonReport.Render(results, ReportOptions));
                 stderr.WriteLine($"wrote the JSON report to {json}");
+            }
+
+            if (JUnitPath is { } junit)
+            {
+                WriteFile(junit, JUnitReport.Render(results, ReportOptions));
+                stderr.WriteLine($"wrote the JUnit XML report to {junit}");
             }
 
             foreach (var c in results.SelectMany(r => r.Counterexamples))
@@ -87,6 +95,7 @@ public sealed record RunnerOutputs
     public int Replay(
         string tracePath,
         string? implOverride,
+        bool trustTraceImplementation,
         Func<string, (IImplementationFactory? Factory, string? Error)> resolve,
         RunOptions options,
         TextWriter stdout,
@@ -95,15 +104,22 @@ public sealed record RunnerOutputs
         TraceFile trace;
         try
         {
-            trace = TraceFile.FromJson(File.ReadAllText(tracePath));
+            trace = TraceFile.Load(tracePath);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or NotSupportedException)
+        catch (TraceFileException e)
         {
-            stderr.WriteLine($"error: cannot read the trace {tracePath}: {e.Message}");
+            stderr.WriteLine($"error: cannot use the trace: {Engine.Plugins.Untrusted.Printable(e.Message)}");
             return Program.ExitBadArguments;
         }
 
-        // A trace records the implementation's --impl name, so a process or native plugin is started again from it.
+        // A trace records the implementation's --impl name, so a process or native plugin can be started again from
+        // it; but a trace may come from someone else, and that name is a command line: never run it unasked.
+        if (implOverride is null && Engine.Plugins.PluginResolver.HasScheme(trace.Implementation) && !trustTraceImplementation)
+        {
+            stderr.WriteLine($"error: the trace was recorded from '{Engine.Plugins.Untrusted.Printable(trace.Implementation)}', which this replay would start as a program; check that command and pass --trust-trace-impl to run it, or choose an implementation with --impl NAME");
+            return Program.ExitBadArguments;
+        }
+
         var implName = implOverride ?? trace.Implementation;
         var (factory, error) = resolve(implName);
         if (factory is null)

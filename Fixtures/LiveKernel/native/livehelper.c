@@ -421,6 +421,28 @@ static void do_threshold(long maxk, int inchild)
     end(&m, res, extra);
 }
 
+/* Environment probe: does a read fault of an untouched private anonymous small page map the shared zero page?
+ * Upstream kernels do (do_anonymous_page() without FAULT_FLAG_WRITE maps my_zero_pfn() unless mm_forbids_zeropage());
+ * some vendor kernels are booted not to. Answers "ok zero=1|0 st=C pagesize=N" with C the page's state letter. */
+static void do_probe(void)
+{
+    char *pg = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (pg == MAP_FAILED) { printf("fail probe mmap %d\n", errno); return; }
+    madvise(pg, PAGE, MADV_NOHUGEPAGE);
+    volatile char sink = *(volatile char *)pg;
+    (void)sink;
+    uint64_t e = pagemap_entry(pm_fd, (uintptr_t)pg);
+    char st = '-';
+    if (PRESENT(e)) {
+        uint64_t f = kpageflags(PFN(e));
+        if ((f >> KPF_ZERO_PAGE) & 1) st = 'z';
+        else if ((f >> KPF_ANON) & 1) st = ((f >> KPF_ANON_EXCL) & 1) ? 'x' : 's';
+        else st = 'o';
+    }
+    munmap(pg, PAGE);
+    printf("ok zero=%d st=%c pagesize=%ld\n", st == 'z', st, sysconf(_SC_PAGESIZE));
+}
+
 static void cleanup_all(void)
 {
     for (int i = 0; i < MAXRING; i++) {
@@ -589,6 +611,8 @@ int main(int argc, char **argv)
             static char st[1 << 15], lay[1 << 15];
             region_state((int)x, st, lay, sizeof st);
             printf("ok st=%s lay=%s\n", st, lay);
+        } else if (!strcmp(op, "probe")) {
+            do_probe();
         } else if (!strcmp(op, "counters")) {
             long ca, cr;
             counters(&ca, &cr);

@@ -27,6 +27,14 @@ public sealed record LiveRunOptions
 
     /// <summary>Stop at the first disagreement (after shrinking it).</summary>
     public bool StopAtFirstFailure { get; init; } = true;
+
+    /// <summary>Set when the run is interrupted (a signal): the run stops where it is and reports Interrupted.</summary>
+    public CancellationToken Cancel { get; init; }
+
+    /// <summary>Told "sequence I of N" every <see cref="ProgressEvery"/> sequences (the runner prints it on stderr).</summary>
+    public Action<string>? Progress { get; init; }
+
+    public int ProgressEvery { get; init; } = 10;
 }
 
 public enum LiveVerdict
@@ -34,10 +42,17 @@ public enum LiveVerdict
     Pass,
     Fail,
     NotApplicable,
+
+    /// <summary>Stopped by a signal before it finished: nothing is judged.</summary>
+    Interrupted,
 }
 
 /// <summary>One step of a counterexample: the command, the model's change, and any mismatching fields.</summary>
-public sealed record LiveStepReport(int Index, string Command, string Change, IReadOnlyList<FieldMismatch> Mismatches);
+public sealed record LiveStepReport(int Index, string Command, string Change, IReadOnlyList<FieldMismatch> Mismatches)
+{
+    /// <summary>What the kernel showed for the step (every field the fixture reported).</summary>
+    public IReadOnlyDictionary<string, string> Observed { get; init; } = new Dictionary<string, string>();
+}
 
 public sealed record LiveCounterexample(
     IReadOnlyList<LiveCommand> Original,
@@ -50,6 +65,9 @@ public sealed record LiveCounterexample(
 /// <summary>The outcome of a live run.</summary>
 public sealed class LiveRunResult
 {
+    /// <summary>The options the run was made with (its seed and budget: what replays it).</summary>
+    public LiveRunOptions Options { get; init; } = new();
+
     public required LiveVerdict Verdict { get; set; }
 
     public required string ProfileId { get; init; }
@@ -91,7 +109,17 @@ public sealed class LiveRunResult
 
     public List<string> Notes { get; } = [];
 
+    /// <summary>Rules this machine cannot judge (<see cref="LiveModel.NotJudgeable"/>), with the reason.</summary>
+    public IReadOnlyDictionary<string, string> NotJudgeable { get; init; } = new Dictionary<string, string>();
+
     public bool Passed => Verdict == LiveVerdict.Pass;
+
+    /// <summary>One rule's verdict in this run: Fail, Pass, Not applicable (with the reason) or Not exercised.</summary>
+    public string RuleVerdict(string id) =>
+        Counterexamples.Any(c => c.ViolatedRules.Contains(id)) ? "Fail"
+        : NotJudgeable.TryGetValue(id, out var why) ? "Not applicable — " + why
+        : RuleCounts.GetValueOrDefault(id) > 0 ? "Pass"
+        : "Not exercised";
 
     public string Render()
     {
@@ -106,7 +134,12 @@ public sealed class LiveRunResult
 
         sb.AppendLine(CultureInfo.InvariantCulture, $"Verdict: {Verdict}{(Reason is null ? string.Empty : " — " + Reason)}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"Commands executed: {N(Commands)} in {N(SequencesRun)} sequences, {Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture)} s; observations compared: {N(ChecksCompared)}; disagreements: {N(Counterexamples.Count)} (not reproduced: {N(Unconfirmed.Count)})");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"Environment: THP {(Environment.HasThp ? "yes" : "no")}, 64 KiB mTHP {(Environment.HasMthp64 ? "yes" : "no")}, hugetlb pool {Environment.HugetlbPool.ToString(CultureInfo.InvariantCulture)}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"Environment: THP {(Environment.HasThp ? "yes" : "no")}, 64 KiB mTHP {(Environment.HasMthp64 ? "yes" : "no")}, hugetlb pool {Environment.HugetlbPool.ToString(CultureInfo.InvariantCulture)}, zero page on read faults {(Environment.ZeroPageOnRead ? "yes" : "no")}");
+        foreach (var (what, value) in Environment.Probes)
+        {
+            sb.AppendLine(CultureInfo.InvariantCulture, $"  probed {what}: {value}");
+        }
+
         foreach (var (what, why) in Environment.Missing.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
             sb.AppendLine(CultureInfo.InvariantCulture, $"  Not applicable: {what} — {why}");
@@ -138,9 +171,10 @@ public sealed class LiveRunResult
         foreach (var rule in LiveRules.All)
         {
             var n = RuleCounts.GetValueOrDefault(rule.Id);
-            var failed = Counterexamples.Any(c => c.ViolatedRules.Contains(rule.Id));
-            var verdict = failed ? "Fail" : n > 0 ? "Pass" : "Not exercised";
-            sb.AppendLine(CultureInfo.InvariantCulture, $"  {rule.Id,-28} {verdict,-14} {N(n),10}");
+            var verdict = RuleVerdict(rule.Id);
+            sb.AppendLine(verdict.StartsWith("Not applicable", StringComparison.Ordinal)
+                ? $"  {rule.Id,-28} {verdict}"
+                : string.Create(CultureInfo.InvariantCulture, $"  {rule.Id,-28} {verdict,-14} {N(n),10}"));
         }
 
         foreach (var c in Counterexamples)
@@ -211,16 +245,58 @@ public sealed class LiveConformanceRun(ILiveKernelFactory factory, LiveProfile? 
             };
         }
 
-        var result = new LiveRunResult { Verdict = LiveVerdict.Pass, ProfileId = _profile.Id, Environment = env };
+        var result = new LiveRunResult { Verdict = LiveVerdict.Pass, ProfileId = _profile.Id, Environment = env, NotJudgeable = LiveModel.NotJudgeable(env), Options = options };
         var clock = Stopwatch.StartNew();
+        try
+        {
+            RunSequences(options, result, clock);
+        }
+        catch (Exception e) when (e is OperationCanceledException or InvalidOperationException or IOException or TimeoutException && Interrupted(options.Cancel))
+        {
+            // The helper was ended under a command by the interrupt: not an observation of the kernel.
+        }
+
+        if (options.Cancel.IsCancellationRequested)
+        {
+            result.Verdict = LiveVerdict.Interrupted;
+            result.Elapsed = clock.Elapsed;
+            result.Notes.Add($"Interrupted after {result.SequencesRun.ToString(CultureInfo.InvariantCulture)} sequences: nothing is judged.");
+            return result;
+        }
+
+        result.OutstandingAfter = factory.OutstandingPins();
+        if (result.OutstandingAfter != result.OutstandingBefore || result.CleanupLeaks > 0)
+        {
+            result.Verdict = LiveVerdict.Fail;
+            result.Notes.Add("acquired − released did not return to its value before the run");
+        }
+
+        result.Elapsed = clock.Elapsed;
+        return result;
+    }
+
+    /// <summary>
+    /// Whether a failing helper is explained by an interrupt. Ctrl+C reaches the whole process group at once, so the
+    /// helper may die of it a moment before the runner's own handler has marked the run interrupted: wait briefly.
+    /// </summary>
+    private static bool Interrupted(CancellationToken cancel) => cancel.CanBeCanceled && cancel.WaitHandle.WaitOne(TimeSpan.FromSeconds(2));
+
+    private void RunSequences(LiveRunOptions options, LiveRunResult result, Stopwatch clock)
+    {
+        var env = factory.Environment;
         result.OutstandingBefore = factory.OutstandingPins();
-        var generator = new LiveGenerator(_profile, env);
-        for (var i = 0; i < options.Sequences && clock.Elapsed < options.Budget; i++)
+        var generator = new LiveGenerator(_profile!, env);
+        for (var i = 0; i < options.Sequences && clock.Elapsed < options.Budget && !options.Cancel.IsCancellationRequested; i++)
         {
             var rng = new Prng(Prng.Derive(options.Seed, (ulong)i));
             var actions = generator.Generate(rng, options.Length, allowThreshold: i % 8 == 0);
             var outcome = Execute(actions, result);
             result.SequencesRun++;
+            if (options.Progress is { } progress && options.ProgressEvery > 0 && result.SequencesRun % options.ProgressEvery == 0)
+            {
+                progress($"live: sequence {result.SequencesRun.ToString(CultureInfo.InvariantCulture)} of {options.Sequences.ToString(CultureInfo.InvariantCulture)}, {result.Commands.ToString(CultureInfo.InvariantCulture)} commands");
+            }
+
             if (!WaitForBaseline(result.OutstandingBefore))
             {
                 result.CleanupLeaks++;
@@ -244,16 +320,6 @@ public sealed class LiveConformanceRun(ILiveKernelFactory factory, LiveProfile? 
                 }
             }
         }
-
-        result.OutstandingAfter = factory.OutstandingPins();
-        if (result.OutstandingAfter != result.OutstandingBefore || result.CleanupLeaks > 0)
-        {
-            result.Verdict = LiveVerdict.Fail;
-            result.Notes.Add("acquired − released did not return to its value before the run");
-        }
-
-        result.Elapsed = clock.Elapsed;
-        return result;
     }
 
     /// <summary>True when every one of <paramref name="times"/> re-executions disagrees again.</summary>
@@ -351,7 +417,7 @@ public sealed class LiveConformanceRun(ILiveKernelFactory factory, LiveProfile? 
                 }
             }
 
-            steps.Add(new LiveStepReport(i, cmd.ToString(), outcome.Change, mismatches));
+            steps.Add(new LiveStepReport(i, cmd.ToString(), outcome.Change, mismatches) { Observed = observed });
             if (mismatches.Count > 0)
             {
                 return new Outcome(i, [.. mismatches.SelectMany(m => m.Rules).Distinct().Order(StringComparer.Ordinal)], steps, observations);

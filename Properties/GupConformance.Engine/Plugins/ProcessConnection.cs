@@ -7,6 +7,19 @@ using System.Text.Json;
 
 namespace GupConformance.Engine.Plugins;
 
+/// <summary>What an implementation process can make the engine hold (documented in Spec/PROTOCOL.md and the README).</summary>
+public static class ProcessLimits
+{
+    /// <summary>The longest stdout line (one message) accepted: 32 MiB; a longer one is the LineTooLong fault.</summary>
+    public const int MaxStdoutLineBytes = 32 << 20;
+
+    /// <summary>A stderr line is kept up to this many characters; the rest of it is counted, not stored.</summary>
+    public const int MaxStderrLineChars = 4096;
+
+    /// <summary>How many of the last stderr lines are kept for fault messages.</summary>
+    public const int StderrLinesKept = 20;
+}
+
 /// <summary>How to start an implementation process: a program and its arguments, never through a shell.</summary>
 public sealed record ProcessLaunch(string FileName, IReadOnlyList<string> Arguments, string? WorkingDirectory = null)
 {
@@ -90,10 +103,19 @@ public sealed record ProcessLaunch(string FileName, IReadOnlyList<string> Argume
 /// <summary>
 /// One running implementation process: JSON lines to its stdin, JSON lines from its stdout (pumped by a reader
 /// thread, so every wait has a time limit), stderr captured (never fatal; the last lines are kept for messages).
+/// Everything the process can make the engine hold is bounded: a stdout line longer than
+/// <see cref="MaxStdoutLineBytes"/> is the <see cref="ProtocolFault.LineTooLong"/> fault (the process is killed),
+/// a stderr line is cut at <see cref="MaxStderrLineChars"/> and only the last lines are kept. The process runs in a
+/// session and process group of its own, so ending it ends every process it started, however they were detached.
 /// </summary>
 internal sealed class ProcessConnection : IDisposable
 {
-    private const int StderrLinesKept = 20;
+    private const int MaxStdoutLineBytes = ProcessLimits.MaxStdoutLineBytes;
+    private const int MaxStderrLineChars = ProcessLimits.MaxStderrLineChars;
+    private const int StderrLinesKept = ProcessLimits.StderrLinesKept;
+    private static readonly ConcurrentDictionary<ProcessConnection, bool> Running = new();
+    private static int _signalHandlersInstalled;
+    private static readonly List<System.Runtime.InteropServices.PosixSignalRegistration> SignalHandlers = [];
     private readonly Process _process;
     private readonly Stream _stdin;
     private readonly BlockingCollection<string?> _lines = new();
@@ -104,16 +126,19 @@ internal sealed class ProcessConnection : IDisposable
     private long _stderrCount;
     private bool _dead;
 
-    private ProcessConnection(Process process, Action<string>? stderrSink)
+    private ProcessConnection(Process process, Action<string>? stderrSink, bool ownGroup)
     {
         _process = process;
         _stderrSink = stderrSink;
+        _ownGroup = ownGroup;
         _stdin = process.StandardInput.BaseStream;
-        var stdout = process.StandardOutput;
+        var stdout = process.StandardOutput.BaseStream;
         var stderr = process.StandardError;
         new Thread(() => Pump(stdout)) { IsBackground = true, Name = "gupconformance-stdout" }.Start();
         new Thread(() => PumpErr(stderr)) { IsBackground = true, Name = "gupconformance-stderr" }.Start();
     }
+
+    private readonly bool _ownGroup;
 
     public ProcessLaunch Launch { get; private init; } = null!;
 
@@ -135,9 +160,16 @@ internal sealed class ProcessConnection : IDisposable
         }
     }
 
+    /// <summary>setsid(1) starts the program in a new session (and process group) whose id is its own pid: a child
+    /// of the engine is never a group leader, so setsid execs the program in place instead of forking.</summary>
+    private static readonly string? Setsid = OperatingSystem.IsLinux()
+        ? new[] { "/usr/bin/setsid", "/bin/setsid" }.FirstOrDefault(File.Exists)
+        : null;
+
     public static ProcessConnection Start(ProcessLaunch launch, Action<string>? stderrSink)
     {
-        var psi = new ProcessStartInfo(launch.FileName)
+        InstallSignalHandlers();
+        var psi = new ProcessStartInfo(Setsid ?? launch.FileName)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
@@ -147,6 +179,18 @@ internal sealed class ProcessConnection : IDisposable
             StandardErrorEncoding = new UTF8Encoding(false),
             WorkingDirectory = launch.WorkingDirectory ?? string.Empty,
         };
+        if (Setsid is not null)
+        {
+            // setsid cannot tell us that the program itself is missing before it has replaced itself, so look first.
+            if (Resolve(launch.FileName, launch.WorkingDirectory) is null)
+            {
+                throw new ProcessProtocolException(ProtocolFault.StartFailed, $"could not start '{launch.Display}': no such executable file (not found on PATH, or not executable)");
+            }
+
+            psi.ArgumentList.Add("--");
+            psi.ArgumentList.Add(launch.FileName);
+        }
+
         foreach (var a in launch.Arguments)
         {
             psi.ArgumentList.Add(a);
@@ -155,11 +199,64 @@ internal sealed class ProcessConnection : IDisposable
         try
         {
             var p = Process.Start(psi) ?? throw new ProcessProtocolException(ProtocolFault.StartFailed, $"could not start '{launch.Display}'");
-            return new ProcessConnection(p, stderrSink) { Launch = launch };
+            var conn = new ProcessConnection(p, stderrSink, Setsid is not null) { Launch = launch };
+            Running[conn] = true;
+            return conn;
         }
         catch (Win32Exception e)
         {
             throw new ProcessProtocolException(ProtocolFault.StartFailed, $"could not start '{launch.Display}': {e.Message}", e);
+        }
+    }
+
+    /// <summary>The executable a program name stands for: a path (relative to the working directory) or a name on PATH.</summary>
+    private static string? Resolve(string program, string? workingDirectory)
+    {
+        static bool Executable(string path) => File.Exists(path)
+            && (OperatingSystem.IsWindows() || (File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0);
+
+        if (program.Contains('/', StringComparison.Ordinal))
+        {
+            var full = Path.IsPathRooted(program) ? program : Path.Combine(workingDirectory ?? Environment.CurrentDirectory, program);
+            return Executable(full) ? full : null;
+        }
+
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(dir, program);
+            if (Executable(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// The plug-ins run in process groups of their own, so Ctrl+C at the terminal no longer reaches them: when the
+    /// engine's process is stopped by SIGINT, SIGTERM or SIGHUP, it first ends every plug-in group it started (and
+    /// then lets the signal take its usual course).
+    /// </summary>
+    private static void InstallSignalHandlers()
+    {
+        if (!OperatingSystem.IsLinux() || Interlocked.Exchange(ref _signalHandlersInstalled, 1) != 0)
+        {
+            return;
+        }
+
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => KillAllRunning();
+        foreach (var sig in new[] { System.Runtime.InteropServices.PosixSignal.SIGINT, System.Runtime.InteropServices.PosixSignal.SIGTERM, System.Runtime.InteropServices.PosixSignal.SIGHUP })
+        {
+            SignalHandlers.Add(System.Runtime.InteropServices.PosixSignalRegistration.Create(sig, _ => KillAllRunning()));
+        }
+    }
+
+    private static void KillAllRunning()
+    {
+        foreach (var c in Running.Keys)
+        {
+            c.Kill();
         }
     }
 
@@ -199,8 +296,14 @@ internal sealed class ProcessConnection : IDisposable
         string? line;
         try
         {
-            if (!_lines.TryTake(out line, timeout <= TimeSpan.Zero ? TimeSpan.Zero : timeout))
+            if (!TakeLine(out line, timeout))
             {
+                if (HasExited() && !_dead)
+                {
+                    // The process is gone but something it started still holds its stdout open.
+                    throw Exited($"while the engine awaited {awaiting} (its stdout was still held open by a process it started)", null);
+                }
+
                 Kill();
                 var limit = onTimeout == ProtocolFault.Hang ? "the per-command time limit" : "the per-run time limit";
                 throw new ProcessProtocolException(onTimeout,
@@ -215,7 +318,26 @@ internal sealed class ProcessConnection : IDisposable
         if (line is null)
         {
             _lines.Add(null);
+            if (Overlong is { } overlong)
+            {
+                throw new ProcessProtocolException(ProtocolFault.LineTooLong, $"{awaiting}: {overlong}{StderrTail()}");
+            }
+
             throw Exited($"while the engine awaited {awaiting}", null);
+        }
+
+        if (string.IsNullOrWhiteSpace(line))
+        {
+            // The protocol allows exactly one response line per request and nothing else, a blank line included. A
+            // dying native host ends any half-written line with a newline before its crash report, so a blank line
+            // from a process that is about to exit is its exit, not extra output.
+            if (WaitForExit(TimeSpan.FromMilliseconds(300)))
+            {
+                throw Exited($"while the engine awaited {awaiting}", null);
+            }
+
+            Kill();
+            throw new ProcessProtocolException(ProtocolFault.ExtraOutput, $"a blank line on stdout, which answers no request, where the {awaiting} was due{StderrTail()}");
         }
 
         try
@@ -233,6 +355,41 @@ internal sealed class ProcessConnection : IDisposable
         {
             Kill();
             throw new ProcessProtocolException(ProtocolFault.MalformedJson, $"{awaiting}: stdout line is not JSON ({e.Message}): {ProcessWire.Excerpt(line)}{StderrTail()}", e);
+        }
+    }
+
+    /// <summary>
+    /// The next stdout line within the timeout. A process that has exited answers nothing more even when a child it
+    /// started keeps the pipe open (so no end of file comes): once it has exited, only a short grace for lines
+    /// already on their way is waited, not the whole limit.
+    /// </summary>
+    private bool TakeLine(out string? line, TimeSpan timeout)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var slice = TimeSpan.FromMilliseconds(100);
+        TimeSpan? exitedAt = null;
+        while (true)
+        {
+            var left = timeout - clock.Elapsed;
+            if (left <= TimeSpan.Zero)
+            {
+                return _lines.TryTake(out line);
+            }
+
+            if (_lines.TryTake(out line, left < slice ? left : slice))
+            {
+                return true;
+            }
+
+            if (exitedAt is null && HasExited())
+            {
+                exitedAt = clock.Elapsed;
+            }
+
+            if (exitedAt is { } at && clock.Elapsed - at > TimeSpan.FromMilliseconds(300))
+            {
+                return false;
+            }
         }
     }
 
@@ -304,6 +461,29 @@ internal sealed class ProcessConnection : IDisposable
             _dead = true;
         }
 
+        KillGroup();
+        Running.TryRemove(this, out _);
+    }
+
+    /// <summary>Ends the process and everything in its process group (children that detached from it included).</summary>
+    private void KillGroup()
+    {
+        int pid;
+        try
+        {
+            pid = _process.Id;
+        }
+        catch (InvalidOperationException)
+        {
+            return;
+        }
+
+        if (_ownGroup)
+        {
+            // The group outlives its leader while any member lives: signal it even when the leader has exited.
+            _ = SysKill(-pid, 9);
+        }
+
         try
         {
             if (!HasExited())
@@ -315,6 +495,9 @@ internal sealed class ProcessConnection : IDisposable
         {
         }
     }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SysKill(int pid, int signal);
 
     /// <summary>Asks the process to exit (shutdown message, stdin closed), then kills it if it does not.</summary>
     public void Shutdown()
@@ -351,6 +534,10 @@ internal sealed class ProcessConnection : IDisposable
         {
             _dead = true;
         }
+
+        // A well-behaved implementation has exited by now; whatever it left running in its group goes with it.
+        KillGroup();
+        Running.TryRemove(this, out _);
     }
 
     public void Dispose()
@@ -377,6 +564,18 @@ internal sealed class ProcessConnection : IDisposable
         _ => "signal " + sig.ToString(CultureInfo.InvariantCulture),
     };
 
+    private bool WaitForExit(TimeSpan wait)
+    {
+        try
+        {
+            return _process.WaitForExit(wait);
+        }
+        catch (Exception e) when (e is InvalidOperationException or SystemException)
+        {
+            return true;
+        }
+    }
+
     private bool HasExited()
     {
         try
@@ -389,24 +588,51 @@ internal sealed class ProcessConnection : IDisposable
         }
     }
 
-    private void Pump(StreamReader stdout)
+    /// <summary>Reads stdout as bytes and hands on complete lines; a line that grows past the limit is a fault, and
+    /// nothing more is read (the process is killed). The unfinished part of a line is kept as a list of read-sized
+    /// pieces (small objects, never a doubling buffer), so even an endless line costs at most the limit.</summary>
+    private void Pump(Stream stdout)
     {
+        var buffer = new byte[64 * 1024];
+        var pieces = new List<byte[]>();
+        long pending = 0;
         try
         {
-            while (stdout.ReadLine() is { } line)
+            int n;
+            while ((n = stdout.Read(buffer, 0, buffer.Length)) > 0)
             {
-                if (line.Length == 0)
+                var start = 0;
+                for (var i = 0; i < n; i++)
                 {
-                    continue;
+                    if (buffer[i] != (byte)'\n')
+                    {
+                        continue;
+                    }
+
+                    Deliver(pieces, pending, buffer.AsSpan(start, i - start));
+                    pieces.Clear();
+                    pending = 0;
+                    start = i + 1;
                 }
 
-                if (line.StartsWith("{\"type\":\"crash\"", StringComparison.Ordinal))
+                if (start < n)
                 {
-                    NoteCrash(DescribeCrash(line));
-                    continue;
+                    pieces.Add(buffer.AsSpan(start, n - start).ToArray());
+                    pending += n - start;
                 }
 
-                _lines.Add(line);
+                if (pending > MaxStdoutLineBytes)
+                {
+                    pieces.Clear();
+                    NoteOverlong(pending);
+                    Kill();
+                    break;
+                }
+            }
+
+            if (pending > 0 && _overlong is null)
+            {
+                Deliver(pieces, pending, []);
             }
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
@@ -422,6 +648,56 @@ internal sealed class ProcessConnection : IDisposable
         }
     }
 
+    private string? _overlong;
+
+    private void NoteOverlong(long bytes) => Volatile.Write(ref _overlong,
+        $"a stdout line reached {bytes.ToString(CultureInfo.InvariantCulture)} bytes without a newline, over the limit of {MaxStdoutLineBytes.ToString(CultureInfo.InvariantCulture)} bytes for one message; the process was killed");
+
+    /// <summary>The line-too-long fault, if the stdout pump stopped on one.</summary>
+    public string? Overlong => Volatile.Read(ref _overlong);
+
+    private void Deliver(List<byte[]> pieces, long pending, ReadOnlySpan<byte> tail)
+    {
+        if (pending + tail.Length > MaxStdoutLineBytes)
+        {
+            NoteOverlong(pending + tail.Length);
+            Kill();
+            return;
+        }
+
+        string text;
+        if (pieces.Count == 0)
+        {
+            text = Encoding.UTF8.GetString(tail);
+        }
+        else
+        {
+            var whole = new byte[pending + tail.Length];
+            var at = 0;
+            foreach (var piece in pieces)
+            {
+                piece.CopyTo(whole, at);
+                at += piece.Length;
+            }
+
+            tail.CopyTo(whole.AsSpan(at));
+            text = Encoding.UTF8.GetString(whole);
+        }
+
+        if (text.EndsWith('\r'))
+        {
+            text = text[..^1];
+        }
+
+        if (text.StartsWith("{\"type\":\"crash\"", StringComparison.Ordinal))
+        {
+            NoteCrash(DescribeCrash(text));
+            return;
+        }
+
+        _lines.Add(text);
+    }
+
     private static string DescribeCrash(string line)
     {
         try
@@ -429,7 +705,7 @@ internal sealed class ProcessConnection : IDisposable
             using var doc = JsonDocument.Parse(line);
             var r = doc.RootElement;
             var sig = r.TryGetProperty("signal", out var s) && s.TryGetInt32(out var n) ? n : 0;
-            var name = r.TryGetProperty("name", out var nm) && nm.ValueKind == JsonValueKind.String ? nm.GetString() : SignalName(sig);
+            var name = r.TryGetProperty("name", out var nm) && nm.ValueKind == JsonValueKind.String ? Untrusted.Printable(nm.GetString()) : SignalName(sig);
             return $"signal {sig.ToString(CultureInfo.InvariantCulture)} ({name})";
         }
         catch (JsonException)
@@ -438,22 +714,41 @@ internal sealed class ProcessConnection : IDisposable
         }
     }
 
+    /// <summary>Reads stderr in chunks: each line is cut at <see cref="MaxStderrLineChars"/> (the rest is counted),
+    /// made printable, and only the last <see cref="StderrLinesKept"/> are kept, so a flood costs no memory.</summary>
     private void PumpErr(StreamReader stderr)
     {
+        var chunk = new char[16 * 1024];
+        var line = new StringBuilder();
+        long dropped = 0;
         try
         {
-            while (stderr.ReadLine() is { } line)
+            int n;
+            while ((n = stderr.Read(chunk, 0, chunk.Length)) > 0)
             {
-                Interlocked.Increment(ref _stderrCount);
-                _stderrSink?.Invoke(line);
-                lock (_stderr)
+                for (var i = 0; i < n; i++)
                 {
-                    _stderr.Enqueue(line);
-                    while (_stderr.Count > StderrLinesKept)
+                    var ch = chunk[i];
+                    if (ch == '\n')
                     {
-                        _stderr.Dequeue();
+                        EmitErr(line, dropped);
+                        line.Clear();
+                        dropped = 0;
+                    }
+                    else if (line.Length < MaxStderrLineChars)
+                    {
+                        line.Append(ch);
+                    }
+                    else
+                    {
+                        dropped++;
                     }
                 }
+            }
+
+            if (line.Length > 0 || dropped > 0)
+            {
+                EmitErr(line, dropped);
             }
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
@@ -462,6 +757,27 @@ internal sealed class ProcessConnection : IDisposable
         finally
         {
             _stderrDone.Set();
+        }
+    }
+
+    private void EmitErr(StringBuilder raw, long dropped)
+    {
+        var text = raw.Length > 0 && raw[^1] == '\r' ? raw.ToString(0, raw.Length - 1) : raw.ToString();
+        text = Untrusted.Printable(text);
+        if (dropped > 0)
+        {
+            text += $" … [{dropped.ToString(CultureInfo.InvariantCulture)} more characters of this line not kept]";
+        }
+
+        Interlocked.Increment(ref _stderrCount);
+        _stderrSink?.Invoke(text);
+        lock (_stderr)
+        {
+            _stderr.Enqueue(text);
+            while (_stderr.Count > StderrLinesKept)
+            {
+                _stderr.Dequeue();
+            }
         }
     }
 }

@@ -217,8 +217,8 @@ public sealed class ProcessImplementationFactory : IImplementationFactory, IDisp
             var type = ProcessWire.RequiredString(hello, "type", "the reply to hello");
             if (string.Equals(type, "error", StringComparison.Ordinal))
             {
-                var code = hello.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : "?";
-                var message = hello.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : string.Empty;
+                var code = hello.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? Untrusted.Printable(c.GetString()) : "?";
+                var message = hello.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? Untrusted.Printable(m.GetString()) : string.Empty;
                 if (string.Equals(code, "version_mismatch", StringComparison.Ordinal))
                 {
                     var theirs = hello.TryGetProperty("protocol", out var pv) ? pv.GetRawText() : "another version";
@@ -228,7 +228,7 @@ public sealed class ProcessImplementationFactory : IImplementationFactory, IDisp
 
                 throw new ProcessProtocolException(ProtocolFault.ImplementationError, $"the implementation answered hello with error '{code}': {message}")
                 {
-                    Fix = hello.TryGetProperty("fix", out var fx) && fx.ValueKind == JsonValueKind.String ? fx.GetString() : null,
+                    Fix = hello.TryGetProperty("fix", out var fx) && fx.ValueKind == JsonValueKind.String ? Untrusted.Printable(fx.GetString()) : null,
                 };
             }
 
@@ -542,8 +542,8 @@ internal sealed class ProcessImplementation : IGupImplementation, IPrefetchingIm
 
     private static ProcessProtocolException ErrorReply(JsonElement reply, string request)
     {
-        var code = reply.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : "?";
-        var message = reply.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : string.Empty;
+        var code = reply.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? Untrusted.Printable(c.GetString()) : "?";
+        var message = reply.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? Untrusted.Printable(m.GetString()) : string.Empty;
         var fault = string.Equals(code, "unknown_command", StringComparison.Ordinal) ? ProtocolFault.UnknownCommand : ProtocolFault.ImplementationError;
         return new ProcessProtocolException(fault, $"the implementation answered {request} with error '{code}': {message}");
     }

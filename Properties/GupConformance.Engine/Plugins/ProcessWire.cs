@@ -204,7 +204,7 @@ public static class ProcessWire
             }
 
             var code = RequiredString(err, "code", $"{where}.error");
-            var message = err.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+            var message = err.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? Untrusted.Printable(m.GetString()) : null;
             return new Entry(null, code, message);
         }
 
@@ -330,7 +330,7 @@ public static class ProcessWire
         }
 
         return v.ValueKind == JsonValueKind.String
-            ? v.GetString()!
+            ? Untrusted.Printable(v.GetString())
             : throw Fault(ProtocolFault.WrongType, $"{where}.{name} is {Kind(v)}, not a string");
     }
 
@@ -355,10 +355,11 @@ public static class ProcessWire
         _ => "null",
     };
 
-    /// <summary>At most 120 characters of a line, for messages.</summary>
+    /// <summary>At most 120 characters of a line, for messages, with anything unprintable escaped.</summary>
     public static string Excerpt(string text)
     {
-        text = text.ReplaceLineEndings(" ");
+        text = text.Length <= 240 ? text : text[..240];
+        text = Untrusted.Printable(text.ReplaceLineEndings(" "));
         return text.Length <= 120 ? text : string.Concat(text.AsSpan(0, 117), "...");
     }
 
@@ -385,7 +386,7 @@ public static class ProcessWire
         var list = new List<string>();
         foreach (var s in v.EnumerateArray())
         {
-            list.Add(s.ValueKind == JsonValueKind.String ? s.GetString()! : throw Fault(ProtocolFault.WrongType, $"{at} has {Kind(s)}, not a string"));
+            list.Add(s.ValueKind == JsonValueKind.String ? Untrusted.Printable(s.GetString()) : throw Fault(ProtocolFault.WrongType, $"{at} has {Kind(s)}, not a string"));
         }
 
         return list;

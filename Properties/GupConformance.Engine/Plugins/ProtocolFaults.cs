@@ -36,6 +36,9 @@ public enum ProtocolFault
     /// <summary>A batch response carries fewer observations than the batch had commands.</summary>
     MissingResponse,
 
+    /// <summary>A stdout line longer than the engine accepts for one message (32 MiB): the process was killed.</summary>
+    LineTooLong,
+
     /// <summary>Output on stdout that answers no request (more responses or observations than requests).</summary>
     ExtraOutput,
 

@@ -39,9 +39,9 @@ public static class RegressionCorpus
         {
             try
             {
-                traces.Add(new CorpusEntry(Portable(file), TraceFile.FromJson(File.ReadAllText(file))));
+                traces.Add(new CorpusEntry(Portable(file), TraceFile.Load(file)));
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or NotSupportedException or ArgumentException)
+            catch (TraceFileException e)
             {
                 errors.Add((Portable(file), e.Message));
             }
@@ -66,7 +66,22 @@ public static class RegressionCorpus
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes(
             trace.Profile + "\n" + trace.Implementation + "\n" + string.Join("\n", trace.Commands.Select(TraceJson.Command))));
         var h = Convert.ToHexString(hash, 0, 4).ToLowerInvariant();
-        return Safe($"{trace.Profile}--{trace.Implementation}--{what}--{h}") + Extension;
+        return Safe($"{Short(trace.Profile)}--{Short(trace.Implementation)}--{Short(what)}--{h}") + Extension;
+    }
+
+    /// <summary>
+    /// An id as a file-name part: itself up to 40 characters, else its first 24 and a hash of the whole. A process
+    /// plug-in's id is a whole command line; a file name built from it must stay far below the file system's limit.
+    /// </summary>
+    public static string Short(string id)
+    {
+        if (id.Length <= 40)
+        {
+            return id;
+        }
+
+        var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(id)), 0, 4).ToLowerInvariant();
+        return id[..24] + "-" + hash;
     }
 
     /// <summary>The runner command that replays one trace file.</summary>

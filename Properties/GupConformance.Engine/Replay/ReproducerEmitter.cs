@@ -48,7 +48,7 @@ public static class ReproducerEmitter
     }
 
     /// <summary>The class name the emitted test uses, e.g. <c>Reproducer_broken_pin_bias_adds_refs_linux_6_18_1</c>.</summary>
-    public static string ClassName(Counterexample c) => Identifier($"Reproducer_{c.Implementation}_{c.ProfileId}_{c.Number.ToString(CultureInfo.InvariantCulture)}");
+    public static string ClassName(Counterexample c) => Identifier($"Reproducer_{RegressionCorpus.Short(c.Implementation)}_{c.ProfileId}_{c.Number.ToString(CultureInfo.InvariantCulture)}");
 
     /// <summary>The file name for <see cref="Emit"/>'s output.</summary>
     public static string FileName(Counterexample c) => ClassName(c) + ".cs";

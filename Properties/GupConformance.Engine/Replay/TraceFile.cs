@@ -121,16 +121,182 @@ public sealed record TraceFile
 
     public string ToJson() => TraceJson.Serialize(this);
 
+    /// <summary>The largest trace file read: 64 MiB (a 20,000-command trace is about 4 MiB).</summary>
+    public const long MaxFileBytes = 64L << 20;
+
+    /// <summary>The most commands a trace may hold.</summary>
+    public const int MaxCommands = 100_000;
+
+    private static readonly HashSet<string> Kinds = new(StringComparer.Ordinal) { "divergence", "crash", "timeout", "model-error", "invalid" };
+
+    /// <summary>
+    /// Parses a trace and checks it against what <c>Spec/trace.schema.json</c> requires (every required field present
+    /// and not null, at least one command, no null entries, known kind and facets, in-range indexes) and the sanity
+    /// limits. Anything else is a <see cref="TraceFileException"/> naming what is wrong.
+    /// </summary>
     public static TraceFile FromJson(string json)
     {
-        var t = JsonSerializer.Deserialize<TraceFile>(json, TraceJson.Options)
-            ?? throw new JsonException("the trace is empty");
-        if (!string.Equals(t.Format, FormatId, StringComparison.Ordinal))
+        TraceFile? t;
+        try
         {
-            throw new JsonException($"unknown trace format '{t.Format}' (expected {FormatId})");
+            t = JsonSerializer.Deserialize<TraceFile>(json, TraceJson.Options);
+        }
+        catch (JsonException e)
+        {
+            throw new TraceFileException($"not a valid trace: {e.Message}", e);
+        }
+        catch (NotSupportedException e)
+        {
+            throw new TraceFileException($"not a valid trace: {e.Message}", e);
         }
 
+        if (t is null)
+        {
+            throw new TraceFileException("the trace is empty (JSON null)");
+        }
+
+        t.Validate();
         return t;
+    }
+
+    /// <summary>Reads a trace file: only a regular, non-empty file of at most <see cref="MaxFileBytes"/> is opened (a
+    /// FIFO, a device or a symbolic-link loop is refused without reading it).</summary>
+    public static TraceFile Load(string path)
+    {
+        var json = ReadBounded(path);
+        try
+        {
+            return FromJson(json);
+        }
+        catch (TraceFileException e)
+        {
+            throw new TraceFileException($"{path}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The text of a trace file (core or live), read with the checks of <see cref="Load"/>.</summary>
+    public static string ReadBounded(string path)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            throw new TraceFileException("the trace path is empty");
+        }
+
+        FileInfo info;
+        try
+        {
+            info = new FileInfo(path);
+            if (info.LinkTarget is not null)
+            {
+                // Follows the whole chain; a loop or a dangling link ends here.
+                var target = info.ResolveLinkTarget(returnFinalTarget: true) as FileInfo;
+                if (target is null || !target.Exists)
+                {
+                    throw new TraceFileException($"{path} is a symbolic link to nothing that exists");
+                }
+
+                info = target;
+            }
+        }
+        catch (IOException e)
+        {
+            throw new TraceFileException($"{path} cannot be resolved ({e.Message})", e);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new TraceFileException($"{path} cannot be read ({e.Message})", e);
+        }
+
+        if (Directory.Exists(info.FullName))
+        {
+            throw new TraceFileException($"{path} is a folder, not a trace file");
+        }
+
+        if (!info.Exists)
+        {
+            throw new TraceFileException($"{path} does not exist");
+        }
+
+        // FIFOs, sockets and devices report size 0: refusing empty files keeps them from ever being opened.
+        if (info.Length == 0)
+        {
+            throw new TraceFileException($"{path} is empty or not a regular file");
+        }
+
+        if (info.Length > MaxFileBytes)
+        {
+            throw new TraceFileException($"{path} holds {info.Length.ToString(CultureInfo.InvariantCulture)} bytes, over the {MaxFileBytes.ToString(CultureInfo.InvariantCulture)}-byte limit for a trace");
+        }
+
+        string json;
+        try
+        {
+            using var stream = new FileStream(info.FullName, FileMode.Open, FileAccess.Read, FileShare.Read);
+            using var bytes = new MemoryStream((int)info.Length);
+            var buffer = new byte[64 * 1024];
+            int n;
+            while ((n = stream.Read(buffer, 0, buffer.Length)) > 0)
+            {
+                bytes.Write(buffer, 0, n);
+                if (bytes.Length > MaxFileBytes)
+                {
+                    throw new TraceFileException($"{path} grew past the {MaxFileBytes.ToString(CultureInfo.InvariantCulture)}-byte limit for a trace while it was read");
+                }
+            }
+
+            json = System.Text.Encoding.UTF8.GetString(bytes.GetBuffer(), 0, (int)bytes.Length);
+        }
+        catch (IOException e)
+        {
+            throw new TraceFileException($"{path} cannot be read ({e.Message})", e);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new TraceFileException($"{path} cannot be read ({e.Message})", e);
+        }
+
+        return json;
+    }
+
+    private void Validate()
+    {
+        static void Need(bool ok, string what)
+        {
+            if (!ok)
+            {
+                throw new TraceFileException(what);
+            }
+        }
+
+        Need(string.Equals(Format, FormatId, StringComparison.Ordinal), $"unknown trace format '{Format}' (expected {FormatId})");
+        Need(SuiteVersion is not null, "'suiteVersion' is missing or null");
+        Need(!string.IsNullOrEmpty(Implementation), "'implementation' is missing, null or empty");
+        Need(!string.IsNullOrEmpty(Profile), "'profile' is missing, null or empty");
+        Need(SeedReplayCommand is not null, "'seedReplayCommand' is missing or null");
+        Need(Kind is not null && Kinds.Contains(Kind), $"'kind' must be one of {string.Join(", ", Kinds.Order(StringComparer.Ordinal))}");
+        Need(Manifest is not null, "'manifest' is missing or null");
+        Need(Manifest!.Implementation is not null && Manifest.Profile is not null, "'manifest' lacks 'implementation' or 'profile'");
+        Need(Manifest.Facets is not null && Manifest.Facets.All(f => f is not null && Enum.TryParse<Facet>(f, ignoreCase: false, out var v) && v is not Facet.None and not Facet.All),
+            "'manifest.facets' is missing, or names an unknown facet");
+        Need(Manifest.ExpectedDivergences is not null && Manifest.ExpectedDivergences.All(d => d is not null && d.Rule is not null && d.Reason is not null),
+            "'manifest.expectedDivergences' is null or holds an entry without 'rule' and 'reason'");
+        Need(Commands is not null, "'commands' is missing or null");
+        Need(Commands!.Count > 0, "'commands' is empty: a trace holds at least one command");
+        Need(Commands.Count <= MaxCommands, $"'commands' holds {Commands.Count.ToString(CultureInfo.InvariantCulture)} commands, over the limit of {MaxCommands.ToString(CultureInfo.InvariantCulture)}");
+        Need(Commands.All(c => c is not null), "'commands' holds a null entry");
+        Need(FailedAction is null || (FailedAction >= 0 && FailedAction < Commands.Count), "'failedAction' is outside the commands");
+        Need(Observations is not null && Observations.All(o => o is not null), "'observations' is null or holds a null entry");
+        Need(Mismatches is not null && Mismatches.All(m => m is not null && m.Allowed is not null && m.Rules is not null), "'mismatches' is null or holds an incomplete entry");
+        Need(ViolatedRules is not null && ViolatedRules.All(r => r is not null), "'violatedRules' is null or holds a null entry");
+    }
+}
+
+/// <summary>A trace file that cannot be used: unreadable, too large, not JSON, or not what the trace schema requires.</summary>
+public sealed class TraceFileException : Exception
+{
+    public TraceFileException(string message, Exception? inner = null)
+        : base(message, inner)
+    {
     }
 }
 

@@ -101,6 +101,7 @@ public static class TraceReplay
             ViolatedRules = r.ViolatedRules,
             UnexpectedRules = unexpected,
             Message = r.Message,
+            Cause = r.Cause,
             FromTrace = tracePath,
         };
         var now = kind == FailureKind.Divergence ? (IReadOnlyList<string>)unexpected : [TraceFile.KindText(kind)];
@@ -110,5 +111,5 @@ public static class TraceReplay
 
     /// <summary>Reads and replays a trace file.</summary>
     public static ReplayResult ReplayFile(IImplementationFactory factory, string path, RunOptions options) =>
-        Replay(factory, TraceFile.FromJson(File.ReadAllText(path)), path.Replace('\\', '/'), options);
+        Replay(factory, TraceFile.Load(path), path.Replace('\\', '/'), options);
 }

@@ -144,6 +144,10 @@ public static class JsonReport
 
         w.WriteEndObject();
         WriteStrings(w, "problems", r.Problems);
+        if (r.Warnings.Count > 0)
+        {
+            WriteStrings(w, "warnings", r.Warnings);
+        }
 
         w.WriteStartArray("counterexamples");
         foreach (var c in r.Counterexamples)
@@ -170,7 +174,21 @@ public static class JsonReport
 
         w.WriteNumber("originalLength", c.OriginalLength);
         w.WriteNumber("shrinkRuns", c.ShrinkRuns);
+        if (c.ShrinkCutShort is { } cut)
+        {
+            w.WriteString("shrinkCutShort", cut);
+        }
         w.WriteBoolean("reproduced", c.Reproduced);
+        if (c.NotReproducedNote is { } notReproduced)
+        {
+            w.WriteString("notReproduced", notReproduced);
+        }
+
+        if (c.Cause is { } cause)
+        {
+            w.WriteString("cause", cause);
+            WriteStrings(w, "consequences", c.Consequences);
+        }
         w.WriteString("replayCommand", c.ReplayCommand);
         if (c.FromTrace is { } from)
         {

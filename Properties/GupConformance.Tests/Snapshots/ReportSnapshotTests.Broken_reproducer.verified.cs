@@ -11,17 +11,17 @@ namespace GupConformance.Reproducers;
 public sealed class Reproducer_broken_pin_bias_adds_refs_linux_6_18_1
 {
     [Xunit.Fact]
-    public void MDP_BIAS_THRESHOLD_MDP_NO_FALSE_NEGATIVE_PIN_BIAS_SMALL()
+    public void PIN_BIAS_SMALL_MDP_NO_FALSE_NEGATIVE_MDP_BIAS_THRESHOLD()
     {
         var profile = Profiles.Get("linux-6.18");
         IImplementationFactory factory = GupConformance.Fixtures.Broken.BrokenImplementations.Find("broken-pin-bias-adds-refs")!.Factory;
         using var impl = factory.Create(profile);
-        // [0] map r3 anon [0x1000a000, 0x10010000): 6 small folios
-        impl.Execute(new MapRegion(3, RegionKind.Anon, 0x1000a000UL, 6, 0, 1));
-        // [1] pin_user_pages_remote(start=0x1000e000, nr=1, 0) [call 6]
-        impl.Execute(new Gup(6, EntryPoint.PinUserPagesRemote, 0x1000e000UL, 1, Foll.None, true));
-        // after [1]: inspect r3.f4
-        var observed = impl.Execute(new InspectFolio("r3.f4")).Fields();
+        // [0] map r5 anon [0x18013000, 0x18014000): 1 small folio
+        impl.Execute(new MapRegion(5, RegionKind.Anon, 0x18013000UL, 1, 0, 1));
+        // [1] pin_user_pages(start=0x18013000, nr=1, 0) [call 4]
+        impl.Execute(new Gup(4, EntryPoint.PinUserPages, 0x18013000UL, 1, Foll.None, true));
+        // after [1]: inspect r5.f0
+        var observed = impl.Execute(new InspectFolio("r5.f0")).Fields();
         // PIN-BIAS-SMALL: A pin adds GUP_PIN_COUNTING_BIAS (1024) to an order-0 folio
         // If this fails, check try_grab_folio()/try_grab_page(): the FOLL_PIN branch must add refs * GUP_PIN_COUNTING_BIAS for a folio without an exact counter, not refs or refs * (BIAS - 1) twice.
         Xunit.Assert.True(observed.TryGetValue("refcount", out var refcount), "refcount not reported");
