@@ -236,9 +236,10 @@ internal static class GupCore
         List<string> implied = adm.ImpliedGet ? ["REF-IMPLIED-GET"] : [];
         causes.AddRange(implied);
 
+        var transient = false;
         if (p.FastPinTransients && e.IsFast() && eff.Has(Foll.Pin | Foll.LongTerm))
         {
-            FastTransient(ctx, start, nrPages, eff);
+            transient = FastTransient(ctx, start, nrPages, eff);
         }
 
         var walk = Walk(ctx, start, nrPages, eff, hold, causes.Count > 0 ? causes : null);
@@ -249,6 +250,10 @@ internal static class GupCore
         var admitted = adm.Passed;
         var exercised = new List<string>([.. admitted, .. implied]);
         exercised.AddRange(walk.Rules);
+        if (transient)
+        {
+            exercised.Add("VMSTAT-FAST-TRANSIENT");
+        }
         List<string> resultRules;
         long result;
         if (walk.Error is not { } err)
@@ -276,9 +281,9 @@ internal static class GupCore
     /// GUP-fast's lockless walk ahead of the slow one, for a FOLL_LONGTERM pin: it stops at the first page it cannot
     /// take without the VMA — a hole or special PTE, a PTE it may not write, a folio it cannot get — and for a file page
     /// it first pins and then refuses (a write pin, or a read-only-mapped page), giving the pin back: one count in
-    /// each pin counter (VMSTAT-FAST-TRANSIENT). The slow walk then does what the model's walk does.
+    /// each pin counter (VMSTAT-FAST-TRANSIENT), and true. The slow walk then does what the model's walk does.
     /// </summary>
-    private static void FastTransient(StepContext ctx, ulong start, long nrPages, Foll flags)
+    private static bool FastTransient(StepContext ctx, ulong start, long nrPages, Foll flags)
     {
         var write = flags.Has(Foll.Write);
         for (long i = 0; i < nrPages; i++)
@@ -287,7 +292,7 @@ internal static class GupCore
             var r = ctx.RegionAt(addr);
             if (r is null || r.IsVmIoOrPfnMap)
             {
-                return;
+                return false;
             }
 
             var page = (long)((addr - r.Start) / (ulong)Sizes.PageSize);
@@ -295,7 +300,7 @@ internal static class GupCore
             var writable = r.Kind == RegionKind.Anon || r.WriteMapped.Contains(page);
             if (h.Folio == FolioState.ZeroKey || (write && !writable) || ctx.Folio(h.Folio).Refcount <= 0)
             {
-                return;
+                return false;
             }
 
             if (r.Kind == RegionKind.File && (write || !writable))
@@ -304,9 +309,11 @@ internal static class GupCore
                 ctx.AcquiredProv = ctx.AcquiredProv.Change(ctx.StepNo, ["VMSTAT-FAST-TRANSIENT"]);
                 ctx.Released += 1;
                 ctx.ReleasedProv = ctx.ReleasedProv.Change(ctx.StepNo, ["VMSTAT-FAST-TRANSIENT"]);
-                return;
+                return true;
             }
         }
+
+        return false;
     }
 
     /// <summary>What a walk did: entries grabbed, and the error that stopped it (if any).</summary>

@@ -192,9 +192,9 @@ public static class Profiles
     /// table (FOLL_MADV_POPULATE = 1 &lt;&lt; 22 in mm/internal.h, part of INTERNAL_GUP_FLAGS), the sign check of
     /// try_grab_folio() ahead of its flag tests, and the 2026 netfs_extract_user_iter() error-handling fix.
     /// </summary>
-    public static readonly Profile Linux612 = Linux68 with
+    public static readonly Profile Linux612Stable = Linux68 with
     {
-        Id = "linux-6.12",
+        Id = "linux-6.12.118",
         Title = "6.12 stable: the 6.8 era with FOLL_MADV_POPULATE internal, and netfs returning an extraction error when nothing was built",
         Basis = "Debian linux-source-6.12 6.12.118: mm/gup.c, mm/internal.h, include/linux/mm_types.h, lib/iov_iter.c, block/bio.c, fs/netfs/iterator.c, drivers/media/common/videobuf2/frame_vector.c",
         Version = 612,
@@ -233,7 +233,7 @@ public static class Profiles
     public static IReadOnlyList<Profile> All { get; } =
     [
         Proposal2015GetVaddrPfns, Linux56, Linux57, Linux519, Linux61Stable, Proposal2022IovExtractRfc, Linux62,
-        Proposal2023IovExtractV8, Linux65, Linux68, Linux612, Linux615, Linux615Bit32, Linux618,
+        Proposal2023IovExtractV8, Linux65, Linux68, Linux612Stable, Linux615, Linux615Bit32, Linux618,
     ];
 
     public static Profile Default => Linux618;

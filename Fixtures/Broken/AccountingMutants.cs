@@ -125,7 +125,7 @@ public sealed class ZeroPagePinnedAfter65(Profile profile) : KernelStyleImplemen
 }
 
 [Broken("ovf-no-sign-check",
-    ["OVF-SIGN-CHECK"],
+    ["OVF-SIGN-CHECK", "OVF-SIGN-CHECK-WITHOUT-GRAB"],
     [P2015, L56, L57, L519, L61y, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     2,
     "try_grab_folio() has no WARN_ON_ONCE(refcount <= 0) check: a grab on a wrapped refcount succeeds.",

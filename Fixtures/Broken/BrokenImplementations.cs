@@ -30,6 +30,7 @@ public static class BrokenImplementations
         typeof(BioBvecSetTakesRefs),
         typeof(FvPfnWalkTakesRefs), typeof(FvNoClamp), typeof(FvZeroFramesEfault), typeof(FvNothingCollectedReturnsZero),
         typeof(FvPfnFallbackKept), typeof(NetfsKernelIterEfault), typeof(NetfsPropagatesExtractError), typeof(FileWriteFaultStaysClean),
+        typeof(FastPinRefusalUncounted),
     ];
 
     public static IReadOnlyList<BrokenImplementation> All { get; } = [.. Types.Select(Describe)];

@@ -402,7 +402,7 @@ public sealed class NetfsKernelIterEfault(Profile profile) : KernelStyleImplemen
 }
 
 [Broken("netfs-propagates-extract-error",
-    ["NETFS-PARTIAL-ON-ERROR"],
+    ["NETFS-PARTIAL-ON-ERROR", "GUP-PARTIAL-RESULT"],
     [L65, L68, L612, L615, L615x32, L618],
     2,
     "netfs_extract_user_iter() returns a failed extraction's error instead of the number of bvecs built so far.",
@@ -439,6 +439,19 @@ public sealed class NetfsPropagatesExtractError(Profile profile) : KernelStyleIm
 public sealed class FileWriteFaultStaysClean(Profile profile) : KernelStyleImplementation(profile)
 {
     protected override void WriteFaultSharedPage(Page page)
+    {
+    }
+}
+
+[Broken("fast-pin-refusal-uncounted",
+    ["VMSTAT-FAST-TRANSIENT"],
+    [L612],
+    2,
+    "GUP-fast vets a file page before it pins it, so a long-term pin the slow path must take leaves no transient pin in the counters.",
+    "gup_fast_pte_range() with gup_fast_folio_allowed()/gup_must_unshare() moved ahead of try_grab_folio_fast(), as a reader of the counters might expect; 6.12.118 grabs first and gives the pin back with gup_put_folio().")]
+public sealed class FastPinRefusalUncounted(Profile profile) : KernelStyleImplementation(profile)
+{
+    protected override void GupFastLongTermPinPrefix(ulong start, long nrPages, long gupFlags)
     {
     }
 }

@@ -79,7 +79,7 @@ public sealed class GrabAddsOneNotRefs(Profile profile) : KernelStyleImplementat
 }
 
 [Broken("ovf-add-unless-zero",
-    ["OVF-SIGN-CHECK"],
+    ["OVF-SIGN-CHECK", "OVF-SIGN-CHECK-WITHOUT-GRAB"],
     [P2015, L56, L57, L519, L61y, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     2,
     "The grab is an \"add unless zero\" (folio_ref_try_add()): it refuses only a refcount of 0, so a wrapped, negative refcount is grabbed again.",
@@ -401,7 +401,7 @@ public sealed class FolioAddPinLostPincount(Profile profile) : KernelStyleImplem
 
 // REL-UNPIN-DIRTY-LOCK: unpin_user_pages_dirty_lock(make_dirty = false) is unpin_user_pages(), the same batch loop.
 [Broken("unpin-batch-drops-one",
-    ["REL-UNPIN-PAGES-BATCH", "REL-UNPIN-EXACT", "REL-UNPIN-BIAS", "REL-UNPIN-PLUS-ONE", "REL-UNPIN-DIRTY-LOCK"],
+    ["REL-UNPIN-PAGES-BATCH", "REL-UNPIN-EXACT", "REL-UNPIN-BIAS", "REL-UNPIN-PLUS-ONE", "REL-UNPIN-DIRTY-LOCK", "FV-PUT-ONLY-IF-GOT-REF"],
     [L56, L57, L519, L61y, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     3,
     "unpin_user_pages() releases a run of entries of one folio with gup_put_folio(folio, 1) instead of the run length.",

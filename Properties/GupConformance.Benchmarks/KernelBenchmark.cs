@@ -41,7 +41,7 @@ public static class KernelBenchmark
 
         profileId ??= tree switch
         {
-            "6.12" => Profiles.Linux612.Id,
+            "6.12" => Profiles.Linux612Stable.Id,
             "6.1" => Profiles.Linux61Stable.Id,
             _ => null,
         };

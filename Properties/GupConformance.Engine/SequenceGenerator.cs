@@ -364,6 +364,16 @@ public sealed class SequenceGenerator
                 yield break;
             }
 
+            if (shape == Shape.LookupWrapped)
+            {
+                // A reference wraps a folio mapped at INT_MAX, then get_user_pages() without a pages array walks it.
+                var wrapped = new MapRegion(_nextRegion++, RegionKind.Anon, NextFreeAddress(0), 1, 0, int.MaxValue);
+                yield return wrapped;
+                yield return new Gup(_nextCall++, EntryPoint.GetUserPages, wrapped.Start, 1, Foll.None);
+                yield return new Gup(_nextCall++, EntryPoint.GetUserPages, wrapped.Start, 1, Foll.None, WithPages: false);
+                yield break;
+            }
+
             var (rk, order, refcount) = shape switch
             {
                 Shape.PinOrder1 => (RegionKind.Anon, 1, 1),

@@ -16,7 +16,7 @@ public sealed class KernelConformanceTests
     public const string SwitchVariable = "GUPCONFORMANCE_KERNEL_TESTS";
 
     [SkippableTheory]
-    [InlineData("6.12", "linux-6.12")]
+    [InlineData("6.12", "linux-6.12.118")]
     [InlineData("6.1", "linux-6.1.y")]
     public void A_real_kernel_conforms_to_the_profile_read_from_its_tree(string tree, string profile)
     {

@@ -36,7 +36,7 @@ public sealed class KernelHostTests : IDisposable
     ]);
 
     private static RunResult Run(IImplementationFactory factory) =>
-        ConformanceRun.Run(factory, Profiles.Get("linux-6.12"), new RunOptions
+        ConformanceRun.Run(factory, Profiles.Get("linux-6.12.118"), new RunOptions
         {
             Sequences = 1,
             Length = 20,
@@ -74,7 +74,7 @@ public sealed class KernelHostTests : IDisposable
         RunResult r;
         using (var factory = ProcessImplementationFactory.Start(Host(mode), Options))
         {
-            Assert.Equal(10, factory.ManifestFor(Profiles.Get("linux-6.12"))!.MaxOrder);
+            Assert.Equal(10, factory.ManifestFor(Profiles.Get("linux-6.12.118"))!.MaxOrder);
             r = Run(factory);
         }
 
@@ -95,10 +95,10 @@ public sealed class KernelHostTests : IDisposable
     {
         using (var factory = ProcessImplementationFactory.Start(Host("ok"), Options))
         {
-            var m = factory.ManifestFor(Profiles.Get("linux-6.12"));
+            var m = factory.ManifestFor(Profiles.Get("linux-6.12.118"));
             Assert.NotNull(m);
             Assert.Equal(Facet.Core, m.Facets);
-            using var impl = factory.Create(Profiles.Get("linux-6.12"));
+            using var impl = factory.Create(Profiles.Get("linux-6.12.118"));
             Assert.Equal(0, impl.Execute(new MapRegion(1, RegionKind.Anon, SequenceGenerator.BaseAddress, 1)).Result ?? 0);
         }
 

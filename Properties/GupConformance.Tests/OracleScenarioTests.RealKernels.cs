@@ -15,7 +15,7 @@ public sealed partial class OracleScenarioTests
 
     [Theory]
     [InlineData("linux-5.7")]
-    [InlineData("linux-6.12")]
+    [InlineData("linux-6.12.118")]
     public void FILE_WRITE_FAULT_DIRTY_a_write_lookup_dirties_a_clean_file_page_once(string profile)
     {
         // 6.12 kernel: map r2 file; get_user_pages(FOLL_WRITE) → inspect r2.f0: dirty observed true.
@@ -35,7 +35,7 @@ public sealed partial class OracleScenarioTests
     [Fact]
     public void FILE_WRITE_FAULT_DIRTY_neither_a_read_lookup_nor_a_refused_long_term_write_pin_dirties()
     {
-        var r = FileRegion(Profiles.Linux612).Do(Get(1, A, 1)).Do(Pin(2, A, 1, Foll.Write | Foll.LongTerm));
+        var r = FileRegion(Profiles.Linux612Stable).Do(Get(1, A, 1)).Do(Pin(2, A, 1, Foll.Write | Foll.LongTerm));
         Assert.Equal("-EFAULT", r.V("result"));
         Assert.True(r.Exercised("API-LONGTERM-FILE-WRITE"));
         r.Inspect("r1.f0");
@@ -45,7 +45,7 @@ public sealed partial class OracleScenarioTests
     [Fact]
     public void A_fast_only_write_over_a_read_only_pte_is_not_modelled_until_a_write_fault()
     {
-        var file = FileRegion(Profiles.Linux612);
+        var file = FileRegion(Profiles.Linux612Stable);
         var fastWrite = Get(1, A, 1, Foll.Write, EntryPoint.GetUserPagesFastOnly);
         Assert.Contains("read-only PTE", file.Invalid(fastWrite), StringComparison.Ordinal);
         Assert.Null(file.Invalid(Get(1, A, 1, Foll.None, EntryPoint.GetUserPagesFastOnly)));
@@ -54,7 +54,7 @@ public sealed partial class OracleScenarioTests
 
         // 6.12 kernel: a R/O long-term pin unshares the zero page into a read-only mapped page; get_user_pages_fast_only
         // (FOLL_WRITE) then got 0 entries, where the model expected 1: GUP-fast cannot write-fault it.
-        var zero = Zero(Profiles.Linux612, pages: 1).Do(Pin(1, A, 1, Foll.LongTerm, EntryPoint.PinUserPagesFast));
+        var zero = Zero(Profiles.Linux612Stable, pages: 1).Do(Pin(1, A, 1, Foll.LongTerm, EntryPoint.PinUserPagesFast));
         Assert.True(zero.Exercised("ZERO-LONGTERM-UNSHARE"));
         Assert.NotNull(zero.Invalid(Get(2, A, 1, Foll.Write, EntryPoint.GetUserPagesFastOnly)));
         zero.Do(Get(3, A, 1, Foll.Write));
@@ -73,7 +73,7 @@ public sealed partial class OracleScenarioTests
             new MapRegion(3, RegionKind.Anon, A + (3 * Page), 1),
             Pin(13, A + Page, 3, Foll.None, EntryPoint.PinUserPagesFast),
         ];
-        var now = Zero(Profiles.Linux612);
+        var now = Zero(Profiles.Linux612Stable);
         var before = Zero(Profiles.Linux68);
         foreach (var c in setup)
         {
@@ -98,7 +98,7 @@ public sealed partial class OracleScenarioTests
     public void NETFS_EMPTY_RETURNS_ERROR_an_extraction_over_a_hole_is_returned_since_the_2026_fix()
     {
         // 6.12 kernel: iov_iter_init(UBUF over a hole); netfs_extract_user_iter() → -EFAULT where the model said 0.
-        var now = new ModelRun(Profiles.Linux612).Do(new IterInit(1, IterKind.Ubuf, IterDir.Source, [new IterSeg(A + 0x400, 3584)]));
+        var now = new ModelRun(Profiles.Linux612Stable).Do(new IterInit(1, IterKind.Ubuf, IterDir.Source, [new IterSeg(A + 0x400, 3584)]));
         now.Do(new NetfsExtract(1, 1, 519));
         Assert.Equal("-EFAULT", now.V("result"));
         Assert.True(now.Exercised("NETFS-EMPTY-RETURNS-ERROR"));
@@ -114,7 +114,7 @@ public sealed partial class OracleScenarioTests
     {
         // An IOVEC whose second segment lies on a folio whose refcount wrapped: the second extraction's grab fails
         // the sign check (-ENOMEM), and -ENOMEM is returned even with a bvec built, its pin given back.
-        var r = Anon(Profiles.Linux612, order: 1)
+        var r = Anon(Profiles.Linux612Stable, order: 1)
             .Do(new MapRegion(2, RegionKind.Anon, B, 1, 1, int.MaxValue))
             .Do(Pin(1, B, 1, Foll.None, EntryPoint.PinUserPagesFast))
             .Do(new IterInit(1, IterKind.Iovec, IterDir.Dest, [new IterSeg(A, 2048), new IterSeg(B, 2048)]))
@@ -163,7 +163,7 @@ public sealed partial class OracleScenarioTests
 
     [Theory]
     [InlineData("linux-6.1.y")]
-    [InlineData("linux-6.12")]
+    [InlineData("linux-6.12.118")]
     public void BIO_MULTIPAGE_BVEC_contiguous_pages_fill_one_bvec_so_a_bio_holds_more_pages_than_vecs(string profile)
     {
         // 6.12 kernel: an order-3 folio, IOVEC source [folio page 4 + 0xc00, 10240 bytes), bio with max_vecs 2:
@@ -192,7 +192,7 @@ public sealed partial class OracleScenarioTests
         // 6.12 kernel: map file; get_vaddr_frames(write=false): pin_user_pages_fast(FOLL_LONGTERM) pins in GUP-fast,
         // gup_must_unshare(NULL, ...) refuses the read-only file PTE, gup_put_folio() gives it back, the slow path
         // pins: acquired 2, released 1 (the model said 1 and 0).
-        var r = FileRegion(Profiles.Linux612, pages: 1).Do(new FvCreate(1, 3)).Do(new FvGet(1, A, 1, Write: false));
+        var r = FileRegion(Profiles.Linux612Stable, pages: 1).Do(new FvCreate(1, 3)).Do(new FvGet(1, A, 1, Write: false));
         Assert.Equal("1", r.V("result"));
         r.Vmstat();
         Assert.Equal("2", r.V("nr_foll_pin_acquired"));
@@ -202,7 +202,7 @@ public sealed partial class OracleScenarioTests
         Assert.Equal("1025", r.V("refcount"));
 
         // A write-mapped file page (after a write lookup) passes GUP-fast's read-only test: no transient.
-        var w = FileRegion(Profiles.Linux612, pages: 1).Do(Get(1, A, 1, Foll.Write)).Do(Pin(2, A, 1, Foll.LongTerm, EntryPoint.PinUserPagesFast));
+        var w = FileRegion(Profiles.Linux612Stable, pages: 1).Do(Get(1, A, 1, Foll.Write)).Do(Pin(2, A, 1, Foll.LongTerm, EntryPoint.PinUserPagesFast));
         w.Vmstat();
         Assert.Equal("1", w.V("nr_foll_pin_acquired"));
         Assert.Equal("0", w.V("nr_foll_pin_released"));
@@ -227,7 +227,7 @@ public sealed partial class OracleScenarioTests
     }
 
     [Theory]
-    [InlineData("linux-6.12")]
+    [InlineData("linux-6.12.118")]
     [InlineData("linux-6.1.y")]
     public void A_put_page_that_would_free_the_zero_page_is_not_modelled(string profile)
     {

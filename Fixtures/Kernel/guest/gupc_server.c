@@ -46,7 +46,7 @@ static const char *const facet_names[] = { "core", "large_folios", "zero_page", 
 /* The profiles a kernel can claim, with the facets each profile has (Spec/Profiles.cs). */
 static const struct { const char *id; unsigned int facets; } known_profiles[] = {
 	{ "linux-5.19", F_PRE_IOV }, { "linux-6.1.y", F_PRE_IOV }, { "linux-6.2", F_PRE_IOV },
-	{ "linux-6.5", F_ALL }, { "linux-6.8", F_ALL }, { "linux-6.12", F_ALL }, { "linux-6.15", F_ALL },
+	{ "linux-6.5", F_ALL }, { "linux-6.8", F_ALL }, { "linux-6.12.118", F_ALL }, { "linux-6.15", F_ALL },
 	{ "linux-6.18", F_ALL },
 };
 
@@ -58,7 +58,7 @@ static const char *default_profile(unsigned int major, unsigned int minor)
 	if (v == 601)
 		return "linux-6.1.y";
 	if (v == 612)
-		return "linux-6.12";
+		return "linux-6.12.118";
 	if (v >= 519 && v < 602)
 		return "linux-5.19";
 	if (v == 602)

@@ -50,6 +50,12 @@ public enum Shape
 
     /// <summary>An extraction (of at least one byte) from an iterator of a given kind.</summary>
     Extraction,
+
+    /// <summary>
+    /// A lookup without a pages array (neither FOLL_GET nor FOLL_PIN) over a folio whose refcount wrapped to &lt;= 0: where
+    /// try_grab_*() test the sign before the flags it fails there too (OVF-SIGN-CHECK-WITHOUT-GRAB).
+    /// </summary>
+    LookupWrapped,
 }
 
 /// <summary>
@@ -108,6 +114,7 @@ public static class EdgeCases
         Shape.DirtyLargeFolio => "make_dirty unpin_user_pages_dirty_lock() of a large folio",
         Shape.LongTermFileWrite => "long-term write pin of a file mapping",
         Shape.ZeroPinUnpin => "unpin of a pinned zero page",
+        Shape.LookupWrapped => "lookup without pages over a folio whose refcount wrapped",
         _ => "extraction from " + kind.ToString()!.ToLowerInvariant(),
     };
 
@@ -155,6 +162,12 @@ public static class EdgeCases
                     if (region.Kind == RegionKind.Anon && before.Folios.FirstOrDefault(f => f.Key == key) is { Refcount: >= int.MaxValue - 2048 })
                     {
                         yield return ShapeLabel(Shape.NearOverflow);
+                    }
+
+                    if (region.Kind == RegionKind.Anon && !g.WithPages && !g.Flags.Has(Foll.Get) && !g.Flags.Has(Foll.Pin)
+                        && before.Folios.FirstOrDefault(f => f.Key == key) is { Refcount: <= 0 })
+                    {
+                        yield return ShapeLabel(Shape.LookupWrapped);
                     }
 
                     if (region.Kind == RegionKind.File && g.Entry.IsPin() && g.Flags.Has(Foll.LongTerm | Foll.Write))
@@ -297,6 +310,11 @@ public static class EdgeCases
             if (pins && (f & Facet.ZeroPage) != 0)
             {
                 shapes.Add(Shape.ZeroPinUnpin);
+            }
+
+            if (p.SignCheckWithoutGrab)
+            {
+                shapes.Add(Shape.LookupWrapped);
             }
 
             list.AddRange(shapes.Select(s => new EdgeTarget(ShapeLabel(s), EdgeFamily.StateShape) { Shape = s }));

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A stand-in for qemu-system-x86_64 that tests Fixtures/Kernel/vmhost.py without a kernel: it takes QEMU's
 arguments, writes boot lines to the console chardev (-chardev file,path=/dev/fd/N), says guest-ready on its stdout
-(the protocol port) and then answers the process protocol like a tiny implementation of linux-6.12 (core only),
+(the protocol port) and then answers the process protocol like a tiny implementation of linux-6.12.118 (core only),
 misbehaving as its first argument asks at the first batch of a run: "panic" (a kernel panic on the console, then
 silence), "hang" (no answer), "exit" (QEMU dies), or "ok" (answers, though not correctly: it only has to talk). Its second argument is a file it
 writes its pid to, so the test can check that the host killed it.
@@ -42,7 +42,7 @@ for line in sys.stdin:
     t = msg["type"]
     if t == "hello":
         send({"type": "hello", "protocol": 1, "implementation": "fake-kernel",
-              "manifests": [{"profile": "linux-6.12", "facets": ["core"], "max_order": 10}]})
+              "manifests": [{"profile": "linux-6.12.118", "facets": ["core"], "max_order": 10}]})
     elif t == "begin":
         send({"type": "ready", "run": msg["run"]})
     elif t == "end":
