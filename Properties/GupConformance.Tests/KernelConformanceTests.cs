@@ -37,7 +37,10 @@ public sealed class KernelConformanceTests
             ImplementationId = "kernel:" + tree,
         });
 
-        Assert.True(r.Conformant, ReportWriter.Render(r));
+        // A bounded run cannot exercise every rule (never-exercised rules count as failed in a report): what it must
+        // show is that the kernel never disagreed with the model on a command it ran. .ci/kernels runs a larger budget.
+        Assert.True(r.Counterexamples.Count == 0, ReportWriter.Render(r));
+        Assert.Contains(r.Verdicts, v => v.Outcome == Outcome.Pass && v.Exercised > 0);
         Assert.Equal(1, factory.ProcessesStarted);
     }
 }
