@@ -51,10 +51,11 @@ internal static class InspectStep
     {
         var p = ctx.Profile;
         var f = ctx.Folio(c.Folio);
-        ctx.Check("refcount", StepContext.Num(f.Refcount), [.. f.RefProv.Cite(), .. CollateralRule(ctx, f)]);
+        var kept = KeptRule(ctx, f);
+        ctx.Check("refcount", StepContext.Num(f.Refcount), [.. f.RefProv.Cite(), .. CollateralRule(ctx, f), .. kept]);
         if (ReportsPincount(p, f))
         {
-            ctx.Check("pincount", StepContext.Num(f.Pincount), [.. f.PinProv.Cite(), .. CollateralRule(ctx, f)]);
+            ctx.Check("pincount", StepContext.Num(f.Pincount), [.. f.PinProv.Cite(), .. CollateralRule(ctx, f), .. kept]);
         }
 
         if (MaybeDmaPinned(p, f) is var (value, rules))
@@ -71,7 +72,7 @@ internal static class InspectStep
 
         if (!f.IsZero)
         {
-            ctx.Check("dirty", StepContext.Bool(f.Dirty), [.. f.DirtyProv.Cite(), .. CollateralRule(ctx, f)]);
+            ctx.Check("dirty", StepContext.Bool(f.Dirty), [.. f.DirtyProv.Cite(), .. CollateralRule(ctx, f), .. kept]);
         }
 
         if (!ctx.Before.LastTouched.Contains(f.Key))
@@ -79,6 +80,15 @@ internal static class InspectStep
             ctx.Exercise("CORE-NO-COLLATERAL");
         }
     }
+
+    /// <summary>
+    /// ZERO-FAULTED-PAGE-KEPT: a folio a fault installed in a Zero region is reported as long as it lives, so every field
+    /// of it also rests on its having been kept (an implementation that faults it in afresh reports a new, clean folio).
+    /// </summary>
+    private static IEnumerable<string> KeptRule(StepContext ctx, FolioState f) =>
+        !f.IsZero && ModelState.TryParseKey(f.Key, out var region, out _) && ctx.RegionById(region).Kind == RegionKind.Zero
+            ? ["ZERO-FAULTED-PAGE-KEPT"]
+            : [];
 
     /// <summary>A folio the previous command did not address must not have been changed by it (CORE-NO-COLLATERAL).</summary>
     private static IEnumerable<string> CollateralRule(StepContext ctx, FolioState f) =>

@@ -145,6 +145,12 @@ internal static class Validity
             return $"{(eff & GupCore.Unmodelled).Render()} reaching the walk is not modelled";
         }
 
+        if (c.Entry.IsFast() && GupCore.RefusesLongTermP2pAtVma(p, eff))
+        {
+            return "v6.2 GUP-fast pins what its lockless walk reaches before the slow path refuses a long-term P2PDMA pin; "
+                + "how far that is depends on PTE state the model does not track";
+        }
+
         if (GupCore.IsFastOnly(c.Entry) && CoversZeroPage(s, c.Start, c.NrPages))
         {
             return "GUP-fast-only never faults nor grabs the zero page (special PTE): not modelled";

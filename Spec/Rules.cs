@@ -246,6 +246,13 @@ public static class Rules
             "mm/internal.h gup_must_unshare() v6.2.12+ (absent in 6.1-rc7) [1.5]",
             p => p.LongTermUnsharesZeroPage),
 
+        new("ZERO-FAULTED-PAGE-KEPT", RuleLevel.Must, "ZERO", Facet.ZeroPage,
+            "A page a fault put in place of the zero page is kept and reused",
+            "The fault that replaces a zero-page PTE (write, or the v6.2+ long-term unshare) maps a fresh exclusive anonymous page with a writable PTE. Every later walk of that address — read or write, reference or pin, long-term or not — finds that same page: no further fault, no copy, and never the zero page again.",
+            "check that the fault decision looks at what the PTE maps now (is_zero_pfn()), not at what kind of mapping the VMA once was, and that an exclusive anonymous page is neither copied on a write nor unshared on a long-term pin.",
+            "mm/memory.c do_wp_page()/wp_page_copy() (new exclusive page, writable PTE); mm/gup.c follow_page_pte() can_follow_write_pte(), gup_must_unshare() in mm/internal.h (PageAnonExclusive → no unshare) checked v6.1.192, v6.12.118 [1.5]",
+            Always),
+
         // ---- Overflow ------------------------------------------------------------------------------------
         new("OVF-NO-SATURATION", RuleLevel.Must, "OVF", Facet.Core,
             "Refcounts wrap; nothing saturates",
@@ -264,6 +271,13 @@ public static class Rules
             "When entry k > 0 cannot be grabbed (fault, refused VMA, overflow) the call returns k and the caller holds exactly entries 0..k-1; an error is returned only when nothing was grabbed.",
             "check the early-return paths: they must neither drop the entries already grabbed nor return an error with pages held.",
             "mm/gup.c __get_user_pages() / __get_user_pages_locked() v5.7+; GUP-fast fallback [1.2, 3.3]",
+            Always),
+
+        new("GUP-WALK-NEXT-VMA", RuleLevel.Must, "GUP", Facet.Core,
+            "A range that runs past a VMA continues into the next one, checked afresh",
+            "When the walk reaches the end of a VMA, __get_user_pages() looks up the VMA at the next address and continues there: an adjacent mapping's pages are returned in the same call, and that VMA's own flags are checked (check_vma_flags()) before any of its pages is grabbed; no VMA there is a hole (-EFAULT, or the entries so far).",
+            "check the \"first iteration or cross vma bound\" branch: the walk must look the next VMA up (not stop at vm_end) and must check its flags, not the first VMA's.",
+            "mm/gup.c __get_user_pages() (\"first iteration or cross vma bound\": find_extend_vma() in v6.2.12, vma_lookup() in v6.1.192 (stable backport), gup_vma_lookup() in v6.12.118; then check_vma_flags()) [3.4]",
             Always),
 
         // ---- The API contract ----------------------------------------------------------------------------
@@ -304,16 +318,16 @@ public static class Rules
             "mm/gup.c __gup_longterm_locked() v5.7.14 [3.1]",
             p => p.Validation == ValidationScheme.Legacy57),
         new("API-UNLOCKED-LONGTERM", RuleLevel.Must, "API", Facet.Core,
-            "The _unlocked entry points refuse FOLL_LONGTERM (before v6.3)",
-            "get_user_pages_unlocked() (and pin_user_pages_unlocked(), which calls it) WARN and return -EINVAL on FOLL_LONGTERM because long-term behaviour was incompatible with FAULT_FLAG_ALLOW_RETRY.",
-            "check get_user_pages_unlocked()'s FIXME guard.",
-            "mm/gup.c get_user_pages_unlocked() v5.7–v6.2 (\"FIXME: Current FOLL_LONGTERM behavior is incompatible with FAULT_FLAG_ALLOW_RETRY\")",
-            Legacy),
+            "The _unlocked entry points refuse FOLL_LONGTERM (v5.6–v6.1)",
+            "get_user_pages_unlocked() (and pin_user_pages_unlocked(), which calls it) WARN and return -EINVAL on FOLL_LONGTERM because long-term behaviour was incompatible with FAULT_FLAG_ALLOW_RETRY. v6.2 dropped the guard: get_user_pages_unlocked() goes through __gup_longterm_locked(), so a long-term pin_user_pages_unlocked() succeeds and a long-term get_user_pages_unlocked() is refused there for lacking FOLL_PIN (API-LONGTERM-NEEDS-PIN).",
+            "check get_user_pages_unlocked()'s FIXME guard: present up to 6.1, gone in 6.2.",
+            "mm/gup.c get_user_pages_unlocked() v5.7–v6.1.192 (\"FIXME: Current FOLL_LONGTERM behavior is incompatible with FAULT_FLAG_ALLOW_RETRY\"); absent in v6.2.12, where it calls __gup_longterm_locked()",
+            p => p.Validation is ValidationScheme.Legacy57 or ValidationScheme.Legacy511),
         new("API-PAGES-REQUIRED", RuleLevel.Must, "API", Facet.Core,
             "FOLL_GET or FOLL_PIN require a pages array",
-            "Grabbing without a place to put the pages is refused: from v6.3 at every entry point (is_valid_gup_args() step 5), in v6.2 by pin_user_pages()/pin_user_pages_fast() (WARN_ON_ONCE(!pages)).",
+            "Grabbing without a place to put the pages is refused: from v6.3 at every entry point (is_valid_gup_args() step 5), in v6.2 by every pin_*() entry point (WARN_ON_ONCE(!pages): -EINVAL, and 0 from pin_user_pages_fast_only(), which never returns an error).",
             "check is_valid_gup_args() step 5 and the 6.2 pin_* guards.",
-            "mm/gup.c is_valid_gup_args() v6.3+; pin_user_pages()/pin_user_pages_fast() v6.2.12 [3.1]",
+            "mm/gup.c is_valid_gup_args() v6.3+; pin_user_pages()/_fast()/_remote()/_unlocked()/_fast_only() v6.2.12 [3.1]",
             p => p.Validation is ValidationScheme.Legacy62 or ValidationScheme.ValidGupArgs63 or ValidationScheme.ValidGupArgs68),
         new("API-PIN-RETURNS-ZERO", RuleLevel.Must, "API", Facet.Core,
             "Invalid arguments to pin_user_pages(), _remote, _unlocked return 0 (v6.3+)",
@@ -351,6 +365,13 @@ public static class Rules
             "check check_vma_flags(): the write && !anon && !writable_file_mapping_allowed() branch.",
             "mm/gup.c check_vma_flags()/writable_file_mapping_allowed() v6.5+ [3.4]",
             p => p.RefusesLongTermFileWritePins),
+
+        new("API-LONGTERM-P2PDMA", RuleLevel.Must, "API", Facet.Core,
+            "FOLL_LONGTERM together with FOLL_PCI_P2PDMA is refused (v6.2+)",
+            "A P2PDMA page's pgmap must stay hot-unpluggable, so a long-term pin may not ask for P2PDMA pages. v6.2: check_vma_flags() returns -EOPNOTSUPP for the first VMA the slow walk reaches (after the VM_IO|VM_PFNMAP test, which is -EFAULT), so nothing is grabbed. v6.3+: is_valid_gup_args() step 6 refuses before anything is walked, with the entry point's return convention (0 from the three slow pin_* calls, -EINVAL elsewhere).",
+            "check check_vma_flags() (6.2) or the last test of is_valid_gup_args() (6.3+), and the error each returns.",
+            "mm/gup.c check_vma_flags() v6.2.12 (-EOPNOTSUPP); is_valid_gup_args() step 6 v6.3–v6.18.2 (checked 6.12.118, 6.13.7, 6.18.2, 6.19: \"We want to allow the pgmap to be hot-unplugged at all times\")",
+            p => Pins(p) && p.Flags.Exists(Foll.PciP2pDma)),
 
         // ---- iov_iter extraction -----------------------------------------------------------------------------
         new("IOV-USER-PIN", RuleLevel.Must, "IOV", Facet.IovIter,

@@ -101,15 +101,15 @@ public sealed class ApiLongtermGetRefusedIn57(Profile profile) : KernelStyleImpl
 
 [Broken("api-unlocked-accepts-longterm",
     ["API-UNLOCKED-LONGTERM"],
-    [L56, L57, L519, Rfc, L62, V8],
+    [L56, L57, L519, Rfc],
     1,
-    "get_user_pages_unlocked() (and pin_user_pages_unlocked() through it) accept FOLL_LONGTERM before v6.3.",
-    "get_user_pages_unlocked() v5.7–v6.2 without its \"FIXME: FOLL_LONGTERM is incompatible with FAULT_FLAG_ALLOW_RETRY\" guard.")]
+    "get_user_pages_unlocked() (and pin_user_pages_unlocked() through it) accept FOLL_LONGTERM before v6.2.",
+    "get_user_pages_unlocked() v5.7–v6.1 without its \"FIXME: FOLL_LONGTERM is incompatible with FAULT_FLAG_ALLOW_RETRY\" guard.")]
 public sealed class ApiUnlockedAcceptsLongterm(Profile profile) : KernelStyleImplementation(profile)
 {
-    // From v6.3 is_valid_gup_args() decides; before, the guard is the only test and it is gone.
+    // From v6.2 the guard is gone in the kernel too (__gup_longterm_locked() decides); before, it is the only test.
     protected override long GetUserPagesUnlocked(ulong start, long nrPages, long gupFlags, PageArray? pages) =>
-        Profile.Validation is ValidationScheme.ValidGupArgs63 or ValidationScheme.ValidGupArgs68
+        Profile.Validation is ValidationScheme.Legacy62 or ValidationScheme.ValidGupArgs63 or ValidationScheme.ValidGupArgs68
             ? base.GetUserPagesUnlocked(start, nrPages, gupFlags, pages)
             : GetUserPagesLocked(start, nrPages, gupFlags | FOLL_TOUCH, pages);
 }

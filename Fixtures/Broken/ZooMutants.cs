@@ -309,8 +309,8 @@ public sealed class PinOrder1BiasOn64Bit(Profile profile) : KernelStyleImplement
     "Missing WARN_ON_ONCE(gup_flags & FOLL_GET) (pre-6.3) / step 3 of is_valid_gup_args() (6.3+).")]
 public sealed class ApiPinAcceptsGet(Profile profile) : KernelStyleImplementation(profile)
 {
-    protected override bool IsValidPinFlagsLegacy(long gupFlags, bool havePages, bool pagesRequired) =>
-        base.IsValidPinFlagsLegacy(gupFlags & ~FOLL_GET, havePages, pagesRequired);
+    protected override bool IsValidPinFlagsLegacy(long gupFlags, bool havePages) =>
+        base.IsValidPinFlagsLegacy(gupFlags & ~FOLL_GET, havePages);
 
     protected override bool IsValidGupArgs(bool havePages, ref long gupFlags, long toSet)
     {

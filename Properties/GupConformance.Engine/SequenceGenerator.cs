@@ -376,6 +376,12 @@ public sealed class SequenceGenerator
                 f |= Foll.LongTerm;
             }
 
+            // A long-term pin that also asks for P2PDMA pages: refused in every era that has the flag.
+            if (f.Has(Foll.LongTerm) && Exists(Foll.PciP2pDma) && _rng.Chance(15))
+            {
+                f |= Foll.PciP2pDma;
+            }
+
             if (probe)
             {
                 var candidates = ProbeFlags.Where(Exists).Select(x => (x, x switch

@@ -1,0 +1,76 @@
+using GupConformance.Spec;
+using static GupConformance.Fixtures.Broken.Eras;
+
+namespace GupConformance.Fixtures.Broken;
+
+// Broken implementations for the behaviour issue 13 brought into the model's reach: each is the reference
+// implementation with one decision undone, so that the new rule is seen to fail.
+
+[Broken("gup-walk-stops-at-vma-end",
+    ["GUP-WALK-NEXT-VMA", "GUP-PARTIAL-RESULT"],
+    [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    3,
+    "The walk treats the end of the first VMA as the end of the range and returns the entries it has, though the next mapping starts right there.",
+    "A walk that looks the VMA up once (vma = find_vma(mm, start)) and loops while start < vma->vm_end, instead of __get_user_pages()'s \"first iteration or cross vma bound\" lookup.")]
+public sealed class GupWalkStopsAtVmaEnd(Profile profile) : KernelStyleImplementation(profile)
+{
+    protected override long GetUserPagesWalk(ulong start, long nrPages, long gupFlags, PageArray? pages)
+    {
+        var first = Mm.FindVma(start);
+        if (first is null || nrPages <= 0)
+        {
+            return base.GetUserPagesWalk(start, nrPages, gupFlags, pages);
+        }
+
+        var inFirst = (long)((first.VmEnd - start) >> Sizes.PageShift);
+        return base.GetUserPagesWalk(start, Math.Min(nrPages, inFirst), gupFlags, pages);
+    }
+}
+
+[Broken("zero-write-fault-copies-again",
+    ["ZERO-FAULTED-PAGE-KEPT", "ZERO-WRITE-FAULT", "REF-GET-PLUS-ONE", "PIN-BIAS-SMALL", "PIN-PLACEHOLDER-PLUS-ONE"],
+    [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    3,
+    "Every write walk of a page in a never-written anonymous mapping faults in a fresh page, as if the zero page were still mapped there: the page an earlier fault installed is dropped from the page table with the references and pins it holds.",
+    "A fault decision taken from the VMA (\"this mapping started out on the zero page\") instead of from the PTE (is_zero_pfn(pte_pfn(pte))).")]
+public sealed class ZeroWriteFaultCopiesAgain(Profile profile) : KernelStyleImplementation(profile)
+{
+    protected override Page FollowPageOrFault(Vma vma, ulong addr, long gupFlags)
+    {
+        if (vma.Kind == RegionKind.Zero && (gupFlags & FOLL_WRITE) != 0)
+        {
+            return new Page(FaultInZeroPte(vma, vma.PageIndex(addr)), 0);
+        }
+
+        return base.FollowPageOrFault(vma, addr, gupFlags);
+    }
+}
+
+[Broken("api-longterm-p2pdma-accepted",
+    ["API-LONGTERM-P2PDMA"],
+    [L62, V8, L65, L68, L615, L615x32, L618],
+    1,
+    "A long-term pin that asks for P2PDMA pages is walked like any other pin instead of being refused.",
+    "A port of is_valid_gup_args() without its last test (\"We want to allow the pgmap to be hot-unplugged at all times\"), or of the 6.2 check_vma_flags() without the -EOPNOTSUPP branch; also what the 2024 proposal to drop the restriction would do.")]
+public sealed class ApiLongtermP2pdmaAccepted(Profile profile) : KernelStyleImplementation(profile)
+{
+    protected override bool IsValidGupArgs(bool havePages, ref long gupFlags, long toSet)
+    {
+        if ((gupFlags & (FOLL_LONGTERM | FOLL_PCI_P2PDMA)) != (FOLL_LONGTERM | FOLL_PCI_P2PDMA))
+        {
+            return base.IsValidGupArgs(havePages, ref gupFlags, toSet);
+        }
+
+        // The checks run without FOLL_PCI_P2PDMA, which is then passed on to the walk.
+        var withoutP2p = gupFlags & ~FOLL_PCI_P2PDMA;
+        if (!base.IsValidGupArgs(havePages, ref withoutP2p, toSet))
+        {
+            return false;
+        }
+
+        gupFlags = withoutP2p | FOLL_PCI_P2PDMA;
+        return true;
+    }
+
+    protected override long CheckVmaFlags(Vma vma, long gupFlags) => base.CheckVmaFlags(vma, gupFlags & ~FOLL_PCI_P2PDMA);
+}

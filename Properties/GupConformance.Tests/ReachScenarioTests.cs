@@ -1,0 +1,259 @@
+using GupConformance.Engine;
+using GupConformance.Engine.Plugins;
+using GupConformance.Fixtures;
+using GupConformance.Spec;
+using static GupConformance.Tests.ModelRun;
+
+namespace GupConformance.Tests;
+
+/// <summary>
+/// Scenarios for the behaviour issue 13 brought into the model's reach, with the exact numbers of the kernel text
+/// each rule cites, and each scenario replayed on the implementations whose facets cover it (the kernel-style
+/// reference, and for Core/ZeroPage behaviour the C library and the Python process), which must agree with the model
+/// on every observation.
+/// </summary>
+public sealed partial class ReachScenarioTests
+{
+    private const long Page = Sizes.PageSize;
+
+    private static readonly ProcessOptions Quick = new()
+    {
+        CommandTimeout = TimeSpan.FromSeconds(4),
+        StartTimeout = TimeSpan.FromSeconds(20),
+        RunTimeout = TimeSpan.FromSeconds(60),
+    };
+
+    /// <summary>
+    /// Runs <paramref name="actions"/> on <paramref name="factory"/> and the model; every observation must match. An
+    /// implementation that does not claim the profile is not asked.
+    /// </summary>
+    private static void AssertAgrees(IImplementationFactory factory, string profileId, IReadOnlyList<Command> actions)
+    {
+        var profile = Profiles.Get(profileId);
+        if (factory.ManifestFor(profile) is not { } manifest)
+        {
+            return;
+        }
+
+        var facets = manifest.Facets;
+        Assert.All(actions, c => Assert.True((c.Needs & facets) != 0, $"{factory.Name} does not claim a facet {c} needs"));
+        Assert.Null(Shrinker.Validate(profile, profile.Facets, actions));
+        using var executor = new SequenceExecutor(factory, profile, facets, TimeSpan.FromSeconds(10));
+        var result = executor.Execute(actions);
+        Assert.True(result.Passed, $"{factory.Name} under {profileId}: {result.Status} at action {result.FailedAction} ({result.FailedCommand}): {result.Message} "
+            + string.Join("; ", result.Mismatches.Select(m =>
+                $"{m.Field}: observed {m.Observed ?? "(none)"}, allowed {string.Join(" | ", m.Allowed)} [{string.Join(", ", m.Rules)}]")));
+    }
+
+    /// <summary>The reference implementation agrees with the model on the scenario.</summary>
+    private static void AssertReferenceAgrees(string profileId, params Command[] actions) =>
+        AssertAgrees(new KernelStyleFactory(), profileId, actions);
+
+    /// <summary>The reference, the C library (when gcc built it) and the Python process all agree with the model.</summary>
+    private static void AssertCoreImplementationsAgree(string profileId, params Command[] actions)
+    {
+        AssertReferenceAgrees(profileId, actions);
+        using (var python = ProcessImplementationFactory.Start(new ProcessLaunch("python3", [Path.Combine(AppContext.BaseDirectory, "python", "gup_impl.py")]), Quick))
+        {
+            AssertAgrees(python, profileId, actions);
+        }
+
+        if (File.Exists(PluginResolver.NativeHostPath))
+        {
+            using var native = PluginResolver.Start("native:bundled", Quick);
+            AssertAgrees(native, profileId, actions);
+        }
+    }
+
+    // ---- Item 7: the walk across mappings and fault state ----------------------------------------------------
+
+    [Fact]
+    public void GUP_WALK_NEXT_VMA_a_pin_runs_on_into_the_adjacent_mapping_and_stops_at_the_io_one_after_it()
+    {
+        // r1: two order-0 pages at A; r2: one order-2 folio right after it; r3: VM_IO right after r2.
+        Command[] actions =
+        [
+            new MapRegion(1, RegionKind.Anon, A, 2), new MapRegion(2, RegionKind.Anon, A + (2 * Page), 1, 2),
+            new MapRegion(3, RegionKind.Io, A + (6 * Page), 1), Pin(1, A, 4), Pin(2, A + (4 * Page), 3),
+        ];
+        var r = new ModelRun(Profiles.Linux618);
+        foreach (var c in actions[..4])
+        {
+            r.Do(c);
+        }
+
+        Assert.Equal("4", r.V("result"));
+        Assert.Equal("[r1.f0:0, r1.f1:0, r2.f0:0+2]", r.V("pages"));
+        Assert.Contains("GUP-WALK-NEXT-VMA", r.RulesOf("result"));
+        r.Inspect("r2.f0");
+        Assert.Equal("3", r.V("refcount"));
+        Assert.Equal("2", r.V("pincount"));
+        Assert.Contains("GUP-WALK-NEXT-VMA", r.RulesOf("refcount"));
+        r.Inspect("r1.f1");
+        Assert.Equal("1025", r.V("refcount"));
+
+        // Pages 2 and 3 of r2, then r3 is VM_IO: check_vma_flags() of the next VMA refuses it, 2 entries are kept.
+        r.Do(actions[4]);
+        Assert.Equal("2", r.V("result"));
+        Assert.Equal("[r2.f0:2+2]", r.V("pages"));
+        Assert.Contains("GUP-PARTIAL-RESULT", r.RulesOf("result"));
+        Assert.Contains("API-VMIO-PFNMAP", r.RulesOf("result"));
+        Assert.Contains("GUP-WALK-NEXT-VMA", r.RulesOf("result"));
+        r.Inspect("r2.f0");
+        Assert.Equal("5", r.V("refcount"));
+        Assert.Equal("4", r.V("pincount"));
+        r.Vmstat();
+        Assert.Equal("6", r.V("nr_foll_pin_acquired"));
+
+        AssertCoreImplementationsAgree("linux-6.18", actions);
+    }
+
+    [Fact]
+    public void GUP_WALK_NEXT_VMA_a_2015_get_crosses_into_the_next_mapping_too_and_a_walk_inside_one_does_not_cite_it()
+    {
+        var r = Anon(Profiles.Proposal2015GetVaddrPfns).Do(new MapRegion(2, RegionKind.File, A + Page, 1)).Do(Get(1, A, 2));
+        Assert.Equal("2", r.V("result"));
+        Assert.Equal("[r1.f0:0, r2.f0:0]", r.V("pages"));
+        Assert.True(r.Exercised("GUP-WALK-NEXT-VMA"));
+        r.Inspect("r2.f0");
+        Assert.Equal("2", r.V("refcount"));
+
+        var inside = Anon(Profiles.Linux618, folios: 2).Do(Pin(1, A, 2));
+        Assert.False(inside.Exercised("GUP-WALK-NEXT-VMA"));
+        AssertCoreImplementationsAgree("proposal-2015-get-vaddr-pfns",
+            new MapRegion(1, RegionKind.Anon, A, 1), new MapRegion(2, RegionKind.File, A + Page, 1), Get(1, A, 2));
+    }
+
+    [Fact]
+    public void ZERO_FAULTED_PAGE_KEPT_the_page_a_write_fault_installed_is_returned_by_every_later_walk()
+    {
+        Command[] actions =
+        [
+            new MapRegion(1, RegionKind.Zero, A, 2),
+            Pin(1, A, 1, Foll.Write),                  // faults r1.f0 in: 1 + 1024
+            Get(2, A, 1),                              // read: r1.f0, not the zero page: +1
+            Pin(3, A, 1, Foll.Write),                  // write again: no second copy: +1024
+            Pin(4, A, 1, Foll.LongTerm),               // R/O long-term: an exclusive anon page is not unshared: +1024
+            Pin(5, A, 2),                              // r1.f0 and, for page 1, the zero page (not pinned from 6.5)
+        ];
+        var r = new ModelRun(Profiles.Linux618);
+        foreach (var c in actions)
+        {
+            r.Do(c);
+            if (c is Gup { Call: >= 2 })
+            {
+                Assert.StartsWith("[r1.f0:0", r.V("pages"), StringComparison.Ordinal);
+                Assert.True(r.Exercised("ZERO-FAULTED-PAGE-KEPT"), c.ToString());
+            }
+        }
+
+        Assert.Equal("[r1.f0:0, zero:0]", r.V("pages"));
+        r.Inspect("r1.f0");
+        Assert.Equal("4098", r.V("refcount"));
+        Assert.Contains("ZERO-FAULTED-PAGE-KEPT", r.RulesOf("refcount"));
+        r.Inspect("zero");
+        Assert.Equal("1", r.V("refcount"));
+        r.Vmstat();
+        Assert.Equal("4", r.V("nr_foll_pin_acquired"));
+
+        AssertCoreImplementationsAgree("linux-6.18", actions);
+        AssertCoreImplementationsAgree("linux-5.7", actions);
+    }
+
+    [Fact]
+    public void API_LONGTERM_P2PDMA_is_valid_gup_args_refuses_before_the_walk_from_6_3()
+    {
+        // Step 6 of is_valid_gup_args(): pin_user_pages() returns 0, pin_user_pages_fast() -EINVAL; nothing is pinned.
+        var r = Anon(Profiles.Linux618).Do(Pin(1, A, 1, Foll.LongTerm | Foll.PciP2pDma));
+        Assert.Equal("0", r.V("result"));
+        Assert.Equal("[]", r.V("pages"));
+        Assert.Contains("API-LONGTERM-P2PDMA", r.RulesOf("result"));
+        r.Do(Pin(2, A, 1, Foll.LongTerm | Foll.PciP2pDma, EntryPoint.PinUserPagesFast));
+        Assert.Equal("-EINVAL", r.V("result"));
+        r.Do(Pin(3, A + (8 * Page), 1, Foll.LongTerm | Foll.PciP2pDma, EntryPoint.PinUserPagesRemote));
+        Assert.Equal("0", r.V("result"));
+        r.Inspect("r1.f0");
+        Assert.Equal("1", r.V("refcount"));
+
+        // Without FOLL_LONGTERM the flag changes nothing on memory that holds no P2PDMA page.
+        r.Do(Pin(4, A, 1, Foll.PciP2pDma));
+        Assert.Equal("1", r.V("result"));
+        r.Inspect("r1.f0");
+        Assert.Equal("1025", r.V("refcount"));
+        Assert.NotNull(Anon(Profiles.Linux519).Invalid(Pin(1, A, 1, Foll.PciP2pDma)));
+
+        AssertCoreImplementationsAgree("linux-6.18",
+            new MapRegion(1, RegionKind.Anon, A, 1), Pin(1, A, 1, Foll.LongTerm | Foll.PciP2pDma),
+            Pin(2, A, 1, Foll.LongTerm | Foll.PciP2pDma, EntryPoint.PinUserPagesFast), Pin(4, A, 1, Foll.PciP2pDma));
+    }
+
+    [Fact]
+    public void API_LONGTERM_P2PDMA_6_2_check_vma_flags_answers_EOPNOTSUPP_after_the_io_test()
+    {
+        // v6.2 check_vma_flags(): VM_IO|VM_PFNMAP → -EFAULT first, then FOLL_LONGTERM && FOLL_PCI_P2PDMA → -EOPNOTSUPP.
+        Command[] actions =
+        [
+            new MapRegion(1, RegionKind.Anon, A, 2), new MapRegion(2, RegionKind.Io, A + (2 * Page), 1),
+            Pin(1, A, 2, Foll.LongTerm | Foll.PciP2pDma),
+            Pin(2, A + (2 * Page), 1, Foll.LongTerm | Foll.PciP2pDma),
+            Pin(3, A + (9 * Page), 1, Foll.LongTerm | Foll.PciP2pDma),
+            Pin(4, A, 1, Foll.LongTerm | Foll.PciP2pDma, EntryPoint.PinUserPagesUnlocked),
+            Pin(5, A, 1, Foll.PciP2pDma, EntryPoint.PinUserPagesFast),
+        ];
+        var r = new ModelRun(Profiles.Linux62);
+        string[] expected = ["-EOPNOTSUPP", "-EFAULT", "-EFAULT", "-EOPNOTSUPP", "1"];
+        for (var i = 0; i < actions.Length; i++)
+        {
+            r.Do(actions[i]);
+            if (i >= 2)
+            {
+                Assert.Equal(expected[i - 2], r.V("result"));
+            }
+        }
+
+        r.Inspect("r1.f0");
+        Assert.Equal("1025", r.V("refcount"));
+        r.Inspect("r1.f1");
+        Assert.Equal("1", r.V("refcount"));
+
+        // GUP-fast pins what it reaches before the slow path refuses: not modelled (CONTRACT.md §3).
+        Assert.NotNull(r.Invalid(Pin(6, A, 1, Foll.LongTerm | Foll.PciP2pDma, EntryPoint.PinUserPagesFast)));
+        AssertCoreImplementationsAgree("linux-6.2", actions);
+    }
+
+    [Fact]
+    public void API_UNLOCKED_LONGTERM_6_2_dropped_the_guard_so_a_long_term_unlocked_pin_is_walked()
+    {
+        // v6.2.12 get_user_pages_unlocked() → __gup_longterm_locked(): WARN_ON(!(gup_flags & FOLL_PIN)) → -EINVAL.
+        Command[] actions =
+        [
+            new MapRegion(1, RegionKind.Anon, A, 1),
+            Pin(1, A, 1, Foll.LongTerm, EntryPoint.PinUserPagesUnlocked),
+            Get(2, A, 1, Foll.LongTerm, EntryPoint.GetUserPagesUnlocked),
+            Pin(3, A, 1, Foll.None, EntryPoint.PinUserPagesRemote, pages: false),
+            Pin(4, A, 1, Foll.None, EntryPoint.PinUserPagesUnlocked, pages: false),
+            Pin(5, A, 1, Foll.None, EntryPoint.PinUserPagesFastOnly, pages: false),
+        ];
+        var r = new ModelRun(Profiles.Linux62).Do(actions[0]).Do(actions[1]);
+        Assert.Equal("1", r.V("result"));
+        r.Inspect("r1.f0");
+        Assert.Equal("1025", r.V("refcount"));
+        r.Do(actions[2]);
+        Assert.Equal("-EINVAL", r.V("result"));
+        Assert.Contains("API-LONGTERM-NEEDS-PIN", r.RulesOf("result"));
+        Assert.DoesNotContain("API-UNLOCKED-LONGTERM", r.RulesOf("result"));
+
+        // v6.2 pin_user_pages_remote()/_unlocked(): WARN_ON_ONCE(!pages) → -EINVAL; the _fast_only variant answers 0.
+        r.Do(actions[3]);
+        Assert.Equal("-EINVAL", r.V("result"));
+        Assert.Contains("API-PAGES-REQUIRED", r.RulesOf("result"));
+        r.Do(actions[4]);
+        Assert.Equal("-EINVAL", r.V("result"));
+        r.Do(actions[5]);
+        Assert.Equal("0", r.V("result"));
+
+        // Up to 6.1 the FIXME guard refuses both.
+        Assert.Equal("-EINVAL", Anon(Profiles.Linux519).Do(Pin(1, A, 1, Foll.LongTerm, EntryPoint.PinUserPagesUnlocked)).V("result"));
+        AssertCoreImplementationsAgree("linux-6.2", actions);
+    }
+}
