@@ -131,12 +131,13 @@ public partial class KernelStyleImplementation
             BioSetFlag(bio, BIO_NO_PAGE_REF);
         }
 
-        if (iter.Count > 0)
+        // bi_io_vec = iter->bvec, bi_bvec_done = iov_offset: the bio covers the rest of every bvec, page by page.
+        var skip = iter.IovOffset;
+        for (var k = iter.Cur; k < iter.Iov.Length; k++, skip = 0)
         {
-            var addr = iter.Iov[0].Addr + (ulong)iter.IovOffset;
-            var first = addr & PAGE_MASK;
-            var end = addr + (ulong)iter.Count;
-            for (var p = first; p < end; p += (ulong)PAGE_SIZE)
+            var addr = iter.Iov[k].Addr + (ulong)skip;
+            var end = iter.Iov[k].Addr + (ulong)iter.Iov[k].Len;
+            for (var p = addr & PAGE_MASK; p < end; p += (ulong)PAGE_SIZE)
             {
                 bio.Pages.Add(VirtToPage(p));
             }

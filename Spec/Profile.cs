@@ -142,6 +142,12 @@ public sealed record Profile
     /// <summary>v6.3–v6.5 (fixed in v6.6 by f741bd7178c9): an empty leading KVEC/BVEC segment makes extraction return 0.</summary>
     public bool IovEmptyLeadingSegmentBug { get; init; }
 
+    /// <summary>
+    /// v6.13+ (lib/iov_iter.c iov_iter_extract_bvec_pages() walks a bvec_iter; 6.12.118 takes the current bvec only):
+    /// one BVEC extraction may return pages of several bvecs.
+    /// </summary>
+    public bool IovBvecMultiSegment { get; init; }
+
     public required BioScheme Bio { get; init; }
 
     /// <summary>v6.8+ (1b151e2435fc): bio_release_pages(mark_dirty) dirties compound pages too.</summary>

@@ -171,10 +171,11 @@ public static class Profiles
     {
         Id = "linux-6.15",
         Title = "folio_has_pincount() on 64-bit: every large folio keeps an exact pin count",
-        Basis = "v6.15 (\"mm: move _pincount in folio to page[2] on 32bit\"), checked in 6.18.2/6.19",
+        Basis = "v6.15 (\"mm: move _pincount in folio to page[2] on 32bit\"), checked in 6.18.2/6.19; multi-bvec extraction as in 6.13.7",
         Version = 615,
         Flags = FlagTable.Linux612,
         Pins = PinScheme.FolioHasPincount,
+        IovBvecMultiSegment = true,
     };
 
     public static readonly Profile Linux615Bit32 = Linux615 with

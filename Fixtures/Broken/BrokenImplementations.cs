@@ -33,6 +33,7 @@ public static class BrokenImplementations
 
         // Issue 13 (ReachMutants.cs): behaviour the model newly covers.
         typeof(GupWalkStopsAtVmaEnd), typeof(ZeroWriteFaultCopiesAgain), typeof(ApiLongtermP2pdmaAccepted),
+        typeof(IovBvecOneSegmentAfter613),
     ];
 
     public static IReadOnlyList<BrokenImplementation> All { get; } = [.. Types.Select(Describe)];

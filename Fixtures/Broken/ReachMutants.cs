@@ -74,3 +74,15 @@ public sealed class ApiLongtermP2pdmaAccepted(Profile profile) : KernelStyleImpl
 
     protected override long CheckVmaFlags(Vma vma, long gupFlags) => base.CheckVmaFlags(vma, gupFlags & ~FOLL_PCI_P2PDMA);
 }
+
+[Broken("iov-bvec-one-segment-after-6.13",
+    ["IOV-BVEC-MULTI-SEGMENT"],
+    [L615, L615x32, L618],
+    3,
+    "A 6.13+ BVEC extraction still stops at the end of the current bvec, though the next one starts at a page boundary.",
+    "The v6.3–v6.12 iov_iter_extract_bvec_pages() (current bvec only) kept in a 6.13+ port.")]
+public sealed class IovBvecOneSegmentAfter613(Profile profile) : KernelStyleImplementation(profile)
+{
+    protected override long IovIterExtractBvecPages(IovIter i, PageArray pages, long maxsize, int maxpages, out long offset0) =>
+        IovIterExtractSingleKernelSegment(i, pages, maxsize, maxpages, out offset0);
+}

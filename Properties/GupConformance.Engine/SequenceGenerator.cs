@@ -690,6 +690,8 @@ public sealed class SequenceGenerator
                     }
 
                 case IterKind.Bvec:
+                    segs = BvecSegs(sector);
+                    break;
                 case IterKind.Xarray:
                     segs = [KernelSeg(sector, r => r.Kind is RegionKind.Anon or RegionKind.File)];
                     break;
@@ -759,6 +761,37 @@ public sealed class SequenceGenerator
             }
 
             return new IterSeg(r.Start + (ulong)start, Math.Max(len, sector ? 512 : 1));
+        }
+
+        /// <summary>
+        /// A bvec array: one segment, or several, most of them whole pages so that a v6.13+ extraction walks on from
+        /// one into the next; each segment lies inside one Anon or File region.
+        /// </summary>
+        private List<IterSeg> BvecSegs(bool sector)
+        {
+            static bool Backed(RegionView r) => r.Kind is RegionKind.Anon or RegionKind.File;
+            if (_rng.Chance(50))
+            {
+                return [KernelSeg(sector, Backed)];
+            }
+
+            var list = new List<IterSeg>();
+            var n = _rng.Range(2, 4);
+            for (var i = 0; i < n; i++)
+            {
+                var r = PickRegion(Backed) ?? PickRegion()!;
+                if (!Backed(r) || _rng.Chance(25))
+                {
+                    list.Add(KernelSeg(sector, Backed));
+                    continue;
+                }
+
+                var page = PickPage(r);
+                var pages = _rng.Range(1L, Math.Min(3, r.Pages - page));
+                list.Add(new IterSeg(r.Start + (ulong)(page * Page), pages * Page));
+            }
+
+            return list;
         }
 
         private IterView? PickIter(Func<IterView, bool>? filter, bool preferLive)

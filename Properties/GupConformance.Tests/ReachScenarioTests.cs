@@ -256,4 +256,102 @@ public sealed partial class ReachScenarioTests
         Assert.Equal("-EINVAL", Anon(Profiles.Linux519).Do(Pin(1, A, 1, Foll.LongTerm, EntryPoint.PinUserPagesUnlocked)).V("result"));
         AssertCoreImplementationsAgree("linux-6.2", actions);
     }
+
+    // ---- Item 1: multi-segment BVEC extraction (v6.13+) -------------------------------------------------------
+
+    private const ulong B = 0x20000000;
+
+    /// <summary>Region 1: eight order-0 folios at A; region 2: one order-9 folio at B; iterator 1: a BVEC over <paramref name="segs"/>.</summary>
+    private static ModelRun Bvec(Profile p, params IterSeg[] segs) => ModelRun.Iter(p, IterKind.Bvec, IterDir.Source, B, 9, segs);
+
+    private static Command[] BvecActions(IterSeg[] segs, params Command[] then) =>
+        [new MapRegion(1, RegionKind.Anon, A, 8), new MapRegion(2, RegionKind.Anon, B, 1, 9), new IterInit(1, IterKind.Bvec, IterDir.Source, segs), .. then];
+
+    [Fact]
+    public void IOV_BVEC_MULTI_SEGMENT_an_extraction_walks_on_into_bvecs_that_start_a_page_and_the_array_size_counts_iov_offset()
+    {
+        // A tail from offset 512, a whole page, 100 bytes: 7780 bytes over three pages. want_pages_array(7780, skip 0)
+        // allows DIV_ROUND_UP(7780, 4096) = 2 entries, so the first call stops after the whole page: 3584 + 4096 bytes.
+        IterSeg[] segs = [new(A + 512, 3584), new(A + (4 * Page), 4096), new(A + (6 * Page), 100)];
+        var r = Bvec(Profiles.Linux618, segs).Do(new IterExtract(1, 1, 1 << 20, 16));
+        Assert.Equal("7680", r.V("result"));
+        Assert.Equal("[r1.f0:0, r1.f4:0]", r.V("pages"));
+        Assert.Equal("512", r.V("offset0"));
+        Assert.Equal("100", r.V("iter_count"));
+        Assert.Contains("IOV-BVEC-MULTI-SEGMENT", r.RulesOf("result"));
+        r.Do(new IterExtract(2, 1, 1 << 20, 16));
+        Assert.Equal("100", r.V("result"));
+        Assert.Equal("[r1.f6:0]", r.V("pages"));
+        Assert.Equal("0", r.V("offset0"));
+
+        // v6.12 and before: the current bvec only.
+        var old = Bvec(Profiles.Linux68, segs).Do(new IterExtract(1, 1, 1 << 20, 16));
+        Assert.Equal("3584", old.V("result"));
+        Assert.Equal("[r1.f0:0]", old.V("pages"));
+        Assert.False(old.Exercised("IOV-BVEC-MULTI-SEGMENT"));
+
+        AssertReferenceAgrees("linux-6.18", BvecActions(segs, new IterExtract(1, 1, 1 << 20, 16), new IterExtract(2, 1, 1 << 20, 16)));
+        AssertReferenceAgrees("linux-6.8", BvecActions(segs, new IterExtract(1, 1, 1 << 20, 16), new IterExtract(2, 1, 1 << 20, 16)));
+    }
+
+    [Fact]
+    public void IOV_BVEC_MULTI_SEGMENT_a_bvec_starting_mid_page_gets_one_page_fewer_than_it_spans_from_6_13()
+    {
+        // 2000 bytes from offset 3000: DIV_ROUND_UP(2000 + iov_offset 0, 4096) = 1 entry, and the first step is the
+        // 1096 bytes left of that page. The rest (904 bytes, iov_offset 1096) comes with the next call.
+        IterSeg[] segs = [new(A + 3000, 2000)];
+        var r = Bvec(Profiles.Linux615, segs).Do(new IterExtract(1, 1, 1 << 20, 16));
+        Assert.Equal("1096", r.V("result"));
+        Assert.Equal("[r1.f0:0]", r.V("pages"));
+        Assert.Equal("3000", r.V("offset0"));
+        r.Do(new IterExtract(2, 1, 1 << 20, 16));
+        Assert.Equal("904", r.V("result"));
+        Assert.Equal("[r1.f1:0]", r.V("pages"));
+        Assert.Equal("0", r.V("offset0"));
+        Assert.Equal("0", r.V("iter_count"));
+
+        var old = Bvec(Profiles.Linux68, segs).Do(new IterExtract(1, 1, 1 << 20, 16));
+        Assert.Equal("2000", old.V("result"));
+        Assert.Equal("[r1.f0:0, r1.f1:0]", old.V("pages"));
+        AssertReferenceAgrees("linux-6.15", BvecActions(segs, new IterExtract(1, 1, 1 << 20, 16), new IterExtract(2, 1, 1 << 20, 16)));
+    }
+
+    [Fact]
+    public void IOV_BVEC_MULTI_SEGMENT_pages_of_a_large_folio_across_bvecs_and_a_later_bvec_with_an_offset_ends_the_walk()
+    {
+        // Two pages of the order-9 folio, then its page 4: three steps, all whole pages; maxpages 3.
+        IterSeg[] large = [new(B, 8192), new(B + (4 * Page), 4096)];
+        var r = Bvec(Profiles.Linux618, large).Do(new IterExtract(1, 1, 1 << 20, 3));
+        Assert.Equal("12288", r.V("result"));
+        Assert.Equal("[r2.f0:0+2, r2.f0:4]", r.V("pages"));
+        r.Inspect("r2.f0");
+        Assert.Equal("1", r.V("refcount"));
+
+        // The second bvec starts 512 bytes into its page: the walk ends before it.
+        IterSeg[] offset = [new(A, 4096), new(A + (2 * Page) + 512, 1024)];
+        var o = Bvec(Profiles.Linux618, offset).Do(new IterExtract(1, 1, 1 << 20, 16));
+        Assert.Equal("4096", o.V("result"));
+        Assert.Equal("[r1.f0:0]", o.V("pages"));
+        Assert.Equal("1024", o.V("iter_count"));
+
+        // maxpages 1 stops after the first whole page too.
+        var one = Bvec(Profiles.Linux618, large).Do(new IterExtract(1, 1, 1 << 20, 1));
+        Assert.Equal("4096", one.V("result"));
+
+        AssertReferenceAgrees("linux-6.18", BvecActions(large, new IterExtract(1, 1, 1 << 20, 3)));
+        AssertReferenceAgrees("linux-6.18", BvecActions(offset, new IterExtract(1, 1, 1 << 20, 16), new IterExtract(2, 1, 1 << 20, 16)));
+    }
+
+    [Fact]
+    public void A_bio_over_a_multi_segment_bvec_counts_the_pages_each_bvec_spans_and_takes_nothing()
+    {
+        IterSeg[] segs = [new(A + 512, 3584), new(A + (4 * Page), 4096), new(A + (6 * Page), 512)];
+        var r = Bvec(Profiles.Linux618, segs).Do(new BioAdd(1, 1, 1));
+        Assert.Equal("0", r.V("result"));
+        Assert.Equal("3", r.V("bio_pages"));
+        Assert.Equal("0", r.V("iter_count"));
+        AssertReferenceAgrees("linux-6.18", BvecActions(segs, new BioAdd(1, 1, 1), new BioRelease(1, true)));
+        AssertReferenceAgrees("linux-5.19", BvecActions(segs, new BioAdd(1, 1, 1), new BioRelease(1, true)));
+        Assert.NotNull(Bvec(Profiles.Linux618, segs).Invalid(new IterInit(2, IterKind.Bvec, IterDir.Source, [new(A, 0)])));
+    }
 }
