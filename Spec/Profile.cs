@@ -125,6 +125,15 @@ public sealed record Profile
     /// <summary>v5.7+: page_maybe_dma_pinned() / folio_maybe_dma_pinned() exists.</summary>
     public bool HasMaybeDmaPinned { get; init; }
 
+    /// <summary>
+    /// v5.11+ (146608bb75e6; absent in 5.7.14, present in 5.11.4): unpin_user_pages() WARNs and returns when npages is
+    /// a -errno value.
+    /// </summary>
+    public bool UnpinRefusesErrnoCount { get; init; }
+
+    /// <summary>v6.13+ (absent in 6.12.118, present in 6.13.7): unpin_user_pages() steps over a NULL entry a run would start at.</summary>
+    public bool UnpinSkipsNullEntry { get; init; }
+
     /// <summary>v6.5+ (1101fb8f89e5): folio_add_pin().</summary>
     public bool HasFolioAddPin { get; init; }
 

@@ -95,6 +95,8 @@ public static class Profiles
         FastAccepted = Fast515,
         FrameVector = FrameVectorScheme.PinsWithPfnFallback,
         EntryPoints = FastOnlyEraEntries,
+        UnpinRefusesErrnoCount = true,
+        Facets = PreIov | Facet.ReleaseArguments,
     };
 
     public static readonly Profile Linux62 = Linux519 with
@@ -118,7 +120,7 @@ public static class Profiles
         IsProposal = true,
         Version = 601,
         Iov = IovScheme.Rfc2022,
-        Facets = PreIov | Facet.IovIter,
+        Facets = PreIov | Facet.IovIter | Facet.ReleaseArguments,
     };
 
     public static readonly Profile Proposal2023IovExtractV8 = Linux62 with
@@ -132,7 +134,7 @@ public static class Profiles
         Iov = IovScheme.V8Pin,
         IovEmptyLeadingSegmentBug = true,
         Bio = BioScheme.ReffedAndPinned,
-        Facets = PreIov | Facet.IovIter,
+        Facets = PreIov | Facet.IovIter | Facet.ReleaseArguments,
     };
 
     public static readonly Profile Linux65 = Linux62 with
@@ -176,6 +178,7 @@ public static class Profiles
         Flags = FlagTable.Linux612,
         Pins = PinScheme.FolioHasPincount,
         IovBvecMultiSegment = true,
+        UnpinSkipsNullEntry = true,
     };
 
     public static readonly Profile Linux615Bit32 = Linux615 with

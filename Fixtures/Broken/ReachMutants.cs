@@ -86,3 +86,35 @@ public sealed class IovBvecOneSegmentAfter613(Profile profile) : KernelStyleImpl
     protected override long IovIterExtractBvecPages(IovIter i, PageArray pages, long maxsize, int maxpages, out long offset0) =>
         IovIterExtractSingleKernelSegment(i, pages, maxsize, maxpages, out offset0);
 }
+
+[Broken("unpin-errno-count-clamped",
+    ["REL-UNPIN-ERRNO-COUNT"],
+    [L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    3,
+    "unpin_user_pages() given a -errno count clamps it to the entries it was given and releases them, instead of refusing it.",
+    "A port whose npages is bounded by the array it holds (min(npages, nr_entries)) and so never sees the error value, where 146608bb75e6 returns at WARN_ON(IS_ERR_VALUE(npages)).")]
+public sealed class UnpinErrnoCountClamped(Profile profile) : KernelStyleImplementation(profile)
+{
+    protected override void UnpinUserPagesArray(IReadOnlyList<Page?> pages, ulong npages) =>
+        base.UnpinUserPagesArray(pages, Math.Min(npages, (ulong)pages.Count));
+}
+
+[Broken("unpin-null-entry-ends-array",
+    ["REL-UNPIN-NULL-ENTRY"],
+    [L615, L615x32, L618],
+    3,
+    "unpin_user_pages() treats a NULL entry as the end of the array: the pages after leading NULL entries stay pinned.",
+    "A loop written as for (i = 0; i < npages && pages[i]; ...) instead of the 6.13 skip (if (!pages[i]) { nr = 1; continue; }).")]
+public sealed class UnpinNullEntryEndsArray(Profile profile) : KernelStyleImplementation(profile)
+{
+    protected override void UnpinUserPagesArray(IReadOnlyList<Page?> pages, ulong npages)
+    {
+        var upTo = 0;
+        while ((ulong)upTo < npages && upTo < pages.Count && pages[upTo] is not null)
+        {
+            upTo++;
+        }
+
+        base.UnpinUserPagesArray(pages, IsErrValue(npages) ? npages : (ulong)upTo);
+    }
+}

@@ -73,6 +73,7 @@ public sealed class SequenceGenerator
     private bool MoveFitsProfile(string move) => move switch
     {
         Moves.FolioAddPin => _profile.HasFolioAddPin,
+        Moves.UnpinArray => _profile.UnpinRefusesErrnoCount || _profile.UnpinSkipsNullEntry,
         Moves.IterExtract or Moves.IterRetention or Moves.IterScenario => _profile.Iov != IovScheme.None,
         Moves.NetfsExtract or Moves.NetfsFree or Moves.NetfsScenario => _profile.HasNetfs,
         _ => true,
@@ -197,6 +198,7 @@ public sealed class SequenceGenerator
             Moves.GupRelease => GupReleaseMove(),
             Moves.Release => ReleaseMove(),
             Moves.FolioAddPin => FolioAddPinMove(),
+            Moves.UnpinArray => UnpinArrayMove(),
             Moves.IterInit => One(IterInitCommand(IterPurpose.Any)),
             Moves.IterExtract => One(IterExtractCommand(null)),
             Moves.IterRetention => One(IterRetentionCommand(null)),
@@ -616,6 +618,22 @@ public sealed class SequenceGenerator
             }
 
             return n;
+        }
+
+        /// <summary>unpin_user_pages[_dirty_lock]() on a caller-built array: a -errno count, or NULL entries before the pages.</summary>
+        private IEnumerable<Command?> UnpinArrayMove()
+        {
+            var h = PickHeld(Hold.Pin);
+            if (h is null || h.Index > int.MaxValue)
+            {
+                yield break;
+            }
+
+            var count = (int)Math.Clamp(_rng.Chance(50) ? h.Run.Count : h.Run.Count + FollowingHeld(h), 1, int.MaxValue);
+            var errno = !P.UnpinSkipsNullEntry || _rng.Chance(50) ? _rng.Pick([Errno.EFAULT, Errno.ENOMEM, Errno.EINVAL]) : 0;
+            var nulls = errno == 0 ? _rng.Range(1, 3) : 0;
+            var fn = _rng.Chance(70) ? ReleaseFn.UnpinUserPages : ReleaseFn.UnpinUserPagesDirtyLock;
+            yield return new UnpinArray(h.Call, fn, (int)h.Index, count, nulls, (int)errno);
         }
 
         private IEnumerable<Command?> FolioAddPinMove()

@@ -1061,6 +1061,8 @@ public sealed partial class OracleScenarioTests
             Map(1, RegionKind.Anon, A, 2), Map(2, RegionKind.Zero, A + (2 * Page), 2), Get(1, A, 4, Foll.Write),
             Get(2, A + (2 * Page), 1), Pin(3, A, 1, Foll.LongTerm | Foll.PciP2pDma),
             Pin(4, A, 1, Foll.LongTerm | Foll.PciP2pDma, EntryPoint.PinUserPagesUnlocked),
+            Pin(5, A, 2), new UnpinArray(5, ReleaseFn.UnpinUserPages, 0, 2, Errno: 14),
+            new UnpinArray(5, ReleaseFn.UnpinUserPages, 0, 2, NullPrefix: 1),
         ];
     }
 }

@@ -354,4 +354,88 @@ public sealed partial class ReachScenarioTests
         AssertReferenceAgrees("linux-5.19", BvecActions(segs, new BioAdd(1, 1, 1), new BioRelease(1, true)));
         Assert.NotNull(Bvec(Profiles.Linux618, segs).Invalid(new IterInit(2, IterKind.Bvec, IterDir.Source, [new(A, 0)])));
     }
+
+    // ---- Item 2: release edge cases ----------------------------------------------------------------------------
+
+    [Fact]
+    public void REL_UNPIN_ERRNO_COUNT_a_minus_errno_count_releases_nothing_from_5_11()
+    {
+        // unpin_user_pages(pages, (unsigned long)-EFAULT): WARN_ON(IS_ERR_VALUE(npages)) returns at once.
+        Command[] actions =
+        [
+            new MapRegion(1, RegionKind.Anon, A, 2), Pin(1, A, 2),
+            new UnpinArray(1, ReleaseFn.UnpinUserPages, 0, 2, Errno: 14),
+            new UnpinArray(1, ReleaseFn.UnpinUserPagesDirtyLock, 0, 2, Errno: 12),
+        ];
+        var r = new ModelRun(Profiles.Linux618);
+        foreach (var c in actions)
+        {
+            r.Do(c);
+        }
+
+        Assert.Equal("0", r.V("result"));
+        Assert.Contains("REL-UNPIN-ERRNO-COUNT", r.RulesOf("result"));
+        r.Inspect("r1.f1");
+        Assert.Equal("1025", r.V("refcount"));
+        Assert.Contains("REL-UNPIN-ERRNO-COUNT", r.RulesOf("refcount"));
+        Assert.Equal("false", r.V("dirty"));
+        r.Vmstat();
+        Assert.Equal("0", r.V("nr_foll_pin_released"));
+
+        // The entries are still held: a real release afterwards is valid and restores the folios.
+        r.Do(new Release(1, ReleaseFn.UnpinUserPages, 0, 2)).Inspect("r1.f0");
+        Assert.Equal("1", r.V("refcount"));
+
+        // make_dirty true has no such test (the loop would run off the array); 5.7 had no test at all.
+        Assert.NotNull(Anon(Profiles.Linux618).Do(Pin(1, A, 1)).Invalid(new UnpinArray(1, ReleaseFn.UnpinUserPagesDirtyLock, 0, 1, Errno: 14, MakeDirty: true)));
+        Assert.NotNull(Anon(Profiles.Linux57).Do(Pin(1, A, 1)).Invalid(new UnpinArray(1, ReleaseFn.UnpinUserPages, 0, 1, Errno: 14)));
+        Assert.Null(Anon(Profiles.Linux519).Do(Pin(1, A, 1)).Invalid(new UnpinArray(1, ReleaseFn.UnpinUserPages, 0, 1, Errno: 14)));
+
+        AssertReferenceAgrees("linux-6.18", actions);
+        AssertReferenceAgrees("linux-5.19", actions);
+    }
+
+    [Fact]
+    public void REL_UNPIN_NULL_ENTRY_leading_NULL_entries_are_stepped_over_from_6_13()
+    {
+        // { NULL, NULL, r1.f0, r1.f1 } with npages 4: i = 0 and 1 are skipped, then one run per folio.
+        Command[] actions =
+        [
+            new MapRegion(1, RegionKind.Anon, A, 2), new MapRegion(2, RegionKind.Anon, B, 1, 2), Pin(1, A, 2), Pin(2, B, 4),
+            new UnpinArray(1, ReleaseFn.UnpinUserPages, 0, 2, NullPrefix: 2),
+            new UnpinArray(2, ReleaseFn.UnpinUserPagesDirtyLock, 1, 3, NullPrefix: 1),
+        ];
+        var r = new ModelRun(Profiles.Linux618);
+        foreach (var c in actions)
+        {
+            r.Do(c);
+        }
+
+        Assert.Equal("0", r.V("result"));
+        Assert.Contains("REL-UNPIN-NULL-ENTRY", r.RulesOf("result"));
+        r.Inspect("r1.f0");
+        Assert.Equal("1", r.V("refcount"));
+        r.Inspect("r2.f0");
+        Assert.Equal("2", r.V("refcount"));
+        Assert.Equal("1", r.V("pincount"));
+        Assert.Equal("false", r.V("dirty"));
+        r.Vmstat();
+        Assert.Equal("6", r.V("nr_foll_pin_acquired"));
+        Assert.Equal("5", r.V("nr_foll_pin_released"));
+        Assert.NotNull(r.Invalid(new Release(1, ReleaseFn.UnpinUserPages, 0, 1)));
+
+        // Before 6.13 every NULL is dereferenced, and the make_dirty path never skips one.
+        Assert.NotNull(Anon(Profiles.Linux68).Do(Pin(1, A, 1)).Invalid(new UnpinArray(1, ReleaseFn.UnpinUserPages, 0, 1, NullPrefix: 1)));
+        Assert.NotNull(Anon(Profiles.Linux618).Do(Pin(1, A, 1)).Invalid(new UnpinArray(1, ReleaseFn.UnpinUserPagesDirtyLock, 0, 1, NullPrefix: 1, MakeDirty: true)));
+
+        AssertReferenceAgrees("linux-6.18", actions);
+    }
+
+    [Fact]
+    public void REL_UNPIN_RANGE_DIRTY_LOCK_first_appeared_in_5_12()
+    {
+        var why = Anon(Profiles.Linux57).Do(Pin(1, A, 1)).Invalid(new Release(1, ReleaseFn.UnpinUserPageRangeDirtyLock, 0, 1));
+        Assert.Contains("v5.12", why);
+        Assert.Null(Anon(Profiles.Linux519).Do(Pin(1, A, 1)).Invalid(new Release(1, ReleaseFn.UnpinUserPageRangeDirtyLock, 0, 1)));
+    }
 }
