@@ -131,7 +131,10 @@ public sealed record Profile
     /// </summary>
     public bool UnpinRefusesErrnoCount { get; init; }
 
-    /// <summary>v6.13+ (absent in 6.12.118, present in 6.13.7): unpin_user_pages() steps over a NULL entry a run would start at.</summary>
+    /// <summary>
+    /// v6.13+ ("mm/gup: handle NULL pages in unpin_user_pages()", Nov 2024; also in 6.12.y stable: present in 6.12.118,
+    /// absent in 6.1.192): unpin_user_pages() steps over a NULL entry a run would start at.
+    /// </summary>
     public bool UnpinSkipsNullEntry { get; init; }
 
     /// <summary>v6.5+ (1101fb8f89e5): folio_add_pin().</summary>
@@ -166,6 +169,13 @@ public sealed record Profile
 
     /// <summary>v6.3+: netfs_extract_user_iter().</summary>
     public bool HasNetfs { get; init; }
+
+    /// <summary>
+    /// A stable fix to netfs_extract_user_iter() (present in 6.12.118 and 6.6.141, absent in mainline 6.13.7, 6.18.2 and
+    /// 6.19): an extraction of nothing is -EIO, and an error with no bvec built, or -ENOMEM, unpins what was pinned
+    /// and is returned.
+    /// </summary>
+    public bool NetfsFailsWholeOnError { get; init; }
 
     /// <summary>The GUP entry points that exist in this era.</summary>
     public required IReadOnlyList<EntryPoint> EntryPoints { get; init; }

@@ -169,6 +169,21 @@ public static class Profiles
         BioDirtiesCompound = true,
     };
 
+    /// <summary>
+    /// A stable tree (Debian's linux-source-6.12, read as a whole): 6.8 plus FOLL_MADV_POPULATE among the internal flags,
+    /// one BVEC per extraction, and two stable fixes that mainline 6.13–6.19 handle differently or later.
+    /// </summary>
+    public static readonly Profile Linux612Stable = Linux68 with
+    {
+        Id = "linux-6.12.118",
+        Title = "A 6.12.y stable tree: FOLL_MADV_POPULATE internal; NULL entries skipped by unpin_user_pages(); netfs fails whole on an error",
+        Basis = "Debian linux-source-6.12 (6.12.118), mm/, lib/, block/, fs/netfs read in full",
+        Version = 612,
+        Flags = FlagTable.Linux612,
+        UnpinSkipsNullEntry = true,
+        NetfsFailsWholeOnError = true,
+    };
+
     public static readonly Profile Linux615 = Linux68 with
     {
         Id = "linux-6.15",
@@ -200,7 +215,7 @@ public static class Profiles
     public static IReadOnlyList<Profile> All { get; } =
     [
         Proposal2015GetVaddrPfns, Linux56, Linux57, Linux519, Proposal2022IovExtractRfc, Linux62,
-        Proposal2023IovExtractV8, Linux65, Linux68, Linux615, Linux615Bit32, Linux618,
+        Proposal2023IovExtractV8, Linux65, Linux68, Linux612Stable, Linux615, Linux615Bit32, Linux618,
     ];
 
     public static Profile Default => Linux618;

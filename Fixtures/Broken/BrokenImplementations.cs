@@ -34,6 +34,7 @@ public static class BrokenImplementations
         // Issue 13 (ReachMutants.cs): behaviour the model newly covers.
         typeof(GupWalkStopsAtVmaEnd), typeof(ZeroWriteFaultCopiesAgain), typeof(ApiLongtermP2pdmaAccepted),
         typeof(IovBvecOneSegmentAfter613), typeof(UnpinErrnoCountClamped), typeof(UnpinNullEntryEndsArray),
+        typeof(NetfsStableErrorKeepsPartial),
     ];
 
     public static IReadOnlyList<BrokenImplementation> All { get; } = [.. Types.Select(Describe)];

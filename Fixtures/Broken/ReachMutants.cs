@@ -8,7 +8,7 @@ namespace GupConformance.Fixtures.Broken;
 
 [Broken("gup-walk-stops-at-vma-end",
     ["GUP-WALK-NEXT-VMA", "GUP-PARTIAL-RESULT"],
-    [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     3,
     "The walk treats the end of the first VMA as the end of the range and returns the entries it has, though the next mapping starts right there.",
     "A walk that looks the VMA up once (vma = find_vma(mm, start)) and loops while start < vma->vm_end, instead of __get_user_pages()'s \"first iteration or cross vma bound\" lookup.")]
@@ -29,7 +29,7 @@ public sealed class GupWalkStopsAtVmaEnd(Profile profile) : KernelStyleImplement
 
 [Broken("zero-write-fault-copies-again",
     ["ZERO-FAULTED-PAGE-KEPT", "ZERO-WRITE-FAULT", "REF-GET-PLUS-ONE", "PIN-BIAS-SMALL", "PIN-PLACEHOLDER-PLUS-ONE"],
-    [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     3,
     "Every write walk of a page in a never-written anonymous mapping faults in a fresh page, as if the zero page were still mapped there: the page an earlier fault installed is dropped from the page table with the references and pins it holds.",
     "A fault decision taken from the VMA (\"this mapping started out on the zero page\") instead of from the PTE (is_zero_pfn(pte_pfn(pte))).")]
@@ -48,7 +48,7 @@ public sealed class ZeroWriteFaultCopiesAgain(Profile profile) : KernelStyleImpl
 
 [Broken("api-longterm-p2pdma-accepted",
     ["API-LONGTERM-P2PDMA"],
-    [L62, V8, L65, L68, L615, L615x32, L618],
+    [L62, V8, L65, L68, L612, L615, L615x32, L618],
     1,
     "A long-term pin that asks for P2PDMA pages is walked like any other pin instead of being refused.",
     "A port of is_valid_gup_args() without its last test (\"We want to allow the pgmap to be hot-unplugged at all times\"), or of the 6.2 check_vma_flags() without the -EOPNOTSUPP branch; also what the 2024 proposal to drop the restriction would do.")]
@@ -89,7 +89,7 @@ public sealed class IovBvecOneSegmentAfter613(Profile profile) : KernelStyleImpl
 
 [Broken("unpin-errno-count-clamped",
     ["REL-UNPIN-ERRNO-COUNT"],
-    [L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    [L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     3,
     "unpin_user_pages() given a -errno count clamps it to the entries it was given and releases them, instead of refusing it.",
     "A port whose npages is bounded by the array it holds (min(npages, nr_entries)) and so never sees the error value, where 146608bb75e6 returns at WARN_ON(IS_ERR_VALUE(npages)).")]
@@ -101,7 +101,7 @@ public sealed class UnpinErrnoCountClamped(Profile profile) : KernelStyleImpleme
 
 [Broken("unpin-null-entry-ends-array",
     ["REL-UNPIN-NULL-ENTRY"],
-    [L615, L615x32, L618],
+    [L612, L615, L615x32, L618],
     3,
     "unpin_user_pages() treats a NULL entry as the end of the array: the pages after leading NULL entries stay pinned.",
     "A loop written as for (i = 0; i < npages && pages[i]; ...) instead of the 6.13 skip (if (!pages[i]) { nr = 1; continue; }).")]
@@ -117,4 +117,16 @@ public sealed class UnpinNullEntryEndsArray(Profile profile) : KernelStyleImplem
 
         base.UnpinUserPagesArray(pages, IsErrValue(npages) ? npages : (ulong)upTo);
     }
+}
+
+[Broken("netfs-stable-error-keeps-partial",
+    ["NETFS-FAIL-WHOLE-ON-ERROR"],
+    [L612],
+    2,
+    "A 6.12.y netfs_extract_user_iter() without the stable fix: an error before any bvec returns 0, and -ENOMEM after some bvecs returns them, still pinned.",
+    "The mainline 6.13–6.19 loop (\"Couldn't get user pages\", break, return npages) in a stable tree that took the fix.")]
+public sealed class NetfsStableErrorKeepsPartial(Profile profile)
+    : KernelStyleImplementation(profile with { NetfsFailsWholeOnError = false })
+{
+    // The mainline loop: only netfs reads NetfsFailsWholeOnError.
 }

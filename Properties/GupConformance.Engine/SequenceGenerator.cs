@@ -1024,7 +1024,10 @@ public sealed class SequenceGenerator
 
         private IEnumerable<Command?> NetfsScenario()
         {
-            var init = IterInitCommand(IterPurpose.Netfs);
+            // Sometimes a user buffer that starts in a hole: the first extraction faults.
+            var init = _rng.Chance(15) && Regions.Count > 0
+                ? new IterInit(_nextIter++, IterKind.Iovec, IterDir.Dest, [new IterSeg(HoleAddress(), _rng.Range(1L, 2 * Page)), UserSeg(false)])
+                : IterInitCommand(IterPurpose.Netfs);
             yield return init;
             if (init is null)
             {

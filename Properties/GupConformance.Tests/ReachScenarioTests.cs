@@ -438,4 +438,72 @@ public sealed partial class ReachScenarioTests
         Assert.Contains("v5.12", why);
         Assert.Null(Anon(Profiles.Linux519).Do(Pin(1, A, 1)).Invalid(new Release(1, ReleaseFn.UnpinUserPageRangeDirtyLock, 0, 1)));
     }
+
+    // ---- Item 8: the consumers' eras ----------------------------------------------------------------------------
+
+    [Fact]
+    public void NETFS_FAIL_WHOLE_ON_ERROR_a_stable_tree_returns_the_first_fault_and_unpins_on_ENOMEM()
+    {
+        // A user buffer that starts in a hole: mainline returns 0 bvecs, the stable fix returns -EFAULT.
+        Command[] hole =
+        [
+            new MapRegion(1, RegionKind.Anon, A, 1),
+            new IterInit(1, IterKind.Iovec, IterDir.Dest, [new IterSeg(A + (8 * Page), 4096), new IterSeg(A, 4096)]),
+            new NetfsExtract(1, 1, 8192),
+        ];
+        var stable = new ModelRun(Profiles.Linux612Stable);
+        var mainline = new ModelRun(Profiles.Linux618);
+        foreach (var c in hole)
+        {
+            stable.Do(c);
+            mainline.Do(c);
+        }
+
+        Assert.Equal("-EFAULT", stable.V("result"));
+        Assert.Contains("NETFS-FAIL-WHOLE-ON-ERROR", stable.RulesOf("result"));
+        Assert.Equal("0", mainline.V("result"));
+        Assert.Contains("NETFS-PARTIAL-ON-ERROR", mainline.RulesOf("result"));
+
+        // r2's refcount wrapped negative: the second extraction fails its sign check with -ENOMEM after one bvec.
+        Command[] nomem =
+        [
+            new MapRegion(1, RegionKind.Anon, A, 1), new MapRegion(2, RegionKind.Anon, A + Page, 1, 0, int.MaxValue - 1000),
+            Pin(1, A + Page, 1),
+            new IterInit(1, IterKind.Iovec, IterDir.Dest, [new IterSeg(A, 4096), new IterSeg(A + Page, 4096)]),
+            new NetfsExtract(1, 1, 8192), new NetfsFree(1),
+        ];
+        var s2 = new ModelRun(Profiles.Linux612Stable);
+        var m2 = new ModelRun(Profiles.Linux618);
+        foreach (var c in nomem[..5])
+        {
+            s2.Do(c);
+            m2.Do(c);
+        }
+
+        Assert.Equal("-ENOMEM", s2.V("result"));
+        Assert.Equal("1", m2.V("result"));
+        s2.Inspect("r1.f0");
+        Assert.Equal("1", s2.V("refcount"));
+        m2.Inspect("r1.f0");
+        Assert.Equal("1025", m2.V("refcount"));
+        s2.Vmstat();
+        Assert.Equal("2", s2.V("nr_foll_pin_acquired"));
+        Assert.Equal("1", s2.V("nr_foll_pin_released"));
+
+        AssertReferenceAgrees("linux-6.12.118", hole);
+        AssertReferenceAgrees("linux-6.12.118", nomem);
+        AssertReferenceAgrees("linux-6.18", nomem);
+    }
+
+    [Fact]
+    public void The_6_12_118_profile_is_6_8_with_MADV_POPULATE_internal_one_bvec_per_extraction_and_the_NULL_skip()
+    {
+        var p = Profiles.Linux612Stable;
+        Assert.Equal("0", Anon(p).Do(Pin(1, A, 1, Foll.MadvPopulate)).V("result"));
+        Assert.False(p.IovBvecMultiSegment);
+        Assert.True(p.UnpinSkipsNullEntry);
+        Assert.Equal(PinScheme.ExactAllLarge, p.Pins);
+        Assert.True(p.BioDirtiesCompound);
+        Assert.False(p.IovEmptyLeadingSegmentBug);
+    }
 }
