@@ -28,8 +28,8 @@ internal static class BioStep
     /// <summary>
     /// bio_iov_iter_get_pages(): a BVEC iterator is taken as is (BIO-BVEC-NO-RETENTION); a user-backed one is
     /// extracted segment by segment with refs (BIO-REFS-LEGACY) or pins (BIO-PINS) until it is empty, the bio holds
-    /// MaxVecs pages, or an extraction fails; a page continuing the bio's last page is given back at once
-    /// (BIO-SAME-PAGE-MERGE).
+    /// MaxVecs bvecs — physically contiguous pages share one (BIO-FULL-COUNTS-BVECS) — or an extraction fails; a page
+    /// continuing the bio's last page is given back at once (BIO-SAME-PAGE-MERGE).
     /// </summary>
     public static void Add(StepContext ctx, BioAdd c)
     {
@@ -65,9 +65,12 @@ internal static class BioStep
                 result = -Errno.EFAULT;
             }
 
-            while (it.Count > 0 && pageCount < c.MaxVecs)
+            // bio_full(bio, 0) is bi_vcnt >= bi_max_vecs, and each extraction may fill bi_max_vecs - bi_vcnt entries:
+            // the bio counts bvecs, and physically contiguous pages merge into one (BIO-FULL-COUNTS-BVECS).
+            long vcnt = 0;
+            while (it.Count > 0 && vcnt < c.MaxVecs)
             {
-                var ex = IovStep.ExtractPages(ctx, it, it.Count, c.MaxVecs - pageCount, hold, rule);
+                var ex = IovStep.ExtractPages(ctx, it, it.Count, c.MaxVecs - vcnt, hold, rule);
                 rules.AddRange(ex.Rules);
                 if (ex.Result <= 0)
                 {
@@ -82,6 +85,10 @@ internal static class BioStep
                 var head = ReleaseStep.EntryAt(got, 0);
                 var tail = ReleaseStep.EntryAt(got, n - 1);
                 var end = ex.Offset0!.Value + ex.Result - ((n - 1) * Sizes.PageSize);
+                // The page the bio's last bvec ends in, and whether the new data starts where that bvec ends (a page end
+                // followed by offset 0): only then may it join the bvec physically.
+                var prev = last;
+                var joinable = last is not null && lastEnd == Sizes.PageSize && ex.Offset0 == 0;
                 if (last is { } l && l.Folio == head.Folio && l.First == head.First && lastEnd == ex.Offset0 && lastEnd < Sizes.PageSize)
                 {
                     // __bio_release_pages() drops one ref/pin per page per bvec: the duplicate goes back now.
@@ -89,6 +96,30 @@ internal static class BioStep
                     rules.Add("BIO-SAME-PAGE-MERGE");
                     got = DropFirst(got);
                     n--;
+                    prev = head;
+                    joinable = true;
+                }
+
+                foreach (var run in got)
+                {
+                    // A run is consecutive pages of one folio, so one bvec, which joins the last bvec when it continues it
+                    // physically (page_is_mergeable() ≤ 6.8, bvec_try_merge_page() 6.12+): no new bvec then.
+                    if (joinable && prev is not null && PhysicallyNext(ctx, prev, run with { Count = 1 }))
+                    {
+                        rules.Add("BIO-FULL-COUNTS-BVECS");
+                    }
+                    else
+                    {
+                        vcnt++;
+                    }
+
+                    if (run.Count > 1)
+                    {
+                        rules.Add("BIO-FULL-COUNTS-BVECS");
+                    }
+
+                    prev = run with { First = run.First + run.Count - 1, Count = 1 };
+                    joinable = true;
                 }
 
                 pages.AddRange(got);
@@ -107,6 +138,32 @@ internal static class BioStep
         ctx.Check("iter_count", StepContext.Num(it.Count), rules);
         ctx.Exercise(rules);
         ctx.Note($"bio {StepContext.Num(c.Bio)} built: {StepContext.Num(pageCount)} pages, flags {InspectStep.BioFlagsText(flags)}");
+    }
+
+    /// <summary>
+    /// Whether page <paramref name="next"/> is the physical page right after <paramref name="prev"/>: the next page of
+    /// the same folio, or page 0 of the next folio of the same Anon region (CONTRACT §1: an Anon region's folios are
+    /// physically contiguous in order). Pages of other regions, the zero page and fault-installed pages are not.
+    /// </summary>
+    private static bool PhysicallyNext(StepContext ctx, EntryRun prev, EntryRun next)
+    {
+        if (prev.Folio == FolioState.ZeroKey || next.Folio == FolioState.ZeroKey)
+        {
+            return false;
+        }
+
+        if (prev.Folio == next.Folio)
+        {
+            return next.First == prev.First + 1;
+        }
+
+        if (!ModelState.TryParseKey(prev.Folio, out var r1, out var f1) || !ModelState.TryParseKey(next.Folio, out var r2, out var f2) || r1 != r2)
+        {
+            return false;
+        }
+
+        var region = ctx.RegionById(r1);
+        return region.Kind == RegionKind.Anon && f2 == f1 + 1 && prev.First == region.FolioPages - 1 && next.First == 0;
     }
 
     private static ImmutableList<EntryRun> DropFirst(ImmutableList<EntryRun> runs) => runs[0].Count == 1

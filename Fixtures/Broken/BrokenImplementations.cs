@@ -34,7 +34,7 @@ public static class BrokenImplementations
         // Issue 13 (ReachMutants.cs): behaviour the model newly covers.
         typeof(GupWalkStopsAtVmaEnd), typeof(ZeroWriteFaultCopiesAgain), typeof(ApiLongtermP2pdmaAccepted),
         typeof(IovBvecOneSegmentAfter613), typeof(UnpinErrnoCountClamped), typeof(UnpinNullEntryEndsArray),
-        typeof(NetfsStableErrorKeepsPartial),
+        typeof(NetfsStableErrorKeepsPartial), typeof(BioFullCountsPages),
     ];
 
     public static IReadOnlyList<BrokenImplementation> All { get; } = [.. Types.Select(Describe)];

@@ -130,3 +130,14 @@ public sealed class NetfsStableErrorKeepsPartial(Profile profile)
 {
     // The mainline loop: only netfs reads NetfsFailsWholeOnError.
 }
+
+[Broken("bio-full-counts-pages",
+    ["BIO-FULL-COUNTS-BVECS"],
+    [L56, L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
+    3,
+    "The bio counts pages against max_vecs: physically contiguous pages never share a bvec, so it stops max_vecs pages in where the kernel goes on filling the same bvec.",
+    "bio_full() / nr_pages taken as pages rather than bi_vcnt (the suite's own model before issue 13).")]
+public sealed class BioFullCountsPages(Profile profile) : KernelStyleImplementation(profile)
+{
+    protected override bool BioPhysicallyContinues(Bio bio, Page page, long offset) => false;
+}

@@ -1063,6 +1063,7 @@ public sealed partial class OracleScenarioTests
             Pin(4, A, 1, Foll.LongTerm | Foll.PciP2pDma, EntryPoint.PinUserPagesUnlocked),
             Pin(5, A, 2), new UnpinArray(5, ReleaseFn.UnpinUserPages, 0, 2, Errno: 14),
             new UnpinArray(5, ReleaseFn.UnpinUserPages, 0, 2, NullPrefix: 1),
+            new IterInit(1, IterKind.Ubuf, IterDir.Dest, [new IterSeg(A, 8192)]), new BioAdd(1, 1, 2),
         ];
     }
 }

@@ -506,4 +506,56 @@ public sealed partial class ReachScenarioTests
         Assert.True(p.BioDirtiesCompound);
         Assert.False(p.IovEmptyLeadingSegmentBug);
     }
+
+    // ---- Item 4: bios on real block devices ----------------------------------------------------------------------
+
+    [Fact]
+    public void BIO_FULL_COUNTS_BVECS_contiguous_pages_share_a_bvec_so_a_two_vec_bio_takes_four_pages()
+    {
+        // Four order-0 folios of one Anon region are physically contiguous: the first extraction (nr_pages 2) makes one
+        // bvec, the bio is not full, and the next extractions (nr_pages 1) keep growing that bvec until the buffer ends.
+        Command[] contiguous =
+        [
+            new MapRegion(1, RegionKind.Anon, A, 4),
+            new IterInit(1, IterKind.Ubuf, IterDir.Dest, [new IterSeg(A, 16384)]),
+            new BioAdd(1, 1, 2), new BioRelease(1, true),
+        ];
+        var r = new ModelRun(Profiles.Linux618);
+        foreach (var c in contiguous[..3])
+        {
+            r.Do(c);
+        }
+
+        Assert.Equal("0", r.V("result"));
+        Assert.Equal("4", r.V("bio_pages"));
+        Assert.Equal("0", r.V("iter_count"));
+        Assert.Contains("BIO-FULL-COUNTS-BVECS", r.RulesOf("bio_pages"));
+        r.Inspect("r1.f3");
+        Assert.Equal("1025", r.V("refcount"));
+
+        // A second region is not contiguous with the first: its first page opens bvec 2, and the bio is full.
+        Command[] apart =
+        [
+            new MapRegion(1, RegionKind.Anon, A, 2), new MapRegion(2, RegionKind.Anon, B, 2),
+            new IterInit(1, IterKind.Iovec, IterDir.Source, [new IterSeg(A, 8192), new IterSeg(B, 8192)]),
+            new BioAdd(1, 1, 2), new BioRelease(1, false),
+        ];
+        var a = new ModelRun(Profiles.Linux519);
+        foreach (var c in apart[..4])
+        {
+            a.Do(c);
+        }
+
+        Assert.Equal("3", a.V("bio_pages"));
+        Assert.Equal("4096", a.V("iter_count"));
+        a.Inspect("r2.f0");
+        Assert.Equal("2", a.V("refcount"));
+        a.Inspect("r2.f1");
+        Assert.Equal("1", a.V("refcount"));
+
+        AssertReferenceAgrees("linux-6.18", contiguous);
+        AssertReferenceAgrees("linux-5.19", contiguous);
+        AssertReferenceAgrees("linux-5.19", apart);
+        AssertReferenceAgrees("linux-6.8", apart);
+    }
 }
