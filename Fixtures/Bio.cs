@@ -17,12 +17,16 @@ public sealed class Bio
 
     public int MaxVecs { get; }
 
+    /// <summary>bi_vcnt: bvecs in the bio; physically contiguous pages share one.</summary>
+    public int Vcnt { get; set; }
+
     public Page? LastPage { get; set; }
 
     /// <summary>Offset in <see cref="LastPage"/> one past the bio's last byte (1..4096).</summary>
     public long LastEnd { get; set; }
 
-    public bool Full => Pages.Length >= MaxVecs;
+    /// <summary>bio_full(bio, 0): bi_vcnt &gt;= bi_max_vecs (BIO-FULL-COUNTS-BVECS).</summary>
+    public bool Full => Vcnt >= MaxVecs;
 }
 
 /// <summary>
@@ -120,7 +124,7 @@ public partial class KernelStyleImplementation
         }
         while (ret == 0 && iter.Count > 0 && !bio.Full);
 
-        return bio.Pages.Length > 0 ? 0 : ret;
+        return bio.Vcnt > 0 ? 0 : ret;
     }
 
     /// <summary>bio_iov_bvec_set(): the bio points at the caller's bvecs; nothing is taken; the iterator is consumed.</summary>
@@ -131,12 +135,13 @@ public partial class KernelStyleImplementation
             BioSetFlag(bio, BIO_NO_PAGE_REF);
         }
 
-        if (iter.Count > 0)
+        // bi_io_vec = iter->bvec, bi_bvec_done = iov_offset: the bio covers the rest of every bvec, page by page.
+        var skip = iter.IovOffset;
+        for (var k = iter.Cur; k < iter.Iov.Length; k++, skip = 0)
         {
-            var addr = iter.Iov[0].Addr + (ulong)iter.IovOffset;
-            var first = addr & PAGE_MASK;
-            var end = addr + (ulong)iter.Count;
-            for (var p = first; p < end; p += (ulong)PAGE_SIZE)
+            var addr = iter.Iov[k].Addr + (ulong)skip;
+            var end = iter.Iov[k].Addr + (ulong)iter.Iov[k].Len;
+            for (var p = addr & PAGE_MASK; p < end; p += (ulong)PAGE_SIZE)
             {
                 bio.Pages.Add(VirtToPage(p));
             }
@@ -186,7 +191,7 @@ public partial class KernelStyleImplementation
     /// </summary>
     protected virtual long BioIovIterGetPagesOnce(Bio bio, IovIter iter)
     {
-        var nrPages = (int)(bio.MaxVecs - bio.Pages.Length);
+        var nrPages = bio.MaxVecs - bio.Vcnt;
         var pages = new PageArray();
         var size = Profile.Bio == BioScheme.NoPageRef
             ? IovIterGetPages2(iter, pages, uint.MaxValue, nrPages, out var offset)
@@ -207,6 +212,12 @@ public partial class KernelStyleImplementation
             }
             else
             {
+                // page_is_mergeable(): the data continues the last bvec physically, so that bvec grows.
+                if (!BioPhysicallyContinues(bio, page, offset))
+                {
+                    bio.Vcnt++;
+                }
+
                 bio.Pages.Add(page);
             }
 
@@ -225,6 +236,28 @@ public partial class KernelStyleImplementation
     /// </summary>
     protected virtual bool BioSamePage(Bio bio, Page page, long offset) =>
         bio.LastPage is { } last && last == page && bio.LastEnd == offset;
+
+    /// <summary>
+    /// page_is_mergeable() / bvec_try_merge_page() for a new page: the last bvec ends at its page's end and the new data
+    /// starts at offset 0 of the physically next page (the next page of the folio, or page 0 of the next folio of the
+    /// same anonymous mapping, whose folios sit in order in physical memory).
+    /// </summary>
+    protected virtual bool BioPhysicallyContinues(Bio bio, Page page, long offset)
+    {
+        if (bio.LastPage is not { } last || bio.LastEnd != PAGE_SIZE || offset != 0 || last.Folio.IsZeroPfn || page.Folio.IsZeroPfn)
+        {
+            return false;
+        }
+
+        if (ReferenceEquals(last.Folio, page.Folio))
+        {
+            return page.Index == last.Index + 1;
+        }
+
+        var region = last.Folio.Region;
+        return region is { Kind: RegionKind.Anon } && ReferenceEquals(region, page.Folio.Region)
+            && page.Folio.Index == last.Folio.Index + 1 && last.Index == last.Folio.NrPages - 1 && page.Index == 0;
+    }
 
     /// <summary>
     /// BIO-SAME-PAGE-MERGE: __bio_try_merge_page(..., &amp;same_page) merged the data into the last bvec, which already

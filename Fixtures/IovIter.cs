@@ -122,6 +122,8 @@ public partial class KernelStyleImplementation
                 return IovIterExtractUserPages(i, pages, maxsize, maxpages, out offset0);
             case IterKind.Kvec when Profile.Iov != IovScheme.Rfc2022:
                 return IovIterExtractKvecPages(i, pages, maxsize, maxpages, out offset0);
+            case IterKind.Bvec when Profile.IovBvecMultiSegment:
+                return IovIterExtractBvecPages(i, pages, maxsize, maxpages, out offset0);
             case IterKind.Bvec:
             case IterKind.Xarray:
                 return IovIterExtractSingleKernelSegment(i, pages, maxsize, maxpages, out offset0);
@@ -209,6 +211,80 @@ public partial class KernelStyleImplementation
         return ListKernelPages(i, pages, addr, maxsize, maxpages, out offset0);
     }
 
+    /// <summary>
+    /// iov_iter_extract_bvec_pages(), v6.13+ (IOV-BVEC-MULTI-SEGMENT): a bvec_iter (bi_size = maxsize, bi_bvec_done =
+    /// iov_offset) is walked one single-page step at a time — bvec_iter_bvec() clips each step to the page, the bvec
+    /// and bi_size. A later step with an in-page offset ends the walk before it is taken; a step that does not end at
+    /// its page's end ends it after. maxpages comes from want_pages_array(maxsize, skip): skip is iov_offset.
+    /// </summary>
+    protected virtual long IovIterExtractBvecPages(IovIter i, PageArray pages, long maxsize, int maxpages, out long offset0)
+    {
+        offset0 = 0;
+        var skip = i.IovOffset;
+        if (i.Cur >= i.Iov.Length)
+        {
+            return 0;
+        }
+
+        if (skip == i.Iov[i.Cur].Len)
+        {
+            i.IovOffset = 0;
+            i.Cur++;
+            skip = 0;
+        }
+
+        var biIdx = i.Cur;
+        var biSize = maxsize;
+        var biBvecDone = skip;
+        maxpages = WantPagesArray(maxsize, skip, maxpages);
+        long size = 0;
+        var k = 0;
+        while (biSize > 0 && biIdx < i.Iov.Length)
+        {
+            // bvec_iter_bvec(): the page holding bv_offset + bi_bvec_done, clipped to that page.
+            var bv = i.Iov[biIdx];
+            var at = bv.Addr + (ulong)biBvecDone;
+            var bvOffset = (long)(at % (ulong)PAGE_SIZE);
+            var bvLen = Math.Min(Math.Min(biSize, bv.Len - biBvecDone), PAGE_SIZE - bvOffset);
+            if (k > 0)
+            {
+                if (bvOffset != 0)
+                {
+                    break;
+                }
+            }
+            else
+            {
+                offset0 = bvOffset;
+            }
+
+            pages.Add(VirtToPage(at));
+            k++;
+            size += bvLen;
+            if (k >= maxpages)
+            {
+                break;
+            }
+
+            if (bvOffset + bvLen != PAGE_SIZE)
+            {
+                break;
+            }
+
+            // bvec_iter_advance_single()
+            biSize -= bvLen;
+            biBvecDone += bvLen;
+            if (biBvecDone == bv.Len)
+            {
+                biBvecDone = 0;
+                biIdx++;
+            }
+        }
+
+        IovIterAdvance(i, size);
+        return size;
+    }
+
     private long ListKernelPages(IovIter i, PageArray pages, ulong addr, long size, int maxpages, out long offset0)
     {
         var offset = (long)(addr % (ulong)PAGE_SIZE);
@@ -226,9 +302,9 @@ public partial class KernelStyleImplementation
     }
 
     /// <summary>
-    /// iov_iter_advance(). UBUF/XARRAY/BVEC (one segment): iov_offset += size. IOVEC/KVEC
-    /// (iov_iter_iovec_advance): size += iov_offset, then whole segments with size &gt;= iov_len are stepped over —
-    /// which also steps over empty segments right after the consumed data.
+    /// iov_iter_advance(). UBUF/XARRAY (one segment): iov_offset += size. IOVEC/KVEC (iov_iter_iovec_advance) and
+    /// BVEC (iov_iter_bvec_advance): size += iov_offset, then whole segments with size &gt;= their length are stepped
+    /// over — which also steps over empty segments right after the consumed data.
     /// </summary>
     protected static void IovIterAdvance(IovIter i, long size)
     {
@@ -238,7 +314,7 @@ public partial class KernelStyleImplementation
         }
 
         i.Count -= size;
-        if (i.Type is IterKind.Iovec or IterKind.Kvec)
+        if (i.Type is IterKind.Iovec or IterKind.Kvec or IterKind.Bvec)
         {
             size += i.IovOffset;
             var k = i.Cur;

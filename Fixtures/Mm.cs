@@ -100,6 +100,13 @@ public sealed class PageArray
         Length += span.Count;
     }
 
+    /// <summary>Empties the array (the caller has released what it held).</summary>
+    public void Clear()
+    {
+        _spans.Clear();
+        Length = 0;
+    }
+
     public void AddRange(PageArray other, long index, long count)
     {
         foreach (var s in other.Slice(index, count))

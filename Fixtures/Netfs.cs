@@ -53,11 +53,19 @@ public partial class KernelStyleImplementation
         var count = Math.Min(origLen, orig.Count);
         var maxPages = IovIterNpages(orig);
         long npages = 0;
+        long ret = 0;
         var segs = new List<IterSeg>();
         while (count > 0 && npages < maxPages)
         {
             var pages = new PageArray();
-            var ret = IovIterExtractPages(orig, pages, count, (int)(maxPages - npages), out var offset);
+            ret = IovIterExtractPages(orig, pages, count, (int)(maxPages - npages), out var offset);
+            if (Profile.NetfsFailsWholeOnError && ret <= 0)
+            {
+                // Stable fix (6.12.118, 6.6.141): ret = ret ?: -EIO; break.
+                ret = ret != 0 ? ret : -Errno.EIO;
+                break;
+            }
+
             if (ret <= 0 || ret > count)
             {
                 // "Couldn't get user pages (rc=%zd)": stop, keep what was built.
@@ -74,6 +82,21 @@ public partial class KernelStyleImplementation
             rreq.Bvecs.AddRange(pages, 0, curNpages);
             npages += curNpages;
             segs.Add(new IterSeg(0, ret));
+        }
+
+        // NETFS-FAIL-WHOLE-ON-ERROR, stable fix: if (ret < 0 && (ret == -ENOMEM || npages == 0)) unpin each bvec page, return ret.
+        if (Profile.NetfsFailsWholeOnError && ret < 0 && (ret == -Errno.ENOMEM || npages == 0))
+        {
+            foreach (var span in rreq.Bvecs.Spans)
+            {
+                for (long k = 0; k < span.Count; k++)
+                {
+                    UnpinUserPage(new Page(span.Folio, span.First + k));
+                }
+            }
+
+            rreq.Bvecs.Clear();
+            return ret;
         }
 
         // iov_iter_bvec(new, orig->data_source, bv, npages, orig_len - count): a kernel-backed copy.

@@ -28,8 +28,8 @@ internal static class BioStep
     /// <summary>
     /// bio_iov_iter_get_pages(): a BVEC iterator is taken as is (BIO-BVEC-NO-RETENTION); a user-backed one is
     /// extracted segment by segment with refs (BIO-REFS-LEGACY) or pins (BIO-PINS) until it is empty, the bio holds
-    /// MaxVecs pages, or an extraction fails; a page continuing the bio's last page is given back at once
-    /// (BIO-SAME-PAGE-MERGE).
+    /// MaxVecs bvecs — physically contiguous pages share one (BIO-FULL-COUNTS-BVECS) — or an extraction fails; a page
+    /// continuing the bio's last page is given back at once (BIO-SAME-PAGE-MERGE).
     /// </summary>
     public static void Add(StepContext ctx, BioAdd c)
     {
@@ -42,6 +42,9 @@ internal static class BioStep
         EntryRun? last = null;
         long lastEnd = 0;
         long result = 0;
+
+        // The rules that decided how much the bio took, cited ahead of the extraction's own by the count checks.
+        var decisive = new List<string>();
         if (it.Kind == IterKind.Bvec)
         {
             foreach (var seg in it.Segs.Where(s => s.Len > 0))
@@ -65,13 +68,17 @@ internal static class BioStep
                 result = -Errno.EFAULT;
             }
 
-            while (it.Count > 0 && pageCount < c.MaxVecs)
+            // bio_full(bio, 0) is bi_vcnt >= bi_max_vecs, and each extraction may fill bi_max_vecs - bi_vcnt entries:
+            // the bio counts bvecs, and physically contiguous pages merge into one (BIO-FULL-COUNTS-BVECS).
+            long vcnt = 0;
+            while (it.Count > 0 && vcnt < c.MaxVecs)
             {
-                var ex = IovStep.ExtractPages(ctx, it, it.Count, c.MaxVecs - pageCount, hold, rule);
+                var ex = IovStep.ExtractPages(ctx, it, it.Count, c.MaxVecs - vcnt, hold, rule);
                 if (ex.Result <= 0 && ex.Rules.Contains("OVF-SIGN-CHECK"))
                 {
                     // The overflow check refused the grab: that decided how far the bio got, so it is cited first.
                     rules.Insert(0, "OVF-SIGN-CHECK");
+                    decisive.Insert(0, "OVF-SIGN-CHECK");
                 }
 
                 rules.AddRange(ex.Rules.Where(r => !rules.Contains(r)));
@@ -88,13 +95,47 @@ internal static class BioStep
                 var head = ReleaseStep.EntryAt(got, 0);
                 var tail = ReleaseStep.EntryAt(got, n - 1);
                 var end = ex.Offset0!.Value + ex.Result - ((n - 1) * Sizes.PageSize);
+                // The page the bio's last bvec ends in, and whether the new data starts where that bvec ends (a page end
+                // followed by offset 0): only then may it join the bvec physically.
+                var prev = last;
+                var joinable = last is not null && lastEnd == Sizes.PageSize && ex.Offset0 == 0;
                 if (last is { } l && l.Folio == head.Folio && l.First == head.First && lastEnd == ex.Offset0 && lastEnd < Sizes.PageSize)
                 {
                     // __bio_release_pages() drops one ref/pin per page per bvec: the duplicate goes back now.
                     FolioOps.PutFolio(ctx, head.Folio, 1, hold == Hold.Pin, hold, rules, ["BIO-SAME-PAGE-MERGE"]);
                     rules.Add("BIO-SAME-PAGE-MERGE");
+                    if (ex.Rules.Contains("ZERO-FAULTED-PAGE-KEPT"))
+                    {
+                        // The page is the same only because an earlier write fault's page was kept, not faulted again.
+                        decisive.Add("ZERO-FAULTED-PAGE-KEPT");
+                    }
+
                     got = DropFirst(got);
                     n--;
+                    prev = head;
+                    joinable = true;
+                }
+
+                foreach (var run in got)
+                {
+                    // A run is consecutive pages of one folio, so one bvec, which joins the last bvec when it continues it
+                    // physically (page_is_mergeable() ≤ 6.8, bvec_try_merge_page() 6.12+): no new bvec then.
+                    if (joinable && prev is not null && PhysicallyNext(ctx, prev, run with { Count = 1 }))
+                    {
+                        rules.Add("BIO-FULL-COUNTS-BVECS");
+                    }
+                    else
+                    {
+                        vcnt++;
+                    }
+
+                    if (run.Count > 1)
+                    {
+                        rules.Add("BIO-FULL-COUNTS-BVECS");
+                    }
+
+                    prev = run with { First = run.First + run.Count - 1, Count = 1 };
+                    joinable = true;
                 }
 
                 pages.AddRange(got);
@@ -107,14 +148,46 @@ internal static class BioStep
         ctx.Iters = ctx.Iters.SetItem(c.Iter, it);
         ctx.Bios = ctx.Bios.SetItem(c.Bio, new BioState(c.Bio, flags, pages.ToImmutable(), pageCount, last, lastEnd));
         ctx.UsedBios = ctx.UsedBios.Add(c.Bio);
+        if (pageCount > c.MaxVecs)
+        {
+            // More pages than bvecs: counting bvecs, not pages, is what let the bio take them.
+            decisive.Add("BIO-FULL-COUNTS-BVECS");
+        }
+
         // The cleanup flags decide nothing about how much was taken: the counts cite them last.
-        List<string> counted = [.. rules.Where(r => r != "BIO-CLEANUP-FLAGS"), "BIO-CLEANUP-FLAGS"];
+        List<string> counted = [.. decisive.Distinct(), .. rules.Where(r => r != "BIO-CLEANUP-FLAGS" && !decisive.Contains(r)), "BIO-CLEANUP-FLAGS"];
         ctx.Check("result", Errno.Describe(result), counted);
         ctx.Check("bio_flags", InspectStep.BioFlagsText(flags), ["BIO-CLEANUP-FLAGS"]);
         ctx.Check("bio_pages", StepContext.Num(pageCount), counted);
         ctx.Check("iter_count", StepContext.Num(it.Count), counted);
         ctx.Exercise(rules);
         ctx.Note($"bio {StepContext.Num(c.Bio)} built: {StepContext.Num(pageCount)} pages, flags {InspectStep.BioFlagsText(flags)}");
+    }
+
+    /// <summary>
+    /// Whether page <paramref name="next"/> is the physical page right after <paramref name="prev"/>: the next page of
+    /// the same folio, or page 0 of the next folio of the same Anon region (CONTRACT §1: an Anon region's folios are
+    /// physically contiguous in order). Pages of other regions, the zero page and fault-installed pages are not.
+    /// </summary>
+    private static bool PhysicallyNext(StepContext ctx, EntryRun prev, EntryRun next)
+    {
+        if (prev.Folio == FolioState.ZeroKey || next.Folio == FolioState.ZeroKey)
+        {
+            return false;
+        }
+
+        if (prev.Folio == next.Folio)
+        {
+            return next.First == prev.First + 1;
+        }
+
+        if (!ModelState.TryParseKey(prev.Folio, out var r1, out var f1) || !ModelState.TryParseKey(next.Folio, out var r2, out var f2) || r1 != r2)
+        {
+            return false;
+        }
+
+        var region = ctx.RegionById(r1);
+        return region.Kind == RegionKind.Anon && f2 == f1 + 1 && prev.First == region.FolioPages - 1 && next.First == 0;
     }
 
     private static ImmutableList<EntryRun> DropFirst(ImmutableList<EntryRun> runs) => runs[0].Count == 1

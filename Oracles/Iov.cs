@@ -76,6 +76,11 @@ internal static class IovStep
             return new Extracted(-Errno.EFAULT, [], null, ["IOV-UNSUPPORTED"], it);
         }
 
+        if (it.Kind == IterKind.Bvec && p.IovBvecMultiSegment)
+        {
+            return ExtractBvecs(ctx, it, maxsize, maxPages, rules);
+        }
+
         var segs = it.Segs;
         if (it.Kind == IterKind.Kvec && p.IovEmptyLeadingSegmentBug && (segs.Count == 0 || segs[0].Len == 0))
         {
@@ -146,6 +151,73 @@ internal static class IovStep
     }
 
     private static long SkippedBytes(ImmutableList<IterSeg> segs, int count) => segs.Take(count).Sum(s => s.Len);
+
+    /// <summary>
+    /// IOV-BVEC-MULTI-SEGMENT, v6.13+ iov_iter_extract_bvec_pages(): a bvec_iter walks the bvecs one page step at a
+    /// time (a step is the rest of the current page, of the bvec and of maxsize, whichever is least). The first step
+    /// sets offset0; a later step that does not start at offset 0 ends the walk before it is taken; the walk also ends
+    /// after a step that does not reach its page's end, when the pages array is full, or when maxsize is used up. The
+    /// array holds DIV_ROUND_UP(maxsize + iov_offset, PAGE_SIZE) entries at most (want_pages_array() is given the
+    /// offset into the bvec, not into the page), clamped to maxpages. Pages are only listed (IOV-KERNEL-LISTED).
+    /// </summary>
+    private static Extracted ExtractBvecs(StepContext ctx, IterState it, long maxsize, long maxPages, List<string> rules)
+    {
+        var count = Math.Min((maxsize + it.Skip + Sizes.PageSize - 1) / Sizes.PageSize, maxPages);
+        var runs = ImmutableList.CreateBuilder<EntryRun>();
+        long size = 0;
+        long k = 0;
+        long? offset0 = null;
+        var left = maxsize;
+        var idx = 0;
+        long done = 0;
+        var crossed = false;
+        while (left > 0 && idx < it.Segs.Count)
+        {
+            var seg = it.Segs[idx];
+            var addr = seg.Addr + (ulong)done;
+            var off = (long)(addr % (ulong)Sizes.PageSize);
+            var len = Math.Min(Math.Min(left, seg.Len - done), Sizes.PageSize - off);
+            if (k > 0 && off != 0)
+            {
+                break;
+            }
+
+            offset0 ??= off;
+            var r = ctx.RegionAt(addr) ?? throw new InvalidOperationException($"bvec page 0x{addr:x} outside every region");
+            var h = Memory.PageOf(r, (long)((addr - r.Start) / (ulong)Sizes.PageSize));
+            Memory.Append(runs, h.Folio, h.Index, 1, Hold.None);
+            var f = ctx.Folio(h.Folio);
+            ctx.Put(f with { RefProv = f.RefProv.Decide(["IOV-KERNEL-LISTED"]) });
+            crossed |= idx > 0;
+            size += len;
+            k++;
+            if (k >= count || off + len != Sizes.PageSize)
+            {
+                break;
+            }
+
+            left -= len;
+            done += len;
+            if (done == seg.Len)
+            {
+                idx++;
+                done = 0;
+            }
+        }
+
+        // Where the v6.13+ walk stops (on into the next bvec, or at a partial page) decides how much was extracted:
+        // it is cited first.
+        rules.Insert(0, "IOV-BVEC-MULTI-SEGMENT");
+        rules.Add("IOV-KERNEL-LISTED");
+        rules.Add("IOV-OFFSET0");
+
+        if (crossed)
+        {
+            ctx.Note("extraction walked on into the next bvec");
+        }
+
+        return new Extracted(size, runs.ToImmutable(), offset0, rules, it.Advance(size));
+    }
 
     /// <summary>Kernel-backed pages are only listed (held as None): per folio chunk, never per page of a large folio.</summary>
     public static ImmutableList<EntryRun> ListPages(StepContext ctx, ulong first, long npages, string rule)

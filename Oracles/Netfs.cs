@@ -10,7 +10,8 @@ internal static class NetfsStep
     /// NETFS-REJECTS-KERNEL for non-user iterators (-EIO); else will_pin of the original iterator is recorded
     /// (NETFS-CLEANUP-ORIGINAL) and extraction after extraction pins one segment each (NETFS-PINS-USER) until the
     /// count or max_pages is reached; an extraction error stops the loop and keeps what was built
-    /// (NETFS-PARTIAL-ON-ERROR). The result is the number of bvecs (= pinned entries).
+    /// (NETFS-PARTIAL-ON-ERROR), except in the stable fix, where an error before any bvec, or -ENOMEM, unpins
+    /// everything and is the result (NETFS-FAIL-WHOLE-ON-ERROR). The result is the number of bvecs (= pinned entries).
     /// </summary>
     public static void Extract(StepContext ctx, NetfsExtract c)
     {
@@ -29,13 +30,16 @@ internal static class NetfsStep
             var count = Math.Min(c.MaxSize, it.Count);
             var maxPages = it.Segs.Where(s => s.Len > 0).Sum(s => Memory.PagesSpanned(s.Addr, s.Len));
             long npages = 0;
+            long error = 0;
             while (count > 0 && npages < maxPages)
             {
                 var ex = IovStep.ExtractPages(ctx, it, count, maxPages - npages, Hold.Pin, "NETFS-PINS-USER");
                 rules.AddRange(ex.Rules);
                 if (ex.Result <= 0)
                 {
-                    rules.Add("NETFS-PARTIAL-ON-ERROR");
+                    // How netfs reports a failed extraction decides the result: its convention is cited first.
+                    rules.Insert(0, ctx.Profile.NetfsFailsWholeOnError ? "NETFS-FAIL-WHOLE-ON-ERROR" : "NETFS-PARTIAL-ON-ERROR");
+                    error = ex.Result == 0 ? -Errno.EIO : ex.Result;
                     break;
                 }
 
@@ -46,6 +50,18 @@ internal static class NetfsStep
             }
 
             result = npages;
+            if (ctx.Profile.NetfsFailsWholeOnError && error < 0 && (error == -Errno.ENOMEM || npages == 0))
+            {
+                // The stable tail: every page pinned so far is unpinned and the error is the result.
+                foreach (var run in pages.ToImmutable())
+                {
+                    FolioOps.PutFolio(ctx, run.Folio, run.Count, asPin: true, run.Hold, rules, ["NETFS-FAIL-WHOLE-ON-ERROR"]);
+                }
+
+                ReleaseStep.NoteInverses(ctx, [], pages.ToImmutable(), rules);
+                pages.Clear();
+                result = error;
+            }
         }
 
         ctx.Iters = ctx.Iters.SetItem(c.Iter, it);

@@ -12,6 +12,7 @@ namespace GupConformance.Spec;
 [JsonDerivedType(typeof(Gup), "gup")]
 [JsonDerivedType(typeof(Release), "release")]
 [JsonDerivedType(typeof(FolioAddPin), "folio_add_pin")]
+[JsonDerivedType(typeof(UnpinArray), "unpin_array")]
 [JsonDerivedType(typeof(IterInit), "iter_init")]
 [JsonDerivedType(typeof(IterExtract), "iter_extract")]
 [JsonDerivedType(typeof(IterRetention), "iter_retention")]
@@ -86,6 +87,17 @@ public sealed record Gup(int Call, EntryPoint Entry, ulong Start, long NrPages, 
 public sealed record Release(int Call, ReleaseFn Fn, int Index, int Count, bool MakeDirty = false) : Command
 {
     public override Facet Needs => Facet.Core;
+}
+
+/// <summary>
+/// <paramref name="Fn"/> (unpin_user_pages or unpin_user_pages_dirty_lock) on an array the caller built:
+/// <paramref name="NullPrefix"/> NULL pointers followed by entries [Index, Index+Count) of array <paramref name="Call"/>,
+/// with npages = NullPrefix + Count, or, when <paramref name="Errno"/> is not 0, npages = (unsigned long)-Errno — what
+/// a caller passes when it hands on a GUP error as the count.
+/// </summary>
+public sealed record UnpinArray(int Call, ReleaseFn Fn, int Index, int Count, int NullPrefix = 0, int Errno = 0, bool MakeDirty = false) : Command
+{
+    public override Facet Needs => Facet.ReleaseArguments;
 }
 
 /// <summary>folio_add_pin() on the folio of entry <paramref name="Index"/> of array <paramref name="FromCall"/>

@@ -125,6 +125,18 @@ public sealed record Profile
     /// <summary>v5.7+: page_maybe_dma_pinned() / folio_maybe_dma_pinned() exists.</summary>
     public bool HasMaybeDmaPinned { get; init; }
 
+    /// <summary>
+    /// v5.11+ (146608bb75e6; absent in 5.7.14, present in 5.11.4): unpin_user_pages() WARNs and returns when npages is
+    /// a -errno value.
+    /// </summary>
+    public bool UnpinRefusesErrnoCount { get; init; }
+
+    /// <summary>
+    /// v6.13+ ("mm/gup: handle NULL pages in unpin_user_pages()", Nov 2024; also in 6.12.y stable: present in 6.12.118,
+    /// absent in 6.1.192): unpin_user_pages() steps over a NULL entry a run would start at.
+    /// </summary>
+    public bool UnpinSkipsNullEntry { get; init; }
+
     /// <summary>v6.5+ (1101fb8f89e5): folio_add_pin().</summary>
     public bool HasFolioAddPin { get; init; }
 
@@ -142,6 +154,12 @@ public sealed record Profile
     /// <summary>v6.3–v6.5 (fixed in v6.6 by f741bd7178c9): an empty leading KVEC/BVEC segment makes extraction return 0.</summary>
     public bool IovEmptyLeadingSegmentBug { get; init; }
 
+    /// <summary>
+    /// v6.13+ (lib/iov_iter.c iov_iter_extract_bvec_pages() walks a bvec_iter; 6.12.118 takes the current bvec only):
+    /// one BVEC extraction may return pages of several bvecs.
+    /// </summary>
+    public bool IovBvecMultiSegment { get; init; }
+
     public required BioScheme Bio { get; init; }
 
     /// <summary>v6.8+ (1b151e2435fc): bio_release_pages(mark_dirty) dirties compound pages too.</summary>
@@ -151,6 +169,13 @@ public sealed record Profile
 
     /// <summary>v6.3+: netfs_extract_user_iter().</summary>
     public bool HasNetfs { get; init; }
+
+    /// <summary>
+    /// A stable fix to netfs_extract_user_iter() (present in 6.12.118 and 6.6.141, absent in mainline 6.13.7, 6.18.2 and
+    /// 6.19): an extraction of nothing is -EIO, and an error with no bvec built, or -ENOMEM, unpins what was pinned
+    /// and is returned.
+    /// </summary>
+    public bool NetfsFailsWholeOnError { get; init; }
 
     /// <summary>The GUP entry points that exist in this era.</summary>
     public required IReadOnlyList<EntryPoint> EntryPoints { get; init; }

@@ -95,6 +95,8 @@ public static class Profiles
         FastAccepted = Fast515,
         FrameVector = FrameVectorScheme.PinsWithPfnFallback,
         EntryPoints = FastOnlyEraEntries,
+        UnpinRefusesErrnoCount = true,
+        Facets = PreIov | Facet.ReleaseArguments,
     };
 
     public static readonly Profile Linux62 = Linux519 with
@@ -118,7 +120,7 @@ public static class Profiles
         IsProposal = true,
         Version = 601,
         Iov = IovScheme.Rfc2022,
-        Facets = PreIov | Facet.IovIter,
+        Facets = PreIov | Facet.IovIter | Facet.ReleaseArguments,
     };
 
     public static readonly Profile Proposal2023IovExtractV8 = Linux62 with
@@ -132,7 +134,7 @@ public static class Profiles
         Iov = IovScheme.V8Pin,
         IovEmptyLeadingSegmentBug = true,
         Bio = BioScheme.ReffedAndPinned,
-        Facets = PreIov | Facet.IovIter,
+        Facets = PreIov | Facet.IovIter | Facet.ReleaseArguments,
     };
 
     public static readonly Profile Linux65 = Linux62 with
@@ -167,14 +169,31 @@ public static class Profiles
         BioDirtiesCompound = true,
     };
 
+    /// <summary>
+    /// A stable tree (Debian's linux-source-6.12, read as a whole): 6.8 plus FOLL_MADV_POPULATE among the internal flags,
+    /// one BVEC per extraction, and two stable fixes that mainline 6.13–6.19 handle differently or later.
+    /// </summary>
+    public static readonly Profile Linux612Stable = Linux68 with
+    {
+        Id = "linux-6.12.118",
+        Title = "A 6.12.y stable tree: FOLL_MADV_POPULATE internal; NULL entries skipped by unpin_user_pages(); netfs fails whole on an error",
+        Basis = "Debian linux-source-6.12 (6.12.118), mm/, lib/, block/, fs/netfs read in full",
+        Version = 612,
+        Flags = FlagTable.Linux612,
+        UnpinSkipsNullEntry = true,
+        NetfsFailsWholeOnError = true,
+    };
+
     public static readonly Profile Linux615 = Linux68 with
     {
         Id = "linux-6.15",
         Title = "folio_has_pincount() on 64-bit: every large folio keeps an exact pin count",
-        Basis = "v6.15 (\"mm: move _pincount in folio to page[2] on 32bit\"), checked in 6.18.2/6.19",
+        Basis = "v6.15 (\"mm: move _pincount in folio to page[2] on 32bit\"), checked in 6.18.2/6.19; multi-bvec extraction as in 6.13.7",
         Version = 615,
         Flags = FlagTable.Linux612,
         Pins = PinScheme.FolioHasPincount,
+        IovBvecMultiSegment = true,
+        UnpinSkipsNullEntry = true,
     };
 
     public static readonly Profile Linux615Bit32 = Linux615 with
@@ -196,7 +215,7 @@ public static class Profiles
     public static IReadOnlyList<Profile> All { get; } =
     [
         Proposal2015GetVaddrPfns, Linux56, Linux57, Linux519, Proposal2022IovExtractRfc, Linux62,
-        Proposal2023IovExtractV8, Linux65, Linux68, Linux615, Linux615Bit32, Linux618,
+        Proposal2023IovExtractV8, Linux65, Linux68, Linux612Stable, Linux615, Linux615Bit32, Linux618,
     ];
 
     public static Profile Default => Linux618;

@@ -8,7 +8,7 @@ namespace GupConformance.Fixtures.Broken;
 
 [Broken("pin-bias-adds-refs",
     ["PIN-BIAS-SMALL", "PIN-BIAS-ORDER1-LEGACY", "PIN-BIAS-ORDER1-32BIT"],
-    [L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    [L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     2,
     "A FOLL_PIN grab of a folio without an exact count adds refs instead of refs * GUP_PIN_COUNTING_BIAS.",
     "The FOLL_PIN branch written as for FOLL_GET (the v5.6 placeholder kept after the bias arrived in 5.7).")]
@@ -48,7 +48,7 @@ public sealed class PinOrder1ExactOn32Bit(Profile profile) : KernelStyleImplemen
 
 [Broken("ref-no-implied-get",
     ["REF-IMPLIED-GET", "REF-GET-PLUS-ONE"],
-    [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     2,
     "get_user_pages() with a pages array does not add FOLL_GET: pages are returned without references.",
     "Dropping `if (pages && !(flags & FOLL_PIN)) flags |= FOLL_GET;` from __get_user_pages_locked().")]
@@ -60,7 +60,7 @@ public sealed class RefNoImpliedGet(Profile profile) : KernelStyleImplementation
 
 [Broken("mdp-strictly-greater",
     ["MDP-BIAS-THRESHOLD"],
-    [L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    [L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     1,
     "folio_maybe_dma_pinned() compares (unsigned)refcount > 1024 instead of >= 1024.",
     "An off-by-one in the bias threshold; the minimal counterexample is one MapRegion at StartRefcount 1024.")]
@@ -73,7 +73,7 @@ public sealed class MdpStrictlyGreater(Profile profile) : KernelStyleImplementat
 
 [Broken("rel-dirty-lock-skips-compound",
     ["REL-UNPIN-DIRTY-LOCK"],
-    [L56, L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    [L56, L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     3,
     "unpin_user_pages_dirty_lock(make_dirty) does not dirty large folios.",
     "Copying bio_release_pages()'s `!PageCompound(page)` exception into the GUP release path.")]
@@ -95,7 +95,7 @@ public sealed class RelDirtyLockSkipsCompound(Profile profile) : KernelStyleImpl
 
 [Broken("vmstat-counts-get",
     ["VMSTAT-GET-INVISIBLE"],
-    [L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    [L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     2,
     "nr_foll_pin_acquired is incremented for FOLL_GET grabs too.",
     "node_stat_mod_folio(NR_FOLL_PIN_ACQUIRED) hoisted out of the FOLL_PIN branch of try_grab_folio().")]
@@ -115,7 +115,7 @@ public sealed class VmstatCountsGet(Profile profile) : KernelStyleImplementation
 
 [Broken("zero-page-pinned-after-6.5",
     ["ZERO-NOT-PINNED"],
-    [L65, L68, L615, L615x32, L618],
+    [L65, L68, L612, L615, L615x32, L618],
     2,
     "FOLL_PIN grabs and releases of the shared zero page are not no-ops from v6.5 on.",
     "A 6.5+ port missing c8070b787519 \"mm: Don't pin ZERO_PAGE in pin_user_pages()\" (the is_zero_folio() tests).")]
@@ -126,7 +126,7 @@ public sealed class ZeroPagePinnedAfter65(Profile profile) : KernelStyleImplemen
 
 [Broken("ovf-no-sign-check",
     ["OVF-SIGN-CHECK"],
-    [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     2,
     "try_grab_folio() has no WARN_ON_ONCE(refcount <= 0) check: a grab on a wrapped refcount succeeds.",
     "Pre-2019 GUP, before the refcount-overflow hardening (try_get_page()) added the sign check.")]
@@ -144,7 +144,7 @@ public sealed class OvfNoSignCheck(Profile profile) : KernelStyleImplementation(
 // pinned page drops one reference from that page's folio, which here goes to another folio.
 [Broken("core-put-page-wrong-folio",
     ["CORE-NO-COLLATERAL", "REL-PUT-PAGE", "BIO-SAME-PAGE-MERGE", "REL-MISUSE-PUT-PINNED"],
-    [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     3,
     "put_page() on a tail page drops the reference of the folio indexed by the page's index in the region.",
     "Resolving a tail page without compound_head()/page_folio(): the physical page number used as a folio index.")]

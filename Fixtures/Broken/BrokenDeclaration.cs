@@ -71,6 +71,7 @@ internal static class Eras
     public const string V8 = "proposal-2023-iov-extract-v8";
     public const string L65 = "linux-6.5";
     public const string L68 = "linux-6.8";
+    public const string L612 = "linux-6.12.118";
     public const string L615 = "linux-6.15";
     public const string L615x32 = "linux-6.15-32bit";
     public const string L618 = "linux-6.18";

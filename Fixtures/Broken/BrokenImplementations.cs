@@ -30,6 +30,11 @@ public static class BrokenImplementations
         typeof(BioBvecSetTakesRefs),
         typeof(FvPfnWalkTakesRefs), typeof(FvNoClamp), typeof(FvZeroFramesEfault), typeof(FvNothingCollectedReturnsZero),
         typeof(FvPfnFallbackKept), typeof(NetfsKernelIterEfault), typeof(NetfsPropagatesExtractError),
+
+        // Issue 13 (ReachMutants.cs): behaviour the model newly covers.
+        typeof(GupWalkStopsAtVmaEnd), typeof(ZeroWriteFaultCopiesAgain), typeof(ApiLongtermP2pdmaAccepted),
+        typeof(IovBvecOneSegmentAfter613), typeof(UnpinErrnoCountClamped), typeof(UnpinNullEntryEndsArray),
+        typeof(NetfsStableErrorKeepsPartial), typeof(BioFullCountsPages), typeof(ZeroLongtermPinSharesZeroPage),
     ];
 
     public static IReadOnlyList<BrokenImplementation> All { get; } = [.. Types.Select(Describe)];

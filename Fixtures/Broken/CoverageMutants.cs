@@ -11,7 +11,7 @@ namespace GupConformance.Fixtures.Broken;
 
 [Broken("ref-walk-grabs-without-pages",
     ["REF-NO-PAGES-NO-REF", "GUP-PARTIAL-RESULT", "API-FAULT-HOLE", "OVF-SIGN-CHECK"],
-    [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     2,
     "get_user_pages() without a pages array still takes a reference per page, which nobody can ever drop.",
     "__get_user_pages_locked() implying FOLL_GET as `if (!(flags & FOLL_PIN))`, the `pages &&` test lost (and __get_user_pages()'s VM_BUG_ON compiled out).")]
@@ -24,7 +24,7 @@ public sealed class RefWalkGrabsWithoutPages(Profile profile) : KernelStyleImple
 
 [Broken("vmstat-folio-add-pin-counted",
     ["VMSTAT-ADD-PIN-UNCOUNTED"],
-    [L65, L68, L615, L615x32, L618],
+    [L65, L68, L612, L615, L615x32, L618],
     3,
     "folio_add_pin() bumps nr_foll_pin_acquired like a FOLL_PIN grab, so the counters lose their one asymmetry.",
     "folio_add_pin() (1101fb8f89e5, v6.5) written as a one-entry try_grab_folio(), node_stat_mod_folio(NR_FOLL_PIN_ACQUIRED) included.")]
@@ -59,7 +59,7 @@ public sealed class ApiTouchRefusedIn65(Profile profile) : KernelStyleImplementa
 
 [Broken("api-get-accepts-longterm",
     ["API-LONGTERM-NEEDS-PIN"],
-    [L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    [L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     1,
     "get_user_pages*() accept FOLL_LONGTERM and take ordinary references for a long-term user.",
     "A v5.11+ port without 447f3e45c18a (is_valid_gup_flags()) / step 4 of is_valid_gup_args() (v6.3+).")]
@@ -101,15 +101,15 @@ public sealed class ApiLongtermGetRefusedIn57(Profile profile) : KernelStyleImpl
 
 [Broken("api-unlocked-accepts-longterm",
     ["API-UNLOCKED-LONGTERM"],
-    [L56, L57, L519, Rfc, L62, V8],
+    [L56, L57, L519, Rfc],
     1,
-    "get_user_pages_unlocked() (and pin_user_pages_unlocked() through it) accept FOLL_LONGTERM before v6.3.",
-    "get_user_pages_unlocked() v5.7–v6.2 without its \"FIXME: FOLL_LONGTERM is incompatible with FAULT_FLAG_ALLOW_RETRY\" guard.")]
+    "get_user_pages_unlocked() (and pin_user_pages_unlocked() through it) accept FOLL_LONGTERM before v6.2.",
+    "get_user_pages_unlocked() v5.7–v6.1 without its \"FIXME: FOLL_LONGTERM is incompatible with FAULT_FLAG_ALLOW_RETRY\" guard.")]
 public sealed class ApiUnlockedAcceptsLongterm(Profile profile) : KernelStyleImplementation(profile)
 {
-    // From v6.3 is_valid_gup_args() decides; before, the guard is the only test and it is gone.
+    // From v6.2 the guard is gone in the kernel too (__gup_longterm_locked() decides); before, it is the only test.
     protected override long GetUserPagesUnlocked(ulong start, long nrPages, long gupFlags, PageArray? pages) =>
-        Profile.Validation is ValidationScheme.ValidGupArgs63 or ValidationScheme.ValidGupArgs68
+        Profile.Validation is ValidationScheme.Legacy62 or ValidationScheme.ValidGupArgs63 or ValidationScheme.ValidGupArgs68
             ? base.GetUserPagesUnlocked(start, nrPages, gupFlags, pages)
             : GetUserPagesLocked(start, nrPages, gupFlags | FOLL_TOUCH, pages);
 }
@@ -147,7 +147,7 @@ public sealed class ApiFastOverflowEoverflowBefore65(Profile profile) : KernelSt
 
 [Broken("api-vma-check-misses-io-pfnmap",
     ["API-VMIO-PFNMAP", "CORE-NO-COLLATERAL"],
-    [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     2,
     "check_vma_flags() lets VM_IO | VM_PFNMAP mappings through, so GUP grabs pages of pfn-mapped memory.",
     "check_vma_flags() without its `if (vm_flags & (VM_IO | VM_PFNMAP)) return -EFAULT;` test.")]
@@ -159,14 +159,16 @@ public sealed class ApiVmaCheckMissesIoPfnmap(Profile profile) : KernelStyleImpl
 
 [Broken("api-longterm-file-write-allowed",
     ["API-LONGTERM-FILE-WRITE", "CORE-NO-COLLATERAL"],
-    [L65, L68, L615, L615x32, L618],
+    [L65, L68, L612, L615, L615x32, L618],
     2,
     "Long-term write pins of shared file mappings are allowed from v6.5 on.",
     "A 6.5+ port of check_vma_flags() without the writable_file_mapping_allowed() branch (the pre-6.5 behaviour).")]
 public sealed class ApiLongtermFileWriteAllowed(Profile profile) : KernelStyleImplementation(profile)
 {
-    // Without FOLL_LONGTERM the file-write branch never fires; the VM_IO | VM_PFNMAP test still does.
-    protected override long CheckVmaFlags(Vma vma, long gupFlags) => base.CheckVmaFlags(vma, gupFlags & ~FOLL_LONGTERM);
+    // Without FOLL_LONGTERM the file-write branch never fires; the VM_IO | VM_PFNMAP test still does, and so does the
+    // v6.2 long-term P2PDMA refusal, which is not this bug.
+    protected override long CheckVmaFlags(Vma vma, long gupFlags) =>
+        (gupFlags & FOLL_PCI_P2PDMA) != 0 ? base.CheckVmaFlags(vma, gupFlags) : base.CheckVmaFlags(vma, gupFlags & ~FOLL_LONGTERM);
 }
 
 // ---- IOV ------------------------------------------------------------------------------------------------------
@@ -184,7 +186,7 @@ public sealed class IovRfcSourcePinned(Profile profile) : KernelStyleImplementat
 
 [Broken("iov-discard-returns-zero",
     ["IOV-UNSUPPORTED"],
-    [Rfc, V8, L65, L68, L615, L615x32, L618],
+    [Rfc, V8, L65, L68, L612, L615, L615x32, L618],
     2,
     "iov_iter_extract_pages() returns 0 (nothing extracted) for an ITER_DISCARD iterator instead of -EFAULT.",
     "Systematic mutant: the dispatch's unsupported-type branch returning 0, as if the iterator were empty.")]
@@ -235,7 +237,7 @@ public sealed class IovEmptyKvecFixIn65(Profile profile) : KernelStyleImplementa
 
 [Broken("iov-empty-kvec-stops-after-6.6",
     ["IOV-EMPTY-SEGMENT-SKIPPED"],
-    [L68, L615, L615x32, L618],
+    [L68, L612, L615, L615x32, L618],
     3,
     "A v6.8+ port returns 0 for a KVEC iterator whose first segment is empty, though data follows.",
     "iov_iter_extract_kvec_pages() keeping the pre-f741bd7178c9 `maxsize = min(maxsize, len - skip)` clamp while skipping.")]
@@ -257,7 +259,7 @@ public sealed class IovEmptyKvecStopsAfter66(Profile profile) : KernelStyleImple
 
 [Broken("bio-bvec-set-takes-refs",
     ["BIO-BVEC-NO-RETENTION"],
-    [L56, L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    [L56, L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     3,
     "bio_iov_bvec_set() takes a reference on every page of a kernel (BVEC) iterator, which the release gate never gives back.",
     "A bio built over a BVEC iterator treated like a user one: get_page() per bvec page while BIO_NO_PAGE_REF / no BIO_PAGE_PINNED says nothing is held.")]
@@ -298,7 +300,7 @@ public sealed class FvPfnWalkTakesRefs(Profile profile) : KernelStyleImplementat
 
 [Broken("fv-no-clamp",
     ["FV-CLAMP"],
-    [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     3,
     "get_vaddr_frames() does not clamp nr_frames to nr_allocated: it returns (and holds) more frames than the vector has.",
     "get_vaddr_pfns() (2015) without `if (nr_pfns > pfns->nr_allocated_pfns) nr_pfns = ...` — the clamp Mel Gorman wanted a WARN_ON_ONCE on.")]
@@ -324,7 +326,7 @@ public sealed class FvNoClamp(Profile profile) : KernelStyleImplementation(profi
 
 [Broken("fv-zero-frames-efault",
     ["FV-ZERO-FRAMES"],
-    [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     2,
     "get_vaddr_frames(nr_frames = 0) returns -EFAULT instead of 0.",
     "get_vaddr_frames() without its `if (nr_frames == 0) return 0;`: nothing is collected and `if (!ret) ret = -EFAULT;` converts it.")]
@@ -357,7 +359,7 @@ public sealed class FvNothingCollectedReturnsZero(Profile profile) : KernelStyle
 
 [Broken("fv-pfn-fallback-kept",
     ["FV-PFNMAP-REMOVED"],
-    [L62, V8, L65, L68, L615, L615x32, L618],
+    [L62, V8, L65, L68, L612, L615, L615x32, L618],
     2,
     "A v6.1+ get_vaddr_frames() still falls back to follow_pfn() when pinning fails: pfn frames without got_ref.",
     "A port missing 6647e76ab623 \"v4l2: don't fall back to follow_pfn() if pin_user_pages_fast() fails\".")]
@@ -388,7 +390,7 @@ public sealed class FvPfnFallbackKept(Profile profile) : KernelStyleImplementati
 
 [Broken("netfs-kernel-iter-efault",
     ["NETFS-REJECTS-KERNEL"],
-    [L65, L68, L615, L615x32, L618],
+    [L65, L68, L612, L615, L615x32, L618],
     2,
     "netfs_extract_user_iter() refuses a kernel-backed iterator with -EFAULT instead of -EIO.",
     "netfs_extract_iter_to_sg()'s unsupported-type convention (WARN_ONCE, -EFAULT) copied into netfs_extract_user_iter().")]
@@ -402,8 +404,8 @@ public sealed class NetfsKernelIterEfault(Profile profile) : KernelStyleImplemen
 }
 
 [Broken("netfs-propagates-extract-error",
-    ["NETFS-PARTIAL-ON-ERROR"],
-    [L65, L68, L615, L615x32, L618],
+    ["NETFS-PARTIAL-ON-ERROR", "NETFS-FAIL-WHOLE-ON-ERROR"],
+    [L65, L68, L612, L615, L615x32, L618],
     2,
     "netfs_extract_user_iter() returns a failed extraction's error instead of the number of bvecs built so far.",
     "The \"Couldn't get user pages\" branch written as `return ret;` instead of `break;` (the pins stay in the request for its cleanup).")]

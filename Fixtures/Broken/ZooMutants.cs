@@ -9,7 +9,7 @@ namespace GupConformance.Fixtures.Broken;
 
 [Broken("grab-adds-one-not-refs",
     ["REF-GET-PLUS-ONE", "PIN-EXACT-LARGE", "PIN-EXACT-ORDER1", "PIN-BIAS-ORDER1-LEGACY", "PIN-PLACEHOLDER-PLUS-ONE", "REF-LARGE-FOLIO-HEAD", "VMSTAT-ACQ-PER-ENTRY", "GUP-PARTIAL-RESULT", "OVF-SIGN-CHECK"],
-    [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     2,
     "A batched walk grabs a run of pages of one folio with try_grab_folio(folio, refs) but adds 1 instead of refs.",
     "GUP-fast / follow_page_mask() batching (record_subpages() + try_grab_folio(folio, refs)) with the count dropped.")]
@@ -80,7 +80,7 @@ public sealed class GrabAddsOneNotRefs(Profile profile) : KernelStyleImplementat
 
 [Broken("ovf-add-unless-zero",
     ["OVF-SIGN-CHECK"],
-    [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     2,
     "The grab is an \"add unless zero\" (folio_ref_try_add()): it refuses only a refcount of 0, so a wrapped, negative refcount is grabbed again.",
     "get_page_unless_zero()/page_cache_add_speculative() used where the overflow-checked try_get_page() belongs.")]
@@ -138,7 +138,7 @@ public sealed class ZeroPinNeverTaken(Profile profile) : KernelStyleImplementati
 
 [Broken("rel-unpin-reffed-as-put",
     ["REL-MISUSE-UNPIN-REFFED", "REL-UNPIN-BIAS"],
-    [L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    [L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     3,
     "unpin_user_page() second-guesses its caller: on a folio that does not look pinned it drops one reference instead of the pin.",
     "\"Unpin of a page that was only reffed\": a defensive unpin that hides the misuse the contract requires to be visible.")]
@@ -160,7 +160,7 @@ public sealed class RelUnpinReffedAsPut(Profile profile) : KernelStyleImplementa
 // turns into an unpin of the whole bias on a pinned page.
 [Broken("rel-put-pinned-as-unpin",
     ["REL-MISUSE-PUT-PINNED", "REL-PUT-PAGE", "VMSTAT-GET-INVISIBLE", "BIO-SAME-PAGE-MERGE"],
-    [L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    [L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     3,
     "put_page() on a folio that reads maybe-DMA-pinned releases a whole pin (bias or pin count) instead of one reference.",
     "\"Put of a page that was pinned\": a put_page() that consults how the page might have been obtained.")]
@@ -180,7 +180,7 @@ public sealed class RelPutPinnedAsUnpin(Profile profile) : KernelStyleImplementa
 
 [Broken("gup-error-forgets-release",
     ["GUP-PARTIAL-RESULT"],
-    [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     2,
     "When entry k > 0 fails, the walk returns the error and forgets to release (or report) entries 0..k-1: they leak.",
     "An early-return path of __get_user_pages() that returns ret instead of i ? i : ret.")]
@@ -208,7 +208,7 @@ public sealed class GupErrorForgetsRelease(Profile profile) : KernelStyleImpleme
 
 [Broken("bio-release-across-folio",
     ["BIO-RELEASE-ONE-PER-PAGE", "CORE-NO-COLLATERAL", "BIO-REFS-LEGACY", "BIO-PINS"],
-    [L56, L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    [L56, L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     4,
     "bio_release_pages() walks a bvec that crosses a folio boundary as pages of its first folio: the second folio's pages are released on the first.",
     "Per-bvec references released per page with page_folio() taken once per bvec (the multi-page bvec / bio_for_each_folio_all() hazard).")]
@@ -250,7 +250,7 @@ public sealed class BioReleaseAcrossFolio(Profile profile) : KernelStyleImplemen
 
 [Broken("bio-put-for-pinned",
     ["BIO-PINS", "BIO-RELEASE-ONE-PER-PAGE", "BIO-SAME-PAGE-MERGE", "REL-UNPIN-BIAS", "REL-UNPIN-EXACT", "VMSTAT-REL-PER-ENTRY", "REL-EXACT-INVERSE"],
-    [V8, L65, L68, L615, L615x32, L618],
+    [V8, L65, L68, L612, L615, L615x32, L618],
     3,
     "A bio whose pages are pinned (BIO_PAGE_PINNED) is released with put_page().",
     "bio_release_page() left on put_page() when e4cc64657bec switched bios to pinning.")]
@@ -290,7 +290,7 @@ public sealed class BioUnpinForReffed(Profile profile) : KernelStyleImplementati
 
 [Broken("pin-order1-bias-on-64bit",
     ["PIN-EXACT-ORDER1", "CORE-NO-COLLATERAL", "MDP-EXACT"],
-    [L519, Rfc, L62, V8, L65, L68, L615, L618],
+    [L519, Rfc, L62, V8, L65, L68, L612, L615, L618],
     1,
     "An order-1 folio is pinned with GUP_PIN_COUNTING_BIAS on 64-bit 5.19+ (hpage_pincount_available()'s order > 1 kept).",
     "Missing \"mm: Make compound_pincount always available\" (v5.18), or the 32-bit rule of v6.15 applied to 64-bit.")]
@@ -305,14 +305,14 @@ public sealed class PinOrder1BiasOn64Bit(Profile profile) : KernelStyleImplement
 
 [Broken("api-pin-accepts-get",
     ["API-PIN-GET-EXCLUSIVE"],
-    [L56, L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    [L56, L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     1,
     "pin_user_pages*() accept FOLL_PIN | FOLL_GET and walk (taking references) instead of refusing.",
     "Missing WARN_ON_ONCE(gup_flags & FOLL_GET) (pre-6.3) / step 3 of is_valid_gup_args() (6.3+).")]
 public sealed class ApiPinAcceptsGet(Profile profile) : KernelStyleImplementation(profile)
 {
-    protected override bool IsValidPinFlagsLegacy(long gupFlags, bool havePages, bool pagesRequired) =>
-        base.IsValidPinFlagsLegacy(gupFlags & ~FOLL_GET, havePages, pagesRequired);
+    protected override bool IsValidPinFlagsLegacy(long gupFlags, bool havePages) =>
+        base.IsValidPinFlagsLegacy(gupFlags & ~FOLL_GET, havePages);
 
     protected override bool IsValidGupArgs(bool havePages, ref long gupFlags, long toSet)
     {
@@ -334,7 +334,7 @@ public sealed class ApiPinAcceptsGet(Profile profile) : KernelStyleImplementatio
 
 [Broken("vmstat-per-folio",
     ["VMSTAT-ACQ-PER-ENTRY"],
-    [L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    [L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     2,
     "nr_foll_pin_acquired counts folios instead of pages: consecutive pins of one folio count once.",
     "node_stat_mod_folio(folio, NR_FOLL_PIN_ACQUIRED, 1) per folio in a batched grab instead of refs.")]
@@ -356,7 +356,7 @@ public sealed class VmstatPerFolio(Profile profile) : KernelStyleImplementation(
 
 [Broken("mdp-signed-compare",
     ["MDP-UNSIGNED-AFTER-WRAP", "MDP-NO-FALSE-NEGATIVE"],
-    [L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    [L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     2,
     "folio_maybe_dma_pinned() compares the signed refcount: a refcount wrapped negative reads \"not pinned\".",
     "Systematic mutant: signed for unsigned comparison after wraparound (the cast the kernel comments on).")]
@@ -369,7 +369,7 @@ public sealed class MdpSignedCompare(Profile profile) : KernelStyleImplementatio
 
 [Broken("rel-range-no-dirty",
     ["REL-UNPIN-RANGE-DIRTY-LOCK"],
-    [L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    [L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     3,
     "unpin_user_page_range_dirty_lock(make_dirty) unpins without dirtying.",
     "Systematic mutant: a missing dirty mark (folio_mark_dirty() dropped from the range chunk loop).")]
@@ -381,7 +381,7 @@ public sealed class RelRangeNoDirty(Profile profile) : KernelStyleImplementation
 
 [Broken("folio-add-pin-lost-pincount",
     ["PIN-FOLIO-ADD-PIN"],
-    [L65, L68, L615, L615x32, L618],
+    [L65, L68, L612, L615, L615x32, L618],
     3,
     "folio_add_pin() on an exact-count folio adds the reference but loses the pin count update.",
     "Systematic mutant: a lost update on one path (folio_add_pin() vs try_grab_folio()).")]
@@ -400,9 +400,11 @@ public sealed class FolioAddPinLostPincount(Profile profile) : KernelStyleImplem
 }
 
 // REL-UNPIN-DIRTY-LOCK: unpin_user_pages_dirty_lock(make_dirty = false) is unpin_user_pages(), the same batch loop.
+// REL-MISUSE-UNPIN-REFFED: an unpin of entries taken with FOLL_GET goes through the same batch loop, so what the
+// misuse does to the refcount is wrong too.
 [Broken("unpin-batch-drops-one",
-    ["REL-UNPIN-PAGES-BATCH", "REL-UNPIN-EXACT", "REL-UNPIN-BIAS", "REL-UNPIN-PLUS-ONE", "REL-UNPIN-DIRTY-LOCK"],
-    [L56, L57, L519, Rfc, L62, V8, L65, L68, L615, L615x32, L618],
+    ["REL-UNPIN-PAGES-BATCH", "REL-UNPIN-EXACT", "REL-UNPIN-BIAS", "REL-UNPIN-PLUS-ONE", "REL-UNPIN-DIRTY-LOCK", "REL-MISUSE-UNPIN-REFFED"],
+    [L56, L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     3,
     "unpin_user_pages() releases a run of entries of one folio with gup_put_folio(folio, 1) instead of the run length.",
     "Systematic mutant: a lost update in gup_folio_next() batching (ntails ignored).")]

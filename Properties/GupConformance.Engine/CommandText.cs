@@ -12,6 +12,7 @@ public static class CommandText
         MapRegion => "map",
         Gup => "gup",
         Release => "release",
+        UnpinArray => "unpin_array",
         FolioAddPin => "folio_add_pin",
         IterInit => "iter_init",
         IterExtract => "iter_extract",
@@ -31,7 +32,7 @@ public static class CommandText
     /// <summary>Every kind name, in the catalogue's order.</summary>
     public static IReadOnlyList<string> Kinds { get; } =
     [
-        "map", "gup", "release", "folio_add_pin", "iter_init", "iter_extract", "iter_retention", "bio_add",
+        "map", "gup", "release", "unpin_array", "folio_add_pin", "iter_init", "iter_extract", "iter_retention", "bio_add",
         "bio_release", "fv_create", "fv_get", "fv_put", "netfs_extract", "netfs_free", "inspect_folio", "read_vmstat",
     ];
 
@@ -83,6 +84,14 @@ public static class CommandText
                         ? $", make_dirty={B(r.MakeDirty)}"
                         : string.Empty;
                     return $"{name}({range}{dirty})";
+                }
+
+            case UnpinArray u:
+                {
+                    var name = u.Fn == ReleaseFn.UnpinUserPagesDirtyLock ? "unpin_user_pages_dirty_lock" : "unpin_user_pages";
+                    var npages = u.Errno != 0 ? $"npages=-{N(u.Errno)}" : $"npages={N((long)u.NullPrefix + u.Count)}";
+                    var dirty = u.Fn == ReleaseFn.UnpinUserPagesDirtyLock ? $", make_dirty={B(u.MakeDirty)}" : string.Empty;
+                    return $"{name}([{N(u.NullPrefix)} x NULL, call {N(u.Call)} entries {N(u.Index)}..{N((long)u.Index + u.Count - 1)}], {npages}{dirty})";
                 }
 
             case FolioAddPin a:

@@ -11,6 +11,7 @@ public static class Moves
     public const string GupRelease = "gup_release";
     public const string Release = "release";
     public const string FolioAddPin = "folio_add_pin";
+    public const string UnpinArray = "unpin_array";
     public const string IterInit = "iter_init";
     public const string IterExtract = "iter_extract";
     public const string IterRetention = "iter_retention";
@@ -30,6 +31,7 @@ public static class Moves
     public static Facet Needs(string move) => move switch
     {
         Map or Gup or GupHammer or GupRelease or Release or FolioAddPin => Facet.Core,
+        UnpinArray => Facet.ReleaseArguments,
         IterInit => Facet.IovIter | Facet.Bio | Facet.Netfs,
         IterExtract or IterRetention or IterScenario => Facet.IovIter,
         BioAdd or BioRelease or BioScenario => Facet.Bio,
@@ -89,6 +91,7 @@ public sealed record GeneratorWeights
         [Moves.GupRelease] = 8,
         [Moves.Release] = 14,
         [Moves.FolioAddPin] = 3,
+        [Moves.UnpinArray] = 3,
         [Moves.IterInit] = 2,
         [Moves.IterExtract] = 4,
         [Moves.IterRetention] = 2,

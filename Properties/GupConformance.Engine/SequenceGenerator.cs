@@ -93,6 +93,7 @@ public sealed class SequenceGenerator
     private bool MoveFitsProfile(string move) => move switch
     {
         Moves.FolioAddPin => _profile.HasFolioAddPin,
+        Moves.UnpinArray => _profile.UnpinRefusesErrnoCount || _profile.UnpinSkipsNullEntry,
         Moves.IterExtract or Moves.IterRetention or Moves.IterScenario => _profile.Iov != IovScheme.None,
         Moves.NetfsExtract or Moves.NetfsFree or Moves.NetfsScenario => _profile.HasNetfs,
         _ => true,
@@ -258,6 +259,7 @@ public sealed class SequenceGenerator
             Moves.GupRelease => GupReleaseMove(),
             Moves.Release => ReleaseMove(),
             Moves.FolioAddPin => FolioAddPinMove(),
+            Moves.UnpinArray => UnpinArrayMove(),
             Moves.IterInit => One(IterInitCommand(IterPurpose.Any)),
             Moves.IterExtract => One(IterExtractCommand(null)),
             Moves.IterRetention => One(IterRetentionCommand(null)),
@@ -654,6 +656,12 @@ public sealed class SequenceGenerator
                 f |= Foll.LongTerm;
             }
 
+            // A long-term pin that also asks for P2PDMA pages: refused in every era that has the flag.
+            if (f.Has(Foll.LongTerm) && Exists(Foll.PciP2pDma) && _rng.Chance(15))
+            {
+                f |= Foll.PciP2pDma;
+            }
+
             if (probe)
             {
                 var candidates = ProbeFlags.Where(Exists).Select(x => (x, x switch
@@ -890,6 +898,22 @@ public sealed class SequenceGenerator
             return n;
         }
 
+        /// <summary>unpin_user_pages[_dirty_lock]() on a caller-built array: a -errno count, or NULL entries before the pages.</summary>
+        private IEnumerable<Command?> UnpinArrayMove()
+        {
+            var h = PickHeld(Hold.Pin);
+            if (h is null || h.Index > int.MaxValue)
+            {
+                yield break;
+            }
+
+            var count = (int)Math.Clamp(_rng.Chance(50) ? h.Run.Count : h.Run.Count + FollowingHeld(h), 1, int.MaxValue);
+            var errno = !P.UnpinSkipsNullEntry || _rng.Chance(50) ? _rng.Pick([Errno.EFAULT, Errno.ENOMEM, Errno.EINVAL]) : 0;
+            var nulls = errno == 0 ? _rng.Range(1, 3) : 0;
+            var fn = _rng.Chance(70) ? ReleaseFn.UnpinUserPages : ReleaseFn.UnpinUserPagesDirtyLock;
+            yield return new UnpinArray(h.Call, fn, (int)h.Index, count, nulls, (int)errno);
+        }
+
         private IEnumerable<Command?> FolioAddPinMove()
         {
             var h = PickHeld(Hold.Pin);
@@ -962,6 +986,8 @@ public sealed class SequenceGenerator
                     }
 
                 case IterKind.Bvec:
+                    segs = BvecSegs(sector);
+                    break;
                 case IterKind.Xarray:
                     segs = [KernelSeg(sector, r => r.Kind is RegionKind.Anon or RegionKind.File)];
                     break;
@@ -1031,6 +1057,37 @@ public sealed class SequenceGenerator
             }
 
             return new IterSeg(r.Start + (ulong)start, Math.Max(len, sector ? 512 : 1));
+        }
+
+        /// <summary>
+        /// A bvec array: one segment, or several, most of them whole pages so that a v6.13+ extraction walks on from
+        /// one into the next; each segment lies inside one Anon or File region.
+        /// </summary>
+        private List<IterSeg> BvecSegs(bool sector)
+        {
+            static bool Backed(RegionView r) => r.Kind is RegionKind.Anon or RegionKind.File;
+            if (_rng.Chance(50))
+            {
+                return [KernelSeg(sector, Backed)];
+            }
+
+            var list = new List<IterSeg>();
+            var n = _rng.Range(2, 4);
+            for (var i = 0; i < n; i++)
+            {
+                var r = PickRegion(Backed) ?? PickRegion()!;
+                if (!Backed(r) || _rng.Chance(25))
+                {
+                    list.Add(KernelSeg(sector, Backed));
+                    continue;
+                }
+
+                var page = PickPage(r);
+                var pages = _rng.Range(1L, Math.Min(3, r.Pages - page));
+                list.Add(new IterSeg(r.Start + (ulong)(page * Page), pages * Page));
+            }
+
+            return list;
         }
 
         private IterView? PickIter(Func<IterView, bool>? filter, bool preferLive)
@@ -1245,7 +1302,10 @@ public sealed class SequenceGenerator
 
         private IEnumerable<Command?> NetfsScenario()
         {
-            var init = IterInitCommand(IterPurpose.Netfs);
+            // Sometimes a user buffer that starts in a hole: the first extraction faults.
+            var init = _rng.Chance(15) && Regions.Count > 0
+                ? new IterInit(_nextIter++, IterKind.Iovec, IterDir.Dest, [new IterSeg(HoleAddress(), _rng.Range(1L, 2 * Page)), UserSeg(false)])
+                : IterInitCommand(IterPurpose.Netfs);
             yield return init;
             if (init is null)
             {

@@ -254,13 +254,17 @@ public sealed partial class MutantKillerTests
     }
 
     [Fact]
-    public void VALIDITY_iter_init_bvec_and_xarray_take_one_segment_inside_one_region()
+    public void VALIDITY_iter_init_bvec_segments_and_the_one_xarray_segment_lie_inside_one_region()
     {
         var r = Anon(Profiles.Linux618, folios: 4);
         Assert.Null(r.Invalid(new IterInit(1, IterKind.Bvec, IterDir.Source, [new IterSeg(A, 4 * 4096)])));
-        Assert.Contains("BVEC/XARRAY", r.Invalid(new IterInit(1, IterKind.Bvec, IterDir.Source, [new IterSeg(A + VPage, 4 * 4096)])));
-        Assert.Contains("BVEC/XARRAY", r.Invalid(new IterInit(1, IterKind.Bvec, IterDir.Source, [new IterSeg(A, 4096), new IterSeg(A + VPage, 4096)])));
-        Assert.Contains("BVEC/XARRAY", r.Invalid(new IterInit(1, IterKind.Xarray, IterDir.Source, [new IterSeg(VHole, 4096)])));
+        Assert.Null(r.Invalid(new IterInit(1, IterKind.Bvec, IterDir.Source, [new IterSeg(A, 4096), new IterSeg(A + 4096, 4096)])));
+        Assert.Contains("BVEC takes", r.Invalid(new IterInit(1, IterKind.Bvec, IterDir.Source, [new IterSeg(A + VPage, 4 * 4096)])));
+        Assert.Contains("BVEC takes", r.Invalid(new IterInit(1, IterKind.Bvec, IterDir.Source, [new IterSeg(A, 4096), new IterSeg(A + (4 * VPage), 4096)])));
+        Assert.Contains("BVEC takes", r.Invalid(new IterInit(1, IterKind.Bvec, IterDir.Source, [new IterSeg(A, 4096), new IterSeg(A, 0)])));
+        Assert.Contains("BVEC takes", r.Invalid(new IterInit(1, IterKind.Bvec, IterDir.Source, [])));
+        Assert.Contains("XARRAY takes", r.Invalid(new IterInit(1, IterKind.Xarray, IterDir.Source, [new IterSeg(VHole, 4096)])));
+        Assert.Contains("XARRAY takes", r.Invalid(new IterInit(1, IterKind.Xarray, IterDir.Source, [new IterSeg(A, 4096), new IterSeg(A + 4096, 4096)])));
     }
 
     [Fact]

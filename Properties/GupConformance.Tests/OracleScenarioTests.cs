@@ -552,7 +552,7 @@ public sealed partial class OracleScenarioTests
     }
 
     [Fact]
-    public void API_UNLOCKED_LONGTERM_the_unlocked_calls_refuse_FOLL_LONGTERM_before_6_3()
+    public void API_UNLOCKED_LONGTERM_the_unlocked_calls_refuse_FOLL_LONGTERM_before_6_2()
     {
         Assert.Equal("-EINVAL", Result(Profiles.Linux519, Pin(1, A, 1, Foll.LongTerm, EntryPoint.PinUserPagesUnlocked)));
         Assert.Equal("-EINVAL", Result(Profiles.Linux57, Get(1, A, 1, Foll.LongTerm, EntryPoint.GetUserPagesUnlocked)));
@@ -1054,6 +1054,16 @@ public sealed partial class OracleScenarioTests
             Map(1, RegionKind.Anon, A, 4), Map(2, RegionKind.Anon, B, 1, 2),
             new IterInit(1, IterKind.Iovec, IterDir.Dest, [new IterSeg(A, 8192), new IterSeg(C, 4096)]), new NetfsExtract(1, 1, 1 << 20),
             new NetfsFree(1), new IterInit(2, IterKind.Bvec, IterDir.Dest, [new IterSeg(B, 4096)]), new NetfsExtract(2, 2, 4096),
+        ];
+        yield return
+        [
+            // Issue 13: a walk into the adjacent mapping, a faulted zero-region page found again, long-term P2PDMA pins.
+            Map(1, RegionKind.Anon, A, 2), Map(2, RegionKind.Zero, A + (2 * Page), 2), Get(1, A, 4, Foll.Write),
+            Get(2, A + (2 * Page), 1), Pin(3, A, 1, Foll.LongTerm | Foll.PciP2pDma),
+            Pin(4, A, 1, Foll.LongTerm | Foll.PciP2pDma, EntryPoint.PinUserPagesUnlocked),
+            Pin(5, A, 2), new UnpinArray(5, ReleaseFn.UnpinUserPages, 0, 2, Errno: 14),
+            new UnpinArray(5, ReleaseFn.UnpinUserPages, 0, 2, NullPrefix: 1),
+            new IterInit(1, IterKind.Ubuf, IterDir.Dest, [new IterSeg(A, 8192)]), new BioAdd(1, 1, 2),
         ];
     }
 }

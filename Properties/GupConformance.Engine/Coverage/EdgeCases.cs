@@ -260,7 +260,7 @@ public static class EdgeCases
     private static List<EdgeTarget> Build(Profile p, Facet f)
     {
         var list = new List<EdgeTarget>();
-        foreach (var kind in IterKinds(p, f))
+        foreach (var kind in IterKinds(p, f).Where(k => ZeroSegmentAccepted(p, k)))
         {
             list.Add(new EdgeTarget(ZeroSegmentLabel(kind), EdgeFamily.ZeroLengthSegment) { IterKind = kind });
         }
@@ -324,6 +324,19 @@ public static class EdgeCases
         }
 
         return (f & Facet.Netfs) != 0 ? [IterKind.Ubuf, IterKind.Iovec, IterKind.Kvec, IterKind.Bvec] : [];
+    }
+
+    /// <summary>
+    /// Whether the model takes an iterator of <paramref name="kind"/> whose first segment is empty (it refuses an empty
+    /// bvec, which the v6.13+ walk lists as a page of no bytes: CONTRACT.md's list of refused inputs), asked from a state
+    /// with one small mapped region.
+    /// </summary>
+    public static bool ZeroSegmentAccepted(Profile p, IterKind kind)
+    {
+        const ulong start = SequenceGenerator.BaseAddress;
+        var state = GupModel.Step(GupModel.Init(p), new MapRegion(1, RegionKind.Anon, start, 2)).Next;
+        IterSeg first = kind == IterKind.Discard ? new(0, 0) : new(start, 0);
+        return GupModel.Precondition(state, new IterInit(1, kind, IterDir.Dest, [first])) is null;
     }
 
     private static List<EdgeTarget> Refusals(Profile p)

@@ -47,6 +47,7 @@ public static class ProcessWire
     [
         (Facet.Core, "core"), (Facet.LargeFolios, "large_folios"), (Facet.ZeroPage, "zero_page"), (Facet.IovIter, "iov_iter"),
         (Facet.Bio, "bio"), (Facet.FrameVector, "frame_vector"), (Facet.Netfs, "netfs"),
+        (Facet.ReleaseArguments, "release_arguments"),
     ];
 
     public static void WriteCommand(Utf8JsonWriter w, Command command, Profile profile)
@@ -87,6 +88,15 @@ public static class ProcessWire
                 w.WriteNumber("index", r.Index);
                 w.WriteNumber("count", r.Count);
                 w.WriteBoolean("make_dirty", r.MakeDirty);
+                break;
+            case UnpinArray u:
+                w.WriteNumber("call", u.Call);
+                w.WriteString("fn", ReleaseName(u.Fn));
+                w.WriteNumber("index", u.Index);
+                w.WriteNumber("count", u.Count);
+                w.WriteNumber("null_prefix", u.NullPrefix);
+                w.WriteNumber("errno", u.Errno);
+                w.WriteBoolean("make_dirty", u.MakeDirty);
                 break;
             case FolioAddPin a:
                 w.WriteNumber("new_call", a.NewCall);
