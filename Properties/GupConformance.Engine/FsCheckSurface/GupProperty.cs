@@ -223,6 +223,7 @@ public static class GupProperty
                 ViolatedRules = r.ViolatedRules,
                 UnexpectedRules = r.ViolatedRules.Where(id => !_declared.Contains(id)).ToList(),
                 Message = r.Message,
+                Cause = r.Cause,
                 Reproduced = Failure(r, _declared).Overlaps(failure),
             };
 
