@@ -334,6 +334,39 @@ public partial class KernelStyleImplementation
     }
 
     /// <summary>
+    /// iov_iter_revert(): give back <paramref name="unroll"/> bytes just consumed. UBUF: iov_offset -= unroll. IOVEC,
+    /// KVEC, BVEC: within the current segment if iov_offset covers it, else back through the earlier segments (empty
+    /// ones included) until one holds the rest.
+    /// </summary>
+    protected static void IovIterRevert(IovIter i, long unroll)
+    {
+        if (unroll == 0)
+        {
+            return;
+        }
+
+        i.Count += unroll;
+        if (unroll <= i.IovOffset)
+        {
+            i.IovOffset -= unroll;
+            return;
+        }
+
+        unroll -= i.IovOffset;
+        while (true)
+        {
+            var n = i.Iov[--i.Cur].Len;
+            if (unroll <= n)
+            {
+                i.IovOffset = n - unroll;
+                return;
+            }
+
+            unroll -= n;
+        }
+    }
+
+    /// <summary>
     /// iov_iter_get_pages2() on a user-backed iterator (≤ v6.4 bios, BIO-REFS-LEGACY): the same single-segment
     /// arithmetic as extraction but references from get_user_pages_fast(FOLL_WRITE for ITER_DEST).
     /// </summary>

@@ -138,8 +138,9 @@ public sealed record IterRetention(int Iter) : Command
 }
 
 /// <summary>bio_iov_iter_get_pages() into bio <paramref name="Bio"/> (created empty on first use) until the
-/// iterator is empty or the bio holds <paramref name="MaxVecs"/> pages.</summary>
-public sealed record BioAdd(int Bio, int Iter, int MaxVecs) : Command
+/// iterator is empty or the bio holds <paramref name="MaxVecs"/> bvecs, on a block device whose logical block size is
+/// <paramref name="LogicalBlockSize"/> (512, 1024, 2048 or 4096: bdev_logical_block_size()).</summary>
+public sealed record BioAdd(int Bio, int Iter, int MaxVecs, int LogicalBlockSize = 512) : Command
 {
     public override Facet Needs => Facet.Bio;
 }

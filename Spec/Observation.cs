@@ -86,6 +86,9 @@ public sealed record Observation
     /// <summary>Bio flag names set after the command, e.g. BIO_PAGE_PINNED (sorted).</summary>
     public IReadOnlyList<string>? BioFlags { get; init; }
 
+    /// <summary>The same flags as the era's bi_flags bits (1 &lt;&lt; flag number), e.g. 0x3 for BIO_NO_PAGE_REF|BIO_CLONED ≤ v6.4.</summary>
+    public long? BioFlagBits { get; init; }
+
     /// <summary>Pages (bvec entries counted per page) held by the bio.</summary>
     public long? BioPages { get; init; }
 
@@ -166,6 +169,11 @@ public sealed record Observation
         if (BioFlags is { } bf)
         {
             f["bio_flags"] = bf.Count == 0 ? "0" : string.Join('|', bf.Order(StringComparer.Ordinal));
+        }
+
+        if (BioFlagBits is { } bb)
+        {
+            f["bio_flag_bits"] = "0x" + bb.ToString("x", CultureInfo.InvariantCulture);
         }
 
         if (BioPages is { } bp)

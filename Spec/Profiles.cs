@@ -96,6 +96,7 @@ public static class Profiles
         FrameVector = FrameVectorScheme.PinsWithPfnFallback,
         EntryPoints = FastOnlyEraEntries,
         UnpinRefusesErrnoCount = true,
+        BioBvecCloned = true,
         Facets = PreIov | Facet.ReleaseArguments,
     };
 
@@ -109,6 +110,7 @@ public static class Profiles
         Validation = ValidationScheme.Legacy62,
         LongTermUnsharesZeroPage = true,
         FastAccepted = Fast62,
+        BioBlockAlign = BioBlockAlign.PerExtraction,
         FrameVector = FrameVectorScheme.PinsOnly,
     };
 
@@ -120,6 +122,7 @@ public static class Profiles
         IsProposal = true,
         Version = 601,
         Iov = IovScheme.Rfc2022,
+        BioBlockAlign = BioBlockAlign.PerExtraction,
         Facets = PreIov | Facet.IovIter | Facet.ReleaseArguments,
     };
 
@@ -209,6 +212,7 @@ public static class Profiles
         Title = "The newest released kernel checked (6.18.2): as 6.15 on 64-bit",
         Basis = "v6.18.2 (gfunkmonk/linux-6.18.2 @57dc26c98)",
         Version = 618,
+        BioBlockAlign = BioBlockAlign.WholeBio,
     };
 
     /// <summary>All profiles, oldest first; the last released kernel is the default.</summary>

@@ -34,7 +34,8 @@ public static class BrokenImplementations
         // Issue 13 (ReachMutants.cs): behaviour the model newly covers.
         typeof(GupWalkStopsAtVmaEnd), typeof(ZeroWriteFaultCopiesAgain), typeof(ApiLongtermP2pdmaAccepted),
         typeof(IovBvecOneSegmentAfter613), typeof(UnpinErrnoCountClamped), typeof(UnpinNullEntryEndsArray),
-        typeof(NetfsStableErrorKeepsPartial), typeof(BioFullCountsPages),
+        typeof(NetfsStableErrorKeepsPartial), typeof(BioFullCountsPages), typeof(BioTrimKeepsTail), typeof(BioTrimNotReverted),
+        typeof(BioBvecNotCloned), typeof(BioFlagBitsV8Layout),
     ];
 
     public static IReadOnlyList<BrokenImplementation> All { get; } = [.. Types.Select(Describe)];

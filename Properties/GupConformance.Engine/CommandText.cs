@@ -112,7 +112,9 @@ public static class CommandText
                     : $"iov_iter_extract_will_pin(it{N(q.Iter)})";
 
             case BioAdd b:
-                return $"bio_iov_iter_get_pages(bio{N(b.Bio)}, it{N(b.Iter)}, max_vecs={N(b.MaxVecs)})";
+                return b.LogicalBlockSize == 512
+                    ? $"bio_iov_iter_get_pages(bio{N(b.Bio)}, it{N(b.Iter)}, max_vecs={N(b.MaxVecs)})"
+                    : $"bio_iov_iter_get_pages(bio{N(b.Bio)}, it{N(b.Iter)}, max_vecs={N(b.MaxVecs)}, logical_block_size={N(b.LogicalBlockSize)})";
 
             case BioRelease br:
                 return $"bio_release_pages(bio{N(br.Bio)}, mark_dirty={B(br.MarkDirty)})";

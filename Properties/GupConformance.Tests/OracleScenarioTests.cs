@@ -730,10 +730,83 @@ public sealed partial class OracleScenarioTests
     public void BIO_CLEANUP_FLAGS_the_flag_says_how_pages_are_held()
     {
         Assert.Equal("BIO_PAGE_PINNED", BioRun(Profiles.Linux618, IterKind.Ubuf, new IterSeg(A, 4096)).Do(new BioAdd(1, 1, 4)).V("bio_flags"));
-        Assert.Equal("0", BioRun(Profiles.Linux618, IterKind.Bvec, new IterSeg(A, 4096)).Do(new BioAdd(1, 1, 4)).V("bio_flags"));
-        Assert.Equal("BIO_NO_PAGE_REF", BioRun(Profiles.Linux519, IterKind.Bvec, new IterSeg(A, 4096)).Do(new BioAdd(1, 1, 4)).V("bio_flags"));
+        Assert.Equal("BIO_CLONED", BioRun(Profiles.Linux618, IterKind.Bvec, new IterSeg(A, 4096)).Do(new BioAdd(1, 1, 4)).V("bio_flags"));
+        Assert.Equal("BIO_CLONED|BIO_NO_PAGE_REF", BioRun(Profiles.Linux519, IterKind.Bvec, new IterSeg(A, 4096)).Do(new BioAdd(1, 1, 4)).V("bio_flags"));
         Assert.Equal("0", BioRun(Profiles.Linux519, IterKind.Ubuf, new IterSeg(A, 4096)).Do(new BioAdd(1, 1, 4)).V("bio_flags"));
         Assert.Equal("BIO_PAGE_PINNED", BioRun(Profiles.Proposal2023IovExtractV8, IterKind.Iovec, new IterSeg(A, 4096)).Do(new BioAdd(1, 1, 4)).V("bio_flags"));
+    }
+
+    [Fact]
+    public void BIO_FLAG_BITS_BIO_BVEC_CLONED_the_flags_as_each_eras_bi_flags_bits()
+    {
+        // 6.1.192 blk_types.h: BIO_NO_PAGE_REF = 0, BIO_CLONED = 1; bio_iov_bvec_set() sets both.
+        var legacy = BioRun(Profiles.Linux519, IterKind.Bvec, new IterSeg(A, 4096)).Do(new BioAdd(1, 1, 4));
+        Assert.Equal("0x3", legacy.V("bio_flag_bits"));
+        Assert.True(legacy.Exercised("BIO-BVEC-CLONED"));
+        Assert.True(legacy.Exercised("BIO-FLAG-BITS"));
+        Assert.Equal("0x0", BioRun(Profiles.Linux62, IterKind.Ubuf, new IterSeg(A, 4096)).Do(new BioAdd(1, 1, 4)).V("bio_flag_bits"));
+
+        // 6.12.118: BIO_PAGE_PINNED = 0, BIO_CLONED = 1; a BVEC bio is BIO_CLONED alone.
+        Assert.Equal("0x2", BioRun(Profiles.Linux612Stable, IterKind.Bvec, new IterSeg(A, 4096)).Do(new BioAdd(1, 1, 4)).V("bio_flag_bits"));
+        Assert.Equal("0x1", BioRun(Profiles.Linux612Stable, IterKind.Iovec, new IterSeg(A, 4096)).Do(new BioAdd(1, 1, 4)).V("bio_flag_bits"));
+
+        // v8: BIO_PAGE_PINNED = 0, BIO_PAGE_REFFED = 1, BIO_CLONED = 2.
+        var v8 = BioRun(Profiles.Proposal2023IovExtractV8, IterKind.Bvec, new IterSeg(A, 4096)).Do(new BioAdd(1, 1, 4));
+        Assert.Equal("BIO_CLONED", v8.V("bio_flags"));
+        Assert.Equal("0x4", v8.V("bio_flag_bits"));
+
+        // Before bio_iov_bvec_set() (5.7): BIO_NO_PAGE_REF alone.
+        var old = BioRun(Profiles.Linux57, IterKind.Bvec, new IterSeg(A, 4096)).Do(new BioAdd(1, 1, 4));
+        Assert.Equal("BIO_NO_PAGE_REF", old.V("bio_flags"));
+        Assert.Equal("0x1", old.V("bio_flag_bits"));
+        Assert.False(old.Exercised("BIO-BVEC-CLONED"));
+    }
+
+    [Fact]
+    public void BIO_LOGICAL_BLOCK_TRIM_a_cut_extraction_is_trimmed_to_the_block_and_retried_from_the_reverted_bytes()
+    {
+        // 6.12.118, lbs 4096, max_vecs 2, 8192 bytes at A+512: extraction 1 pins r1.f0, r1.f1 (7680 bytes), trims 3584 and
+        // keeps both pages (4096 bytes, one bvec: f1 follows f0 physically); extraction 2 (maxpages 1) pins r1.f1 again for
+        // 3584 bytes, trims all of it, unpins it and fails with -EFAULT, which the non-empty bio swallows.
+        var r = BioRun(Profiles.Linux612Stable, IterKind.Ubuf, new IterSeg(A + 512, 8192)).Do(new BioAdd(1, 1, 2, 4096));
+        Assert.Equal("0", r.V("result"));
+        Assert.Equal("2", r.V("bio_pages"));
+        Assert.Equal("4096", r.V("iter_count"));
+        Assert.True(r.Exercised("BIO-LOGICAL-BLOCK-TRIM"));
+        Assert.Equal("1025", r.Inspect("r1.f1").V("refcount"));
+        r.Vmstat();
+        Assert.Equal("3", r.V("nr_foll_pin_acquired"));
+        Assert.Equal("1", r.V("nr_foll_pin_released"));
+
+        // ≤ v5.19 nothing is trimmed: the second extraction adds r1.f2 for the last 512 bytes.
+        var untrimmed = BioRun(Profiles.Linux519, IterKind.Ubuf, new IterSeg(A + 512, 8192)).Do(new BioAdd(1, 1, 2, 4096));
+        Assert.Equal("3", untrimmed.V("bio_pages"));
+        Assert.Equal("0", untrimmed.V("iter_count"));
+        Assert.False(untrimmed.Exercised("BIO-LOGICAL-BLOCK-TRIM"));
+    }
+
+    [Fact]
+    public void BIO_LOGICAL_BLOCK_TRIM_pages_past_the_trimmed_size_go_back_at_once_and_an_empty_bio_fails()
+    {
+        // 6.2 (refs, put_page as in 6.1.192): 6144 bytes at A, lbs 4096: r1.f1 is taken, trimmed away and put; the retry
+        // takes it again for 2048 bytes, trims to nothing and puts it; the bio keeps r1.f0 only.
+        var r = BioRun(Profiles.Linux62, IterKind.Ubuf, new IterSeg(A, 6144)).Do(new BioAdd(1, 1, 4, 4096));
+        Assert.Equal("0", r.V("result"));
+        Assert.Equal("1", r.V("bio_pages"));
+        Assert.Equal("2048", r.V("iter_count"));
+        Assert.Equal("1", r.Inspect("r1.f1").V("refcount"));
+        Assert.Equal("2", r.Inspect("r1.f0").V("refcount"));
+
+        // 6.12.118: 2048 bytes on a 4096-byte device: the only extraction is trimmed to nothing, r1.f0 is unpinned, and
+        // the empty bio returns -EFAULT with the iterator as it was.
+        var empty = BioRun(Profiles.Linux612Stable, IterKind.Ubuf, new IterSeg(A, 2048)).Do(new BioAdd(1, 1, 4, 4096));
+        Assert.Equal("-EFAULT", empty.V("result"));
+        Assert.Equal("0", empty.V("bio_pages"));
+        Assert.Equal("2048", empty.V("iter_count"));
+        Assert.Equal("1", empty.Inspect("r1.f0").V("refcount"));
+        empty.Vmstat();
+        Assert.Equal("1", empty.V("nr_foll_pin_acquired"));
+        Assert.Equal("1", empty.V("nr_foll_pin_released"));
     }
 
     [Fact]

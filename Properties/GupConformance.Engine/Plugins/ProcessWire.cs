@@ -131,6 +131,7 @@ public static class ProcessWire
                 w.WriteNumber("bio", b.Bio);
                 w.WriteNumber("iter", b.Iter);
                 w.WriteNumber("max_vecs", b.MaxVecs);
+                w.WriteNumber("logical_block_size", b.LogicalBlockSize);
                 break;
             case BioRelease b:
                 w.WriteNumber("bio", b.Bio);
@@ -244,6 +245,7 @@ public static class ProcessWire
                 "extract_mode" => o with { ExtractMode = Int(v, at) },
                 "bio_flags" => o with { BioFlags = Strings(v, at) },
                 "bio_pages" => o with { BioPages = Int(v, at) },
+                "bio_flag_bits" => o with { BioFlagBits = Int(v, at) },
                 "got_ref" => o with { GotRef = Bool(v, at) },
                 "is_pfns" => o with { IsPfns = Bool(v, at) },
                 "nr_frames" => o with { NrFrames = Int(v, at) },
