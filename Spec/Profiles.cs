@@ -123,7 +123,7 @@ public static class Profiles
         Version = 601,
         Iov = IovScheme.Rfc2022,
         BioBlockAlign = BioBlockAlign.PerExtraction,
-        Facets = PreIov | Facet.IovIter | Facet.ReleaseArguments,
+        Facets = PreIov | Facet.IovIter | Facet.ReleaseArguments | Facet.AllocFailure,
     };
 
     public static readonly Profile Proposal2023IovExtractV8 = Linux62 with
@@ -137,7 +137,7 @@ public static class Profiles
         Iov = IovScheme.V8Pin,
         IovEmptyLeadingSegmentBug = true,
         Bio = BioScheme.ReffedAndPinned,
-        Facets = PreIov | Facet.IovIter | Facet.ReleaseArguments,
+        Facets = PreIov | Facet.IovIter | Facet.ReleaseArguments | Facet.AllocFailure,
     };
 
     public static readonly Profile Linux65 = Linux62 with

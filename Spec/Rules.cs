@@ -460,6 +460,13 @@ public static class Rules
             "lib/iov_iter.c f741bd7178c9 \"iov_iter: Fix iov_iter_extract_pages() with zero-sized entries\" v6.6+ [5.3]",
             p => p.Iov == IovScheme.Merged && !p.IovEmptyLeadingSegmentBug),
 
+        new("IOV-ALLOC-ENOMEM", RuleLevel.Must, "IOV", Facet.AllocFailure,
+            "A failed pages-array allocation is -ENOMEM before anything is pinned, and nothing is consumed",
+            "Called with *pages == NULL, iov_iter_extract_pages() allocates the array itself: every extraction path (UBUF/IOVEC, KVEC, BVEC, XARRAY; the RFC's user and BVEC/XARRAY paths) calls want_pages_array() after finding its segment and before pin_user_pages_fast() or listing a page, and returns -ENOMEM if kvmalloc_array() fails. No page is pinned, referenced or listed, the iterator is not advanced and *offset0 is not a result. Only the answers given before the allocation escape it: maxsize 0 (0), DISCARD and the RFC's KVEC (-EFAULT), and the v6.3–v6.5 all-empty KVEC (0).",
+            "check that want_pages_array() runs before pin_user_pages_fast()/the page listing in every extraction helper, and that its failure returns before iov_iter_advance().",
+            "lib/iov_iter.c want_pages_array(), iov_iter_extract_user_pages()/_kvec_pages()/_bvec_pages()/_xarray_pages() 6.12.118 (\"if (!maxpages) return -ENOMEM\"), v6.13+ multi-bvec walk (array first); seed 2022-11 RFC and 2023-01 v8 (same order) [5.1]",
+            p => p.Iov != IovScheme.None),
+
         // ---- Bio ---------------------------------------------------------------------------------------------
         new("BIO-CLEANUP-FLAGS", RuleLevel.Must, "BIO", Facet.Bio,
             "A bio's cleanup flag says how its pages are held",

@@ -35,7 +35,7 @@ public static class BrokenImplementations
         typeof(GupWalkStopsAtVmaEnd), typeof(ZeroWriteFaultCopiesAgain), typeof(ApiLongtermP2pdmaAccepted),
         typeof(IovBvecOneSegmentAfter613), typeof(UnpinErrnoCountClamped), typeof(UnpinNullEntryEndsArray),
         typeof(NetfsStableErrorKeepsPartial), typeof(BioFullCountsPages), typeof(BioTrimKeepsTail), typeof(BioTrimNotReverted),
-        typeof(BioBvecNotCloned), typeof(BioFlagBitsV8Layout),
+        typeof(BioBvecNotCloned), typeof(BioFlagBitsV8Layout), typeof(IovNoMemAfterPin),
     ];
 
     public static IReadOnlyList<BrokenImplementation> All { get; } = [.. Types.Select(Describe)];

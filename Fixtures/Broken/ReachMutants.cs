@@ -195,3 +195,26 @@ public sealed class BioFlagBitsV8Layout(Profile profile) : KernelStyleImplementa
 {
     protected override int BIO_CLONED => 2;
 }
+
+[Broken("iov-nomem-after-pin",
+    ["IOV-ALLOC-ENOMEM"],
+    [Rfc, V8, L65, L68, L612, L615, L615x32, L618],
+    3,
+    "The user-backed extraction pins the pages first and allocates the pages array after: when the allocation fails it returns -ENOMEM with every page still pinned and no array to find them by.",
+    "A helper that reuses a caller-sized scratch array for pin_user_pages_fast() and only then kvmalloc()s the array it hands back, unlike want_pages_array() before the pin.")]
+public sealed class IovNoMemAfterPin(Profile profile) : KernelStyleImplementation(profile)
+{
+    protected override long IovIterExtractUserPages(IovIter i, PageArray pages, long maxsize, int maxpages, out long offset0)
+    {
+        if (!PagesAllocFails)
+        {
+            return base.IovIterExtractUserPages(i, pages, maxsize, maxpages, out offset0);
+        }
+
+        var addr = FirstIovecSegment(i, ref maxsize);
+        offset0 = (long)(addr % (ulong)PAGE_SIZE);
+        var n = (int)Math.Min((maxsize + offset0 + PAGE_SIZE - 1) / PAGE_SIZE, maxpages);
+        PinUserPagesFast(addr & PAGE_MASK, n, i.DataSource ? 0 : FOLL_WRITE, new PageArray());
+        return -Errno.ENOMEM;
+    }
+}

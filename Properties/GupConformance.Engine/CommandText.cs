@@ -104,7 +104,7 @@ public static class CommandText
                 }
 
             case IterExtract e:
-                return $"iov_iter_extract_pages(it{N(e.Iter)}, maxsize={N(e.MaxSize)}, maxpages={N(e.MaxPages)}) [call {N(e.Call)}]";
+                return $"iov_iter_extract_pages(it{N(e.Iter)}, maxsize={N(e.MaxSize)}, maxpages={N(e.MaxPages)}){(e.AllocFails ? " with the pages-array allocation failing" : string.Empty)} [call {N(e.Call)}]";
 
             case IterRetention q:
                 return profile is not null && profile.Iov is IovScheme.Rfc2022 or IovScheme.V8Pin

@@ -74,7 +74,7 @@ public sealed class SequenceGenerator
     {
         Moves.FolioAddPin => _profile.HasFolioAddPin,
         Moves.UnpinArray => _profile.UnpinRefusesErrnoCount || _profile.UnpinSkipsNullEntry,
-        Moves.IterExtract or Moves.IterRetention or Moves.IterScenario => _profile.Iov != IovScheme.None,
+        Moves.IterExtract or Moves.IterExtractNoMem or Moves.IterRetention or Moves.IterScenario => _profile.Iov != IovScheme.None,
         Moves.NetfsExtract or Moves.NetfsFree or Moves.NetfsScenario => _profile.HasNetfs,
         _ => true,
     };
@@ -201,6 +201,7 @@ public sealed class SequenceGenerator
             Moves.UnpinArray => UnpinArrayMove(),
             Moves.IterInit => One(IterInitCommand(IterPurpose.Any)),
             Moves.IterExtract => One(IterExtractCommand(null)),
+            Moves.IterExtractNoMem => One(IterExtractCommand(null) is { } e ? e with { AllocFails = true } : null),
             Moves.IterRetention => One(IterRetentionCommand(null)),
             Moves.IterScenario => IterScenario(),
             Moves.BioAdd => One(BioAddCommand(null)),

@@ -634,6 +634,41 @@ public sealed partial class OracleScenarioTests
     }
 
     [Fact]
+    public void IOV_ALLOC_ENOMEM_a_failed_pages_array_is_ENOMEM_before_any_pin_and_consumes_nothing()
+    {
+        // 6.12.118 iov_iter_extract_user_pages(): want_pages_array() before pin_user_pages_fast(). Without the fault the
+        // same call pins r1.f0..r1.f2 for 8192 bytes.
+        var failed = Iter(Profiles.Linux612Stable, IterKind.Ubuf, IterDir.Dest, new IterSeg(A + 512, 8192))
+            .Do(new IterExtract(10, 1, 1 << 20, 16, AllocFails: true));
+        Assert.Equal("-ENOMEM", failed.V("result"));
+        Assert.Equal("[]", failed.V("pages"));
+        Assert.Equal(FieldCheck.Absent, failed.V("offset0"));
+        Assert.Equal("8192", failed.V("iter_count"));
+        Assert.True(failed.Exercised("IOV-ALLOC-ENOMEM"));
+        Assert.Equal("1", failed.Inspect("r1.f0").V("refcount"));
+        Assert.Equal("0", failed.Vmstat().V("nr_foll_pin_acquired"));
+        var ok = Iter(Profiles.Linux612Stable, IterKind.Ubuf, IterDir.Dest, new IterSeg(A + 512, 8192)).Do(new IterExtract(10, 1, 1 << 20, 16));
+        Assert.Equal("8192", ok.V("result"));
+        Assert.Equal("3", ok.Vmstat().V("nr_foll_pin_acquired"));
+
+        // Every kernel-backed kind allocates too (KVEC, BVEC in one segment or, v6.13+, several, XARRAY).
+        foreach (var (p, kind) in new[] { (Profiles.Linux68, IterKind.Kvec), (Profiles.Linux612Stable, IterKind.Bvec), (Profiles.Linux618, IterKind.Bvec), (Profiles.Linux65, IterKind.Xarray) })
+        {
+            var k = Iter(p, kind, IterDir.Source, new IterSeg(A, 4096)).Do(new IterExtract(10, 1, 4096, 4, AllocFails: true));
+            Assert.Equal("-ENOMEM", k.V("result"));
+            Assert.Equal("4096", k.V("iter_count"));
+        }
+
+        // Only the answers given before the allocation escape it: maxsize 0, DISCARD, the RFC's KVEC, and the v6.3–v6.5
+        // empty leading KVEC (6.8 fixed it, and then allocates).
+        Assert.Equal("0", Iter(Profiles.Linux618, IterKind.Ubuf, IterDir.Dest, new IterSeg(A, 4096)).Do(new IterExtract(10, 1, 0, 4, AllocFails: true)).V("result"));
+        Assert.Equal("-EFAULT", Iter(Profiles.Linux618, IterKind.Discard, IterDir.Dest, new IterSeg(0, 4096)).Do(new IterExtract(10, 1, 4096, 4, AllocFails: true)).V("result"));
+        Assert.Equal("-EFAULT", Iter(Profiles.Proposal2022IovExtractRfc, IterKind.Kvec, IterDir.Source, new IterSeg(A, 4096)).Do(new IterExtract(10, 1, 4096, 4, AllocFails: true)).V("result"));
+        Assert.Equal("0", Iter(Profiles.Linux65, IterKind.Kvec, IterDir.Source, new IterSeg(A, 0), new IterSeg(A, 4096)).Do(new IterExtract(10, 1, 4096, 4, AllocFails: true)).V("result"));
+        Assert.Equal("-ENOMEM", Iter(Profiles.Linux68, IterKind.Kvec, IterDir.Source, new IterSeg(A, 0), new IterSeg(A, 4096)).Do(new IterExtract(10, 1, 4096, 4, AllocFails: true)).V("result"));
+    }
+
+    [Fact]
     public void IOV_RFC_SOURCE_GET_the_RFC_takes_references_for_a_user_source()
     {
         var r = Iter(Profiles.Proposal2022IovExtractRfc, IterKind.Ubuf, IterDir.Source, new IterSeg(A, 4096)).Do(new IterExtract(10, 1, 4096, 4));

@@ -48,6 +48,7 @@ public static class ProcessWire
         (Facet.Core, "core"), (Facet.LargeFolios, "large_folios"), (Facet.ZeroPage, "zero_page"), (Facet.IovIter, "iov_iter"),
         (Facet.Bio, "bio"), (Facet.FrameVector, "frame_vector"), (Facet.Netfs, "netfs"),
         (Facet.ReleaseArguments, "release_arguments"),
+        (Facet.AllocFailure, "alloc_failure"),
     ];
 
     public static void WriteCommand(Utf8JsonWriter w, Command command, Profile profile)
@@ -123,6 +124,11 @@ public static class ProcessWire
                 w.WriteNumber("iter", e.Iter);
                 w.WriteNumber("max_size", e.MaxSize);
                 w.WriteNumber("max_pages", e.MaxPages);
+                if (e.AllocFails)
+                {
+                    w.WriteBoolean("alloc_fails", true);
+                }
+
                 break;
             case IterRetention q:
                 w.WriteNumber("iter", q.Iter);
