@@ -49,6 +49,9 @@ internal static class BioStep
         EntryRun? last = null;
         long lastEnd = 0;
         long result = 0;
+
+        // The rules that decided how much the bio took, cited ahead of the extraction's own by the count checks.
+        var decisive = new List<string>();
         if (it.Kind == IterKind.Bvec)
         {
             foreach (var seg in it.Segs.Where(s => s.Len > 0))
@@ -80,7 +83,14 @@ internal static class BioStep
             while (it.Count > 0 && vcnt < c.MaxVecs)
             {
                 var ex = IovStep.ExtractPages(ctx, it, it.Count, c.MaxVecs - vcnt, hold, rule);
-                rules.AddRange(ex.Rules);
+                if (ex.Result <= 0 && ex.Rules.Contains("OVF-SIGN-CHECK"))
+                {
+                    // The overflow check refused the grab: that decided how far the bio got, so it is cited first.
+                    rules.Insert(0, "OVF-SIGN-CHECK");
+                    decisive.Insert(0, "OVF-SIGN-CHECK");
+                }
+
+                rules.AddRange(ex.Rules.Where(r => !rules.Contains(r)));
                 if (ex.Result <= 0)
                 {
                     // The caller sees the error only while the bio is still empty ("return bio->bi_vcnt ? 0 : ret").
@@ -105,6 +115,7 @@ internal static class BioStep
                     }
 
                     rules.Add("BIO-LOGICAL-BLOCK-TRIM");
+                    decisive.Add("BIO-LOGICAL-BLOCK-TRIM");
                     trimmed = true;
                     ctx.Note($"extraction of {StepContext.Num(ex.Result)} bytes trimmed by {StepContext.Num(trim)} to the {StepContext.Num(c.LogicalBlockSize)}-byte block: {StepContext.Num(n - keep)} of {StepContext.Num(n)} pages released");
                     it = it.Advance(size);
@@ -134,6 +145,12 @@ internal static class BioStep
                     // __bio_release_pages() drops one ref/pin per page per bvec: the duplicate goes back now.
                     FolioOps.PutFolio(ctx, head.Folio, 1, hold == Hold.Pin, hold, rules, ["BIO-SAME-PAGE-MERGE"]);
                     rules.Add("BIO-SAME-PAGE-MERGE");
+                    if (ex.Rules.Contains("ZERO-FAULTED-PAGE-KEPT"))
+                    {
+                        // The page is the same only because an earlier write fault's page was kept, not faulted again.
+                        decisive.Add("ZERO-FAULTED-PAGE-KEPT");
+                    }
+
                     got = DropFirst(got);
                     n--;
                     prev = head;
@@ -184,13 +201,21 @@ internal static class BioStep
         ctx.Iters = ctx.Iters.SetItem(c.Iter, it);
         ctx.Bios = ctx.Bios.SetItem(c.Bio, new BioState(c.Bio, flags, pages.ToImmutable(), pageCount, last, lastEnd));
         ctx.UsedBios = ctx.UsedBios.Add(c.Bio);
-        ctx.Check("result", Errno.Describe(result), rules);
-        List<string> flagRules = flags.Contains(Cloned) ? ["BIO-CLEANUP-FLAGS", "BIO-BVEC-CLONED"] : ["BIO-CLEANUP-FLAGS"];
+        if (pageCount > c.MaxVecs)
+        {
+            // More pages than bvecs: counting bvecs, not pages, is what let the bio take them.
+            decisive.Add("BIO-FULL-COUNTS-BVECS");
+        }
+
+        // The cleanup flags decide nothing about how much was taken: the counts cite them last.
+        List<string> counted = [.. decisive.Distinct(), .. rules.Where(r => r != "BIO-CLEANUP-FLAGS" && !decisive.Contains(r)), "BIO-CLEANUP-FLAGS"];
+        List<string> flagRules = flags.Contains(Cloned) ? ["BIO-BVEC-CLONED", "BIO-CLEANUP-FLAGS"] : ["BIO-CLEANUP-FLAGS"];
+        ctx.Check("result", Errno.Describe(result), counted);
         ctx.Check("bio_flags", InspectStep.BioFlagsText(flags), flagRules);
-        ctx.Check("bio_flag_bits", "0x" + BioFlagLayout.Bits(p.Bio, flags).ToString("x", CultureInfo.InvariantCulture), [.. flagRules, "BIO-FLAG-BITS"]);
-        ctx.Check("bio_pages", StepContext.Num(pageCount), rules);
-        ctx.Check("iter_count", StepContext.Num(it.Count), rules);
-        rules.AddRange(flagRules.Skip(1));
+        ctx.Check("bio_flag_bits", "0x" + BioFlagLayout.Bits(p.Bio, flags).ToString("x", CultureInfo.InvariantCulture), ["BIO-FLAG-BITS", .. flagRules]);
+        ctx.Check("bio_pages", StepContext.Num(pageCount), counted);
+        ctx.Check("iter_count", StepContext.Num(it.Count), counted);
+        rules.AddRange(flagRules.Where(r => !rules.Contains(r)));
         rules.Add("BIO-FLAG-BITS");
         ctx.Exercise(rules);
         ctx.Note($"bio {StepContext.Num(c.Bio)} built: {StepContext.Num(pageCount)} pages, flags {InspectStep.BioFlagsText(flags)}");

@@ -188,6 +188,11 @@ internal static class FolioOps
         {
             next = next with { Pins = next.Pins + granted };
         }
+        else if (hold == Hold.Ref && !f.IsZero && HasExactPinCount(p, f.Order))
+        {
+            // A reference leaves the exact pin count alone: the rules that made it a reference decided that.
+            next = next with { PinProv = next.PinProv.Decide(why) };
+        }
 
         ctx.Put(next);
         CountAcquired(ctx, hold, kind, granted, rules);
@@ -309,6 +314,11 @@ internal static class FolioOps
         if (pins != 0)
         {
             next = next with { Pincount = unchecked((int)(next.Pincount - pins)), PinProv = next.PinProv.Change(ctx.StepNo, why) };
+        }
+        else if (!f.IsZero && HasExactPinCount(ctx.Profile, f.Order))
+        {
+            // Dropping references leaves the exact pin count alone: the release's rules decided that.
+            next = next with { PinProv = next.PinProv.Decide(why) };
         }
 
         ctx.Put(next);

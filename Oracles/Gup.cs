@@ -56,20 +56,22 @@ internal static class GupCore
 
         if (e.IsFast())
         {
+            // The era rules that let the flags through decided that the call got this far instead of -EINVAL, so a
+            // refusal of the fast checks cites them too (as a walk error does).
             if ((effective & ~p.FastAccepted) != 0)
             {
-                return new Admission(true, -Errno.EINVAL, ["API-FAST-FLAG-MASK"], effective, passed);
+                return new Admission(true, -Errno.EINVAL, [.. passed, "API-FAST-FLAG-MASK"], effective, passed);
             }
 
             var end = (UInt128)start + ((UInt128)(ulong)nrPages * (ulong)Sizes.PageSize);
             if (end > ulong.MaxValue)
             {
-                return new Admission(true, p.FastRangeOverflowResult, ["API-FAST-RANGE-OVERFLOW"], effective, passed);
+                return new Admission(true, p.FastRangeOverflowResult, [.. passed, "API-FAST-RANGE-OVERFLOW"], effective, passed);
             }
 
             if (end > TaskSizeMax)
             {
-                return new Admission(true, -Errno.EFAULT, ["API-FAULT-HOLE"], effective, passed);
+                return new Admission(true, -Errno.EFAULT, [.. passed, "API-FAULT-HOLE"], effective, passed);
             }
         }
 
@@ -259,6 +261,11 @@ internal static class GupCore
         {
             result = nrPages;
             resultRules = [.. admitted, .. implied, .. walk.Rules];
+            if (resultRules.Remove("GUP-WALK-NEXT-VMA"))
+            {
+                // How many entries a walk over several VMAs returns is decided by its going on into the next one.
+                resultRules.Insert(0, "GUP-WALK-NEXT-VMA");
+            }
         }
         else if (walk.Done > 0 || fastOnly)
         {

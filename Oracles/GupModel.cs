@@ -17,6 +17,7 @@ public sealed partial class ModelState
     private IReadOnlyList<int>? _netfsRequests;
     private IReadOnlyList<FolioView>? _folios;
     private IReadOnlyDictionary<string, string>? _describe;
+    private IReadOnlyList<string>? _folioKeys;
 
     public required Profile Profile { get; init; }
 
@@ -38,6 +39,9 @@ public sealed partial class ModelState
 
     /// <summary>Every folio that exists, in creation order (the zero page once any Zero region is mapped).</summary>
     public IReadOnlyList<FolioView> Folios { get => _folios ??= BuildFolios(); init => _folios = value; }
+
+    /// <summary>The keys of <see cref="Folios"/>, in the same order, without building the views.</summary>
+    public IReadOnlyList<string> FolioKeys => _folioKeys ??= BuildFolioKeys();
 
     public long Acquired { get; init; }
 

@@ -9,7 +9,12 @@ internal static class InspectStep
     /// folio_maybe_dma_pinned(): exact → pin count &gt; 0 (MDP-EXACT); else (unsigned)refcount &gt;= 1024
     /// (MDP-BIAS-THRESHOLD, and MDP-UNSIGNED-AFTER-WRAP when the refcount is negative). Null where the era has none.
     /// </summary>
-    public static (bool Value, List<string> Rules)? MaybeDmaPinned(Profile p, FolioState f)
+    private static readonly IReadOnlyList<string> Exact = ["MDP-EXACT"];
+    private static readonly IReadOnlyList<string> Threshold = ["MDP-BIAS-THRESHOLD"];
+    private static readonly IReadOnlyList<string> ThresholdAfterWrap = ["MDP-BIAS-THRESHOLD", "MDP-UNSIGNED-AFTER-WRAP"];
+    private static readonly IReadOnlyList<string> NoFalseNegative = ["MDP-NO-FALSE-NEGATIVE"];
+
+    public static (bool Value, IReadOnlyList<string> Rules)? MaybeDmaPinned(Profile p, FolioState f)
     {
         if (!p.HasMaybeDmaPinned)
         {
@@ -18,16 +23,10 @@ internal static class InspectStep
 
         if (!f.IsZero && FolioOps.HasExactPinCount(p, f.Order))
         {
-            return (f.Pincount > 0, ["MDP-EXACT"]);
+            return (f.Pincount > 0, Exact);
         }
 
-        var rules = new List<string> { "MDP-BIAS-THRESHOLD" };
-        if (f.Refcount < 0)
-        {
-            rules.Add("MDP-UNSIGNED-AFTER-WRAP");
-        }
-
-        return (unchecked((uint)f.Refcount) >= Sizes.GupPinCountingBias, rules);
+        return (unchecked((uint)f.Refcount) >= Sizes.GupPinCountingBias, f.Refcount < 0 ? ThresholdAfterWrap : Threshold);
     }
 
     /// <summary>Whether the pin count is reported: only for folios with an exact count (CONTRACT §2).</summary>
@@ -51,19 +50,20 @@ internal static class InspectStep
     {
         var p = ctx.Profile;
         var f = ctx.Folio(c.Folio);
+        var collateral = !ctx.Before.LastTouched.Contains(f.Key);
         var kept = KeptRule(ctx, f);
-        ctx.Check("refcount", StepContext.Num(f.Refcount), [.. f.RefProv.Cite(), .. CollateralRule(ctx, f), .. kept]);
+        ctx.Check("refcount", StepContext.Num(f.Refcount), f.RefProv, collateral, kept);
         if (ReportsPincount(p, f))
         {
-            ctx.Check("pincount", StepContext.Num(f.Pincount), [.. f.PinProv.Cite(), .. CollateralRule(ctx, f), .. kept]);
+            ctx.Check("pincount", StepContext.Num(f.Pincount), f.PinProv, collateral, kept);
         }
 
         if (MaybeDmaPinned(p, f) is var (value, rules))
         {
             if (f.Pins > 0 && value)
             {
-                ctx.Check("maybe_dma_pinned", "true", ["MDP-NO-FALSE-NEGATIVE"]);
-                ctx.Exercise("MDP-NO-FALSE-NEGATIVE");
+                ctx.Check("maybe_dma_pinned", "true", NoFalseNegative);
+                ctx.Exercise(NoFalseNegative);
             }
 
             ctx.Check("maybe_dma_pinned", StepContext.Bool(value), rules);
@@ -72,10 +72,11 @@ internal static class InspectStep
 
         if (!f.IsZero)
         {
-            ctx.Check("dirty", StepContext.Bool(f.Dirty), [.. f.DirtyProv.Cite(), .. CollateralRule(ctx, f), .. kept]);
+            ctx.Check("dirty", StepContext.Bool(f.Dirty), f.DirtyProv, collateral, kept);
         }
 
-        if (!ctx.Before.LastTouched.Contains(f.Key))
+        // A folio the previous command did not address must not have been changed by it (CORE-NO-COLLATERAL).
+        if (collateral)
         {
             ctx.Exercise("CORE-NO-COLLATERAL");
         }
@@ -85,20 +86,16 @@ internal static class InspectStep
     /// ZERO-FAULTED-PAGE-KEPT: a folio a fault installed in a Zero region is reported as long as it lives, so every field
     /// of it also rests on its having been kept (an implementation that faults it in afresh reports a new, clean folio).
     /// </summary>
-    private static IEnumerable<string> KeptRule(StepContext ctx, FolioState f) =>
+    private static string? KeptRule(StepContext ctx, FolioState f) =>
         !f.IsZero && ModelState.TryParseKey(f.Key, out var region, out _) && ctx.RegionById(region).Kind == RegionKind.Zero
-            ? ["ZERO-FAULTED-PAGE-KEPT"]
-            : [];
-
-    /// <summary>A folio the previous command did not address must not have been changed by it (CORE-NO-COLLATERAL).</summary>
-    private static IEnumerable<string> CollateralRule(StepContext ctx, FolioState f) =>
-        ctx.Before.LastTouched.Contains(f.Key) ? [] : ["CORE-NO-COLLATERAL"];
+            ? "ZERO-FAULTED-PAGE-KEPT"
+            : null;
 
     /// <summary>ReadVmstat: each counter cites the rules that last changed or decided it.</summary>
     public static void Vmstat(StepContext ctx)
     {
-        ctx.Check("nr_foll_pin_acquired", StepContext.Num(ctx.Acquired), ctx.AcquiredProv.Cite());
-        ctx.Check("nr_foll_pin_released", StepContext.Num(ctx.Released), ctx.ReleasedProv.Cite());
+        ctx.Check("nr_foll_pin_acquired", StepContext.Num(ctx.Acquired), ctx.AcquiredProv, false);
+        ctx.Check("nr_foll_pin_released", StepContext.Num(ctx.Released), ctx.ReleasedProv, false);
         ctx.Exercise(ctx.AcquiredProv.Cite());
         ctx.Exercise(ctx.ReleasedProv.Cite());
     }

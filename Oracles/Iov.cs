@@ -245,9 +245,12 @@ internal static class IovStep
             }
         }
 
+        // Where the v6.13+ walk stops (on into the next bvec, or at a partial page) decides how much was extracted:
+        // it is cited first.
+        rules.Insert(0, "IOV-BVEC-MULTI-SEGMENT");
         rules.Add("IOV-KERNEL-LISTED");
         rules.Add("IOV-OFFSET0");
-        rules.Add("IOV-BVEC-MULTI-SEGMENT");
+
         if (crossed)
         {
             ctx.Note("extraction walked on into the next bvec");

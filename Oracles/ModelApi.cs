@@ -61,6 +61,30 @@ public sealed record FieldCheck(string Field, IReadOnlyList<string> Allowed, IRe
 
 /// <summary>
 /// The model's answer for one command: the next state, the checks the observation must pass, the rule ids whose
-/// behaviour this command exercised (the branches taken), and a one-line account of the model's change.
+/// behaviour this command exercised (the branches taken), and a one-line account of the model's change (written
+/// when first read: only traces of failing sequences read it).
 /// </summary>
-public sealed record StepOutcome(ModelState Next, IReadOnlyList<FieldCheck> Checks, IReadOnlyList<string> Exercised, string Change);
+public sealed class StepOutcome
+{
+    private readonly Func<string>? _account;
+    private string? _change;
+
+    public StepOutcome(ModelState next, IReadOnlyList<FieldCheck> checks, IReadOnlyList<string> exercised, string change)
+        : this(next, checks, exercised, (Func<string>?)null) => _change = change;
+
+    internal StepOutcome(ModelState next, IReadOnlyList<FieldCheck> checks, IReadOnlyList<string> exercised, Func<string>? account)
+    {
+        Next = next;
+        Checks = checks;
+        Exercised = exercised;
+        _account = account;
+    }
+
+    public ModelState Next { get; }
+
+    public IReadOnlyList<FieldCheck> Checks { get; }
+
+    public IReadOnlyList<string> Exercised { get; }
+
+    public string Change => _change ??= _account!();
+}

@@ -37,7 +37,8 @@ internal static class NetfsStep
                 rules.AddRange(ex.Rules);
                 if (ex.Result <= 0)
                 {
-                    rules.Add(ctx.Profile.NetfsFailsWholeOnError ? "NETFS-FAIL-WHOLE-ON-ERROR" : "NETFS-PARTIAL-ON-ERROR");
+                    // How netfs reports a failed extraction decides the result: its convention is cited first.
+                    rules.Insert(0, ctx.Profile.NetfsFailsWholeOnError ? "NETFS-FAIL-WHOLE-ON-ERROR" : "NETFS-PARTIAL-ON-ERROR");
                     error = ex.Result == 0 ? -Errno.EIO : ex.Result;
                     break;
                 }

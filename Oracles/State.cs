@@ -15,17 +15,85 @@ internal sealed record Prov(ImmutableSortedSet<string> Changed, long Step, Immut
 
     public static readonly Prov Untouched = new(NoRules, -1, NoRules);
 
+    private static readonly IReadOnlyList<string> Collateral = ["CORE-NO-COLLATERAL"];
+
+    // Cite() and Cite() + CORE-NO-COLLATERAL, made on first use (a Prov never changes); not part of equality.
+    private IReadOnlyList<string>? _cite;
+    private IReadOnlyList<string>? _citeCollateral;
+
     public Prov Change(long step, IEnumerable<string> rules) => step == Step
-        ? this with { Changed = Changed.Union(rules) }
+        ? new Prov(Changed.Union(rules), Step, Since)
         : new Prov(NoRules.Union(rules), step, NoRules);
 
-    public Prov Decide(IEnumerable<string> rules) => this with { Since = Since.Union(rules) };
+    public Prov Decide(IEnumerable<string> rules) => new(Changed, Step, Since.Union(rules));
 
     /// <summary>CORE-NO-COLLATERAL: a value nothing ever decided is still its creation value.</summary>
-    public IReadOnlyList<string> Cite()
+    public IReadOnlyList<string> Cite() => _cite ??= Build();
+
+    /// <summary><see cref="Cite()"/>, plus CORE-NO-COLLATERAL when <paramref name="collateral"/> (each once).</summary>
+    public IReadOnlyList<string> Cite(bool collateral)
+    {
+        if (!collateral)
+        {
+            return Cite();
+        }
+
+        if (_citeCollateral is null)
+        {
+            var c = Cite();
+            _citeCollateral = c.Contains("CORE-NO-COLLATERAL", StringComparer.Ordinal) ? c : [.. c, .. Collateral];
+        }
+
+        return _citeCollateral;
+    }
+
+    // Cite(collateral) filtered to one profile's rules (the last profile asked; a Prov lives in one run).
+    private CitedIn? _citedIn;
+    private CitedIn? _citedInCollateral;
+
+    /// <summary>
+    /// <see cref="Cite(bool)"/> restricted to the rules in <paramref name="applicable"/> (a profile's), CORE-NO-COLLATERAL
+    /// when nothing is left: what <c>StepContext.Check</c> cites, made once per provenance and profile.
+    /// </summary>
+    public IReadOnlyList<string> CiteIn(IReadOnlySet<string> applicable, bool collateral)
+    {
+        var cached = collateral ? _citedInCollateral : _citedIn;
+        if (cached is not null && ReferenceEquals(cached.Applicable, applicable))
+        {
+            return cached.Rules;
+        }
+
+        List<string> rules = [.. Cite(collateral).Where(id => applicable.Contains(id) || (Rules.Exists(id) ? false : throw new KeyNotFoundException($"no rule '{id}'")))];
+        if (rules.Count == 0)
+        {
+            rules.Add("CORE-NO-COLLATERAL");
+        }
+
+        var made = new CitedIn(applicable, rules);
+        if (collateral)
+        {
+            _citedInCollateral = made;
+        }
+        else
+        {
+            _citedIn = made;
+        }
+
+        return rules;
+    }
+
+    public bool Equals(Prov? other) => other is not null && (ReferenceEquals(this, other)
+        || (EqualityComparer<ImmutableSortedSet<string>>.Default.Equals(Changed, other.Changed) && Step == other.Step
+            && EqualityComparer<ImmutableSortedSet<string>>.Default.Equals(Since, other.Since)));
+
+    public override int GetHashCode() => HashCode.Combine(Changed, Step, Since);
+
+    private sealed record CitedIn(IReadOnlySet<string> Applicable, IReadOnlyList<string> Rules);
+
+    private IReadOnlyList<string> Build()
     {
         var all = Changed.Union(Since);
-        return all.Count == 0 ? ["CORE-NO-COLLATERAL"] : [.. all];
+        return all.Count == 0 ? Collateral : [.. all];
     }
 }
 
@@ -69,7 +137,22 @@ internal sealed record RegionState(int Id, RegionKind Kind, ulong Start, int Fol
 
     public RegionView View => new(Id, Kind, Start, Folios, Order);
 
-    public static string FolioKey(int region, long index) => string.Create(CultureInfo.InvariantCulture, $"r{region}.f{index}");
+    private const int KeyCacheSize = 64;
+    private static readonly string?[] KeyCache = new string?[KeyCacheSize * KeyCacheSize];
+
+    /// <summary>"r{region}.f{index}" (the keys of small ids are made once and shared).</summary>
+    public static string FolioKey(int region, long index)
+    {
+        if (region is >= 0 and < KeyCacheSize && index is >= 0 and < KeyCacheSize)
+        {
+            var slot = (region * KeyCacheSize) + (int)index;
+            return KeyCache[slot] ??= Make(region, index);
+        }
+
+        return Make(region, index);
+    }
+
+    private static string Make(int region, long index) => string.Create(CultureInfo.InvariantCulture, $"r{region}.f{index}");
 }
 
 /// <summary>A pages array with its totals kept alongside so describing it costs nothing.</summary>
@@ -174,10 +257,32 @@ public sealed partial class ModelState
     /// <summary>Folios the last state-changing command addressed (for CORE-NO-COLLATERAL).</summary>
     internal ImmutableHashSet<string> LastTouched { get; init; } = ImmutableHashSet.Create<string>(StringComparer.Ordinal);
 
-    internal RegionState? RegionById(int id) => RegionList.FirstOrDefault(r => r.Id == id);
+    internal RegionState? RegionById(int id)
+    {
+        foreach (var r in RegionList)
+        {
+            if (r.Id == id)
+            {
+                return r;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>The region (VMA) containing <paramref name="addr"/>, or null for a hole.</summary>
-    internal RegionState? RegionAt(ulong addr) => RegionList.FirstOrDefault(r => r.Contains(addr));
+    internal RegionState? RegionAt(ulong addr)
+    {
+        foreach (var r in RegionList)
+        {
+            if (r.Contains(addr))
+            {
+                return r;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>The folio's current state, materialising a never-touched region folio at its creation value; null if no such folio.</summary>
     internal FolioState? FindFolio(string key)
@@ -203,6 +308,18 @@ public sealed partial class ModelState
         };
     }
 
+    /// <summary>Whether <see cref="FindFolio"/> finds the folio (without materialising it).</summary>
+    internal bool HasFolio(string key)
+    {
+        if (FolioMap.ContainsKey(key))
+        {
+            return true;
+        }
+
+        return TryParseKey(key, out var region, out var index) && RegionById(region) is { } r
+            && r.Kind is RegionKind.Anon or RegionKind.File or RegionKind.Io or RegionKind.PfnMap && index < r.Folios;
+    }
+
     internal static bool TryParseKey(string key, out int region, out long index)
     {
         region = 0;
@@ -221,6 +338,24 @@ public sealed partial class ModelState
     private List<IterView> BuildIters() => [.. IterMap.Values.Select(i => i.View)];
 
     private List<FvView> BuildFrameVectors() => [.. FvMap.Values.Select(f => f.View)];
+
+    private List<string> BuildFolioKeys()
+    {
+        var list = new List<string>();
+        foreach (var r in RegionList)
+        {
+            if (r.Kind is RegionKind.Anon or RegionKind.File or RegionKind.Io or RegionKind.PfnMap)
+            {
+                for (long i = 0; i < r.Folios; i++)
+                {
+                    list.Add(RegionState.FolioKey(r.Id, i));
+                }
+            }
+        }
+
+        list.AddRange(LateFolios);
+        return list;
+    }
 
     private List<FolioView> BuildFolios()
     {

@@ -13,15 +13,17 @@ internal sealed class StepContext
     private readonly ModelState _before;
     private readonly bool _isQuery;
     private readonly List<FieldCheck> _checks = [];
-    private readonly SortedSet<string> _exercised = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, FolioState?> _folioBefore = new(StringComparer.Ordinal);
-    private readonly List<string> _notes = [];
+    private readonly List<string> _exercised = [];
+    private Dictionary<string, FolioState?>? _folioBefore;
+    private List<string>? _notes;
+    private readonly IReadOnlySet<string> _applicable;
 
     public StepContext(ModelState before, bool isQuery)
     {
         _before = before;
         _isQuery = isQuery;
         Profile = before.Profile;
+        _applicable = Rules.ApplicableTo(Profile);
         Regions = before.RegionList;
         Folios = before.FolioMap;
         LateFolios = before.LateFolios;
@@ -73,9 +75,31 @@ internal sealed class StepContext
 
     public Prov ReleasedProv { get; set; }
 
-    public RegionState? RegionAt(ulong addr) => Regions.FirstOrDefault(r => r.Contains(addr));
+    public RegionState? RegionAt(ulong addr)
+    {
+        foreach (var r in Regions)
+        {
+            if (r.Contains(addr))
+            {
+                return r;
+            }
+        }
 
-    public RegionState RegionById(int id) => Regions.First(r => r.Id == id);
+        return null;
+    }
+
+    public RegionState RegionById(int id)
+    {
+        foreach (var r in Regions)
+        {
+            if (r.Id == id)
+            {
+                return r;
+            }
+        }
+
+        throw new InvalidOperationException($"no region {Num(id)}");
+    }
 
     /// <summary>The current state of folio <paramref name="key"/> (which must exist).</summary>
     public FolioState Folio(string key)
@@ -91,6 +115,7 @@ internal sealed class StepContext
     /// <summary>Replaces a folio's state; the first change of a step remembers the value before, for the account.</summary>
     public void Put(FolioState f)
     {
+        _folioBefore ??= new(StringComparer.Ordinal);
         if (!_folioBefore.ContainsKey(f.Key))
         {
             _folioBefore[f.Key] = _before.FindFolio(f.Key);
@@ -102,27 +127,45 @@ internal sealed class StepContext
     /// <summary>Records that this command addressed folio <paramref name="key"/> (CORE-NO-COLLATERAL bookkeeping).</summary>
     public void Touch(string key)
     {
+        _folioBefore ??= new(StringComparer.Ordinal);
         if (!_folioBefore.ContainsKey(key))
         {
             _folioBefore[key] = _before.FindFolio(key);
         }
     }
 
-    public void Note(string text) => _notes.Add(text);
+    public void Note(string text) => (_notes ??= []).Add(text);
 
     /// <summary>The subset of <paramref name="ids"/> that applies to this profile (never cite a rule of another era).</summary>
-    public List<string> Applicable(IEnumerable<string> ids) =>
-        [.. ids.Distinct(StringComparer.Ordinal).Where(id => Rules.Get(id).AppliesTo(Profile))];
+    public List<string> Applicable(IEnumerable<string> ids)
+    {
+        var list = new List<string>();
+        foreach (var id in ids)
+        {
+            if (AppliesHere(id) && !list.Contains(id))
+            {
+                list.Add(id);
+            }
+        }
+
+        return list;
+    }
 
     public void Exercise(params string[] ids) => Exercise((IEnumerable<string>)ids);
 
     public void Exercise(IEnumerable<string> ids)
     {
-        foreach (var id in Applicable(ids))
+        foreach (var id in ids)
         {
-            _exercised.Add(id);
+            if (AppliesHere(id) && !_exercised.Contains(id))
+            {
+                _exercised.Add(id);
+            }
         }
     }
+
+    /// <summary>Whether rule <paramref name="id"/> applies to this profile; an unknown id is an error of the model.</summary>
+    private bool AppliesHere(string id) => _applicable.Contains(id) || (Rules.Exists(id) ? false : throw new KeyNotFoundException($"no rule '{id}'"));
 
     /// <summary>One field check with one allowed value; the rules are filtered to the profile (and never empty).</summary>
     public void Check(string field, string value, IEnumerable<string> rules) => Check(field, [value], rules);
@@ -138,18 +181,38 @@ internal sealed class StepContext
         _checks.Add(new FieldCheck(field, allowed, cited));
     }
 
+    /// <summary>A check citing a provenance (see <see cref="Prov.CiteIn"/>: filtered once per provenance, not per check).</summary>
+    public void Check(string field, string value, Prov prov, bool collateral) =>
+        _checks.Add(new FieldCheck(field, [value], prov.CiteIn(_applicable, collateral)));
+
+    /// <summary>As above, and <paramref name="also"/> (when the profile has it) as one more rule the value rests on.</summary>
+    public void Check(string field, string value, Prov prov, bool collateral, string? also)
+    {
+        var cited = prov.CiteIn(_applicable, collateral);
+        if (also is not null && _applicable.Contains(also) && !cited.Contains(also))
+        {
+            cited = [.. cited, also];
+        }
+
+        _checks.Add(new FieldCheck(field, [value], cited));
+    }
+
     /// <summary>The field must not be reported at all (see <see cref="FieldCheck.Absent"/>).</summary>
     public void CheckAbsent(string field, IEnumerable<string> rules) => Check(field, FieldCheck.Absent, rules);
 
-    public static string Num(long v) => v.ToString(CultureInfo.InvariantCulture);
+    private static readonly string[] SmallNumbers = [.. Enumerable.Range(-1, 4098).Select(i => i.ToString(CultureInfo.InvariantCulture))];
+
+    /// <summary>Invariant decimal text (-1..4096 made once and shared).</summary>
+    public static string Num(long v) => v is >= -1 and <= 4096 ? SmallNumbers[v + 1] : v.ToString(CultureInfo.InvariantCulture);
 
     public static string Bool(bool b) => b ? "true" : "false";
 
     public StepOutcome Finish()
     {
+        _exercised.Sort(StringComparer.Ordinal);
         if (_isQuery)
         {
-            return new StepOutcome(_before, _checks, [.. _exercised], "no change (query)");
+            return new StepOutcome(_before, _checks, _exercised, "no change (query)");
         }
 
         var next = new ModelState
@@ -170,16 +233,18 @@ internal sealed class StepContext
             AcquiredProv = AcquiredProv,
             ReleasedProv = ReleasedProv,
             StepNo = StepNo,
-            LastTouched = ImmutableHashSet.CreateRange(StringComparer.Ordinal, _folioBefore.Keys),
+            LastTouched = _folioBefore is null ? NoneTouched : ImmutableHashSet.CreateRange(StringComparer.Ordinal, _folioBefore.Keys),
         };
-        return new StepOutcome(next, _checks, [.. _exercised], Account());
+        return new StepOutcome(next, _checks, _exercised, Account);
     }
 
     /// <summary>"r1.f0 refcount 1→1025, acquired 0→1": folio changes first, then counters, then the other notes.</summary>
+    private static readonly ImmutableHashSet<string> NoneTouched = ImmutableHashSet.Create<string>(StringComparer.Ordinal);
+
     private string Account()
     {
         var parts = new List<string>();
-        foreach (var (key, old) in _folioBefore.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        foreach (var (key, old) in (_folioBefore ?? []).OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
             if (!Folios.TryGetValue(key, out var now) || ReferenceEquals(now, old))
             {
@@ -212,7 +277,7 @@ internal sealed class StepContext
             parts.Add($"released {Num(_before.Released)}→{Num(Released)}");
         }
 
-        parts.AddRange(_notes);
+        parts.AddRange(_notes ?? []);
         return parts.Count == 0 ? "no change" : string.Join("; ", parts);
     }
 

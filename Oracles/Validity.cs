@@ -43,7 +43,7 @@ internal static class Validity
                 : !s.IterMap.ContainsKey(c.Iter) ? "unknown iterator"
                 : c.MaxSize < 0 ? "negative len" : null,
             NetfsFree c => s.NetfsMap.ContainsKey(c.Netfs) ? null : "no such live netfs request",
-            InspectFolio c => s.FindFolio(c.Folio) is null ? $"no folio {c.Folio}" : null,
+            InspectFolio c => s.HasFolio(c.Folio) ? null : $"no folio {c.Folio}",
             ReadVmstat => p.HasPinVmstat ? null : "no nr_foll_pin_* counters in this era",
             _ => "unknown command",
         };

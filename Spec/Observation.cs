@@ -98,104 +98,58 @@ public sealed record Observation
 
     public long? NrFrames { get; init; }
 
+    /// <summary>The names of the canonical fields, in the order <see cref="Fields"/> lists them.</summary>
+    public static IReadOnlyList<string> FieldNames { get; } =
+    [
+        "bio_flag_bits", "bio_flags", "bio_pages", "dirty", "extract_mode", "got_ref", "is_pfns", "iter_count", "maybe_dma_pinned",
+        "nr_foll_pin_acquired", "nr_foll_pin_released", "nr_frames", "offset0", "pages", "pincount", "refcount", "result",
+        "will_pin",
+    ];
+
     /// <summary>
-    /// The observation as named canonical text fields: the form every comparison, report and trace uses.
+    /// The observation as named canonical text fields: the form every report and trace uses (only the fields that are
+    /// set). Comparisons read one field at a time with <see cref="Field"/>, which gives the same text.
     /// </summary>
     public SortedDictionary<string, string> Fields()
     {
         var f = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        static string B(bool b) => b ? "true" : "false";
-        static string L(long v) => v.ToString(CultureInfo.InvariantCulture);
-        if (Result is { } r)
+        foreach (var name in FieldNames)
         {
-            f["result"] = Errno.Describe(r);
-        }
-
-        if (Pages is { } p)
-        {
-            f["pages"] = PageRuns.Render(p);
-        }
-
-        if (Offset0 is { } o)
-        {
-            f["offset0"] = L(o);
-        }
-
-        if (IterCount is { } ic)
-        {
-            f["iter_count"] = L(ic);
-        }
-
-        if (Refcount is { } rc)
-        {
-            f["refcount"] = L(rc);
-        }
-
-        if (Pincount is { } pc)
-        {
-            f["pincount"] = L(pc);
-        }
-
-        if (MaybeDmaPinned is { } m)
-        {
-            f["maybe_dma_pinned"] = B(m);
-        }
-
-        if (Dirty is { } d)
-        {
-            f["dirty"] = B(d);
-        }
-
-        if (Acquired is { } a)
-        {
-            f["nr_foll_pin_acquired"] = L(a);
-        }
-
-        if (Released is { } rel)
-        {
-            f["nr_foll_pin_released"] = L(rel);
-        }
-
-        if (WillPin is { } w)
-        {
-            f["will_pin"] = B(w);
-        }
-
-        if (ExtractMode is { } em)
-        {
-            f["extract_mode"] = "0x" + em.ToString("x", CultureInfo.InvariantCulture);
-        }
-
-        if (BioFlags is { } bf)
-        {
-            f["bio_flags"] = bf.Count == 0 ? "0" : string.Join('|', bf.Order(StringComparer.Ordinal));
-        }
-
-        if (BioFlagBits is { } bb)
-        {
-            f["bio_flag_bits"] = "0x" + bb.ToString("x", CultureInfo.InvariantCulture);
-        }
-
-        if (BioPages is { } bp)
-        {
-            f["bio_pages"] = L(bp);
-        }
-
-        if (GotRef is { } g)
-        {
-            f["got_ref"] = B(g);
-        }
-
-        if (IsPfns is { } ip)
-        {
-            f["is_pfns"] = B(ip);
-        }
-
-        if (NrFrames is { } nf)
-        {
-            f["nr_frames"] = L(nf);
+            if (Field(name) is { } v)
+            {
+                f[name] = v;
+            }
         }
 
         return f;
+    }
+
+    /// <summary>One field's canonical text (as in <see cref="Fields"/>), or null when it is not set or not a field name.</summary>
+    public string? Field(string name)
+    {
+        static string B(bool b) => b ? "true" : "false";
+        static string L(long v) => v.ToString(CultureInfo.InvariantCulture);
+        return name switch
+        {
+            "result" => Result is { } r ? Errno.Describe(r) : null,
+            "pages" => Pages is { } p ? PageRuns.Render(p) : null,
+            "offset0" => Offset0 is { } o ? L(o) : null,
+            "iter_count" => IterCount is { } ic ? L(ic) : null,
+            "refcount" => Refcount is { } rc ? L(rc) : null,
+            "pincount" => Pincount is { } pc ? L(pc) : null,
+            "maybe_dma_pinned" => MaybeDmaPinned is { } m ? B(m) : null,
+            "dirty" => Dirty is { } d ? B(d) : null,
+            "nr_foll_pin_acquired" => Acquired is { } a ? L(a) : null,
+            "nr_foll_pin_released" => Released is { } rel ? L(rel) : null,
+            "will_pin" => WillPin is { } w ? B(w) : null,
+            "extract_mode" => ExtractMode is { } em ? "0x" + em.ToString("x", CultureInfo.InvariantCulture) : null,
+            "bio_flags" => BioFlags is { } bf ? (bf.Count == 0 ? "0" : string.Join('|', bf.Order(StringComparer.Ordinal))) : null,
+            "bio_flag_bits" => BioFlagBits is { } bb ? "0x" + bb.ToString("x", CultureInfo.InvariantCulture) : null,
+            "bio_pages" => BioPages is { } bp ? L(bp) : null,
+            "got_ref" => GotRef is { } g ? B(g) : null,
+            "is_pfns" => IsPfns is { } ip ? B(ip) : null,
+            "nr_frames" => NrFrames is { } nf ? L(nf) : null,
+            _ => null,
+        };
     }
 }

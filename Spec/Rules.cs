@@ -637,4 +637,10 @@ public static class Rules
     public static Rule Get(string id) => ById.TryGetValue(id, out var r) ? r : throw new KeyNotFoundException($"no rule '{id}'");
 
     public static bool Exists(string id) => ById.ContainsKey(id);
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Profile, HashSet<string>> ApplicableByProfile = [];
+
+    /// <summary>The ids of the rules that apply to <paramref name="profile"/> (<see cref="Rule.AppliesTo"/>), computed once per profile.</summary>
+    public static IReadOnlySet<string> ApplicableTo(Profile profile) => ApplicableByProfile.GetValue(profile,
+        p => All.Where(r => r.AppliesTo(p)).Select(r => r.Id).ToHashSet(StringComparer.Ordinal));
 }

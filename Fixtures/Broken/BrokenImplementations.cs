@@ -34,8 +34,9 @@ public static class BrokenImplementations
         // Issue 13 (ReachMutants.cs): behaviour the model newly covers.
         typeof(GupWalkStopsAtVmaEnd), typeof(ZeroWriteFaultCopiesAgain), typeof(ApiLongtermP2pdmaAccepted),
         typeof(IovBvecOneSegmentAfter613), typeof(UnpinErrnoCountClamped), typeof(UnpinNullEntryEndsArray),
-        typeof(NetfsStableErrorKeepsPartial), typeof(BioFullCountsPages), typeof(BioTrimKeepsTail), typeof(BioTrimNotReverted),
-        typeof(BioBvecNotCloned), typeof(BioFlagBitsV8Layout), typeof(IovNoMemAfterPin),
+        typeof(NetfsStableErrorKeepsPartial), typeof(BioFullCountsPages), typeof(ZeroLongtermPinSharesZeroPage),
+        typeof(BioTrimKeepsTail), typeof(BioTrimNotReverted), typeof(BioBvecNotCloned), typeof(BioFlagBitsV8Layout),
+        typeof(IovNoMemAfterPin),
     ];
 
     public static IReadOnlyList<BrokenImplementation> All { get; } = [.. Types.Select(Describe)];

@@ -165,8 +165,10 @@ public sealed class ApiVmaCheckMissesIoPfnmap(Profile profile) : KernelStyleImpl
     "A 6.5+ port of check_vma_flags() without the writable_file_mapping_allowed() branch (the pre-6.5 behaviour).")]
 public sealed class ApiLongtermFileWriteAllowed(Profile profile) : KernelStyleImplementation(profile)
 {
-    // Without FOLL_LONGTERM the file-write branch never fires; the VM_IO | VM_PFNMAP test still does.
-    protected override long CheckVmaFlags(Vma vma, long gupFlags) => base.CheckVmaFlags(vma, gupFlags & ~FOLL_LONGTERM);
+    // Without FOLL_LONGTERM the file-write branch never fires; the VM_IO | VM_PFNMAP test still does, and so does the
+    // v6.2 long-term P2PDMA refusal, which is not this bug.
+    protected override long CheckVmaFlags(Vma vma, long gupFlags) =>
+        (gupFlags & FOLL_PCI_P2PDMA) != 0 ? base.CheckVmaFlags(vma, gupFlags) : base.CheckVmaFlags(vma, gupFlags & ~FOLL_LONGTERM);
 }
 
 // ---- IOV ------------------------------------------------------------------------------------------------------

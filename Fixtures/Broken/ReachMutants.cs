@@ -142,6 +142,17 @@ public sealed class BioFullCountsPages(Profile profile) : KernelStyleImplementat
     protected override bool BioPhysicallyContinues(Bio bio, Page page, long offset) => false;
 }
 
+[Broken("zero-longterm-pin-shares-zero-page",
+    ["ZERO-LONGTERM-UNSHARE"],
+    [L62, V8, L65, L68, L612, L615, L615x32, L618],
+    2,
+    "A read-only long-term pin of a never-written private page pins (or, where the zero page is not pinned, hands out) the shared zero page instead of unsharing it into a fresh anonymous page.",
+    "gup_must_unshare() ported from before v6.2: only anonymous pages are unshared, so the non-anon FOLL_LONGTERM clause that covers the zero page is missing.")]
+public sealed class ZeroLongtermPinSharesZeroPage(Profile profile) : KernelStyleImplementation(profile)
+{
+    protected override bool GupMustBreakZeroPage(long gupFlags) => (gupFlags & FOLL_WRITE) != 0;
+}
+
 [Broken("bio-trim-keeps-tail",
     ["BIO-LOGICAL-BLOCK-TRIM"],
     [Rfc, L62, V8, L65, L68, L612, L615, L615x32],

@@ -156,8 +156,10 @@ public sealed class RelUnpinReffedAsPut(Profile profile) : KernelStyleImplementa
     }
 }
 
+// BIO-SAME-PAGE-MERGE: a legacy bio's same-page merge drops its duplicate reference with put_page(), which this bug
+// turns into an unpin of the whole bias on a pinned page.
 [Broken("rel-put-pinned-as-unpin",
-    ["REL-MISUSE-PUT-PINNED", "REL-PUT-PAGE", "VMSTAT-GET-INVISIBLE"],
+    ["REL-MISUSE-PUT-PINNED", "REL-PUT-PAGE", "VMSTAT-GET-INVISIBLE", "BIO-SAME-PAGE-MERGE"],
     [L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     3,
     "put_page() on a folio that reads maybe-DMA-pinned releases a whole pin (bias or pin count) instead of one reference.",
@@ -397,8 +399,11 @@ public sealed class FolioAddPinLostPincount(Profile profile) : KernelStyleImplem
     }
 }
 
+// REL-UNPIN-DIRTY-LOCK: unpin_user_pages_dirty_lock(make_dirty = false) is unpin_user_pages(), the same batch loop.
+// REL-MISUSE-UNPIN-REFFED: an unpin of entries taken with FOLL_GET goes through the same batch loop, so what the
+// misuse does to the refcount is wrong too.
 [Broken("unpin-batch-drops-one",
-    ["REL-UNPIN-PAGES-BATCH", "REL-UNPIN-EXACT", "REL-UNPIN-BIAS", "REL-UNPIN-PLUS-ONE"],
+    ["REL-UNPIN-PAGES-BATCH", "REL-UNPIN-EXACT", "REL-UNPIN-BIAS", "REL-UNPIN-PLUS-ONE", "REL-UNPIN-DIRTY-LOCK", "REL-MISUSE-UNPIN-REFFED"],
     [L56, L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     3,
     "unpin_user_pages() releases a run of entries of one folio with gup_put_folio(folio, 1) instead of the run length.",

@@ -8,42 +8,182 @@ using GupConformance.Spec;
 namespace GupConformance.Benchmarks;
 
 /// <summary>
-/// Operations checked per second: the same conformance run (same profile, seed, sequences, facets) against the
-/// in-process C# reference implementation, the C implementation through the native host, and the Python process
-/// implementation, each out-of-process one with and without batching. Every command sent counts as one operation,
-/// the inspections included; the model's work is part of every figure.
-/// <code>dotnet run --project Properties/GupConformance.Benchmarks -c Release -- [--sequences N] [--profile ID]</code>
+/// What the checking costs, measured side by side in one process (every figure best of <c>--repeat</c> runs, with the
+/// load average printed beside it, because this machine is shared):
+/// <list type="number">
+/// <item>The engine's overhead: one command stream (a default run, seed 1) recorded once and replayed three ways — the
+/// implementation alone, the model alone (Precondition + Step), and the checked run (<see cref="ConformanceRun.Run"/>,
+/// generation and everything included) — for the in-process reference (all facets), and on the Core + LargeFolios +
+/// ZeroPage stream for the in-process reference, the C implementation through the native host and the Python process
+/// implementation, both batched. The ratio is checked / (model alone + implementation alone).</item>
+/// <item>The cost of one action on an order-0 and on an order-18 folio (a pin of the whole folio and its unpin).</item>
+/// <item>Operations checked per second against the in-process figure, out-of-process with and without batching.</item>
+/// </list>
+/// <code>dotnet run --project Properties/GupConformance.Benchmarks -c Release -- [--sequences N] [--profile ID] [--repeat N] [--skip-unbatched]</code>
 /// </summary>
 public static class Program
 {
-    private const Facet Facets = Facet.Core | Facet.LargeFolios | Facet.ZeroPage;
+    private const Facet ProcessFacets = Facet.Core | Facet.LargeFolios | Facet.ZeroPage;
 
     public static int Main(string[] args)
     {
-        var sequences = 200;
+        var sequences = RunOptions.DefaultSequences;
         var profile = Profiles.Default;
-        for (var i = 0; i + 1 < args.Length; i += 2)
+        var repeat = 5;
+        var unbatched = true;
+        var modelOnly = 0;
+        var killSeeds = 0;
+        string? killOnly = null;
+        for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
             {
-                case "--sequences":
-                    sequences = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+                case "--sequences" when i + 1 < args.Length:
+                    sequences = int.Parse(args[++i], CultureInfo.InvariantCulture);
                     break;
-                case "--profile":
-                    profile = Profiles.Get(args[i + 1]);
+                case "--profile" when i + 1 < args.Length:
+                    profile = Profiles.Get(args[++i]);
+                    break;
+                case "--repeat" when i + 1 < args.Length:
+                    repeat = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
+                case "--model-only" when i + 1 < args.Length:
+                    // For a profiler: replay the recorded stream through the model this many times, and nothing else.
+                    modelOnly = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
+                case "--kill-matrix" when i + 1 < args.Length:
+                    // Only table 4: the kill matrix's runs with this many seeds per bug.
+                    killSeeds = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
+                case "--bug" when i + 1 < args.Length:
+                    killOnly = args[++i];
+                    break;
+                case "--skip-unbatched":
+                    unbatched = false;
                     break;
                 default:
-                    Console.Error.WriteLine($"usage: GupConformance.Benchmarks [--sequences N] [--profile ID] (unknown option {args[i]})");
+                    Console.Error.WriteLine($"usage: GupConformance.Benchmarks [--sequences N] [--profile ID] [--repeat N] [--skip-unbatched] (unknown option {args[i]})");
                     return 2;
             }
         }
 
-        var python = "process:python3 " + Path.Combine(AppContext.BaseDirectory, "python", "gup_impl.py");
-        var cases = new List<(string Name, Func<IImplementationFactory> Make)>
+        var options = new RunOptions { Sequences = sequences };
+        if (killSeeds > 0)
         {
-            ("C# reference, in-process", () => new Restricted(new KernelStyleFactory())),
-        };
-        if (File.Exists(PluginResolver.NativeHostPath))
+            KillTiming.Print(killSeeds, killOnly);
+            return 0;
+        }
+
+        if (modelOnly > 0)
+        {
+            var stream = RecordedStream.Record(new KernelStyleFactory(), profile, options);
+            var s = Best(modelOnly, () => stream.ReplayModel());
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"model alone: {stream.Commands} commands, best {Ms(s):F1} ms wall, {stream.Commands / s:F0}/s, best CPU {Ms(LastBestCpu):F1} ms, load {Load()}"));
+            var generator = new SequenceGenerator(profile, profile.Facets);
+            var g = Best(modelOnly, () =>
+            {
+                long made = 0;
+                for (var i = 0; i < options.Sequences; i++)
+                {
+                    made += generator.Generate(Engine.Prng.Derive(options.Seed, (ulong)i), options.Length).Length;
+                }
+
+                return made;
+            });
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"generation alone: {options.Sequences} sequences, best {Ms(g):F1} ms wall, best CPU {Ms(LastBestCpu):F1} ms"));
+            using (var executor = new SequenceExecutor(new KernelStyleFactory(), profile, profile.Facets, options.CommandTimeout))
+            {
+                var empty = Best(modelOnly, () =>
+                {
+                    for (var i = 0; i < 1000; i++)
+                    {
+                        executor.Execute([]);
+                    }
+
+                    return 1000;
+                });
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"guarded empty sequence (create, dispose, two thread switches): {empty * 1000:F1} us each, load {Load()}"));
+            }
+
+            foreach (var (kind, n, ms) in stream.ModelCostByKind())
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {kind,-16} {n,7} commands {ms,8:F1} ms {ms * 1000 / n,8:F2} us each"));
+            }
+            return 0;
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"GupConformance benchmark: profile {profile.Id}, {sequences} sequences x {options.Length} actions, seed {options.Seed}, best of {repeat}, {Environment.ProcessorCount} CPU(s), load {Load()}"));
+
+        var python = "process:python3 " + Path.Combine(AppContext.BaseDirectory, "python", "gup_impl.py");
+        var native = File.Exists(PluginResolver.NativeHostPath);
+        var inProcessRate = Overhead(profile, options, repeat, python, native);
+        ActionCost.Print(profile, repeat);
+        if (unbatched)
+        {
+            Paths(profile, options, python, native, inProcessRate);
+        }
+
+        return 0;
+    }
+
+    /// <summary>Table 1: implementation alone, model alone, checked run on one recorded stream per path. Returns the in-process checked rate on the restricted stream.</summary>
+    private static double Overhead(Profile profile, RunOptions options, int repeat, string python, bool native)
+    {
+        Console.WriteLine();
+        Console.WriteLine("1. The engine's overhead on one recorded stream (checked run / (model alone + implementation alone); target <= 1.25)");
+        Console.WriteLine($"{"Stream / implementation",-38} {"commands",8} {"impl ms",8} {"impl/s",10} {"model ms",9} {"model/s",10} {"checked ms",10} {"checked/s",10} {"ratio",6}  load");
+
+        var full = RecordedStream.Record(new KernelStyleFactory(), profile, options);
+        Row("all facets / C# reference, in-process", full, new KernelStyleFactory(), options, repeat);
+
+        var restricted = RecordedStream.Record(new Restricted(new KernelStyleFactory()), profile, options);
+        var rate = Row("core+large+zero / C# reference", restricted, new Restricted(new KernelStyleFactory()), options, repeat);
+        if (native)
+        {
+            using var f = PluginResolver.Start("native:bundled");
+            Row("core+large+zero / C native, batched", restricted, f, options, repeat);
+        }
+        else
+        {
+            Console.WriteLine("core+large+zero / C native: skipped (the native host was not built: gcc missing)");
+        }
+
+        using (var f = PluginResolver.Start(python))
+        {
+            Row("core+large+zero / Python, batched", restricted, f, options, repeat);
+        }
+
+        return rate;
+    }
+
+    private static double Row(string name, RecordedStream stream, IImplementationFactory factory, RunOptions options, int repeat)
+    {
+        var n = stream.Commands;
+        var impl = Best(repeat, () => stream.ReplayImplementation(factory));
+        var model = Best(repeat, () => stream.ReplayModel());
+        long checkedCommands = 0;
+        var check = Best(repeat, () =>
+        {
+            var r = ConformanceRun.Run(factory, stream.Profile, options);
+            checkedCommands = r.CommandsExecuted;
+            return r.CommandsExecuted;
+        });
+        var same = checkedCommands == n ? string.Empty : $"  (checked run sent {checkedCommands} commands)";
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{name,-38} {n,8} {Ms(impl),8:F1} {n / impl,10:F0} {Ms(model),9:F1} {n / model,10:F0} {Ms(check),10:F1} {n / check,10:F0} {check / (model + impl),6:F2}  {Load()}{same}"));
+        return n / check;
+    }
+
+    /// <summary>Table 3: the checked run of every path against the in-process figure, with and without batching.</summary>
+    private static void Paths(Profile profile, RunOptions options, string python, bool native, double inProcessRate)
+    {
+        Console.WriteLine();
+        Console.WriteLine("3. Checked runs per path (core+large+zero stream), against the in-process checked run");
+        Console.WriteLine($"{"Implementation",-28} {"commands",10} {"seconds",8} {"ops/s",10} {"seq/s",8} {"vs in-process",14}  load");
+        var cases = new List<(string Name, Func<IImplementationFactory> Make)>();
+        if (native)
         {
             cases.Add(("C native host, batched", () => PluginResolver.Start("native:bundled")));
             cases.Add(("C native host, unbatched", () => PluginResolver.Start("native:bundled", new ProcessOptions { Batching = false })));
@@ -51,33 +191,69 @@ public static class Program
 
         cases.Add(("Python process, batched", () => PluginResolver.Start(python)));
         cases.Add(("Python process, unbatched", () => PluginResolver.Start(python, new ProcessOptions { Batching = false })));
-
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"GupConformance benchmark: profile {profile.Id}, facets {Facets}, {sequences} sequences x 40 actions, seed 1, {Environment.ProcessorCount} CPU(s)"));
-        Console.WriteLine($"{"Implementation",-28} {"commands",10} {"seconds",8} {"ops/s",10} {"seq/s",8} {"vs in-process",14}");
-        double? baseline = null;
         foreach (var (name, make) in cases)
         {
             var factory = make();
             try
             {
-                // A short warm-up (JIT, process start), then the measured run.
                 ConformanceRun.Run(factory, profile, new RunOptions { Sequences = 5 });
                 var clock = Stopwatch.StartNew();
-                var r = ConformanceRun.Run(factory, profile, new RunOptions { Sequences = sequences });
+                var r = ConformanceRun.Run(factory, profile, options);
                 var s = clock.Elapsed.TotalSeconds;
                 var rate = r.CommandsExecuted / s;
-                baseline ??= rate;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{name,-28} {r.CommandsExecuted,10} {s,8:F2} {rate,10:F0} {r.SequencesRun / s,8:F1} {rate / baseline.Value,13:P0}{(r.Conformant ? string.Empty : "  (NOT CONFORMANT)")}"));
+                    $"{name,-28} {r.CommandsExecuted,10} {s,8:F2} {rate,10:F0} {r.SequencesRun / s,8:F1} {rate / inProcessRate,13:P0}  {Load()}{(r.Conformant ? string.Empty : "  (NOT CONFORMANT)")}"));
             }
             finally
             {
                 (factory as IDisposable)?.Dispose();
             }
         }
+    }
 
-        return 0;
+    /// <summary>The best (shortest) of <paramref name="repeat"/> timed calls after one warm-up, in seconds.</summary>
+    public static double Best(int repeat, Func<long> work)
+    {
+        // Warm-up: long enough for tiered compilation to reach its optimised code.
+        for (var i = 0; i < 3; i++)
+        {
+            work();
+        }
+
+        var best = double.MaxValue;
+        var bestCpu = double.MaxValue;
+        using var self = Process.GetCurrentProcess();
+        for (var i = 0; i < repeat; i++)
+        {
+            self.Refresh();
+            var cpu = self.TotalProcessorTime;
+            var clock = Stopwatch.StartNew();
+            work();
+            best = Math.Min(best, clock.Elapsed.TotalSeconds);
+            self.Refresh();
+            bestCpu = Math.Min(bestCpu, (self.TotalProcessorTime - cpu).TotalSeconds);
+        }
+
+        LastBestCpu = bestCpu;
+        return best;
+    }
+
+    /// <summary>The best process CPU time (all threads) of the last <see cref="Best"/>, in seconds: less sensitive to other load than wall time.</summary>
+    public static double LastBestCpu { get; private set; }
+
+    public static double Ms(double seconds) => seconds * 1000;
+
+    /// <summary>The 1-minute load average (the machine is shared: every figure is printed with it).</summary>
+    public static string Load()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/loadavg").Split(' ')[0];
+        }
+        catch (IOException)
+        {
+            return "?";
+        }
     }
 
     /// <summary>The reference implementation claiming only the facets the other implementations cover, so all run the same sequences.</summary>
@@ -85,7 +261,7 @@ public static class Program
     {
         public string Name => inner.Name;
 
-        public CapabilityManifest? ManifestFor(Profile profile) => inner.ManifestFor(profile) is { } m ? m with { Facets = m.Facets & Facets } : null;
+        public CapabilityManifest? ManifestFor(Profile profile) => inner.ManifestFor(profile) is { } m ? m with { Facets = m.Facets & ProcessFacets } : null;
 
         public IGupImplementation Create(Profile profile) => inner.Create(profile);
     }

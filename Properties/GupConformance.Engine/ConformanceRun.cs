@@ -139,6 +139,7 @@ public static partial class ConformanceRun
         private readonly HashSet<string> _captured = new(StringComparer.Ordinal);
         private readonly List<Counterexample> _counterexamples = [];
         private readonly ConditionalWeakTable<Command[], SequenceInfo> _info = [];
+        private readonly Coverage.EdgeTally _edges;
 
         private int _done;
         private int _failing;
@@ -169,7 +170,8 @@ public static partial class ConformanceRun
             _options = options;
             _facets = manifest.Facets & profile.Facets;
             _declared = manifest.Divergences.Select(d => d.RuleId).ToHashSet(StringComparer.Ordinal);
-            _generator = new SequenceGenerator(profile, _facets, options.Weights);
+            _edges = new Coverage.EdgeTally(Coverage.EdgeCases.Targets(profile, _facets));
+            _generator = new SequenceGenerator(profile, _facets, options.Weights, _edges);
             _shrinker = new Shrinker(profile, _facets);
             _executor = new SequenceExecutor(factory, profile, _facets, options.CommandTimeout);
             _implId = options.ImplementationId ?? factory.Name;
@@ -254,6 +256,7 @@ public static partial class ConformanceRun
                 ShrinkRuns = _shrinkRuns,
                 Elapsed = _clock.Elapsed,
                 CorpusReplayed = _corpusReplayed,
+                EdgeCases = [.. _edges.Targets.Select(t => new EdgeCoverage(t.Label, t.Family, _edges.Sequences.GetValueOrDefault(t.Label)))],
             };
         }
 
@@ -277,8 +280,8 @@ public static partial class ConformanceRun
                 select ((ulong)(uint)a << 48) | ((ulong)(uint)b << 32) | ((ulong)(uint)c << 16) | (uint)d;
             var sequences = seeds.Select(seed =>
             {
-                var cmds = _generator.Generate(seed, _options.Length);
-                _info.AddOrUpdate(cmds, new SequenceInfo(seed));
+                var cmds = _generator.Generate(seed, _options.Length, out var stepped);
+                _info.AddOrUpdate(cmds, new SequenceInfo(seed) { Stepped = stepped });
                 return cmds;
             });
             return Arb.From(sequences, Shrink);
@@ -408,7 +411,15 @@ public static partial class ConformanceRun
         /// <summary>Runs one sequence and tallies it: commands and exercised rules, and violated rules as expected or not.</summary>
         private (SequenceResult Result, HashSet<string> Signature) ExecuteAndTally(Command[] cmds)
         {
-            var r = _executor.Execute(cmds);
+            // The generator's model outcomes serve this one execution; shrinking and tracing step the model afresh.
+            IReadOnlyList<Oracles.StepOutcome>? stepped = null;
+            if (_info.TryGetValue(cmds, out var info))
+            {
+                stepped = info.Stepped;
+                info.Stepped = null;
+            }
+
+            var r = _executor.Execute(cmds, stepped: stepped);
             Count(r);
             if (r.Status == SequenceStatus.Diverged)
             {
@@ -483,6 +494,31 @@ public static partial class ConformanceRun
             _info.TryGetValue(minimal, out var info);
             var r = _executor.Execute(minimal, trace: true);
             var reproduced = Signature(r).Overlaps(_target ?? []);
+            string? note = null;
+            if (!reproduced && info?.Result is { Passed: false } seen)
+            {
+                // A failure that did not happen again (a time-out under load, a flaky implementation): report it as it
+                // was seen, with the re-run's steps, and say plainly that it did not reproduce.
+                note = $"not reproduced: {Seen(seen)} once, {(r.Passed ? "passed" : "failed otherwise")} when re-run for this report";
+                r = new SequenceResult
+                {
+                    Status = seen.Status,
+                    ActionsExecuted = seen.ActionsExecuted,
+                    CommandsExecuted = seen.CommandsExecuted,
+                    FailedAction = seen.FailedAction,
+                    FailedCommand = seen.FailedCommand,
+                    Mismatches = seen.Mismatches,
+                    ViolatedRules = seen.ViolatedRules,
+                    Cause = seen.Cause,
+                    Message = seen.Message,
+                    ExceptionType = seen.ExceptionType,
+                    RuleCounts = seen.RuleCounts,
+                    KindCounts = seen.KindCounts,
+                    RuleCountsByKind = seen.RuleCountsByKind,
+                    Trace = r.Trace,
+                };
+            }
+
             var kind = r.Status switch
             {
                 SequenceStatus.Diverged => FailureKind.Divergence,
@@ -512,7 +548,21 @@ public static partial class ConformanceRun
                 ViolatedRules = r.ViolatedRules,
                 UnexpectedRules = r.ViolatedRules.Where(id => !_declared.Contains(id)).ToList(),
                 Message = r.Message,
+                Cause = r.Cause,
                 Reproduced = reproduced,
+                NotReproducedNote = note,
+            };
+        }
+
+        private static string Seen(SequenceResult seen)
+        {
+            var at = seen.FailedAction is { } a ? $" at step {a.ToString(CultureInfo.InvariantCulture)}" : string.Empty;
+            return seen.Status switch
+            {
+                SequenceStatus.TimedOut => "timed out" + at,
+                SequenceStatus.Crashed => "crashed" + at,
+                SequenceStatus.Diverged => $"diverged{at} ({string.Join(", ", seen.ViolatedRules)})",
+                _ => seen.Status.ToString().ToLowerInvariant() + at,
             };
         }
 
@@ -531,6 +581,9 @@ public static partial class ConformanceRun
     private sealed record SequenceInfo(ulong? Seed)
     {
         public SequenceResult? Result { get; init; }
+
+        /// <summary>The model's outcomes the generator computed for the sequence, until its first execution.</summary>
+        public IReadOnlyList<Oracles.StepOutcome>? Stepped { get; set; }
     }
 
     /// <summary>An FsCheck runner that prints nothing: the engine reports for itself.</summary>

@@ -129,6 +129,12 @@ public sealed record GeneratorWeights
 
     public int SetupRegionsMax { get; init; } = 5;
 
+    /// <summary>Swarm testing: every other sequence draws its own subset of moves, templates and flag chances.</summary>
+    public bool Swarm { get; init; } = true;
+
+    /// <summary>With coverage steering on: the share of moves (percent) spent on an edge case no sequence has reached yet.</summary>
+    public int DirectedPercent { get; init; } = 20;
+
     /// <summary>Moves tried per command before falling back to mapping a fresh region.</summary>
     public int AttemptsPerCommand { get; init; } = 16;
 

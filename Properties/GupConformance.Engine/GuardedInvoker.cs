@@ -1,54 +1,68 @@
+using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+
 namespace GupConformance.Engine;
 
-/// <summary>How a guarded call ended.</summary>
-public enum InvokeStatus
+/// <summary>Thrown on an abandoned worker when its hung call finally returns: the run it belonged to is over.</summary>
+internal sealed class SequenceAbandonedException : Exception
 {
-    Completed,
-    Threw,
-    TimedOut,
+    public SequenceAbandonedException()
+        : base("the sequence was abandoned after a call into the implementation timed out")
+    {
+    }
 }
 
-/// <summary>The outcome of a guarded call.</summary>
-public readonly record struct InvokeResult<T>(InvokeStatus Status, T? Value, Exception? Exception);
-
 /// <summary>
-/// Runs calls into an implementation on a dedicated background worker thread with a time limit, so that a hung
-/// implementation can be abandoned instead of hanging the run. After a time-out the worker is abandoned (it may
-/// still be running the hung call; it is a background thread and never blocks process exit) and a fresh worker
-/// serves later calls. All calls of one instance happen on one thread at a time, in order.
+/// Runs a whole sequence on a dedicated background worker thread and watches the calls into the implementation it
+/// makes, so that a hung implementation is abandoned instead of hanging the run, at the price of two thread switches
+/// per sequence instead of two per call. The worker brackets each call with <see cref="Enter"/> / <see cref="Leave"/>
+/// (two interlocked operations and a timestamp); the waiting caller gives up on the sequence when one call has been
+/// running longer than the time limit. From then on the worker never touches the sequence's state again: when the hung
+/// call returns, <see cref="Leave"/> throws <see cref="SequenceAbandonedException"/> and the worker thread ends (it is a
+/// background thread and never blocks process exit); a fresh worker serves the next sequence. Only the implementation's
+/// calls are timed: the model and the comparison are the engine's own code.
 /// </summary>
 public sealed class GuardedInvoker : IDisposable
 {
+    private const int Idle = 0;
+    private const int InCall = 1;
+    private const int Abandoned = 2;
+
     private Worker? _worker;
 
-    public InvokeResult<T> Invoke<T>(Func<T> call, TimeSpan timeout)
+    /// <summary>Whether the last <see cref="Run{T}"/> was abandoned because a call timed out.</summary>
+    public bool TimedOut { get; private set; }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> on the worker and waits for it. Returns its value, or default with
+    /// <see cref="TimedOut"/> set when one of its calls (bracketed by <see cref="Enter"/> / <see cref="Leave"/>) took
+    /// longer than <paramref name="callTimeout"/>; the caller may then read the state the body left before that call.
+    /// An exception the body lets escape is rethrown here.
+    /// </summary>
+    public T? Run<T>(Func<T> body, TimeSpan callTimeout)
     {
+        ArgumentNullException.ThrowIfNull(body);
+        TimedOut = false;
         _worker ??= new Worker();
         var w = _worker;
         T? value = default;
-        Exception? error = null;
-        var finished = w.Run(() =>
-        {
-            try
-            {
-                value = call();
-            }
-            catch (Exception e)
-            {
-                error = e;
-            }
-        }, timeout);
-        if (!finished)
+        w.Post(() => value = body());
+        if (!w.WaitWatching(callTimeout))
         {
             _worker = null;
-            w.Abandon();
-            return new InvokeResult<T>(InvokeStatus.TimedOut, default, null);
+            TimedOut = true;
+            return default;
         }
 
-        return error is null
-            ? new InvokeResult<T>(InvokeStatus.Completed, value, null)
-            : new InvokeResult<T>(InvokeStatus.Threw, default, error);
+        w.Error?.Throw();
+        return value;
     }
+
+    /// <summary>Worker side: a call into the implementation starts now.</summary>
+    public void Enter() => Current().Enter();
+
+    /// <summary>Worker side: the call returned. Throws <see cref="SequenceAbandonedException"/> if the caller gave up on it meanwhile.</summary>
+    public void Leave() => Current().Leave();
 
     public void Dispose()
     {
@@ -56,12 +70,16 @@ public sealed class GuardedInvoker : IDisposable
         _worker = null;
     }
 
+    private Worker Current() => _worker ?? throw new InvalidOperationException("Enter/Leave outside Run");
+
     private sealed class Worker
     {
         private readonly SemaphoreSlim _go = new(0);
-        private readonly SemaphoreSlim _done = new(0);
+        private readonly ManualResetEventSlim _done = new(false, spinCount: 0);
         private Action? _work;
         private volatile bool _stop;
+        private int _phase = Idle;
+        private long _callStarted;
 
         public Worker()
         {
@@ -69,14 +87,55 @@ public sealed class GuardedInvoker : IDisposable
             t.Start();
         }
 
-        public bool Run(Action work, TimeSpan timeout)
+        public ExceptionDispatchInfo? Error { get; private set; }
+
+        public void Post(Action work)
         {
+            Error = null;
+            _done.Reset();
             _work = work;
             _go.Release();
-            return _done.Wait(timeout);
         }
 
-        public void Abandon() => _stop = true;
+        /// <summary>Waits for the posted work; false (and the worker abandoned) when a call outlived the limit.</summary>
+        public bool WaitWatching(TimeSpan limit)
+        {
+            var limitTicks = (long)(limit.TotalSeconds * Stopwatch.Frequency);
+            while (true)
+            {
+                var wait = limit;
+                if (Volatile.Read(ref _phase) == InCall)
+                {
+                    var running = Stopwatch.GetTimestamp() - Volatile.Read(ref _callStarted);
+                    if (running >= limitTicks && Interlocked.CompareExchange(ref _phase, Abandoned, InCall) == InCall)
+                    {
+                        _stop = true;
+                        return false;
+                    }
+
+                    wait = TimeSpan.FromSeconds((double)Math.Max(limitTicks - running, 0) / Stopwatch.Frequency) + TimeSpan.FromMilliseconds(1);
+                }
+
+                if (_done.Wait(wait))
+                {
+                    return true;
+                }
+            }
+        }
+
+        public void Enter()
+        {
+            Volatile.Write(ref _callStarted, Stopwatch.GetTimestamp());
+            Interlocked.Exchange(ref _phase, InCall);
+        }
+
+        public void Leave()
+        {
+            if (Interlocked.CompareExchange(ref _phase, Idle, InCall) != InCall)
+            {
+                throw new SequenceAbandonedException();
+            }
+        }
 
         public void Stop()
         {
@@ -94,14 +153,26 @@ public sealed class GuardedInvoker : IDisposable
                     return;
                 }
 
-                _work?.Invoke();
+                try
+                {
+                    _work?.Invoke();
+                }
+                catch (SequenceAbandonedException)
+                {
+                    return;
+                }
+                catch (Exception e)
+                {
+                    Error = ExceptionDispatchInfo.Capture(e);
+                }
+
                 _work = null;
                 if (_stop)
                 {
                     return;
                 }
 
-                _done.Release();
+                _done.Set();
             }
         }
     }

@@ -27,6 +27,11 @@ public static class ReportWriter
         }
 
         sb.Append('\n');
+        if (result.EdgeCases.Count > 0)
+        {
+            sb.Append(EdgeCoverageView.Text(result.EdgeCases));
+        }
+
         WriteSummary(sb, result);
         return sb.ToString();
     }
@@ -111,7 +116,12 @@ public static class ReportWriter
             FailureKind.ModelError => "model error",
             _ => "invalid command",
         };
-        Line(sb, $"Counterexample #{N(c.Number)} ({kind}): profile {c.ProfileId}, implementation {c.Implementation}");
+        Line(sb, $"Counterexample #{N(c.Number)} ({kind}{(c.Reproduced ? string.Empty : ", not reproduced")}): profile {c.ProfileId}, implementation {c.Implementation}");
+        if (c.Cause is { } causeId)
+        {
+            var causeRule = Rules.All.FirstOrDefault(r => string.Equals(r.Id, causeId, StringComparison.Ordinal));
+            Line(sb, $"  Broken first: {causeId}{(causeRule is null ? string.Empty : " — " + causeRule.Title)}{Folded(c)}");
+        }
         var seq = c.SequenceSeed is { } s ? $", sequence seed 0x{s.ToString("x16", CultureInfo.InvariantCulture)}" : string.Empty;
         Line(sb, $"  Seed: run {c.RunSeed.ToString(CultureInfo.InvariantCulture)}{seq}; shrunk from {N(c.OriginalLength)} to {N(c.Commands.Count)} actions in {N(c.ShrinkRuns)} runs");
         if (c.ShrinkCutShort is { } cut)
@@ -126,8 +136,9 @@ public static class ReportWriter
 
         if (!c.Reproduced)
         {
-            Line(sb, "  Note: the minimal sequence did not fail the same way when replayed for this report (non-deterministic implementation?)");
+            Line(sb, $"  Note: {c.NotReproducedNote ?? "the minimal sequence did not fail the same way when replayed for this report"} (non-deterministic implementation, or a time limit too tight for this machine?)");
         }
+
 
         Line(sb, "  Steps:");
         for (var i = 0; i < c.Steps.Count; i++)
@@ -148,7 +159,7 @@ public static class ReportWriter
 
         if (c.Kind == FailureKind.Divergence)
         {
-            Line(sb, $"  Divergence at step [{N(c.FailedAction ?? -1)}]:");
+            Line(sb, c.FailedAction is { } divergedAt ? $"  Divergence at step [{N(divergedAt)}] (the first check that failed is listed first):" : "  Divergence:");
             foreach (var m in c.Mismatches)
             {
                 var observed = m.Observed ?? "(not reported)";
@@ -156,19 +167,21 @@ public static class ReportWriter
                 Line(sb, $"    {m.Command}: {m.Field} observed {observed}, expected {allowed}  [{string.Join(", ", m.Rules)}]");
             }
 
-            Line(sb, "  Violated rules:");
-            foreach (var id in c.ViolatedRules)
+            // The cause with its hint; the rules whose checks failed after it folded into one line.
+            if (c.Cause is { } cause)
             {
-                var rule = Rules.All.FirstOrDefault(r => string.Equals(r.Id, id, StringComparison.Ordinal));
-                var expected = c.UnexpectedRules.Contains(id, StringComparer.Ordinal) ? string.Empty : " (declared expected divergence)";
-                if (rule is null)
+                var rule = Rules.All.FirstOrDefault(r => string.Equals(r.Id, cause, StringComparison.Ordinal));
+                Line(sb, "  Broken first (the rule of the first check that failed):");
+                Line(sb, rule is null ? $"    {cause}: (not in the catalogue)" : $"    {cause} [{LevelText(rule.Level)}]: {rule.Title}");
+                if (rule is not null)
                 {
-                    Line(sb, $"    {id}{expected}: (not in the catalogue)");
-                    continue;
+                    Line(sb, $"      If this fails, {rule.IfFails}");
                 }
 
-                Line(sb, $"    {id} [{LevelText(rule.Level)}]{expected}: {rule.Title}");
-                Line(sb, $"      If this fails, {rule.IfFails}");
+                if (c.Consequences.Count > 0)
+                {
+                    Line(sb, $"  and {N(c.Consequences.Count)} rule{(c.Consequences.Count == 1 ? string.Empty : "s")} whose checks failed after it: {string.Join(", ", c.Consequences.Select(id => c.UnexpectedRules.Contains(id, StringComparer.Ordinal) ? id : id + " (declared expected divergence)"))}");
+                }
             }
         }
         else
@@ -178,6 +191,11 @@ public static class ReportWriter
                 : $"  Failure: {c.Message}");
         }
     }
+
+    /// <summary>", and N rules whose checks failed after it", or nothing.</summary>
+    public static string Folded(Counterexample c) => c.Consequences.Count == 0
+        ? string.Empty
+        : $", and {N(c.Consequences.Count)} rule{(c.Consequences.Count == 1 ? string.Empty : "s")} whose checks failed after it";
 
     private static void WriteSummary(StringBuilder sb, RunResult r)
     {

@@ -124,16 +124,37 @@ public sealed record Counterexample
 
     public IReadOnlyList<FieldMismatch> Mismatches { get; init; } = [];
 
-    /// <summary>Every rule id a mismatch names.</summary>
+    /// <summary>Every rule id a mismatch names, in the order their checks failed (the cause first).</summary>
     public IReadOnlyList<string> ViolatedRules { get; init; } = [];
 
-    /// <summary>The violated rules not declared as expected divergences.</summary>
+    /// <summary>The violated rules not declared as expected divergences, in the same order.</summary>
     public IReadOnlyList<string> UnexpectedRules { get; init; } = [];
+
+    /// <summary>
+    /// The rule broken first: the first rule of the first check that failed at the divergent step, skipping declared
+    /// expected divergences. Every other violated rule failed after it, as a consequence or beside it.
+    /// </summary>
+    public string? Cause
+    {
+        get => _cause is not null && (UnexpectedRules.Count == 0 || UnexpectedRules.Contains(_cause, StringComparer.Ordinal))
+            ? _cause
+            : UnexpectedRules.Count > 0 ? UnexpectedRules[0] : ViolatedRules.Count > 0 ? ViolatedRules[0] : null;
+        init => _cause = value;
+    }
+
+    private readonly string? _cause;
+
+    /// <summary>The violated rules after the cause, in the order their checks failed.</summary>
+    public IReadOnlyList<string> Consequences => [.. ViolatedRules.Where(id => !string.Equals(id, Cause, StringComparison.Ordinal))];
 
     public string? Message { get; init; }
 
-    /// <summary>False when the minimal sequence no longer failed when replayed for the report (a flaky implementation).</summary>
+    /// <summary>False when the minimal sequence no longer failed when replayed for the report (a flaky implementation):
+    /// the counterexample then shows the failure as it was first seen, and <see cref="NotReproducedNote"/> says so.</summary>
     public bool Reproduced { get; init; } = true;
+
+    /// <summary>For a failure that did not happen again: what was seen once and what the re-run did.</summary>
+    public string? NotReproducedNote { get; init; }
 
     /// <summary>The corpus trace this counterexample was replayed from (null: found by generation).</summary>
     public string? FromTrace { get; init; }
@@ -144,6 +165,9 @@ public sealed record Counterexample
     /// <summary>The command line that replays <see cref="TracePath"/> (or <see cref="FromTrace"/>), if any.</summary>
     public string? TraceReplayCommand => (TracePath ?? FromTrace) is { } path ? RegressionCorpus.ReplayCommand(path) : null;
 }
+
+/// <summary>One edge-case target of a run and how many generated sequences reached it.</summary>
+public sealed record EdgeCoverage(string Label, Coverage.EdgeFamily Family, long Sequences);
 
 /// <summary>Everything a run found.</summary>
 public sealed record RunResult
@@ -190,6 +214,12 @@ public sealed record RunResult
     public required long ShrinkRuns { get; init; }
 
     public required TimeSpan Elapsed { get; init; }
+
+    /// <summary>
+    /// The edge cases of the generator's coverage steering (<see cref="Coverage.EdgeCases"/>): every target of the
+    /// profile and facets, in target order, with the generated sequences that reached it (0: never).
+    /// </summary>
+    public IReadOnlyList<EdgeCoverage> EdgeCases { get; init; } = [];
 
     /// <summary>Corpus traces replayed before generation (not counted in <see cref="SequencesRun"/>).</summary>
     public int CorpusReplayed { get; init; }

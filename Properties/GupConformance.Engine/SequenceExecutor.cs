@@ -55,8 +55,12 @@ public sealed class SequenceResult
 
     public IReadOnlyList<FieldMismatch> Mismatches { get; init; } = [];
 
-    /// <summary>The rule ids of all mismatches, sorted, distinct.</summary>
+    /// <summary>The rule ids of all mismatches, distinct, in the order their checks failed: the first failing check's
+    /// rules first (its first rule is the cause), then those of the checks that failed after it.</summary>
     public IReadOnlyList<string> ViolatedRules { get; init; } = [];
+
+    /// <summary>The rule broken first: chosen among the first failing check's rules (<see cref="RuleScopes.Cause"/>).</summary>
+    public string? Cause { get; init; }
 
     /// <summary>Exception or time-out text, or the invalid command's reason.</summary>
     public string? Message { get; init; }
@@ -80,10 +84,11 @@ public sealed class SequenceResult
 }
 
 /// <summary>
-/// Runs sequences against fresh implementation instances and the model. For every command: step the model,
-/// execute on the implementation (on a guarded worker, with a time limit), compare every <see cref="FieldCheck"/>;
-/// after every action that is not a query, inspect every folio the model knows and read the vmstat counters
-/// (where the profile has them), comparing those too. Stops at the first action with a divergence.
+/// Runs sequences against fresh implementation instances and the model. For every command: step the model, execute
+/// on the implementation, compare every <see cref="FieldCheck"/>; after every action that is not a query, inspect
+/// every folio the model knows and read the vmstat counters (where the profile has them), comparing those too. Stops
+/// at the first action with a divergence. The whole sequence runs on a guarded worker (<see cref="GuardedInvoker"/>)
+/// that times every call into the implementation; texts (commands, traces) are rendered only for a failing sequence.
 /// </summary>
 public sealed class SequenceExecutor : IDisposable
 {
@@ -92,6 +97,8 @@ public sealed class SequenceExecutor : IDisposable
     private readonly Facet _facets;
     private readonly TimeSpan _timeout;
     private readonly GuardedInvoker _invoker = new();
+    private readonly Dictionary<string, InspectFolio> _inspections = new(StringComparer.Ordinal);
+    private readonly ReadVmstat _vmstat = new();
 
     public SequenceExecutor(IImplementationFactory factory, Profile profile, Facet facets, TimeSpan timeout)
     {
@@ -103,10 +110,28 @@ public sealed class SequenceExecutor : IDisposable
 
     public void Dispose() => _invoker.Dispose();
 
-    public SequenceResult Execute(IReadOnlyList<Command> actions, bool trace = false)
+    /// <summary>
+    /// Runs <paramref name="actions"/> on a fresh implementation instance. <paramref name="stepped"/> may hold the model's
+    /// outcomes of the actions as the generator computed them (see <see cref="SequenceGenerator.Generate(ulong, int, out StepOutcome[])"/>):
+    /// the model is pure, so they are used instead of stepping it again while the run follows the same states.
+    /// </summary>
+    public SequenceResult Execute(IReadOnlyList<Command> actions, bool trace = false, IReadOnlyList<StepOutcome>? stepped = null)
     {
-        var run = new Run(this, actions, trace);
-        return run.Execute();
+        var run = new Run(this, actions, trace, stepped);
+        var result = _invoker.Run(run.Execute, _timeout);
+        return _invoker.TimedOut ? run.TimedOut() : result!;
+    }
+
+    /// <summary>The inspection of one folio (one command object per folio key, reused).</summary>
+    private InspectFolio Inspection(string key)
+    {
+        if (!_inspections.TryGetValue(key, out var c))
+        {
+            c = new InspectFolio(key);
+            _inspections[key] = c;
+        }
+
+        return c;
     }
 
     private sealed class Run
@@ -114,6 +139,7 @@ public sealed class SequenceExecutor : IDisposable
         private readonly SequenceExecutor _x;
         private readonly IReadOnlyList<Command> _actions;
         private readonly bool _trace;
+        private readonly IReadOnlyList<StepOutcome>? _stepped;
         private readonly Dictionary<string, long> _rules = new(StringComparer.Ordinal);
         private readonly Dictionary<string, long> _kinds = new(StringComparer.Ordinal);
         private readonly Dictionary<string, Dictionary<string, long>> _byKind = new(StringComparer.Ordinal);
@@ -122,37 +148,100 @@ public sealed class SequenceExecutor : IDisposable
         private long _commands;
         private IGupImplementation? _impl;
 
-        public Run(SequenceExecutor x, IReadOnlyList<Command> actions, bool trace)
+        // Per folio the model knows: the rules of the action that first made it appear, so that an implementation that
+        // does not know the folio is charged to the behaviour that should have created it.
+        private readonly Dictionary<string, IReadOnlyList<string>> _creators = new(StringComparer.Ordinal);
+        private IReadOnlyList<string> _actionRules = [];
+        private IReadOnlyList<string> _actionExercised = [];
+
+        // An inspection the implementation could not answer at all (it crashed or broke the protocol) after the action
+        // had already diverged: the action's own divergence is still the result, with this as its note.
+        private string? _lostInspection;
+
+        // What the worker is calling into the implementation for (read by the caller only after a time-out).
+        private int _callActions;
+        private int _callAction;
+        private Command? _callCommand;
+        private string? _callWhat;
+        private SequenceResult? _walked;
+
+        public Run(SequenceExecutor x, IReadOnlyList<Command> actions, bool trace, IReadOnlyList<StepOutcome>? stepped)
         {
             _x = x;
             _actions = actions;
             _trace = trace;
+            _stepped = stepped;
         }
 
         private Profile P => _x._profile;
 
         public SequenceResult Execute()
         {
-            var created = _x._invoker.Invoke(() => _x._factory.Create(P), _x._timeout);
-            if (created.Status != InvokeStatus.Completed || created.Value is null)
+            IGupImplementation? created = null;
+            Exception? error = null;
+            Calling(0, -1, null, "create the implementation instance");
+            _x._invoker.Enter();
+            try
             {
-                return Broken(created.Status, created.Exception, 0, "create the implementation instance", -1,
-                    created.Status == InvokeStatus.Completed ? "the factory returned null" : null);
+                created = _x._factory.Create(P);
+            }
+            catch (Exception e)
+            {
+                error = e;
             }
 
-            _impl = created.Value;
+            _x._invoker.Leave();
+            if (error is not null || created is null)
+            {
+                return Broken(false, error, 0, null, "create the implementation instance", -1, error is null ? "the factory returned null" : null);
+            }
+
+            _impl = created;
             var result = Walk();
-            var disposed = _x._invoker.Invoke(() =>
+            _walked = result;
+            Calling(_actions.Count, _actions.Count - 1, null, "dispose the implementation instance");
+            _x._invoker.Enter();
+            try
             {
                 _impl.Dispose();
-                return true;
-            }, _x._timeout);
-            if (result.Passed && disposed.Status != InvokeStatus.Completed)
+            }
+            catch (Exception e)
             {
-                return Broken(disposed.Status, disposed.Exception, _actions.Count, "dispose the implementation instance", _actions.Count - 1, null);
+                error = e;
+            }
+
+            _x._invoker.Leave();
+            if (result.Passed && error is not null)
+            {
+                return Broken(false, error, _actions.Count, null, "dispose the implementation instance", _actions.Count - 1, null);
             }
 
             return result;
+        }
+
+        /// <summary>The result of a sequence abandoned while the implementation was running the call last announced.</summary>
+        /// <summary>A hung Dispose after a failing walk leaves the walk's failure standing.</summary>
+        public SequenceResult TimedOut()
+        {
+            if (_walked is { Passed: false } walked)
+            {
+                return walked;
+            }
+
+            var hung = Broken(true, null, _callActions, _callCommand, _callWhat, _callAction, null);
+
+            // A hang in an inspection after the action had diverged: the divergence comes first.
+            return _callCommand is { IsQuery: true } && _callAction >= 0 && _callAction < _actions.Count
+                ? KeepActionDivergence(hung, _callAction, _actions[_callAction])
+                : hung;
+        }
+
+        private void Calling(int actions, int action, Command? command, string? what)
+        {
+            _callActions = actions;
+            _callAction = action;
+            _callCommand = command;
+            _callWhat = what;
         }
 
         private SequenceResult Walk()
@@ -170,21 +259,23 @@ public sealed class SequenceExecutor : IDisposable
 
                 if (!cmd.IsQuery)
                 {
-                    foreach (var folio in state.Folios.Select(f => f.Key).ToList())
+                    var keys = state.FolioKeys;
+                    for (var k = 0; k < keys.Count; k++)
                     {
-                        var r = StepOne(ref state, new InspectFolio(folio), i, isAction: false);
+                        _creators.TryAdd(keys[k], _actionRules);
+                        var r = StepOne(ref state, _x.Inspection(keys[k]), i, isAction: false);
                         if (r is not null)
                         {
-                            return r;
+                            return KeepActionDivergence(r, i, cmd);
                         }
                     }
 
                     if (P.HasPinVmstat)
                     {
-                        var r = StepOne(ref state, new ReadVmstat(), i, isAction: false);
+                        var r = StepOne(ref state, _x._vmstat, i, isAction: false);
                         if (r is not null)
                         {
-                            return r;
+                            return KeepActionDivergence(r, i, cmd);
                         }
                     }
                 }
@@ -212,26 +303,32 @@ public sealed class SequenceExecutor : IDisposable
                 return null;
             }
 
-            string? why;
             StepOutcome outcome;
-            try
+            if (isAction && Stepped(state, action) is { } known)
             {
-                why = GupModel.Precondition(state, cmd);
-                if (why is not null)
+                outcome = known;
+            }
+            else
+            {
+                try
                 {
-                    if (!isAction)
+                    var why = GupModel.Precondition(state, cmd);
+                    if (why is not null)
                     {
-                        return null;
+                        if (!isAction)
+                        {
+                            return null;
+                        }
+
+                        return Result(SequenceStatus.Invalid, action + 1, action, Render(cmd), $"the model's precondition refuses it: {why}", null);
                     }
 
-                    return Result(SequenceStatus.Invalid, action + 1, action, Render(cmd), $"the model's precondition refuses it: {why}", null);
+                    outcome = GupModel.Step(state, cmd);
                 }
-
-                outcome = GupModel.Step(state, cmd);
-            }
-            catch (Exception e)
-            {
-                return Result(SequenceStatus.ModelError, action + 1, action, Render(cmd), $"the model threw {e.GetType().Name}: {e.Message}", e.GetType().Name);
+                catch (Exception e)
+                {
+                    return Result(SequenceStatus.ModelError, action + 1, action, Render(cmd), $"the model threw {e.GetType().Name}: {e.Message}", e.GetType().Name);
+                }
             }
 
             _commands++;
@@ -243,10 +340,11 @@ public sealed class SequenceExecutor : IDisposable
                 _byKind[kind] = perKind;
             }
 
-            foreach (var rule in outcome.Exercised)
+            var exercised = outcome.Exercised;
+            for (var e = 0; e < exercised.Count; e++)
             {
-                Bump(_rules, rule);
-                Bump(perKind, rule);
+                Bump(_rules, exercised[e]);
+                Bump(perKind, exercised[e]);
             }
 
             if (_trace && isAction)
@@ -260,26 +358,50 @@ public sealed class SequenceExecutor : IDisposable
                 prefetch.Expect(cmd, Inspections(outcome.Next));
             }
 
-            var observed = _x._invoker.Invoke(() => impl.Execute(cmd), _x._timeout);
-            if (observed.Status != InvokeStatus.Completed)
+            Calling(action + 1, action, cmd, null);
+            Observation? observed = null;
+            Exception? error = null;
+            _x._invoker.Enter();
+            try
             {
-                return Broken(observed.Status, observed.Exception, action + 1, Render(cmd), action, null);
+                observed = impl.Execute(cmd);
+            }
+            catch (Exception e)
+            {
+                error = e;
             }
 
-            var fields = observed.Value?.Fields();
-            if (_trace && isAction)
+            _x._invoker.Leave();
+            if (error is not null)
             {
-                _steps[^1] = _steps[^1] with { Observed = fields };
-            }
-
-            foreach (var check in outcome.Checks)
-            {
-                string? value = null;
-                if (fields is not null && fields.TryGetValue(check.Field, out var v))
+                if (!isAction && cmd is InspectFolio inspect && !LostTheProcess(error))
                 {
-                    value = v;
+                    // The implementation answered, but does not know a folio the model knows: a divergence of the
+                    // behaviour that should have created it, not a crash.
+                    _mismatches.Add(new FieldMismatch(Render(cmd), "folio", $"(unknown to the implementation: {Plugins.Untrusted.Printable(error.Message)})",
+                        [Known], _creators.GetValueOrDefault(inspect.Folio) is { Count: > 0 } created ? created : ["CORE-NO-COLLATERAL"]));
+                    return null;
                 }
 
+                return Broken(false, error, action + 1, cmd, null, action, null);
+            }
+
+            if (_trace && isAction)
+            {
+                _steps[^1] = _steps[^1] with { Observed = observed?.Fields() };
+            }
+
+            if (isAction)
+            {
+                _actionRules = ActionRules(outcome);
+                _actionExercised = outcome.Exercised;
+            }
+
+            var checks = outcome.Checks;
+            for (var c = 0; c < checks.Count; c++)
+            {
+                var check = checks[c];
+                var value = observed?.Field(check.Field);
                 if (!check.Accepts(value))
                 {
                     _mismatches.Add(new FieldMismatch(Render(cmd), check.Field, value, check.Allowed, check.Rules));
@@ -292,26 +414,87 @@ public sealed class SequenceExecutor : IDisposable
 
         private string Render(Command cmd) => CommandText.Render(cmd, P);
 
+        /// <summary>What an inspection of a folio the model knows is allowed to show about its existence.</summary>
+        private const string Known = "(known)";
+
+        /// <summary>The rules an action answers for: those it exercised, else those its checks cite.</summary>
+        private static IReadOnlyList<string> ActionRules(StepOutcome outcome)
+        {
+            if (outcome.Exercised.Count > 0)
+            {
+                return outcome.Exercised;
+            }
+
+            var rules = new List<string>();
+            foreach (var check in outcome.Checks)
+            {
+                foreach (var id in check.Rules)
+                {
+                    if (!rules.Contains(id, StringComparer.Ordinal))
+                    {
+                        rules.Add(id);
+                    }
+                }
+            }
+
+            return rules;
+        }
+
+        /// <summary>True when the error means the implementation can no longer answer anything (its process died, hung
+        /// or broke the protocol), as opposed to an answer that it does not know what it was asked about.</summary>
+        private static bool LostTheProcess(Exception e) => e is Plugins.ProcessProtocolException p
+            && p.Fault is not (Plugins.ProtocolFault.ImplementationError or Plugins.ProtocolFault.UnknownCommand);
+
+        /// <summary>
+        /// An inspection that stopped the run after the action had already diverged: the action's divergence is what
+        /// the developer must see first, so it stays the result and the lost inspection becomes its note.
+        /// </summary>
+        private SequenceResult KeepActionDivergence(SequenceResult stopped, int action, Command cmd)
+        {
+            if (_mismatches.Count == 0 || stopped.Status is not (SequenceStatus.Crashed or SequenceStatus.TimedOut))
+            {
+                return stopped;
+            }
+
+            _lostInspection = $"after the divergence, {stopped.FailedCommand}: {stopped.Message}";
+            return Result(SequenceStatus.Diverged, action + 1, action, Render(cmd), null, null);
+        }
+
+        /// <summary>The generator's outcome of action <paramref name="action"/>, if the run is in the state the generator stepped it from.</summary>
+        private StepOutcome? Stepped(ModelState state, int action)
+        {
+            if (_stepped is null || action >= _stepped.Count)
+            {
+                return null;
+            }
+
+            // Action 0 starts from Init (pure, so the generator's initial state equals ours); later ones from the state
+            // the generator's previous outcome left, which the run holds as the very same object while it follows it.
+            return action == 0 || ReferenceEquals(state, _stepped[action - 1].Next) ? _stepped[action] : null;
+        }
+
         /// <summary>The inspections <see cref="Walk"/> makes after an action that left the model in <paramref name="state"/>.</summary>
         private List<Command> Inspections(ModelState state)
         {
             var list = new List<Command>();
             if ((Facet.Core & _x._facets) != 0)
             {
-                list.AddRange(state.Folios.Select(f => (Command)new InspectFolio(f.Key)));
+                list.AddRange(state.FolioKeys.Select(k => (Command)_x.Inspection(k)));
                 if (P.HasPinVmstat)
                 {
-                    list.Add(new ReadVmstat());
+                    list.Add(_x._vmstat);
                 }
             }
 
             return list;
         }
 
-        private SequenceResult Broken(InvokeStatus status, Exception? e, int actions, string what, int failedAction, string? message)
+        private SequenceResult Broken(bool timedOut, Exception? e, int actions, Command? command, string? what, int failedAction, string? message)
         {
-            var timedOut = status == InvokeStatus.TimedOut;
-            var where = failedAction >= 0 && failedAction < _actions.Count && string.Equals(what, Render(_actions[failedAction]), StringComparison.Ordinal)
+            // A command that is itself the failed action is named once; anything else says what the engine was doing.
+            var isTheAction = command is not null && failedAction >= 0 && failedAction < _actions.Count && ReferenceEquals(command, _actions[failedAction]);
+            what ??= Render(command!);
+            var where = isTheAction || (failedAction >= 0 && failedAction < _actions.Count && string.Equals(what, Render(_actions[failedAction]), StringComparison.Ordinal))
                 ? string.Empty
                 : $" (while trying to {what})";
             var text = message ?? (timedOut
@@ -330,16 +513,36 @@ public sealed class SequenceExecutor : IDisposable
                 FailedAction = failedAction,
                 FailedCommand = failedCommand,
                 Mismatches = status == SequenceStatus.Diverged ? [.. _mismatches] : [],
-                ViolatedRules = status == SequenceStatus.Diverged
-                    ? _mismatches.SelectMany(m => m.Rules).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList()
-                    : [],
-                Message = message,
+                ViolatedRules = status == SequenceStatus.Diverged ? Violated() : [],
+                Cause = status == SequenceStatus.Diverged && _mismatches.Count > 0
+                    ? RuleScopes.Cause(_mismatches[0].Rules, _actionExercised, _mismatches[0].Observed, _mismatches[0].Allowed, _mismatches[0].Command)
+                    : null,
+                Message = message ?? (status == SequenceStatus.Diverged ? _lostInspection : null),
                 ExceptionType = exceptionType,
                 RuleCounts = _rules,
                 KindCounts = _kinds,
                 RuleCountsByKind = _byKind,
                 Trace = [.. _steps],
             };
+
+        /// <summary>The violated rules, the cause first, then in the order their checks failed.</summary>
+        private List<string> Violated()
+        {
+            var cause = RuleScopes.Cause(_mismatches[0].Rules, _actionExercised, _mismatches[0].Observed, _mismatches[0].Allowed, _mismatches[0].Command);
+            var list = new List<string> { cause };
+            foreach (var m in _mismatches)
+            {
+                foreach (var id in m.Rules)
+                {
+                    if (!list.Contains(id, StringComparer.Ordinal))
+                    {
+                        list.Add(id);
+                    }
+                }
+            }
+
+            return list;
+        }
 
         private static void Bump(Dictionary<string, long> d, string key)
         {

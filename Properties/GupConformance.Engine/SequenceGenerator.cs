@@ -1,3 +1,4 @@
+using GupConformance.Engine.Coverage;
 using GupConformance.Oracles;
 using GupConformance.Spec;
 
@@ -10,6 +11,14 @@ namespace GupConformance.Engine;
 /// length) always gives the same sequence (<see cref="Prng"/>, no other source of randomness).
 /// Every sequence has exactly <c>length</c> commands unless the model refuses everything (it then ends early)
 /// or the model throws on a command (that command is the last one, so the executor reports the model error).
+/// <para>
+/// Swarm testing: every other sequence (a coin of its own seed) draws its own subset of the enabled moves and region
+/// templates, and its own chances of FOLL_WRITE, FOLL_LONGTERM and probe flags, so combinations the full mix makes rare
+/// are common in some sequences. Coverage steering: given an <see cref="EdgeTally"/> (a conformance run passes its own),
+/// the generator labels every command it emits with the edge cases it reached (<see cref="EdgeCases.Of"/>) and spends a
+/// share of the moves (<see cref="GeneratorWeights.DirectedPercent"/>) on a target of <see cref="EdgeCases.Targets"/>
+/// that no sequence has reached yet; a sequence then depends on the run seed and on the sequences before it.
+/// </para>
 /// </summary>
 public sealed class SequenceGenerator
 {
@@ -34,11 +43,14 @@ public sealed class SequenceGenerator
     private readonly (string Move, int Weight)[] _moves;
     private readonly (string Template, int Weight)[] _templates;
 
-    public SequenceGenerator(Profile profile, Facet facets, GeneratorWeights? weights = null)
+    private readonly EdgeTally? _tally;
+
+    public SequenceGenerator(Profile profile, Facet facets, GeneratorWeights? weights = null, EdgeTally? tally = null)
     {
         _profile = profile;
         _facets = facets & profile.Facets;
         _weights = weights ?? GeneratorWeights.Default;
+        _tally = tally;
         _moves = _weights.MoveWeights
             .Where(kv => kv.Value > 0 && (Moves.Needs(kv.Key) & _facets) != 0 && MoveFitsProfile(kv.Key))
             .OrderBy(kv => kv.Key, StringComparer.Ordinal)
@@ -63,10 +75,18 @@ public sealed class SequenceGenerator
     public static Command[] Generate(Profile profile, Facet facets, ulong seed, int length, GeneratorWeights? weights = null)
         => new SequenceGenerator(profile, facets, weights).Generate(seed, length);
 
-    public Command[] Generate(ulong seed, int length)
+    public Command[] Generate(ulong seed, int length) => Generate(seed, length, out _);
+
+    /// <summary>
+    /// One sequence, and the model's outcome of each of its commands as the generator stepped it (shorter than the
+    /// sequence only when the model threw on the last command). The executor reuses them instead of stepping the
+    /// model a second time on the same actions.
+    /// </summary>
+    public Command[] Generate(ulong seed, int length, out StepOutcome[] outcomes)
     {
         var ctx = new Context(this, new Prng(seed), length);
         ctx.Run();
+        outcomes = [.. ctx.Outcomes];
         return [.. ctx.Commands];
     }
 
@@ -93,15 +113,42 @@ public sealed class SequenceGenerator
         private int _nextNetfs = 1;
         private bool _stopped;
 
+        // This sequence's swarm: the moves and templates it may draw, and its flag chances (percent).
+        private (string Item, int Weight)[] _moves;
+        private (string Item, int Weight)[] _templates;
+        private int _writeChance = 45;
+        private int _longTermChance = 30;
+        private int _probeChance = 18;
+        private readonly HashSet<string> _labels = new(StringComparer.Ordinal);
+
         public Context(SequenceGenerator g, Prng rng, int length)
         {
             _g = g;
             _rng = rng;
             _length = length;
             State = GupModel.Init(g._profile);
+            _moves = g._moves;
+            _templates = g._templates;
+            if (g._weights.Swarm && _rng.Chance(50))
+            {
+                _moves = Subset(g._moves);
+                _templates = Subset(g._templates);
+                _writeChance = _rng.Pick([0, 45, 90]);
+                _longTermChance = _rng.Pick([0, 30, 80]);
+                _probeChance = _rng.Pick([0, 18, 60]);
+            }
+        }
+
+        /// <summary>Each item kept with probability 1/2 (all of them if none is kept).</summary>
+        private (string, int)[] Subset((string Item, int Weight)[] all)
+        {
+            var kept = all.Where(_ => _rng.Chance(50)).ToArray();
+            return kept.Length == 0 ? all : kept;
         }
 
         public List<Command> Commands { get; } = [];
+
+        public List<StepOutcome> Outcomes { get; } = [];
 
         private ModelState State { get; set; }
 
@@ -126,9 +173,14 @@ public sealed class SequenceGenerator
             while (!Full)
             {
                 var progressed = false;
+                if (_g._tally is not null && _rng.Chance(_g._weights.DirectedPercent) && PickTarget() is { } target)
+                {
+                    progressed = Emit(Directed(target)) > 0;
+                }
+
                 for (var attempt = 0; attempt < _g._weights.AttemptsPerCommand && !progressed && !Full; attempt++)
                 {
-                    var move = _rng.Weighted(_g._moves);
+                    var move = _rng.Weighted(_moves);
                     if (move is null)
                     {
                         break;
@@ -142,6 +194,8 @@ public sealed class SequenceGenerator
                     break;
                 }
             }
+
+            _g._tally?.Add(_labels);
         }
 
         /// <summary>Emits the commands of a move one by one, each checked against the state the previous ones left.</summary>
@@ -172,7 +226,14 @@ public sealed class SequenceGenerator
 
                 try
                 {
-                    State = GupModel.Step(State, cmd).Next;
+                    var outcome = GupModel.Step(State, cmd);
+                    if (_g._tally is not null)
+                    {
+                        _labels.UnionWith(EdgeCases.Of(State, cmd, outcome));
+                    }
+
+                    State = outcome.Next;
+                    Outcomes.Add(outcome);
                 }
                 catch (Exception)
                 {
@@ -222,11 +283,228 @@ public sealed class SequenceGenerator
             yield return c;
         }
 
+        // ---- Coverage steering ---------------------------------------------------------------------------
+
+        /// <summary>An unreached target: a family with unreached targets first (so no family waits for another), then one of its targets.</summary>
+        private EdgeTarget? PickTarget()
+        {
+            // Targets no sequence reached at all come first; then those fewer than EdgeTally.Wanted sequences reached.
+            var tally = _g._tally!;
+            var open = tally.Unreached.Where(t => !_labels.Contains(t.Label)).ToList();
+            var never = open.Where(t => !tally.Reached(t.Label)).ToList();
+            if (never.Count > 0)
+            {
+                open = never;
+            }
+
+            if (open.Count == 0)
+            {
+                return null;
+            }
+
+            var families = open.Select(t => t.Family).Distinct().ToList();
+            var family = _rng.Pick(families);
+            return _rng.Pick(open.Where(t => t.Family == family).ToList());
+        }
+
+        /// <summary>The commands that reach <paramref name="t"/> from the current state (mapping what they need first).</summary>
+        private IEnumerable<Command?> Directed(EdgeTarget t) => t.Family switch
+        {
+            EdgeFamily.ZeroLengthSegment => ZeroSegmentMove(t.IterKind!.Value),
+            EdgeFamily.RangeCrossesFolio => CrossingMove(release: false),
+            EdgeFamily.RangeUnpinCrossesFolio => CrossingMove(release: true),
+            EdgeFamily.MakeDirtyAlreadyDirty => DirtyAgainMove(),
+            EdgeFamily.StateShape => ShapeMove(t.Shape!.Value, t.IterKind),
+            _ => One(new Gup(_nextCall++, t.Entry!.Value, t.Overflow ? unchecked(0UL - (ulong)Page) : Regions.Count > 0 ? Regions[0].Start : BaseAddress,
+                t.Overflow ? 2 : 1, t.Flags, t.WithPages)),
+        };
+
+        private IEnumerable<Command?> ZeroSegmentMove(IterKind kind)
+        {
+            var user = PickRegion();
+            var kernel = PickRegion(r => r.Kind is RegionKind.Anon or RegionKind.File);
+            if (user is null || kernel is null)
+            {
+                yield return MapCommand(RegionTemplates.Small);
+                user = kernel = PickRegion();
+            }
+
+            List<IterSeg> segs = kind switch
+            {
+                IterKind.Ubuf => [new IterSeg(user!.Start, 0)],
+                IterKind.Iovec => [new IterSeg(user!.Start, 0), UserSeg(_rng.Chance(40))],
+                IterKind.Kvec => [new IterSeg(kernel!.Start, 0), KernelSeg(_rng.Chance(40), Kernel)],
+                IterKind.Discard => [new IterSeg(0, 0)],
+                _ => [new IterSeg(kernel!.Start, 0)],
+            };
+            var init = new IterInit(_nextIter++, kind, _rng.Chance(50) ? IterDir.Source : IterDir.Dest, segs);
+            yield return init;
+            if ((F & Facet.IovIter) != 0 && P.Iov != IovScheme.None)
+            {
+                yield return new IterExtract(_nextCall++, init.Iter, Page * _rng.Range(1, 2), _rng.Range(1, 4));
+            }
+            else if ((F & Facet.Bio) != 0 && kind is IterKind.Ubuf or IterKind.Iovec or IterKind.Bvec)
+            {
+                yield return new BioAdd(_nextBio++, init.Iter, _rng.Range(1, 4));
+            }
+            else if ((F & Facet.Netfs) != 0 && P.HasNetfs)
+            {
+                yield return new NetfsExtract(_nextNetfs++, init.Iter, Page);
+            }
+        }
+
+        /// <summary>A region mapped for the shape, then the call (and release) that puts it under test.</summary>
+        private IEnumerable<Command?> ShapeMove(Shape shape, IterKind? kind)
+        {
+            if (shape == Shape.Extraction)
+            {
+                foreach (var c in ExtractionMove(kind!.Value))
+                {
+                    yield return c;
+                }
+
+                yield break;
+            }
+
+            var (rk, order, refcount) = shape switch
+            {
+                Shape.PinOrder1 => (RegionKind.Anon, 1, 1),
+                Shape.AtBias => (RegionKind.Anon, 0, Sizes.GupPinCountingBias),
+                Shape.NearOverflow => (RegionKind.Anon, 0, int.MaxValue - _rng.Pick([0, 1, 1022, 1023, 1024, 2047])),
+                Shape.DirtyLargeFolio => (RegionKind.Anon, _rng.Range(2, 9), 1),
+                Shape.LongTermFileWrite => (RegionKind.File, 0, 1),
+                _ => (RegionKind.Zero, 0, 1),
+            };
+            var map = new MapRegion(_nextRegion++, rk, NextFreeAddress(order), rk == RegionKind.Anon ? _rng.Range(1, 2) : _rng.Range(1, 3), order, refcount);
+            yield return map;
+            if (shape == Shape.AtBias)
+            {
+                yield break;
+            }
+
+            var entry = shape == Shape.NearOverflow ? PickEntry() : PinEntry() ?? PickEntry();
+            var flags = shape switch
+            {
+                Shape.LongTermFileWrite => Foll.LongTerm | Foll.Write,
+                Shape.ZeroPinUnpin => _rng.Chance(50) ? Foll.LongTerm & (Exists(Foll.LongTerm) ? Foll.LongTerm : Foll.None) : Foll.None,
+                Shape.DirtyLargeFolio => Foll.Write,
+                _ => PickFlags(entry, probe: false),
+            };
+            var nr = shape == Shape.DirtyLargeFolio ? _rng.Range(1L, 1L << order) : 1L;
+            var gup = new Gup(_nextCall++, entry, map.Start, nr, flags);
+            yield return gup;
+            if (shape is Shape.DirtyLargeFolio or Shape.ZeroPinUnpin && gup.Entry.IsPin())
+            {
+                var fn = shape == Shape.DirtyLargeFolio ? ReleaseFn.UnpinUserPagesDirtyLock : PickUnpinFn();
+                yield return new Release(gup.Call, fn, 0, (int)nr, shape == Shape.DirtyLargeFolio || _rng.Chance(50));
+            }
+        }
+
+        /// <summary>An iterator of <paramref name="kind"/> with at least one byte, and an extraction from it.</summary>
+        private IEnumerable<Command?> ExtractionMove(IterKind kind)
+        {
+            var user = PickRegion();
+            var kernel = PickRegion(r => r.Kind is RegionKind.Anon or RegionKind.File);
+            if (user is null || kernel is null)
+            {
+                yield return MapCommand(RegionTemplates.Small);
+                user = kernel = PickRegion();
+            }
+
+            var sector = _rng.Chance(40);
+            List<IterSeg> segs = kind switch
+            {
+                IterKind.Ubuf => [UserSeg(sector)],
+                IterKind.Iovec => [UserSeg(sector), UserSeg(sector)],
+                IterKind.Kvec => [KernelSeg(sector, Kernel)],
+                IterKind.Discard => [new IterSeg(0, _rng.Range(1L, 3 * Page))],
+                _ => [KernelSeg(sector, r => r.Kind is RegionKind.Anon or RegionKind.File)],
+            };
+            var init = new IterInit(_nextIter++, kind, _rng.Chance(50) ? IterDir.Source : IterDir.Dest, segs);
+            yield return init;
+            yield return new IterExtract(_nextCall++, init.Iter, Page * _rng.Range(1, 2), _rng.Range(1, 4));
+        }
+
+        /// <summary>An Anon region of at least two folios of order &gt;= <paramref name="minOrder"/> (mapped first when there is none).</summary>
+        private IEnumerable<Command?> TwoFolios(int minOrder, Action<RegionView> use)
+        {
+            var r = PickRegion(x => x.Kind == RegionKind.Anon && x.Order >= minOrder && x.Folios >= 2);
+            if (r is null)
+            {
+                var order = minOrder == 0 ? 0 : _rng.Weighted<int>([(1, 3), (2, 3), (3, 1), (4, 1), (9, 1)]);
+                var map = new MapRegion(_nextRegion++, RegionKind.Anon, NextFreeAddress(order), _rng.Range(2, 3), order);
+                yield return map;
+                r = State.Regions.FirstOrDefault(x => x.Region == map.Region);
+                if (r is null)
+                {
+                    yield break;
+                }
+            }
+
+            use(r);
+        }
+
+        private EntryPoint? PinEntry()
+        {
+            var pins = P.EntryPoints.Where(e => e is EntryPoint.PinUserPages or EntryPoint.PinUserPagesFast or EntryPoint.PinUserPagesRemote).ToList();
+            return pins.Count == 0 ? null : _rng.Pick(pins);
+        }
+
+        /// <summary>A pin from inside a large folio into the next one; with <paramref name="release"/>, its range unpin.</summary>
+        private IEnumerable<Command?> CrossingMove(bool release)
+        {
+            RegionView? r = null;
+            foreach (var c in TwoFolios(1, x => r = x))
+            {
+                yield return c;
+            }
+
+            if (r is null || (release ? PinEntry() : (EntryPoint?)PickEntry()) is not { } entry)
+            {
+                yield break;
+            }
+
+            var folioPages = 1L << r.Order;
+            var folio = _rng.Range(0, r.Folios - 2);
+            var offset = _rng.Range(1L, folioPages - 1);
+            var nr = folioPages - offset + _rng.Range(1L, Math.Min(folioPages, 64));
+            var gup = new Gup(_nextCall++, entry, r.Start + (ulong)(((folio * folioPages) + offset) * Page), nr, _rng.Chance(50) ? Foll.Write : Foll.None);
+            yield return gup;
+            if (release && nr <= int.MaxValue)
+            {
+                yield return new Release(gup.Call, ReleaseFn.UnpinUserPageRangeDirtyLock, 0, (int)nr, _rng.Chance(50));
+            }
+        }
+
+        /// <summary>Pin two folios and release them with make_dirty (both now dirty), then again: the first entry is already dirty.</summary>
+        private IEnumerable<Command?> DirtyAgainMove()
+        {
+            RegionView? r = null;
+            foreach (var c in TwoFolios(0, x => r = x))
+            {
+                yield return c;
+            }
+
+            if (r is null || PinEntry() is not { } entry)
+            {
+                yield break;
+            }
+
+            var nr = (1L << r.Order) + 1;
+            var fn = P.Version >= 515 && _rng.Chance(30) ? ReleaseFn.UnpinUserPageRangeDirtyLock : ReleaseFn.UnpinUserPagesDirtyLock;
+            for (var i = 0; i < 2; i++)
+            {
+                var gup = new Gup(_nextCall++, entry, r.Start, nr, Foll.Write);
+                yield return gup;
+                yield return new Release(gup.Call, fn, 0, (int)nr, true);
+            }
+        }
+
         // ---- Regions -----------------------------------------------------------------------------------
 
         private IEnumerable<Command?> MapMove(string? template)
         {
-            template ??= _rng.Weighted(_g._templates) ?? RegionTemplates.Small;
+            template ??= _rng.Weighted(_templates) ?? RegionTemplates.Small;
             yield return MapCommand(template);
         }
 
@@ -364,7 +642,7 @@ public sealed class SequenceGenerator
         private Foll PickFlags(EntryPoint entry, bool probe)
         {
             var f = Foll.None;
-            if (_rng.Chance(45))
+            if (_rng.Chance(_writeChance))
             {
                 f |= Foll.Write;
             }
@@ -374,7 +652,7 @@ public sealed class SequenceGenerator
                 f |= Foll.Force;
             }
 
-            if (entry.IsPin() && _rng.Chance(30) && Exists(Foll.LongTerm))
+            if (entry.IsPin() && _rng.Chance(_longTermChance) && Exists(Foll.LongTerm))
             {
                 f |= Foll.LongTerm;
             }
@@ -452,7 +730,7 @@ public sealed class SequenceGenerator
         private Gup GupCommand(bool allowProbe)
         {
             var entry = PickEntry();
-            var probe = allowProbe && _rng.Chance(18);
+            var probe = allowProbe && _rng.Chance(_probeChance);
             var flags = PickFlags(entry, probe);
             var (start, nr) = PickRange(entry);
             var withPages = !_rng.Chance(8);

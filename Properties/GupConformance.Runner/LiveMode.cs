@@ -15,7 +15,33 @@ namespace GupConformance.Runner;
 public static class LiveMode
 {
     private static readonly string Usage =
-        $"live options: --seed N|0xN|random, --sequences N, --length N, --live-profile {string.Join("|", LiveProfile.All.Select(p => p.Id))}, --no-hugetlb, --no-mthp; or --live-restore alone";
+        $"live options: --seed N|0xN|random, --sequences N, --length N, --live-profile {string.Join("|", LiveProfile.All.Select(p => p.Id))}, --no-hugetlb, --no-mthp, --report-md FILE, --report-json FILE, --report-junit FILE, --report-timings, --corpus DIR, --no-corpus; --replay FILE.live-trace.json; or --live-restore alone";
+
+    /// <summary>The live options after checking.</summary>
+    private sealed record LiveArgs
+    {
+        public LiveRunOptions Options { get; init; } = new();
+
+        public string? ProfileId { get; init; }
+
+        public bool Hugetlb { get; init; } = true;
+
+        public bool Mthp { get; init; } = true;
+
+        public string? MarkdownPath { get; init; }
+
+        public string? JsonPath { get; init; }
+
+        public string? JUnitPath { get; init; }
+
+        public bool Timings { get; init; }
+
+        public string? CorpusDirectory { get; init; } = Engine.RegressionCorpus.DefaultDirectory;
+
+        public bool CorpusGiven { get; init; }
+
+        public string? ReplayPath { get; init; }
+    }
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -24,9 +50,43 @@ public static class LiveMode
             return args.Length == 1 ? Restore(stdout, stderr) : Bad(stderr, "--live-restore takes no other option");
         }
 
-        var options = new LiveRunOptions();
-        string? profileId = null;
-        bool hugetlb = true, mthp = true;
+        var (a, error) = Parse(args);
+        if (a is null)
+        {
+            return Bad(stderr, error!);
+        }
+
+        LiveProfile? profile = null;
+        if (a.ProfileId is not null && (profile = LiveProfile.Find(a.ProfileId)) is null)
+        {
+            return Bad(stderr, $"unknown live profile '{a.ProfileId}'; known: {string.Join(", ", LiveProfile.All.Select(p => p.Id))}");
+        }
+
+        var outputProblem = (a.MarkdownPath is { } md ? OutputPaths.FileProblem("--report-md", md) : null)
+            ?? (a.JsonPath is { } json ? OutputPaths.FileProblem("--report-json", json) : null)
+            ?? (a.JUnitPath is { } junit ? OutputPaths.FileProblem("--report-junit", junit) : null);
+        if (outputProblem is not null)
+        {
+            return Bad(stderr, outputProblem);
+        }
+
+        if (a.CorpusDirectory is { } corpus && OutputPaths.DirectoryProblem("--corpus", corpus) is { } corpusProblem)
+        {
+            if (a.CorpusGiven)
+            {
+                return Bad(stderr, corpusProblem + " (or use --no-corpus)");
+            }
+
+            stderr.WriteLine($"warning: {corpusProblem}; running without the regression corpus");
+            a = a with { CorpusDirectory = null };
+        }
+
+        return a.ReplayPath is { } replay ? Replay(replay, a, profile, stdout, stderr) : Generate(a, profile, stdout, stderr);
+    }
+
+    private static (LiveArgs? Args, string? Error) Parse(string[] args)
+    {
+        var a = new LiveArgs();
         for (var i = 0; i < args.Length; i++)
         {
             var name = args[i];
@@ -40,10 +100,10 @@ public static class LiveMode
                         var text = Next();
                         if (text is null || !Program.TryParseSeed(text, out var seed))
                         {
-                            return Bad(stderr, $"--seed must be a 64-bit unsigned number (decimal or 0x-hex) or 'random' (got {Shown(text)})");
+                            return (null, $"--seed must be a 64-bit unsigned number (decimal or 0x-hex) or 'random' (got {Shown(text)})");
                         }
 
-                        options = options with { Seed = seed };
+                        a = a with { Options = a.Options with { Seed = seed } };
                         break;
                     }
 
@@ -53,44 +113,77 @@ public static class LiveMode
                         var text = Next();
                         if (text is null || !int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) || n <= 0)
                         {
-                            var example = name == "--sequences" ? options.Sequences : options.Length;
-                            return Bad(stderr, $"{name} must be a positive number (got {Shown(text)}); e.g. {name} {example.ToString(CultureInfo.InvariantCulture)}");
+                            var example = name == "--sequences" ? a.Options.Sequences : a.Options.Length;
+                            return (null, $"{name} must be a positive number (got {Shown(text)}); e.g. {name} {example.ToString(CultureInfo.InvariantCulture)}");
                         }
 
-                        options = name == "--sequences" ? options with { Sequences = n } : options with { Length = n };
+                        a = a with { Options = name == "--sequences" ? a.Options with { Sequences = n } : a.Options with { Length = n } };
                         break;
                     }
 
                 case "--live-profile":
-                    profileId = Next();
-                    if (profileId is null)
                     {
-                        return Bad(stderr, $"--live-profile needs a value; known: {string.Join(", ", LiveProfile.All.Select(p => p.Id))}");
+                        var id = Next();
+                        if (id is null)
+                        {
+                            return (null, $"--live-profile needs a value; known: {string.Join(", ", LiveProfile.All.Select(p => p.Id))}");
+                        }
+
+                        a = a with { ProfileId = id };
+                        break;
                     }
 
-                    break;
                 case "--no-hugetlb":
-                    hugetlb = false;
+                    a = a with { Hugetlb = false };
                     break;
                 case "--no-mthp":
-                    mthp = false;
+                    a = a with { Mthp = false };
                     break;
+                case "--report-timings":
+                    a = a with { Timings = true };
+                    break;
+                case "--no-corpus":
+                    a = a with { CorpusDirectory = null, CorpusGiven = false };
+                    break;
+                case "--report-md":
+                case "--report-json":
+                case "--report-junit":
+                case "--corpus":
+                case "--replay":
+                    {
+                        var path = Next();
+                        if (path is null)
+                        {
+                            return (null, $"{name} needs a path");
+                        }
+
+                        a = name switch
+                        {
+                            "--report-md" => a with { MarkdownPath = path },
+                            "--report-json" => a with { JsonPath = path },
+                            "--report-junit" => a with { JUnitPath = path },
+                            "--corpus" => a with { CorpusDirectory = path, CorpusGiven = true },
+                            _ => a with { ReplayPath = path },
+                        };
+                        break;
+                    }
+
                 default:
-                    return Bad(stderr, $"unknown live option '{name}' ({Usage})");
+                    return (null, $"unknown live option '{name}' ({Usage})");
             }
         }
 
-        LiveProfile? profile = null;
-        if (profileId is not null && (profile = LiveProfile.Find(profileId)) is null)
-        {
-            return Bad(stderr, $"unknown live profile '{profileId}'; known: {string.Join(", ", LiveProfile.All.Select(p => p.Id))}");
-        }
+        return (a, null);
+    }
 
+    /// <summary>A generated live run: reports, traces of its counterexamples, the replay command.</summary>
+    private static int Generate(LiveArgs a, LiveProfile? profile, TextWriter stdout, TextWriter stderr)
+    {
         using var interrupt = new LiveInterrupt(stderr);
         LiveRunResult result;
         IReadOnlyList<string> cleanup;
         IReadOnlyList<string> restoredAtStart;
-        using (var factory = new LiveKernelFactory(useHugetlb: hugetlb, useMthp: mthp, cancel: interrupt.Token))
+        using (var factory = new LiveKernelFactory(useHugetlb: a.Hugetlb, useMthp: a.Mthp, cancel: interrupt.Token))
         {
             interrupt.Arm(factory);
             restoredAtStart = factory.RestoredAtStart;
@@ -101,7 +194,7 @@ public static class LiveMode
 
             try
             {
-                result = new LiveConformanceRun(factory, profile).Run(options with { Cancel = interrupt.Token, Progress = stderr.WriteLine });
+                result = new LiveConformanceRun(factory, profile).Run(a.Options with { Cancel = interrupt.Token, Progress = stderr.WriteLine });
             }
             catch (Exception e) when (e is InvalidOperationException or IOException or TimeoutException)
             {
@@ -133,19 +226,144 @@ public static class LiveMode
             stdout.WriteLine("cleanup: " + c);
         }
 
+        var seedReplay = $"gupconformance --live --seed {a.Options.Seed.ToString(CultureInfo.InvariantCulture)} --sequences {a.Options.Sequences.ToString(CultureInfo.InvariantCulture)} --length {a.Options.Length.ToString(CultureInfo.InvariantCulture)}{(a.ProfileId is null ? string.Empty : " --live-profile " + a.ProfileId)}";
         if (result.Verdict != LiveVerdict.NotApplicable)
         {
-            stdout.WriteLine($"Replay: gupconformance --live --seed {options.Seed.ToString(CultureInfo.InvariantCulture)} --sequences {options.Sequences.ToString(CultureInfo.InvariantCulture)} --length {options.Length.ToString(CultureInfo.InvariantCulture)}{(profileId is null ? string.Empty : " --live-profile " + profileId)}");
+            stdout.WriteLine($"Replay: {seedReplay}");
         }
 
+        var written = WriteOutputs(a, result, seedReplay, stdout, stderr);
         if (interrupt.Signal is { } signal)
         {
             return LiveInterrupt.ExitCodeFor(signal);
         }
 
-        return cleanup.Any(c => c.Contains("FAILED", StringComparison.Ordinal)) || result.Verdict == LiveVerdict.Fail
+        return !written || cleanup.Any(c => c.Contains("FAILED", StringComparison.Ordinal)) || result.Verdict == LiveVerdict.Fail
             ? Program.ExitNotConformant
             : Program.ExitConformant;
+    }
+
+    private static bool WriteOutputs(LiveArgs a, LiveRunResult result, string seedReplay, TextWriter stdout, TextWriter stderr)
+    {
+        var options = new Engine.ReportOptions { IncludeTimings = a.Timings };
+        try
+        {
+            if (a.MarkdownPath is { } md)
+            {
+                File.WriteAllText(md, LiveReports.Markdown(result, options));
+                stderr.WriteLine($"wrote the Markdown report to {md}");
+            }
+
+            if (a.JsonPath is { } json)
+            {
+                File.WriteAllText(json, LiveReports.Json(result, options));
+                stderr.WriteLine($"wrote the JSON report to {json}");
+            }
+
+            if (a.JUnitPath is { } junit)
+            {
+                File.WriteAllText(junit, Engine.JUnitReport.Render(result, options));
+                stderr.WriteLine($"wrote the JUnit XML report to {junit}");
+            }
+
+            if (a.CorpusDirectory is { } corpus)
+            {
+                foreach (var c in result.Counterexamples.Where(c => c.Reproduced))
+                {
+                    var path = LiveTraceFile.From(c, result, seedReplay).Write(corpus);
+                    stdout.WriteLine($"Counterexample saved as {path}; replay it on this kernel with: {LiveTraceFile.ReplayCommand(path)}");
+                }
+            }
+
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// --replay of a live trace: its commands run once more on this kernel, against the live model of the trace's
+    /// profile (or --live-profile) and this machine's facts. Exit 0 when it passes now, 1 when it still fails (the
+    /// same rules or others), 2 when it cannot run here.
+    /// </summary>
+    private static int Replay(string path, LiveArgs a, LiveProfile? profileOverride, TextWriter stdout, TextWriter stderr)
+    {
+        LiveTraceFile trace;
+        try
+        {
+            trace = LiveTraceFile.FromJson(Engine.TraceFile.ReadBounded(path));
+        }
+        catch (Engine.TraceFileException e)
+        {
+            return Bad(stderr, $"cannot use the live trace: {Engine.Plugins.Untrusted.Printable(e.Message)}");
+        }
+
+        var profile = profileOverride ?? LiveProfile.Find(trace.LiveProfile);
+        if (profile is null)
+        {
+            return Bad(stderr, $"the live trace names live profile '{Engine.Plugins.Untrusted.Printable(trace.LiveProfile)}', which does not exist; choose one with --live-profile");
+        }
+
+        using var interrupt = new LiveInterrupt(stderr);
+        using var factory = new LiveKernelFactory(useHugetlb: a.Hugetlb, useMthp: a.Mthp, cancel: interrupt.Token);
+        interrupt.Arm(factory);
+        try
+        {
+            if (!factory.Environment.Available)
+            {
+                return Bad(stderr, $"the live trace cannot be replayed here: {factory.Environment.NotApplicableReason}");
+            }
+
+            var run = new LiveConformanceRun(factory, profile);
+            if (!run.IsValid(trace.LiveCommands))
+            {
+                return Bad(stderr, $"the live model refuses this trace's commands on this machine (recorded on {trace.Kernel}; here: THP {(factory.Environment.HasThp ? "yes" : "no")}, 64 KiB mTHP {(factory.Environment.HasMthp64 ? "yes" : "no")}, hugetlb pool {factory.Environment.HugetlbPool.ToString(CultureInfo.InvariantCulture)})");
+            }
+
+            var (failedAt, violated, steps, _) = run.ExecuteSequence(trace.LiveCommands);
+            stdout.WriteLine($"GupConformance {Spec.SuiteVersion.Value} live trace replay");
+            stdout.WriteLine($"Trace:          {path}");
+            stdout.WriteLine($"Recorded on:    {trace.Kernel} under {trace.LiveProfile}, failing with {string.Join(", ", trace.ViolatedRules)}");
+            stdout.WriteLine($"Kernel now:     {factory.Environment.KernelRelease} under {profile.Id}");
+            foreach (var s in steps)
+            {
+                stdout.WriteLine($"  {s.Index.ToString(CultureInfo.InvariantCulture),3}. {s.Command}");
+                stdout.WriteLine($"       model: {s.Change}");
+                foreach (var m in s.Mismatches)
+                {
+                    stdout.WriteLine($"       MISMATCH {m.Field}: observed {m.Observed ?? Oracles.FieldCheck.Absent}, allowed {string.Join(" | ", m.Allowed)} [{string.Join(", ", m.Rules)}]");
+                }
+            }
+
+            if (failedAt is null)
+            {
+                stdout.WriteLine($"Replay: it passes now (recorded: {string.Join(", ", trace.ViolatedRules)})");
+                return Program.ExitConformant;
+            }
+
+            var same = violated.Order(StringComparer.Ordinal).SequenceEqual(trace.ViolatedRules.Order(StringComparer.Ordinal), StringComparer.Ordinal);
+            stdout.WriteLine(same
+                ? $"Replay: the recorded disagreement reproduces ({string.Join(", ", violated)})"
+                : $"Replay: it fails differently: recorded {string.Join(", ", trace.ViolatedRules)}, now {string.Join(", ", violated)}");
+            return Program.ExitNotConformant;
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or TimeoutException)
+        {
+            stderr.WriteLine(interrupt.Signal is null ? $"error: the live replay stopped: {e.Message}" : "live: replay interrupted");
+            return interrupt.Signal is { } sig ? LiveInterrupt.ExitCodeFor(sig) : Program.ExitNotConformant;
+        }
+        finally
+        {
+            factory.Dispose();
+            interrupt.Finished();
+            foreach (var c in factory.CleanupReport)
+            {
+                stdout.WriteLine("cleanup: " + c);
+            }
+        }
     }
 
     /// <summary>--live-restore: replays the journal a dead live run left, under the live lock.</summary>

@@ -16,7 +16,13 @@ public static class OutputPaths
 
         if (Directory.Exists(path))
         {
-            return $"{option} {path} is a folder; name a file in it, e.g. {Path.Combine(path, "report" + Path.GetExtension(option == "--report-json" ? "x.json" : "x.md"))}";
+            var extension = option switch
+            {
+                "--report-json" => ".json",
+                "--report-junit" => ".xml",
+                _ => ".md",
+            };
+            return $"{option} {path} is a folder; name a file in it, e.g. {Path.Combine(path, "report" + extension)}";
         }
 
         var full = Path.GetFullPath(path);

@@ -28,7 +28,7 @@ public static class Program
     /// <summary>The whole command line behaviour, with the output streams given (for tests).</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        if (args.Contains("--live", StringComparer.Ordinal) || args.Contains("--live-restore", StringComparer.Ordinal))
+        if (args.Contains("--live", StringComparer.Ordinal) || args.Contains("--live-restore", StringComparer.Ordinal) || ReplaysLiveTrace(args))
         {
             return LiveMode.Run(args, stdout, stderr);
         }
@@ -67,6 +67,7 @@ public static class Program
         var listRulesOpt = new Option<bool>("--list-rules") { Description = "List the rules (those of --profile, if given) and exit" };
         var reportMdOpt = new Option<string?>("--report-md") { Description = "Also write the report as Markdown to this file" };
         var reportJsonOpt = new Option<string?>("--report-json") { Description = "Also write the report as JSON (schema: Spec/report.schema.json) to this file" };
+        var reportJUnitOpt = new Option<string?>("--report-junit") { Description = "Also write the report as JUnit XML (one test case per rule, failures with their counterexamples) to this file" };
         var reportTimingsOpt = new Option<bool>("--report-timings") { Description = "Include elapsed times in the Markdown and JSON reports (they are then no longer byte-reproducible)" };
         var corpusOpt = new Option<string>("--corpus")
         {
@@ -78,12 +79,17 @@ public static class Program
         var trustOpt = new Option<bool>("--trust-trace-impl") { Description = "With --replay: start the process or native implementation the trace names (it runs that command line); without it, such a trace needs --impl" };
         var emitOpt = new Option<string?>("--emit-reproducer") { Description = "Write each counterexample as a standalone xunit test (C#) into this folder" };
         var applicabilityOpt = new Option<bool>("--list-applicability") { Description = "Print the per-profile rule applicability table (Markdown) and exit" };
+        var exhaustiveOpt = new Option<int?>("--exhaustive")
+        {
+            Description = "Instead of random sequences: check every sequence of up to N actions over a bounded alphabet after a fixed set-up, deduplicated by model state (N = 2 finishes in minutes per profile)",
+        };
 
         var root = new RootCommand("GupConformance: property-based conformance checking of the Linux page pin/reference accounting (get_user_pages / pin_user_pages).");
         foreach (var o in new Option[]
         {
             profileOpt, implOpt, seedOpt, sequencesOpt, lengthOpt, timeoutOpt, listProfilesOpt, listRulesOpt,
-            reportMdOpt, reportJsonOpt, reportTimingsOpt, corpusOpt, noCorpusOpt, replayOpt, trustOpt, emitOpt, applicabilityOpt,
+            reportMdOpt, reportJsonOpt, reportJUnitOpt, reportTimingsOpt, corpusOpt, noCorpusOpt, replayOpt, trustOpt, emitOpt, applicabilityOpt,
+            exhaustiveOpt,
         })
         {
             root.Options.Add(o);
@@ -103,6 +109,7 @@ public static class Program
             {
                 MarkdownPath = p.GetValue(reportMdOpt),
                 JsonPath = p.GetValue(reportJsonOpt),
+                JUnitPath = p.GetValue(reportJUnitOpt),
                 Timings = p.GetValue(reportTimingsOpt),
                 ReproducerDirectory = p.GetValue(emitOpt),
                 CorpusDirectory = p.GetValue(noCorpusOpt) ? null : p.GetValue(corpusOpt),
@@ -111,6 +118,7 @@ public static class Program
             // Every output is checked before anything runs: a run is never thrown away because a path was wrong.
             var outputProblem = (outputs.MarkdownPath is { } mdPath ? OutputPaths.FileProblem("--report-md", mdPath) : null)
                 ?? (outputs.JsonPath is { } jsonPath ? OutputPaths.FileProblem("--report-json", jsonPath) : null)
+                ?? (outputs.JUnitPath is { } junitPath ? OutputPaths.FileProblem("--report-junit", junitPath) : null)
                 ?? (outputs.ReproducerDirectory is { } emitPath ? OutputPaths.DirectoryProblem("--emit-reproducer", emitPath) : null);
             if (outputProblem is not null)
             {
@@ -231,6 +239,25 @@ public static class Program
                 profiles = [profile];
             }
 
+            if (p.GetValue(exhaustiveOpt) is { } depth)
+            {
+                if (depth < 0)
+                {
+                    return Bad(stderr, $"--exhaustive needs a depth of 0 or more actions (got {depth.ToString(CultureInfo.InvariantCulture)}); e.g. --exhaustive 2");
+                }
+
+                var failed = false;
+                foreach (var profile in profiles)
+                {
+                    var r = ExhaustiveRun.Run(factory, profile, depth, TimeSpan.FromMilliseconds(timeoutMs), implName);
+                    stdout.Write(ExhaustiveRun.Render(r));
+                    stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{profile.Id}: exhaustive depth {depth} in {r.Elapsed.TotalSeconds:F1} s"));
+                    failed |= !r.Passed;
+                }
+
+                return failed ? ExitNotConformant : ExitConformant;
+            }
+
             var options = new RunOptions
             {
                 Seed = seed,
@@ -245,6 +272,25 @@ public static class Program
 
         // Help and parse errors go to the given writers, so tests (and embedders) see them.
         return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+    }
+
+    /// <summary>--replay naming a live trace (format gupconformance-live-trace/1) goes to the live runner.</summary>
+    private static bool ReplaysLiveTrace(string[] args)
+    {
+        var i = Array.IndexOf(args, "--replay");
+        if (i < 0 || i + 1 >= args.Length || string.IsNullOrWhiteSpace(args[i + 1]))
+        {
+            return false;
+        }
+
+        try
+        {
+            return Engine.Live.LiveTraceFile.IsLiveTrace(TraceFile.ReadBounded(args[i + 1]));
+        }
+        catch (TraceFileException)
+        {
+            return false;
+        }
     }
 
     /// <summary>

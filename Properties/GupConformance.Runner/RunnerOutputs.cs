@@ -14,6 +14,8 @@ public sealed record RunnerOutputs
 
     public string? JsonPath { get; init; }
 
+    public string? JUnitPath { get; init; }
+
     public bool Timings { get; init; }
 
     public string? ReproducerDirectory { get; init; }
@@ -38,6 +40,12 @@ public sealed record RunnerOutputs
             {
                 WriteFile(json, JsonReport.Render(results, ReportOptions));
                 stderr.WriteLine($"wrote the JSON report to {json}");
+            }
+
+            if (JUnitPath is { } junit)
+            {
+                WriteFile(junit, JUnitReport.Render(results, ReportOptions));
+                stderr.WriteLine($"wrote the JUnit XML report to {junit}");
             }
 
             foreach (var c in results.SelectMany(r => r.Counterexamples))

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using GupConformance.Engine;
 using GupConformance.Fixtures.Broken;
 using GupConformance.Spec;
@@ -25,13 +26,24 @@ public sealed class BrokenImplementationTests
         return data;
     }
 
+    /// <summary>Every case's run, made once for all of them on every core (each run is independent and deterministic).</summary>
+    private static readonly Lazy<ConcurrentDictionary<(string Bug, string Profile), RunResult>> Runs = new(() =>
+    {
+        var results = new ConcurrentDictionary<(string, string), RunResult>();
+        var jobs = BrokenImplementations.All.SelectMany(b => Profiles.All.Select(p => (Bug: b, Profile: p))).ToList();
+        Parallel.ForEach(jobs, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, job =>
+            results[(job.Bug.Name, job.Profile.Id)] = ConformanceRun.Run(job.Bug.Factory, job.Profile,
+                new RunOptions { StopAtFirstFailure = job.Bug.Declaration.IsWrongIn(job.Profile) }));
+        return results;
+    });
+
     [Theory]
     [MemberData(nameof(Cases))]
     public void A_broken_implementation_is_caught_exactly_where_its_bug_is_wrong(string bugName, string profileId)
     {
         var bug = BrokenImplementations.Find(bugName)!;
         var profile = Profiles.Get(profileId);
-        var result = ConformanceRun.Run(bug.Factory, profile, new RunOptions { StopAtFirstFailure = bug.Declaration.IsWrongIn(profile) });
+        var result = Runs.Value[(bugName, profileId)];
 
         if (!bug.Declaration.IsWrongIn(profile))
         {

@@ -21,6 +21,9 @@ public sealed class KillMatrixTests(ITestOutputHelper output)
 {
     public const int Seeds = 20;
 
+    /// <summary>Seeds out of <see cref="Seeds"/> whose first counterexample may lead with a rule the bug does not declare.</summary>
+    public const int MaxUndeclaredCauses = Seeds / 4;
+
     /// <summary>Why a rule no broken implementation violates is still trusted (rendered into the matrix).</summary>
     public static readonly IReadOnlyDictionary<string, string> UnprovenNotes = new Dictionary<string, string>(StringComparer.Ordinal)
     {
@@ -33,6 +36,10 @@ public sealed class KillMatrixTests(ITestOutputHelper output)
     /// </summary>
     public static readonly IReadOnlyDictionary<string, int> ShrinkerGaps = new Dictionary<string, int>(StringComparer.Ordinal)
     {
+        // Seed 18 (swarm and steering): the first failure pins the order-1 folio through a bio (map, iov_iter_init,
+        // bio_iov_iter_get_pages); deleting the iterator makes the bio invalid, and none of the shorter failing sequences
+        // shrunk for it (ShrinkAttempts) was shorter. The minimal one (a map and a direct pin + 1) is found on 19 of 20 seeds.
+        ["broken-pin-order1-exact-on-32bit"] = 3,
     };
 
     /// <summary>
@@ -54,6 +61,7 @@ public sealed class KillMatrixTests(ITestOutputHelper output)
     {
         var (row, times) = Data.Value.Single(d => d.Row.Bug == bug);
         var failures = new List<string>();
+        var causeMisses = new List<string>();
         for (var i = 0; i < row.Runs.Count; i++)
         {
             var run = row.Runs[i];
@@ -73,12 +81,31 @@ public sealed class KillMatrixTests(ITestOutputHelper output)
             {
                 failures.Add($"{where}: named [{string.Join(", ", cx.ViolatedRules)}], declared [{string.Join(", ", row.Declared)}]");
             }
+            else if (cx.Cause is { } cause && !row.Declared.Contains(cause))
+            {
+                // The report's first line should send the developer to the broken behaviour, not to a consequence of it.
+                var first = cx.Mismatches[0];
+                causeMisses.Add($"{where}: cites {cause} first (then {string.Join(", ", cx.Consequences)}), declared [{string.Join(", ", row.Declared)}]; first failing check: {first.Command}: {first.Field} observed {first.Observed}, allowed {string.Join(" | ", first.Allowed)} [{string.Join(", ", first.Rules)}]");
+            }
 
             var bound = Math.Max(row.MinimalActions + 1, ShrinkerGaps.GetValueOrDefault(bug));
             if (cx.Commands.Count > bound)
             {
                 failures.Add($"{where}: shrunk to {cx.Commands.Count} actions, declared minimal {row.MinimalActions}, bound {bound}");
             }
+        }
+
+        // The rule broken first is chosen by scope and by the step (Spec/RuleScopes.cs), not known: where one check
+        // rests on several behaviours a seed may lead with another one. At most a quarter of the seeds may; the matrix
+        // marks each such first rule **undeclared**.
+        if (causeMisses.Count > MaxUndeclaredCauses)
+        {
+            failures.AddRange(causeMisses);
+        }
+
+        foreach (var miss in causeMisses)
+        {
+            output.WriteLine("undeclared first rule: " + miss);
         }
 
         output.WriteLine(Timing(row, times));

@@ -48,7 +48,11 @@ public enum LiveVerdict
 }
 
 /// <summary>One step of a counterexample: the command, the model's change, and any mismatching fields.</summary>
-public sealed record LiveStepReport(int Index, string Command, string Change, IReadOnlyList<FieldMismatch> Mismatches);
+public sealed record LiveStepReport(int Index, string Command, string Change, IReadOnlyList<FieldMismatch> Mismatches)
+{
+    /// <summary>What the kernel showed for the step (every field the fixture reported).</summary>
+    public IReadOnlyDictionary<string, string> Observed { get; init; } = new Dictionary<string, string>();
+}
 
 public sealed record LiveCounterexample(
     IReadOnlyList<LiveCommand> Original,
@@ -61,6 +65,9 @@ public sealed record LiveCounterexample(
 /// <summary>The outcome of a live run.</summary>
 public sealed class LiveRunResult
 {
+    /// <summary>The options the run was made with (its seed and budget: what replays it).</summary>
+    public LiveRunOptions Options { get; init; } = new();
+
     public required LiveVerdict Verdict { get; set; }
 
     public required string ProfileId { get; init; }
@@ -238,7 +245,7 @@ public sealed class LiveConformanceRun(ILiveKernelFactory factory, LiveProfile? 
             };
         }
 
-        var result = new LiveRunResult { Verdict = LiveVerdict.Pass, ProfileId = _profile.Id, Environment = env, NotJudgeable = LiveModel.NotJudgeable(env) };
+        var result = new LiveRunResult { Verdict = LiveVerdict.Pass, ProfileId = _profile.Id, Environment = env, NotJudgeable = LiveModel.NotJudgeable(env), Options = options };
         var clock = Stopwatch.StartNew();
         try
         {
@@ -410,7 +417,7 @@ public sealed class LiveConformanceRun(ILiveKernelFactory factory, LiveProfile? 
                 }
             }
 
-            steps.Add(new LiveStepReport(i, cmd.ToString(), outcome.Change, mismatches));
+            steps.Add(new LiveStepReport(i, cmd.ToString(), outcome.Change, mismatches) { Observed = observed });
             if (mismatches.Count > 0)
             {
                 return new Outcome(i, [.. mismatches.SelectMany(m => m.Rules).Distinct().Order(StringComparer.Ordinal)], steps, observations);

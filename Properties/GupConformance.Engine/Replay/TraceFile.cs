@@ -163,6 +163,20 @@ public sealed record TraceFile
     /// FIFO, a device or a symbolic-link loop is refused without reading it).</summary>
     public static TraceFile Load(string path)
     {
+        var json = ReadBounded(path);
+        try
+        {
+            return FromJson(json);
+        }
+        catch (TraceFileException e)
+        {
+            throw new TraceFileException($"{path}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The text of a trace file (core or live), read with the checks of <see cref="Load"/>.</summary>
+    public static string ReadBounded(string path)
+    {
         if (string.IsNullOrWhiteSpace(path))
         {
             throw new TraceFileException("the trace path is empty");
@@ -241,14 +255,7 @@ public sealed record TraceFile
             throw new TraceFileException($"{path} cannot be read ({e.Message})", e);
         }
 
-        try
-        {
-            return FromJson(json);
-        }
-        catch (TraceFileException e)
-        {
-            throw new TraceFileException($"{path}: {e.Message}", e);
-        }
+        return json;
     }
 
     private void Validate()

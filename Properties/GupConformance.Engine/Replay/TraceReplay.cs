@@ -101,6 +101,7 @@ public static class TraceReplay
             ViolatedRules = r.ViolatedRules,
             UnexpectedRules = unexpected,
             Message = r.Message,
+            Cause = r.Cause,
             FromTrace = tracePath,
         };
         var now = kind == FailureKind.Divergence ? (IReadOnlyList<string>)unexpected : [TraceFile.KindText(kind)];

@@ -179,6 +179,16 @@ public static class JsonReport
             w.WriteString("shrinkCutShort", cut);
         }
         w.WriteBoolean("reproduced", c.Reproduced);
+        if (c.NotReproducedNote is { } notReproduced)
+        {
+            w.WriteString("notReproduced", notReproduced);
+        }
+
+        if (c.Cause is { } cause)
+        {
+            w.WriteString("cause", cause);
+            WriteStrings(w, "consequences", c.Consequences);
+        }
         w.WriteString("replayCommand", c.ReplayCommand);
         if (c.FromTrace is { } from)
         {

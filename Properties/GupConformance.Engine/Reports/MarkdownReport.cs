@@ -142,6 +142,12 @@ public static class MarkdownReport
             sb.Append(CoverageView.RenderRuleCoverage(r));
             var kinds = string.Join(", ", r.CommandsByKind.Select(kv => $"{kv.Key} {N(kv.Value)}"));
             sb.Append(CultureInfo.InvariantCulture, $"\nCommands by kind: {(kinds.Length == 0 ? "none" : kinds)}.\n");
+            if (r.EdgeCases.Count > 0)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"\n{h}# Edge-case coverage\n\n");
+                sb.Append("The edge cases the generator steers toward, with the generated sequences that reached each (refused flag combinations grouped by entry point).\n\n");
+                sb.Append(EdgeCoverageView.Markdown(r.EdgeCases));
+            }
         }
 
         if (r.Problems.Count > 0)
@@ -194,8 +200,8 @@ public static class MarkdownReport
 
     private static void WriteCounterexample(StringBuilder sb, Counterexample c, string h)
     {
-        var what = c.UnexpectedRules.Count > 0 ? string.Join(", ", c.UnexpectedRules) : KindText(c.Kind);
-        sb.Append(CultureInfo.InvariantCulture, $"{h} Counterexample {N(c.Number)}: {what}\n\n");
+        var what = c.Cause is { } first ? first + ReportWriter.Folded(c) : KindText(c.Kind);
+        sb.Append(CultureInfo.InvariantCulture, $"{h} Counterexample {N(c.Number)}: {what}{(c.Reproduced ? string.Empty : " (not reproduced)")}\n\n");
         sb.Append(CultureInfo.InvariantCulture, $"- Kind: {KindText(c.Kind)}; profile `{c.ProfileId}`; implementation `{c.Implementation}`\n");
         var seq = c.SequenceSeed is { } s ? $", sequence seed `0x{s.ToString("x16", CultureInfo.InvariantCulture)}`" : string.Empty;
         sb.Append(CultureInfo.InvariantCulture, $"- Seed: run {c.RunSeed.ToString(CultureInfo.InvariantCulture)}{seq}\n");
@@ -215,7 +221,7 @@ public static class MarkdownReport
 
         if (!c.Reproduced)
         {
-            sb.Append("- Note: the minimal sequence did not fail the same way when replayed for this report (non-deterministic implementation?)\n");
+            sb.Append(CultureInfo.InvariantCulture, $"- Note: {Cell(c.NotReproducedNote ?? "the minimal sequence did not fail the same way when replayed for this report")} (non-deterministic implementation, or a time limit too tight for this machine?)\n");
         }
 
         sb.Append(CultureInfo.InvariantCulture, $"\n{h}# Steps\n\n");
@@ -231,7 +237,9 @@ public static class MarkdownReport
 
         if (c.Kind == FailureKind.Divergence)
         {
-            sb.Append(CultureInfo.InvariantCulture, $"\n{h}# Divergence at step {N(c.FailedAction ?? -1)}\n\n");
+            sb.Append(c.FailedAction is { } divergedAt
+                ? $"\n{h}# Divergence at step {N(divergedAt)}\n\nThe first check that failed is listed first.\n\n"
+                : $"\n{h}# Divergence\n\n");
             sb.Append("| Command | Field | Observed | Allowed | Rules |\n|---|---|---|---|---|\n");
             foreach (var m in c.Mismatches)
             {
@@ -239,14 +247,20 @@ public static class MarkdownReport
                     $"| {Code(m.Command)} | `{m.Field}` | {(m.Observed is null ? "(not reported)" : Code(m.Observed))} | {string.Join(" or ", m.Allowed.Select(Code))} | {string.Join(", ", m.Rules.Select(x => $"`{x}`"))} |\n");
             }
 
-            sb.Append(CultureInfo.InvariantCulture, $"\n{h}# Violated rules\n\n");
-            foreach (var id in c.ViolatedRules)
+            if (c.Cause is { } cause)
             {
-                var rule = Rules.All.FirstOrDefault(x => string.Equals(x.Id, id, StringComparison.Ordinal));
-                var declared = c.UnexpectedRules.Contains(id, StringComparer.Ordinal) ? string.Empty : " (declared expected divergence)";
+                // The rule broken first, with its hint; the rules whose checks failed after it folded into one line.
+                var rule = Rules.All.FirstOrDefault(x => string.Equals(x.Id, cause, StringComparison.Ordinal));
+                sb.Append(CultureInfo.InvariantCulture, $"\n{h}# Broken first\n\n");
                 sb.Append(rule is null
-                    ? $"- `{id}`{declared}: not in the catalogue\n"
-                    : $"- `{id}` ({ReportWriter.LevelText(rule.Level)}){declared}: {rule.Title}. If this fails, {rule.IfFails}\n");
+                    ? $"- `{cause}`: not in the catalogue\n"
+                    : $"- `{cause}` ({ReportWriter.LevelText(rule.Level)}): {rule.Title}. If this fails, {rule.IfFails}\n");
+                if (c.Consequences.Count > 0)
+                {
+                    sb.Append(CultureInfo.InvariantCulture, $"\nand {N(c.Consequences.Count)} rule{(c.Consequences.Count == 1 ? string.Empty : "s")} whose checks failed after it: ");
+                    sb.Append(string.Join(", ", c.Consequences.Select(id => c.UnexpectedRules.Contains(id, StringComparer.Ordinal) ? $"`{id}`" : $"`{id}` (declared expected divergence)")));
+                    sb.Append(".\n");
+                }
             }
         }
         else

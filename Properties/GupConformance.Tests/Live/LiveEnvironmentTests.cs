@@ -1,6 +1,5 @@
 using System.Text.Json;
 using GupConformance.Engine.Live;
-using GupConformance.Oracles;
 using GupConformance.Oracles.Live;
 using GupConformance.Spec;
 using GupConformance.Spec.Live;
@@ -93,7 +92,7 @@ public sealed class LiveEnvironmentTests
     public void A_run_with_the_zero_page_fact_flipped_reports_the_zero_page_rule_not_applicable_and_judges_every_other_rule()
     {
         var env = NoZeroPage();
-        using var kernel = new SimulatedKernel(env);
+        using var kernel = new SimulatedLiveKernel(env);
         var result = new LiveConformanceRun(kernel, LiveProfile.Linux618).Run(new LiveRunOptions { Sequences = 160, Length = 60, Seed = 11 });
 
         Assert.Equal(LiveVerdict.Pass, result.Verdict);
@@ -117,8 +116,8 @@ public sealed class LiveEnvironmentTests
     {
         // The machine's fact decides: the same sequences judged with the other fact fail on the page state, which is
         // what the live run did on a machine without a zero page before the probe existed ("observed x, allowed z").
-        using var kernel = new SimulatedKernel(Recorded() with { ZeroPageOnRead = kernelMapsZeroPage });
-        var told = new ToldEnvironment(kernel, Recorded() with { ZeroPageOnRead = modelAssumesZeroPage });
+        using var kernel = new SimulatedLiveKernel(Recorded() with { ZeroPageOnRead = kernelMapsZeroPage });
+        var told = new ToldLiveEnvironment(kernel, Recorded() with { ZeroPageOnRead = modelAssumesZeroPage });
         var result = new LiveConformanceRun(told, LiveProfile.Linux618).Run(new LiveRunOptions { Sequences = 40, Length = 40, Seed = 3 });
 
         Assert.Equal(LiveVerdict.Fail, result.Verdict);
@@ -127,55 +126,5 @@ public sealed class LiveEnvironmentTests
         var mismatch = c.Steps.SelectMany(s => s.Mismatches).First(m => m.Field.StartsWith("state.", StringComparison.Ordinal));
         Assert.Contains(kernelMapsZeroPage ? "z" : "x", mismatch.Observed, StringComparison.Ordinal);
         Assert.True(c.Shrunk.Count <= 3, result.Render());
-    }
-
-    /// <summary>
-    /// A kernel simulated from an environment: it answers every command with what the live model allows for that
-    /// environment (its first allowed value). It stands in for a machine whose probe gave these facts.
-    /// </summary>
-    private sealed class SimulatedKernel(LiveEnvironment env) : ILiveKernelFactory
-    {
-        public LiveEnvironment Environment => env;
-
-        public IReadOnlyList<string> CleanupReport => [];
-
-        public ILiveKernel Create() => new Session(env);
-
-        public long OutstandingPins() => 0;
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Session(LiveEnvironment env) : ILiveKernel
-        {
-            private LiveState _state = LiveModel.Init(LiveProfile.Linux618, env);
-
-            public IReadOnlyDictionary<string, string> Execute(LiveCommand command)
-            {
-                var outcome = LiveModel.Step(_state, command);
-                _state = outcome.Next;
-                return outcome.Checks.Where(c => c.Allowed.Count > 0 && c.Allowed[0] != FieldCheck.Absent)
-                    .ToDictionary(c => c.Field, c => c.Allowed[0], StringComparer.Ordinal);
-            }
-
-            public void Dispose()
-            {
-            }
-        }
-    }
-
-    /// <summary>A kernel whose factory reports different environment facts to the run than the kernel really has.</summary>
-    private sealed class ToldEnvironment(ILiveKernelFactory kernel, LiveEnvironment told) : ILiveKernelFactory
-    {
-        public LiveEnvironment Environment => told;
-
-        public IReadOnlyList<string> CleanupReport => kernel.CleanupReport;
-
-        public ILiveKernel Create() => kernel.Create();
-
-        public long OutstandingPins() => kernel.OutstandingPins();
-
-        public void Dispose() => kernel.Dispose();
     }
 }

@@ -40,6 +40,13 @@ public sealed class ReportSchemaTests
 
     private static JsonDocument Load(string name) => JsonDocument.Parse(File.ReadAllText(RepoPaths.Of("Spec", name)));
 
+    /// <summary>The errors of a value against one of the Spec schemas (for other test classes).</summary>
+    internal static List<string> ValidateAgainst(string schemaFile, JsonElement value)
+    {
+        using var schema = Load(schemaFile);
+        return Validate(schema.RootElement, schema.RootElement, value, "$");
+    }
+
     /// <summary>A small JSON Schema validator: the keywords these two schemas use ($ref, type, const, enum, required,
     /// properties, additionalProperties, items, pattern, minimum, minItems).</summary>
     private static List<string> Validate(JsonElement root, JsonElement schema, JsonElement value, string path)

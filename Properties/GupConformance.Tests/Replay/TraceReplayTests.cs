@@ -79,11 +79,13 @@ public sealed class TraceReplayTests : IDisposable
     {
         var (recorded, path) = Record();
 
-        // A different generator: other weights (no pinning moves at all), another seed. It can no longer find the
-        // bug itself, so the failure can only come from the corpus, which is replayed before generation.
+        // A different generator: other weights (no pinning moves at all, no steering toward edge cases), another seed.
+        // It can no longer find the bug itself, so the failure can only come from the corpus, which is replayed before
+        // generation.
         var weights = GeneratorWeights.Default with
         {
             MoveWeights = GeneratorWeights.Default.MoveWeights.ToDictionary(kv => kv.Key, kv => kv.Key == Moves.Map ? 1 : 0, StringComparer.Ordinal),
+            DirectedPercent = 0,
         };
         var options = new RunOptions { Seed = 987654321, Sequences = 10, Length = 10, Weights = weights, CorpusDirectory = Corpus };
         var rerun = ConformanceRun.Run(Broken, Profiles.Get(ProfileId), options);

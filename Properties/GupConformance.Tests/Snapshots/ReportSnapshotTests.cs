@@ -73,6 +73,26 @@ public sealed class ReportSnapshotTests
         SnapshotAssert.Matches(JsonReport.Render(result), "json");
     }
 
+    [Fact]
+    public void Broken_report_junit()
+    {
+        // One suite per run, one case per rule: the failing rule carries the counterexample, the rules outside the
+        // profile are skipped with the reason, and the counts on the suite add up.
+        var (impl, profile) = BrokenCases[0];
+        var result = RunBroken(impl, profile);
+        var xml = JUnitReport.Render([result]);
+        var doc = System.Xml.Linq.XDocument.Parse(xml);
+        var suite = Assert.Single(doc.Root!.Elements("testsuite"));
+        var cases = suite.Elements("testcase").ToList();
+        Assert.Equal(result.Verdicts.Count, cases.Count);
+        Assert.Equal(result.Count(Outcome.Fail), cases.Count(c => c.Element("failure") is not null));
+        Assert.Equal(result.Count(Outcome.NotApplicable), cases.Count(c => c.Element("skipped") is not null));
+        Assert.Equal(cases.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), (string?)suite.Attribute("tests"));
+        var failing = cases.Single(c => ((string)c.Attribute("name")!).StartsWith("PIN-BIAS-SMALL:", StringComparison.Ordinal));
+        Assert.Contains("Counterexample #1", failing.Element("failure")!.Value, StringComparison.Ordinal);
+        SnapshotAssert.Matches(xml, "xml", $"impl={impl}_profile={profile}");
+    }
+
     [Theory]
     [MemberData(nameof(Broken))]
     public void Broken_counterexample(string impl, string profile)

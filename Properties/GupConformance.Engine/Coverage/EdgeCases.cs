@@ -1,0 +1,425 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using GupConformance.Oracles;
+using GupConformance.Spec;
+
+namespace GupConformance.Engine.Coverage;
+
+/// <summary>The families of argument and state edge cases the generator steers toward.</summary>
+public enum EdgeFamily
+{
+    /// <summary>An iterator of a given kind whose first segment has length 0.</summary>
+    ZeroLengthSegment,
+
+    /// <summary>A GUP call starting inside a large folio (not at its first page) and reaching into the next folio.</summary>
+    RangeCrossesFolio,
+
+    /// <summary>unpin_user_page_range_dirty_lock() over entries starting inside a folio and crossing into the next.</summary>
+    RangeUnpinCrossesFolio,
+
+    /// <summary>A *_dirty_lock release with make_dirty over several folios whose first entry's folio is already dirty.</summary>
+    MakeDirtyAlreadyDirty,
+
+    /// <summary>A flag combination (and pages / NULL) that an entry point of the era refuses.</summary>
+    RefusedFlags,
+
+    /// <summary>A state shape where the accounting has a corner: a threshold, an overflow, an order, a kind of folio.</summary>
+    StateShape,
+}
+
+/// <summary>The state shapes of <see cref="EdgeFamily.StateShape"/>.</summary>
+public enum Shape
+{
+    /// <summary>A pin of an order-1 folio (exact count or the bias, by era and word size).</summary>
+    PinOrder1,
+
+    /// <summary>An Anon folio mapped at refcount 1024 (GUP_PIN_COUNTING_BIAS: maybe_dma_pinned's threshold).</summary>
+    AtBias,
+
+    /// <summary>A grab of a folio whose refcount is within 2048 of int.MaxValue (the sign check).</summary>
+    NearOverflow,
+
+    /// <summary>unpin_user_pages_dirty_lock() with make_dirty on a large folio.</summary>
+    DirtyLargeFolio,
+
+    /// <summary>A long-term write pin of a file mapping.</summary>
+    LongTermFileWrite,
+
+    /// <summary>A pin of the zero page, then its unpin.</summary>
+    ZeroPinUnpin,
+
+    /// <summary>An extraction (of at least one byte) from an iterator of a given kind.</summary>
+    Extraction,
+}
+
+/// <summary>
+/// One edge case a run should reach. <see cref="Entry"/>, <see cref="Flags"/>, <see cref="WithPages"/> and
+/// <see cref="Overflow"/> are the witness of a <see cref="EdgeFamily.RefusedFlags"/> target (the call the model
+/// refused when probed); <see cref="IterKind"/> names the iterator kind of a <see cref="EdgeFamily.ZeroLengthSegment"/>.
+/// </summary>
+public sealed record EdgeTarget(string Label, EdgeFamily Family)
+{
+    public IterKind? IterKind { get; init; }
+
+    public Shape? Shape { get; init; }
+
+    public EntryPoint? Entry { get; init; }
+
+    public Foll Flags { get; init; }
+
+    public bool WithPages { get; init; } = true;
+
+    /// <summary>The witness starts just below 2^64 (API-FAST-RANGE-OVERFLOW).</summary>
+    public bool Overflow { get; init; }
+}
+
+/// <summary>
+/// The edge cases of issue 12, as labels: what each command reached (<see cref="Of"/>) and what a profile's run should
+/// reach (<see cref="Targets"/>, the refused flag combinations found by asking the model itself). The generator counts
+/// the labels of every command it emits and spends part of its budget on targets not reached yet; the report lists them.
+/// </summary>
+public static class EdgeCases
+{
+    /// <summary>The rules that name why an entry point refused its arguments before walking.</summary>
+    public static readonly IReadOnlySet<string> RefusalRules = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "API-PIN-GET-EXCLUSIVE", "API-GET-REFUSES-PIN", "API-LONGTERM-NEEDS-PIN", "API-UNLOCKED-LONGTERM",
+        "API-PAGES-REQUIRED", "API-INTERNAL-FLAGS", "API-FAST-FLAG-MASK", "API-FAST-RANGE-OVERFLOW", "API-PIN-RETURNS-ZERO",
+    };
+
+    /// <summary>Flags that never decide a refusal; a refused call is labelled without them.</summary>
+    private const Foll Neutral = Foll.Write | Foll.Force;
+
+    private static readonly ConcurrentDictionary<(string Profile, Facet Facets), IReadOnlyList<EdgeTarget>> TargetCache = new();
+
+    public static string ZeroSegmentLabel(IterKind kind) => "zero-length first segment: " + kind.ToString().ToLowerInvariant();
+
+    public const string RangeCrossesFolioLabel = "gup range starting inside a folio and crossing it";
+
+    public const string RangeUnpinCrossesFolioLabel = "unpin_user_page_range_dirty_lock() starting inside a folio and crossing it";
+
+    public const string MakeDirtyAlreadyDirtyLabel = "make_dirty release over several folios, the first already dirty";
+
+    public static string ShapeLabel(Shape shape, IterKind? kind = null) => shape switch
+    {
+        Shape.PinOrder1 => "pin of an order-1 folio",
+        Shape.AtBias => "folio mapped at refcount 1024",
+        Shape.NearOverflow => "grab of a folio within 2048 of INT_MAX",
+        Shape.DirtyLargeFolio => "make_dirty unpin_user_pages_dirty_lock() of a large folio",
+        Shape.LongTermFileWrite => "long-term write pin of a file mapping",
+        Shape.ZeroPinUnpin => "unpin of a pinned zero page",
+        _ => "extraction from " + kind.ToString()!.ToLowerInvariant(),
+    };
+
+    public static string RefusedLabel(EntryPoint entry, Foll flags, bool withPages, bool overflow) => string.Create(CultureInfo.InvariantCulture,
+        $"{entry.KernelName()} refuses {FlagText(flags & ~Neutral)}{(withPages ? string.Empty : ", pages=NULL")}{(overflow ? ", range past 2^64" : string.Empty)}");
+
+    private static string FlagText(Foll flags) => flags == Foll.None
+        ? "0"
+        : string.Join('|', Enum.GetValues<Foll>().Where(f => f != Foll.None && flags.Has(f)).Select(FollExtensions.KernelName));
+
+    /// <summary>The edge-case labels <paramref name="command"/> reached from <paramref name="before"/>, with the model's <paramref name="outcome"/>.</summary>
+    public static IEnumerable<string> Of(ModelState before, Command command, StepOutcome outcome)
+    {
+        switch (command)
+        {
+            case IterInit { Segs.Count: > 0 } it when it.Segs[0].Len == 0:
+                yield return ZeroSegmentLabel(it.Kind);
+                break;
+            case MapRegion { Kind: RegionKind.Anon, StartRefcount: Sizes.GupPinCountingBias }:
+                yield return ShapeLabel(Shape.AtBias);
+                break;
+            case IterExtract x when x.MaxSize > 0 && before.Iters.FirstOrDefault(i => i.Iter == x.Iter) is { Count: > 0 } iter:
+                yield return ShapeLabel(Shape.Extraction, iter.Kind);
+                break;
+            case Gup g:
+                if (outcome.Exercised.Any(RefusalRules.Contains))
+                {
+                    yield return RefusedLabel(g.Entry, g.Flags, g.WithPages, OverflowsAddressSpace(g));
+                    break;
+                }
+
+                if (CrossesFolio(before, g))
+                {
+                    yield return RangeCrossesFolioLabel;
+                }
+
+                if (before.Regions.FirstOrDefault(r => g.Start >= r.Start && g.Start < r.End) is { } region)
+                {
+                    if (region.Kind == RegionKind.Anon && region.Order == 1 && g.Entry.IsPin())
+                    {
+                        yield return ShapeLabel(Shape.PinOrder1);
+                    }
+
+                    var key = string.Create(CultureInfo.InvariantCulture, $"r{region.Region}.f{(long)((g.Start - region.Start) / (ulong)Sizes.PageSize) >> region.Order}");
+                    if (region.Kind == RegionKind.Anon && before.Folios.FirstOrDefault(f => f.Key == key) is { Refcount: >= int.MaxValue - 2048 })
+                    {
+                        yield return ShapeLabel(Shape.NearOverflow);
+                    }
+
+                    if (region.Kind == RegionKind.File && g.Entry.IsPin() && g.Flags.Has(Foll.LongTerm | Foll.Write))
+                    {
+                        yield return ShapeLabel(Shape.LongTermFileWrite);
+                    }
+                }
+
+                break;
+            case Release r when before.Arrays.TryGetValue(r.Call, out var runs):
+                var span = Span(runs, r.Index, r.Count);
+                if (span is null)
+                {
+                    break;
+                }
+
+                if (span.Value.FirstFolio == "zero" && r.Fn != ReleaseFn.PutPage)
+                {
+                    yield return ShapeLabel(Shape.ZeroPinUnpin);
+                }
+
+                if (r.MakeDirty && r.Fn == ReleaseFn.UnpinUserPagesDirtyLock && before.Folios.FirstOrDefault(f => f.Key == span.Value.FirstFolio) is { Order: > 0 })
+                {
+                    yield return ShapeLabel(Shape.DirtyLargeFolio);
+                }
+
+                if (span.Value.Folios < 2)
+                {
+                    break;
+                }
+
+                if (r.Fn == ReleaseFn.UnpinUserPageRangeDirtyLock && span.Value.FirstPage > 0)
+                {
+                    yield return RangeUnpinCrossesFolioLabel;
+                }
+
+                if (r.MakeDirty && r.Fn is ReleaseFn.UnpinUserPagesDirtyLock or ReleaseFn.UnpinUserPageRangeDirtyLock
+                    && before.Folios.FirstOrDefault(f => f.Key == span.Value.FirstFolio) is { Dirty: true })
+                {
+                    yield return MakeDirtyAlreadyDirtyLabel;
+                }
+
+                break;
+        }
+    }
+
+    private static bool OverflowsAddressSpace(Gup g) => (UInt128)g.Start + ((UInt128)(ulong)g.NrPages * (ulong)Sizes.PageSize) > ulong.MaxValue;
+
+    /// <summary>The call starts inside a folio of order &gt; 0 (not at its first page) and asks for pages past that folio's end.</summary>
+    private static bool CrossesFolio(ModelState before, Gup g)
+    {
+        foreach (var r in before.Regions)
+        {
+            if (g.Start >= r.Start && g.Start < r.End && r.Order > 0 && r.Kind == RegionKind.Anon)
+            {
+                var page = (long)((g.Start - r.Start) / (ulong)Sizes.PageSize);
+                var inFolio = page % (1L << r.Order);
+                return inFolio > 0 && g.NrPages > (1L << r.Order) - inFolio && page + ((1L << r.Order) - inFolio) < r.Pages;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Entries [index, index + count) of a pages array: the first entry's folio and page, and how many folios they span.</summary>
+    private static (string FirstFolio, long FirstPage, int Folios)? Span(IReadOnlyList<EntryRun> runs, long index, long count)
+    {
+        long at = 0;
+        string? first = null;
+        long firstPage = 0;
+        var folios = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var run in runs)
+        {
+            var lo = Math.Max(at, index);
+            var hi = Math.Min(at + run.Count, index + count);
+            if (lo < hi)
+            {
+                if (first is null)
+                {
+                    first = run.Folio;
+                    firstPage = run.First + (lo - at);
+                }
+
+                folios.Add(run.Folio);
+            }
+
+            at += run.Count;
+        }
+
+        return first is null ? null : (first, firstPage, folios.Count);
+    }
+
+    /// <summary>
+    /// What a run of <paramref name="profile"/> with <paramref name="facets"/> should reach: zero-length first segments
+    /// of every iterator kind the facets use, the folio-crossing ranges (large folios), the make_dirty release on an
+    /// already-dirty folio, and every refused flag combination of every entry point — the model is asked: each entry
+    /// point with no flag, each flag alone, FOLL_LONGTERM with each flag, FOLL_PIN|FOLL_GET, with pages and with NULL,
+    /// and (fast entry points) a range past 2^64, from a state with one small mapped region.
+    /// </summary>
+    public static IReadOnlyList<EdgeTarget> Targets(Profile profile, Facet facets) =>
+        TargetCache.GetOrAdd((profile.Id, facets & profile.Facets), key => Build(profile, key.Facets));
+
+    private static List<EdgeTarget> Build(Profile p, Facet f)
+    {
+        var list = new List<EdgeTarget>();
+        foreach (var kind in IterKinds(p, f).Where(k => ZeroSegmentAccepted(p, k)))
+        {
+            list.Add(new EdgeTarget(ZeroSegmentLabel(kind), EdgeFamily.ZeroLengthSegment) { IterKind = kind });
+        }
+
+        if ((f & Facet.LargeFolios) != 0 && (f & Facet.Core) != 0)
+        {
+            list.Add(new EdgeTarget(RangeCrossesFolioLabel, EdgeFamily.RangeCrossesFolio));
+            if (p.Pins != PinScheme.NoPins && p.Version >= 515)
+            {
+                list.Add(new EdgeTarget(RangeUnpinCrossesFolioLabel, EdgeFamily.RangeUnpinCrossesFolio));
+            }
+        }
+
+        if ((f & Facet.Core) != 0 && p.Pins != PinScheme.NoPins)
+        {
+            list.Add(new EdgeTarget(MakeDirtyAlreadyDirtyLabel, EdgeFamily.MakeDirtyAlreadyDirty));
+        }
+
+        if ((f & Facet.Core) != 0)
+        {
+            list.AddRange(Refusals(p));
+            var pins = p.Pins != PinScheme.NoPins;
+            var shapes = new List<Shape> { Shape.AtBias, Shape.NearOverflow };
+            if (pins && (f & Facet.LargeFolios) != 0)
+            {
+                shapes.AddRange([Shape.PinOrder1, Shape.DirtyLargeFolio]);
+            }
+
+            if (pins && p.Flags.Exists(Foll.LongTerm))
+            {
+                shapes.Add(Shape.LongTermFileWrite);
+            }
+
+            if (pins && (f & Facet.ZeroPage) != 0)
+            {
+                shapes.Add(Shape.ZeroPinUnpin);
+            }
+
+            list.AddRange(shapes.Select(s => new EdgeTarget(ShapeLabel(s), EdgeFamily.StateShape) { Shape = s }));
+        }
+
+        if ((f & Facet.IovIter) != 0 && p.Iov != IovScheme.None)
+        {
+            list.AddRange(Enum.GetValues<IterKind>().Select(k => new EdgeTarget(ShapeLabel(Shape.Extraction, k), EdgeFamily.StateShape) { Shape = Shape.Extraction, IterKind = k }));
+        }
+
+        return list;
+    }
+
+    /// <summary>The iterator kinds the generator builds for these facets (as its PickIterKind does).</summary>
+    public static IReadOnlyList<IterKind> IterKinds(Profile p, Facet f)
+    {
+        if ((f & Facet.IovIter) != 0 && p.Iov != IovScheme.None)
+        {
+            return Enum.GetValues<IterKind>();
+        }
+
+        if ((f & Facet.Bio) != 0)
+        {
+            return [IterKind.Ubuf, IterKind.Iovec, IterKind.Bvec];
+        }
+
+        return (f & Facet.Netfs) != 0 ? [IterKind.Ubuf, IterKind.Iovec, IterKind.Kvec, IterKind.Bvec] : [];
+    }
+
+    /// <summary>
+    /// Whether the model takes an iterator of <paramref name="kind"/> whose first segment is empty (it refuses an empty
+    /// bvec, which the v6.13+ walk lists as a page of no bytes: CONTRACT.md's list of refused inputs), asked from a state
+    /// with one small mapped region.
+    /// </summary>
+    public static bool ZeroSegmentAccepted(Profile p, IterKind kind)
+    {
+        const ulong start = SequenceGenerator.BaseAddress;
+        var state = GupModel.Step(GupModel.Init(p), new MapRegion(1, RegionKind.Anon, start, 2)).Next;
+        IterSeg first = kind == IterKind.Discard ? new(0, 0) : new(start, 0);
+        return GupModel.Precondition(state, new IterInit(1, kind, IterDir.Dest, [first])) is null;
+    }
+
+    private static List<EdgeTarget> Refusals(Profile p)
+    {
+        const ulong start = SequenceGenerator.BaseAddress;
+        var state = GupModel.Step(GupModel.Init(p), new MapRegion(1, RegionKind.Anon, start, 2)).Next;
+        var flags = p.Flags.Entries.Select(e => e.Flag).Where(x => (x & Neutral) == 0).ToList();
+        var combos = new List<Foll> { Foll.None, Foll.Pin | Foll.Get };
+        combos.AddRange(flags);
+        combos.AddRange(flags.Where(x => x != Foll.LongTerm && p.Flags.Exists(Foll.LongTerm)).Select(x => x | Foll.LongTerm));
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var list = new List<EdgeTarget>();
+        var call = 1;
+        foreach (var entry in p.EntryPoints)
+        {
+            foreach (var combo in combos.Distinct())
+            {
+                foreach (var withPages in new[] { true, false })
+                {
+                    foreach (var overflow in entry.IsFast() && combo == Foll.None ? new[] { false, true } : [false])
+                    {
+                        var gup = overflow
+                            ? new Gup(call++, entry, unchecked(0UL - (ulong)Sizes.PageSize), 2, combo, withPages)
+                            : new Gup(call++, entry, start, 1, combo, withPages);
+                        if (GupModel.Precondition(state, gup) is not null)
+                        {
+                            continue;
+                        }
+
+                        var outcome = GupModel.Step(state, gup);
+                        if (outcome.Exercised.Any(RefusalRules.Contains))
+                        {
+                            var label = RefusedLabel(entry, combo, withPages, overflow);
+                            if (seen.Add(label))
+                            {
+                                list.Add(new EdgeTarget(label, EdgeFamily.RefusedFlags)
+                                {
+                                    Entry = entry, Flags = combo, WithPages = withPages, Overflow = overflow,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        return list;
+    }
+}
+
+/// <summary>
+/// The edge cases one run reached: every label the generator's emitted commands reached, with how many sequences reached
+/// it. Shared by the generator (which steers toward unreached targets) and the report. Not thread-safe: a run is one thread.
+/// </summary>
+public sealed class EdgeTally
+{
+    private readonly Dictionary<string, long> _sequences = new(StringComparer.Ordinal);
+
+    public EdgeTally(IReadOnlyList<EdgeTarget> targets)
+    {
+        Targets = targets;
+    }
+
+    public IReadOnlyList<EdgeTarget> Targets { get; }
+
+    /// <summary>Per label (targets and any other label reached): sequences that reached it.</summary>
+    public IReadOnlyDictionary<string, long> Sequences => _sequences;
+
+    public bool Reached(string label) => _sequences.ContainsKey(label);
+
+    /// <summary>How many sequences must reach a target before steering leaves it to chance: a rare shape is met more than once.</summary>
+    public const int Wanted = 6;
+
+    /// <summary>The targets fewer than <see cref="Wanted"/> sequences have reached, in target order.</summary>
+    public IEnumerable<EdgeTarget> Unreached => Targets.Where(t => _sequences.GetValueOrDefault(t.Label) < Wanted);
+
+    /// <summary>Counts one sequence's labels (each label once per sequence).</summary>
+    public void Add(IEnumerable<string> labels)
+    {
+        foreach (var label in labels.Distinct(StringComparer.Ordinal))
+        {
+            _sequences.TryGetValue(label, out var n);
+            _sequences[label] = n + 1;
+        }
+    }
+}
