@@ -185,10 +185,11 @@ internal static class BioStep
                 lastEnd = end;
             }
 
-            if (extracted && hold == Hold.Pin && p.HasPinVmstat)
+            if (extracted && hold == Hold.Pin && p.HasPinVmstat && !rules.Contains("OVF-SIGN-CHECK"))
             {
                 // How many pages each extraction pins is bi_max_vecs - bi_vcnt (BIO-FULL-COUNTS-BVECS), and the trim gives some
-                // back at once: nr_foll_pin_acquired / _released now rest on both.
+                // back at once: nr_foll_pin_acquired / _released now rest on both (unless the sign check refused a grab,
+                // which then is what decided them).
                 List<string> why = trimmed ? ["BIO-FULL-COUNTS-BVECS", "BIO-LOGICAL-BLOCK-TRIM"] : ["BIO-FULL-COUNTS-BVECS"];
                 ctx.AcquiredProv = ctx.AcquiredProv.Decide(why);
                 if (trimmed)

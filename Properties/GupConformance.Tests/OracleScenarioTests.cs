@@ -1141,6 +1141,7 @@ public sealed partial class OracleScenarioTests
             new IterInit(4, IterKind.Bvec, IterDir.Source, [new IterSeg(B, 8192)]), new IterExtract(6, 4, 1 << 20, 4),
             new IterInit(5, IterKind.Discard, IterDir.Dest, [new IterSeg(0, 4096)]), new IterExtract(7, 5, 4096, 1),
             new IterInit(6, IterKind.Xarray, IterDir.Source, [new IterSeg(B, 4096)]), new IterExtract(8, 6, 4096, 1),
+            new IterInit(7, IterKind.Ubuf, IterDir.Dest, [new IterSeg(A, 4096)]), new IterExtract(9, 7, 4096, 1, AllocFails: true),
         ];
         yield return
         [
@@ -1149,6 +1150,7 @@ public sealed partial class OracleScenarioTests
             new BioAdd(1, 1, 8), new BioRelease(1, true),
             new IterInit(2, IterKind.Bvec, IterDir.Source, [new IterSeg(A, 4096)]), new BioAdd(2, 2, 1), new BioRelease(2, false),
             new IterInit(3, IterKind.Ubuf, IterDir.Dest, [new IterSeg(A + (64 * Page), 4096)]), new BioAdd(3, 3, 1),
+            new IterInit(4, IterKind.Ubuf, IterDir.Dest, [new IterSeg(A + 512, 8192)]), new BioAdd(4, 4, 2, 4096),
             new InspectFolio("r1.f0"), new InspectFolio("r2.f0"),
         ];
         yield return
