@@ -6,10 +6,14 @@ namespace GupConformance.Fixtures;
 /// bi_max_vecs, and where the data ends (the last page and the in-page end offset, for the same-page merge).</summary>
 public sealed class Bio
 {
-    public Bio(int maxVecs)
+    public Bio(int maxVecs, int logicalBlockSize)
     {
         MaxVecs = maxVecs;
+        LogicalBlockSize = logicalBlockSize;
     }
+
+    /// <summary>bdev_logical_block_size(bio-&gt;bi_bdev).</summary>
+    public int LogicalBlockSize { get; }
 
     public ushort BiFlags { get; set; }
 
@@ -43,11 +47,15 @@ public partial class KernelStyleImplementation
     protected const int BIO_PAGE_PINNED = 0;
     protected const int BIO_PAGE_REFFED = 1;
 
-    private Bio BioFor(int id, int maxVecs)
+    /// <summary>BIO_CLONED: bit 1 ≤ v6.4 (after BIO_NO_PAGE_REF) and v6.5+ (after BIO_PAGE_PINNED); bit 2 in v8 (after
+    /// BIO_PAGE_PINNED and BIO_PAGE_REFFED) — BIO-FLAG-BITS.</summary>
+    protected virtual int BIO_CLONED => Profile.Bio == BioScheme.ReffedAndPinned ? 2 : 1;
+
+    private Bio BioFor(int id, int maxVecs, int logicalBlockSize)
     {
         if (!_bios.TryGetValue(id, out var bio))
         {
-            bio = new Bio(maxVecs);
+            bio = new Bio(maxVecs, logicalBlockSize);
             _bios[id] = bio;
         }
 
@@ -68,29 +76,40 @@ public partial class KernelStyleImplementation
             {
                 names.Add("BIO_NO_PAGE_REF");
             }
+        }
+        else
+        {
+            if (BioFlagged(bio, BIO_PAGE_PINNED))
+            {
+                names.Add("BIO_PAGE_PINNED");
+            }
 
-            return names;
+            if (Profile.Bio == BioScheme.ReffedAndPinned && BioFlagged(bio, BIO_PAGE_REFFED))
+            {
+                names.Add("BIO_PAGE_REFFED");
+            }
         }
 
-        if (BioFlagged(bio, BIO_PAGE_PINNED))
+        if (BioFlagged(bio, BIO_CLONED))
         {
-            names.Add("BIO_PAGE_PINNED");
-        }
-
-        if (Profile.Bio == BioScheme.ReffedAndPinned && BioFlagged(bio, BIO_PAGE_REFFED))
-        {
-            names.Add("BIO_PAGE_REFFED");
+            names.Add("BIO_CLONED");
         }
 
         return names;
     }
 
+    /// <summary>bi_flags itself (BIO-FLAG-BITS): only the flags above are ever set here.</summary>
+    protected virtual long BioFlagBits(Bio bio) => bio.BiFlags;
+
     private Observation DoBioAdd(BioAdd c)
     {
         var iter = Iter(c.Iter);
-        var bio = BioFor(c.Bio, c.MaxVecs);
+        var bio = BioFor(c.Bio, c.MaxVecs, c.LogicalBlockSize);
         var ret = BioIovIterGetPages(bio, iter);
-        return new Observation { Result = ret, BioFlags = BioFlagNames(bio), BioPages = bio.Pages.Length, IterCount = iter.Count };
+        return new Observation
+        {
+            Result = ret, BioFlags = BioFlagNames(bio), BioFlagBits = BioFlagBits(bio), BioPages = bio.Pages.Length, IterCount = iter.Count,
+        };
     }
 
     private Observation DoBioRelease(BioRelease c)
@@ -127,12 +146,20 @@ public partial class KernelStyleImplementation
         return bio.Vcnt > 0 ? 0 : ret;
     }
 
-    /// <summary>bio_iov_bvec_set(): the bio points at the caller's bvecs; nothing is taken; the iterator is consumed.</summary>
+    /// <summary>
+    /// bio_iov_bvec_set(): the bio points at the caller's bvecs; nothing is taken; the iterator is consumed. ≤ v6.4
+    /// BIO_NO_PAGE_REF; after 5.7 BIO_CLONED (BIO-BVEC-CLONED: the bio does not own its bvecs).
+    /// </summary>
     protected virtual void BioIovBvecSet(Bio bio, IovIter iter)
     {
         if (Profile.Bio == BioScheme.NoPageRef)
         {
             BioSetFlag(bio, BIO_NO_PAGE_REF);
+        }
+
+        if (Profile.BioBvecCloned)
+        {
+            BioSetFlag(bio, BIO_CLONED);
         }
 
         // bi_io_vec = iter->bvec, bi_bvec_done = iov_offset: the bio covers the rest of every bvec, page by page.
@@ -201,8 +228,24 @@ public partial class KernelStyleImplementation
             return size != 0 ? size : -Errno.EFAULT;
         }
 
+        var extracted = (offset + size + PAGE_SIZE - 1) / PAGE_SIZE;
+        if (Profile.BioBlockAlign == BioBlockAlign.PerExtraction)
+        {
+            // BIO-LOGICAL-BLOCK-TRIM (v6.0–v6.17): trim = size & (bdev_logical_block_size(bio->bi_bdev) - 1);
+            // iov_iter_revert(iter, trim); size -= trim; if (!size) { ret = -EFAULT; goto out; }
+            var trim = size & (bio.LogicalBlockSize - 1);
+            BioTrimRevert(iter, trim);
+            size -= trim;
+            if (size == 0)
+            {
+                BioReleaseUnused(bio, pages, 0, extracted);
+                return -Errno.EFAULT;
+            }
+        }
+
         var left = size;
-        for (long j = 0; left > 0; j++)
+        long j = 0;
+        for (; left > 0; j++)
         {
             var page = pages[j];
             var len = Math.Min(PAGE_SIZE - offset, left);
@@ -227,7 +270,21 @@ public partial class KernelStyleImplementation
             offset = 0;
         }
 
+        // out: while (i < nr_pages) put_page(pages[i++]) ≤ v6.4, bio_release_page(bio, pages[i++]) v6.5+.
+        BioReleaseUnused(bio, pages, j, extracted);
         return 0;
+    }
+
+    /// <summary>iov_iter_revert(iter, trim): the trimmed bytes go back to the iterator (BIO-LOGICAL-BLOCK-TRIM).</summary>
+    protected virtual void BioTrimRevert(IovIter iter, long trim) => IovIterRevert(iter, trim);
+
+    /// <summary>The extracted pages [<paramref name="from"/>, <paramref name="to"/>) the bio did not take.</summary>
+    protected virtual void BioReleaseUnused(Bio bio, PageArray pages, long from, long to)
+    {
+        for (var i = from; i < to; i++)
+        {
+            BioReleasePage(bio, pages[i]);
+        }
     }
 
     /// <summary>

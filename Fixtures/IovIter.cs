@@ -44,12 +44,26 @@ public partial class KernelStyleImplementation
 
     protected IovIter Iter(int id) => _iters.TryGetValue(id, out var i) ? i : throw new InvalidOperationException($"no iterator {id}");
 
-    /// <summary>The IterExtract command: iov_iter_extract_pages(iter, &amp;pages (NULL), maxsize, maxpages, 0, &amp;offset0).</summary>
+    /// <summary>
+    /// The IterExtract command: iov_iter_extract_pages(iter, &amp;pages (NULL), maxsize, maxpages, 0, &amp;offset0); with
+    /// AllocFails the kvmalloc_array() of want_pages_array() fails (the AllocFailure facet's injected fault).
+    /// </summary>
     private Observation DoIterExtract(IterExtract c)
     {
         var iter = Iter(c.Iter);
         var pages = new PageArray();
-        var ret = IovIterExtractPages(iter, pages, c.MaxSize, c.MaxPages, out var offset0);
+        PagesAllocFails = c.AllocFails;
+        long ret;
+        long offset0;
+        try
+        {
+            ret = IovIterExtractPages(iter, pages, c.MaxSize, c.MaxPages, out offset0);
+        }
+        finally
+        {
+            PagesAllocFails = false;
+        }
+
         RememberCall(c.Call, pages);
         return new Observation
         {
@@ -158,9 +172,15 @@ public partial class KernelStyleImplementation
         throw new InvalidOperationException("iterator with a count but no data");
     }
 
-    /// <summary>want_pages_array(): DIV_ROUND_UP(size + offset, PAGE_SIZE) clamped to maxpages.</summary>
-    protected static int WantPagesArray(long size, long offset, int maxpages) =>
-        (int)Math.Min((size + offset + PAGE_SIZE - 1) / PAGE_SIZE, maxpages);
+    /// <summary>Set while an extraction runs whose pages-array allocation is to fail (IterExtract.AllocFails).</summary>
+    protected bool PagesAllocFails { get; private set; }
+
+    /// <summary>
+    /// want_pages_array(): DIV_ROUND_UP(size + offset, PAGE_SIZE) clamped to maxpages; 0 when *pages was NULL and
+    /// kvmalloc_array() failed — every caller then returns -ENOMEM before it pins or lists anything (IOV-ALLOC-ENOMEM).
+    /// </summary>
+    protected virtual int WantPagesArray(long size, long offset, int maxpages) =>
+        PagesAllocFails ? 0 : (int)Math.Min((size + offset + PAGE_SIZE - 1) / PAGE_SIZE, maxpages);
 
     /// <summary>
     /// iov_iter_extract_user_pages(). IOV-USER-PIN: pin_user_pages_fast(addr &amp; PAGE_MASK, maxpages,
@@ -173,6 +193,11 @@ public partial class KernelStyleImplementation
         var offset = (long)(addr % (ulong)PAGE_SIZE);
         offset0 = offset;
         maxpages = WantPagesArray(maxsize, offset, maxpages);
+        if (maxpages == 0)
+        {
+            return -Errno.ENOMEM;
+        }
+
         var hold = ExtractionRetention(i);
         long res = hold == HoldKind.Pin
             ? PinUserPagesFast(addr & PAGE_MASK, maxpages, i.DataSource ? 0 : FOLL_WRITE, pages)
@@ -237,6 +262,11 @@ public partial class KernelStyleImplementation
         var biSize = maxsize;
         var biBvecDone = skip;
         maxpages = WantPagesArray(maxsize, skip, maxpages);
+        if (maxpages == 0)
+        {
+            return -Errno.ENOMEM;
+        }
+
         long size = 0;
         var k = 0;
         while (biSize > 0 && biIdx < i.Iov.Length)
@@ -290,6 +320,11 @@ public partial class KernelStyleImplementation
         var offset = (long)(addr % (ulong)PAGE_SIZE);
         offset0 = offset;
         var npages = WantPagesArray(size, offset, maxpages);
+        if (npages == 0)
+        {
+            return -Errno.ENOMEM;
+        }
+
         var first = addr & PAGE_MASK;
         for (long k = 0; k < npages; k++)
         {
@@ -330,6 +365,39 @@ public partial class KernelStyleImplementation
         else
         {
             i.IovOffset += size;
+        }
+    }
+
+    /// <summary>
+    /// iov_iter_revert(): give back <paramref name="unroll"/> bytes just consumed. UBUF: iov_offset -= unroll. IOVEC,
+    /// KVEC, BVEC: within the current segment if iov_offset covers it, else back through the earlier segments (empty
+    /// ones included) until one holds the rest.
+    /// </summary>
+    protected static void IovIterRevert(IovIter i, long unroll)
+    {
+        if (unroll == 0)
+        {
+            return;
+        }
+
+        i.Count += unroll;
+        if (unroll <= i.IovOffset)
+        {
+            i.IovOffset -= unroll;
+            return;
+        }
+
+        unroll -= i.IovOffset;
+        while (true)
+        {
+            var n = i.Iov[--i.Cur].Len;
+            if (unroll <= n)
+            {
+                i.IovOffset = n - unroll;
+                return;
+            }
+
+            unroll -= n;
         }
     }
 

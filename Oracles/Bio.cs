@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Globalization;
 using GupConformance.Spec;
 
 namespace GupConformance.Oracles;
@@ -6,19 +7,25 @@ namespace GupConformance.Oracles;
 /// <summary>Bios built from iterators (CONTRACT §6): cleanup flags, retention, same-page merges, release and dirtying.</summary>
 internal static class BioStep
 {
-    public const string NoPageRef = "BIO_NO_PAGE_REF";
-    public const string PagePinned = "BIO_PAGE_PINNED";
-    public const string PageReffed = "BIO_PAGE_REFFED";
+    public const string NoPageRef = BioFlagLayout.NoPageRef;
+    public const string PagePinned = BioFlagLayout.PagePinned;
+    public const string PageReffed = BioFlagLayout.PageReffed;
+    public const string Cloned = BioFlagLayout.Cloned;
 
     /// <summary>
     /// BIO-CLEANUP-FLAGS: ≤ v6.4 BIO_NO_PAGE_REF for a BVEC iterator; v8 bio_set_cleanup_mode() and v6.5+
     /// BIO_PAGE_PINNED for a user-backed one (the v8 FOLL_GET → BIO_PAGE_REFFED branch is unreachable: v8 pins).
+    /// BIO-BVEC-CLONED: bio_iov_bvec_set() (after 5.7) also sets BIO_CLONED on a BVEC bio.
     /// </summary>
-    public static ImmutableList<string> CleanupFlags(Profile p, IterState it) => p.Bio switch
+    public static ImmutableList<string> CleanupFlags(Profile p, IterState it)
     {
-        BioScheme.NoPageRef => it.Kind == IterKind.Bvec ? [NoPageRef] : [],
-        _ => it.UserBacked ? [PagePinned] : [],
-    };
+        ImmutableList<string> flags = p.Bio switch
+        {
+            BioScheme.NoPageRef => it.Kind == IterKind.Bvec ? [NoPageRef] : [],
+            _ => it.UserBacked ? [PagePinned] : [],
+        };
+        return it.Kind == IterKind.Bvec && p.BioBvecCloned ? flags.Add(Cloned) : flags;
+    }
 
     /// <summary>Whether bio_release_pages() releases anything for a bio with these flags.</summary>
     private static bool HoldsPages(Profile p, ImmutableList<string> flags) => p.Bio == BioScheme.NoPageRef
@@ -71,6 +78,8 @@ internal static class BioStep
             // bio_full(bio, 0) is bi_vcnt >= bi_max_vecs, and each extraction may fill bi_max_vecs - bi_vcnt entries:
             // the bio counts bvecs, and physically contiguous pages merge into one (BIO-FULL-COUNTS-BVECS).
             long vcnt = 0;
+            var extracted = false;
+            var trimmed = false;
             while (it.Count > 0 && vcnt < c.MaxVecs)
             {
                 var ex = IovStep.ExtractPages(ctx, it, it.Count, c.MaxVecs - vcnt, hold, rule);
@@ -89,12 +98,44 @@ internal static class BioStep
                     break;
                 }
 
-                it = ex.Iter;
+                extracted = true;
                 var got = ex.Pages;
+                var size = ex.Result;
                 var n = PageRuns.Entries(got.Select(r => new PageRun(r.Folio, r.First, r.Count)));
+                if (p.BioBlockAlign == BioBlockAlign.PerExtraction && (size & (c.LogicalBlockSize - 1)) is var trim and > 0)
+                {
+                    // BIO-LOGICAL-BLOCK-TRIM: the trimmed bytes go back to the iterator, the pages the trimmed size no
+                    // longer reaches are released at once, and an extraction left with nothing is -EFAULT.
+                    size -= trim;
+                    var keep = size == 0 ? 0 : (ex.Offset0!.Value + size + Sizes.PageSize - 1) / Sizes.PageSize;
+                    for (var k = keep; k < n; k++)
+                    {
+                        var e = ReleaseStep.EntryAt(got, k);
+                        FolioOps.PutFolio(ctx, e.Folio, 1, hold == Hold.Pin, hold, rules, ["BIO-LOGICAL-BLOCK-TRIM"]);
+                    }
+
+                    rules.Add("BIO-LOGICAL-BLOCK-TRIM");
+                    decisive.Add("BIO-LOGICAL-BLOCK-TRIM");
+                    trimmed = true;
+                    ctx.Note($"extraction of {StepContext.Num(ex.Result)} bytes trimmed by {StepContext.Num(trim)} to the {StepContext.Num(c.LogicalBlockSize)}-byte block: {StepContext.Num(n - keep)} of {StepContext.Num(n)} pages released");
+                    it = it.Advance(size);
+                    if (size == 0)
+                    {
+                        result = pageCount != 0 ? 0 : -Errno.EFAULT;
+                        break;
+                    }
+
+                    got = TakeEntries(got, keep);
+                    n = keep;
+                }
+                else
+                {
+                    it = ex.Iter;
+                }
+
                 var head = ReleaseStep.EntryAt(got, 0);
                 var tail = ReleaseStep.EntryAt(got, n - 1);
-                var end = ex.Offset0!.Value + ex.Result - ((n - 1) * Sizes.PageSize);
+                var end = ex.Offset0!.Value + size - ((n - 1) * Sizes.PageSize);
                 // The page the bio's last bvec ends in, and whether the new data starts where that bvec ends (a page end
                 // followed by offset 0): only then may it join the bvec physically.
                 var prev = last;
@@ -143,6 +184,19 @@ internal static class BioStep
                 last = tail;
                 lastEnd = end;
             }
+
+            if (extracted && hold == Hold.Pin && p.HasPinVmstat && !rules.Contains("OVF-SIGN-CHECK"))
+            {
+                // How many pages each extraction pins is bi_max_vecs - bi_vcnt (BIO-FULL-COUNTS-BVECS), and the trim gives some
+                // back at once: nr_foll_pin_acquired / _released now rest on both (unless the sign check refused a grab,
+                // which then is what decided them).
+                List<string> why = trimmed ? ["BIO-FULL-COUNTS-BVECS", "BIO-LOGICAL-BLOCK-TRIM"] : ["BIO-FULL-COUNTS-BVECS"];
+                ctx.AcquiredProv = ctx.AcquiredProv.Decide(why);
+                if (trimmed)
+                {
+                    ctx.ReleasedProv = ctx.ReleasedProv.Decide(why);
+                }
+            }
         }
 
         ctx.Iters = ctx.Iters.SetItem(c.Iter, it);
@@ -156,10 +210,14 @@ internal static class BioStep
 
         // The cleanup flags decide nothing about how much was taken: the counts cite them last.
         List<string> counted = [.. decisive.Distinct(), .. rules.Where(r => r != "BIO-CLEANUP-FLAGS" && !decisive.Contains(r)), "BIO-CLEANUP-FLAGS"];
+        List<string> flagRules = flags.Contains(Cloned) ? ["BIO-BVEC-CLONED", "BIO-CLEANUP-FLAGS"] : ["BIO-CLEANUP-FLAGS"];
         ctx.Check("result", Errno.Describe(result), counted);
-        ctx.Check("bio_flags", InspectStep.BioFlagsText(flags), ["BIO-CLEANUP-FLAGS"]);
+        ctx.Check("bio_flags", InspectStep.BioFlagsText(flags), flagRules);
+        ctx.Check("bio_flag_bits", "0x" + BioFlagLayout.Bits(p.Bio, flags).ToString("x", CultureInfo.InvariantCulture), ["BIO-FLAG-BITS", .. flagRules]);
         ctx.Check("bio_pages", StepContext.Num(pageCount), counted);
         ctx.Check("iter_count", StepContext.Num(it.Count), counted);
+        rules.AddRange(flagRules.Where(r => !rules.Contains(r)));
+        rules.Add("BIO-FLAG-BITS");
         ctx.Exercise(rules);
         ctx.Note($"bio {StepContext.Num(c.Bio)} built: {StepContext.Num(pageCount)} pages, flags {InspectStep.BioFlagsText(flags)}");
     }
@@ -188,6 +246,24 @@ internal static class BioStep
 
         var region = ctx.RegionById(r1);
         return region.Kind == RegionKind.Anon && f2 == f1 + 1 && prev.First == region.FolioPages - 1 && next.First == 0;
+    }
+
+    /// <summary>The first <paramref name="count"/> entries of <paramref name="runs"/>.</summary>
+    private static ImmutableList<EntryRun> TakeEntries(ImmutableList<EntryRun> runs, long count)
+    {
+        var kept = ImmutableList.CreateBuilder<EntryRun>();
+        foreach (var r in runs)
+        {
+            if (count <= 0)
+            {
+                break;
+            }
+
+            kept.Add(r.Count <= count ? r : r with { Count = count });
+            count -= Math.Min(r.Count, count);
+        }
+
+        return kept.ToImmutable();
     }
 
     private static ImmutableList<EntryRun> DropFirst(ImmutableList<EntryRun> runs) => runs[0].Count == 1

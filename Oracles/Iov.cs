@@ -28,7 +28,7 @@ internal static class IovStep
     {
         var it = ctx.Iters[c.Iter];
         var (hold, rule) = UserRetention(ctx.Profile, it.Dir);
-        var ex = ExtractPages(ctx, it, c.MaxSize, c.MaxPages, hold, rule);
+        var ex = ExtractPages(ctx, it, c.MaxSize, c.MaxPages, hold, rule, c.AllocFails);
         ctx.Iters = ctx.Iters.SetItem(c.Iter, ex.Iter);
         ctx.Arrays = ctx.Arrays.SetItem(c.Call, ArrayState.Of(ex.Pages));
         ctx.Check("result", Errno.Describe(ex.Result), ex.Rules);
@@ -56,7 +56,7 @@ internal static class IovStep
     /// NETFS-* callers), a failure returned without advancing (IOV-FAULT-NO-ADVANCE); kernel pages only listed
     /// (IOV-KERNEL-LISTED); offset0 and the byte count (IOV-OFFSET0).
     /// </summary>
-    public static Extracted ExtractPages(StepContext ctx, IterState it, long maxSize, long maxPages, Hold userHold, string userRule)
+    public static Extracted ExtractPages(StepContext ctx, IterState it, long maxSize, long maxPages, Hold userHold, string userRule, bool allocFails = false)
     {
         var p = ctx.Profile;
         var rules = new List<string>();
@@ -78,7 +78,7 @@ internal static class IovStep
 
         if (it.Kind == IterKind.Bvec && p.IovBvecMultiSegment)
         {
-            return ExtractBvecs(ctx, it, maxsize, maxPages, rules);
+            return allocFails ? NoMem(it, rules) : ExtractBvecs(ctx, it, maxsize, maxPages, rules);
         }
 
         var segs = it.Segs;
@@ -102,6 +102,13 @@ internal static class IovStep
         if (si > 0)
         {
             rules.Add(it.Kind == IterKind.Kvec ? "IOV-EMPTY-SEGMENT-SKIPPED" : "IOV-ONE-SEGMENT");
+        }
+
+        if (allocFails)
+        {
+            var at = segs[si];
+            DecideUntouched(ctx, at.Addr, Math.Min(Math.Min(maxsize, at.Len), (maxPages * Sizes.PageSize) - (long)(at.Addr % (ulong)Sizes.PageSize)));
+            return NoMem(it, rules);
         }
 
         var seg = segs[si];
@@ -148,6 +155,39 @@ internal static class IovStep
 
         rules.Add("IOV-OFFSET0");
         return new Extracted(result, pages, offset0, rules, it.Advance(SkippedBytes(segs, si) + result));
+    }
+
+    /// <summary>
+    /// IOV-ALLOC-ENOMEM: want_pages_array() could not allocate the pages array (*pages was NULL): -ENOMEM before anything
+    /// is pinned, referenced or listed, and the iterator is not advanced. Every extraction path allocates once it has found
+    /// its segment; only the returns before that (maxsize 0, DISCARD and the RFC's KVEC, an all-empty KVEC in v6.3–v6.5)
+    /// answer without it.
+    /// </summary>
+    /// <summary>
+    /// The pages an extraction of <paramref name="size"/> bytes at <paramref name="addr"/> would have reached keep their
+    /// counts because of IOV-ALLOC-ENOMEM (so a later inspection that finds them changed cites it), and so does
+    /// nr_foll_pin_acquired.
+    /// </summary>
+    private static void DecideUntouched(StepContext ctx, ulong addr, long size)
+    {
+        var end = addr + (ulong)Math.Max(size, 1);
+        for (var page = addr & ~(ulong)(Sizes.PageSize - 1); page < end; page += (ulong)Sizes.PageSize)
+        {
+            if (ctx.RegionAt(page) is { Kind: RegionKind.Anon or RegionKind.File or RegionKind.Zero } r)
+            {
+                var h = Memory.PageOf(r, (long)((page - r.Start) / (ulong)Sizes.PageSize));
+                var f = ctx.Folio(h.Folio);
+                ctx.Put(f with { RefProv = f.RefProv.Decide(["IOV-ALLOC-ENOMEM"]), PinProv = f.PinProv.Decide(["IOV-ALLOC-ENOMEM"]) });
+            }
+        }
+
+        ctx.AcquiredProv = ctx.AcquiredProv.Decide(["IOV-ALLOC-ENOMEM"]);
+    }
+
+    private static Extracted NoMem(IterState it, List<string> rules)
+    {
+        rules.Add("IOV-ALLOC-ENOMEM");
+        return new Extracted(-Errno.ENOMEM, [], null, rules, it);
     }
 
     private static long SkippedBytes(ImmutableList<IterSeg> segs, int count) => segs.Take(count).Sum(s => s.Len);

@@ -371,11 +371,29 @@ internal static class Validity
             return "bios take UBUF, IOVEC or BVEC iterators";
         }
 
-        if (it.Segs.Any(g => g.Addr % 512 != 0 || g.Len % 512 != 0))
+        if (c.MaxVecs < 1)
         {
-            return "segments must be multiples of 512 bytes (no logical-block trimming)";
+            return "max_vecs must be >= 1";
         }
 
-        return c.MaxVecs < 1 ? "max_vecs must be >= 1" : null;
+        if (c.LogicalBlockSize is not (512 or 1024 or 2048 or 4096))
+        {
+            return "the logical block size must be 512, 1024, 2048 or 4096";
+        }
+
+        var lbs = (ulong)c.LogicalBlockSize;
+        if (s.Profile.BioBlockAlign == BioBlockAlign.WholeBio && it.UserBacked && it.Segs.Any(g => g.Addr % lbs != 0 || (ulong)g.Len % lbs != 0))
+        {
+            // v6.18 bio_iov_iter_align_down() trims the finished bio by whole trailing bvecs: not modelled.
+            return "segments must be multiples of the logical block size (v6.18+ whole-bio alignment is not modelled)";
+        }
+
+        if (it.Kind == IterKind.Bvec && !s.Profile.BioBvecCloned && (it.Count == 0 || it.Segs.Count(g => g.Len > 0) > c.MaxVecs))
+        {
+            // Before bio_iov_bvec_set(), __bio_iov_bvec_add_pages() added the bvecs one by one until the bio was full.
+            return "a BVEC bio of more bvecs than max_vecs, or of an empty iterator, before bio_iov_bvec_set() (5.6, 5.7) is not modelled";
+        }
+
+        return null;
     }
 }

@@ -123,10 +123,12 @@ public sealed record IterInit(int Iter, IterKind Kind, IterDir Dir, IReadOnlyLis
 }
 
 /// <summary>iov_iter_extract_pages(iter, &amp;pages, maxsize, maxpages, 0, &amp;offset0) with a NULL *pages (the
-/// function allocates); the entries are remembered as pages array <paramref name="Call"/>.</summary>
-public sealed record IterExtract(int Call, int Iter, long MaxSize, int MaxPages) : Command
+/// function allocates); the entries are remembered as pages array <paramref name="Call"/>. With
+/// <paramref name="AllocFails"/> the allocation of that array (want_pages_array()'s kvmalloc_array()) fails: an
+/// injected fault, given only to implementations that declare <see cref="Facet.AllocFailure"/>.</summary>
+public sealed record IterExtract(int Call, int Iter, long MaxSize, int MaxPages, bool AllocFails = false) : Command
 {
-    public override Facet Needs => Facet.IovIter;
+    public override Facet Needs => AllocFails ? Facet.AllocFailure : Facet.IovIter;
 }
 
 /// <summary>The retention query: iov_iter_extract_will_pin() (merged) or iov_iter_extract_mode() (RFC, v8).</summary>
@@ -138,8 +140,9 @@ public sealed record IterRetention(int Iter) : Command
 }
 
 /// <summary>bio_iov_iter_get_pages() into bio <paramref name="Bio"/> (created empty on first use) until the
-/// iterator is empty or the bio holds <paramref name="MaxVecs"/> pages.</summary>
-public sealed record BioAdd(int Bio, int Iter, int MaxVecs) : Command
+/// iterator is empty or the bio holds <paramref name="MaxVecs"/> bvecs, on a block device whose logical block size is
+/// <paramref name="LogicalBlockSize"/> (512, 1024, 2048 or 4096: bdev_logical_block_size()).</summary>
+public sealed record BioAdd(int Bio, int Iter, int MaxVecs, int LogicalBlockSize = 512) : Command
 {
     public override Facet Needs => Facet.Bio;
 }

@@ -70,6 +70,29 @@ public enum BioScheme
     PinnedOnly,
 }
 
+/// <summary>How bio_iov_iter_get_pages() keeps a bio a multiple of the device's logical block size.</summary>
+public enum BioBlockAlign
+{
+    /// <summary>
+    /// ≤ v5.19: the bio layer does not look at the block size (the direct-I/O callers refuse misaligned iovecs first):
+    /// every extraction is added whole.
+    /// </summary>
+    None,
+
+    /// <summary>
+    /// v6.0–v6.17 ("block: relax direct io memory alignment", v6.0 cycle; read in 6.1.192 and 6.12.118): each extraction is
+    /// trimmed to a multiple of bdev_logical_block_size(), the trimmed bytes reverted to the iterator, the pages no longer
+    /// covered released at once, and an extraction left empty is -EFAULT.
+    /// </summary>
+    PerExtraction,
+
+    /// <summary>
+    /// v6.18+: bio_iov_iter_align_down() trims the finished bio (whole trailing bvecs, releasing only each bvec's first
+    /// page). Not modelled: a BioAdd that would need it is invalid.
+    /// </summary>
+    WholeBio,
+}
+
 /// <summary>get_vaddr_frames() / get_vaddr_pfns() behaviour.</summary>
 public enum FrameVectorScheme
 {
@@ -161,6 +184,16 @@ public sealed record Profile
     public bool IovBvecMultiSegment { get; init; }
 
     public required BioScheme Bio { get; init; }
+
+    /// <summary>Where a bio is trimmed to the device's logical block size (BIO-LOGICAL-BLOCK-TRIM).</summary>
+    public BioBlockAlign BioBlockAlign { get; init; }
+
+    /// <summary>
+    /// From a release between 5.8 and 5.15 on (bio_iov_bvec_set(); absent in a 5.7-rc tree, present in a 5.15-era tree, 6.1.192, 6.12.118): a BVEC bio points at the caller's bvecs and is flagged
+    /// BIO_CLONED beside its retention flag. Before, __bio_iov_bvec_add_pages() added the bvecs one by one and only
+    /// BIO_NO_PAGE_REF was set (BIO-BVEC-CLONED).
+    /// </summary>
+    public bool BioBvecCloned { get; init; }
 
     /// <summary>v6.8+ (1b151e2435fc): bio_release_pages(mark_dirty) dirties compound pages too.</summary>
     public bool BioDirtiesCompound { get; init; }

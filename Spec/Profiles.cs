@@ -96,6 +96,7 @@ public static class Profiles
         FrameVector = FrameVectorScheme.PinsWithPfnFallback,
         EntryPoints = FastOnlyEraEntries,
         UnpinRefusesErrnoCount = true,
+        BioBvecCloned = true,
         Facets = PreIov | Facet.ReleaseArguments,
     };
 
@@ -109,6 +110,7 @@ public static class Profiles
         Validation = ValidationScheme.Legacy62,
         LongTermUnsharesZeroPage = true,
         FastAccepted = Fast62,
+        BioBlockAlign = BioBlockAlign.PerExtraction,
         FrameVector = FrameVectorScheme.PinsOnly,
     };
 
@@ -120,7 +122,8 @@ public static class Profiles
         IsProposal = true,
         Version = 601,
         Iov = IovScheme.Rfc2022,
-        Facets = PreIov | Facet.IovIter | Facet.ReleaseArguments,
+        BioBlockAlign = BioBlockAlign.PerExtraction,
+        Facets = PreIov | Facet.IovIter | Facet.ReleaseArguments | Facet.AllocFailure,
     };
 
     public static readonly Profile Proposal2023IovExtractV8 = Linux62 with
@@ -134,7 +137,7 @@ public static class Profiles
         Iov = IovScheme.V8Pin,
         IovEmptyLeadingSegmentBug = true,
         Bio = BioScheme.ReffedAndPinned,
-        Facets = PreIov | Facet.IovIter | Facet.ReleaseArguments,
+        Facets = PreIov | Facet.IovIter | Facet.ReleaseArguments | Facet.AllocFailure,
     };
 
     public static readonly Profile Linux65 = Linux62 with
@@ -209,6 +212,7 @@ public static class Profiles
         Title = "The newest released kernel checked (6.18.2): as 6.15 on 64-bit",
         Basis = "v6.18.2 (gfunkmonk/linux-6.18.2 @57dc26c98)",
         Version = 618,
+        BioBlockAlign = BioBlockAlign.WholeBio,
     };
 
     /// <summary>All profiles, oldest first; the last released kernel is the default.</summary>

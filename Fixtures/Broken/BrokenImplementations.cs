@@ -35,6 +35,8 @@ public static class BrokenImplementations
         typeof(GupWalkStopsAtVmaEnd), typeof(ZeroWriteFaultCopiesAgain), typeof(ApiLongtermP2pdmaAccepted),
         typeof(IovBvecOneSegmentAfter613), typeof(UnpinErrnoCountClamped), typeof(UnpinNullEntryEndsArray),
         typeof(NetfsStableErrorKeepsPartial), typeof(BioFullCountsPages), typeof(ZeroLongtermPinSharesZeroPage),
+        typeof(BioTrimKeepsTail), typeof(BioTrimNotReverted), typeof(BioBvecNotCloned), typeof(BioFlagBitsV8Layout),
+        typeof(IovNoMemAfterPin),
     ];
 
     public static IReadOnlyList<BrokenImplementation> All { get; } = [.. Types.Select(Describe)];

@@ -152,3 +152,80 @@ public sealed class ZeroLongtermPinSharesZeroPage(Profile profile) : KernelStyle
 {
     protected override bool GupMustBreakZeroPage(long gupFlags) => (gupFlags & FOLL_WRITE) != 0;
 }
+
+[Broken("bio-trim-keeps-tail",
+    ["BIO-LOGICAL-BLOCK-TRIM"],
+    [Rfc, L62, V8, L65, L68, L612, L615, L615x32],
+    3,
+    "__bio_iov_iter_get_pages() trims an extraction to the logical block size but never releases the pages the trimmed size no longer reaches: each keeps its reference or pin for good.",
+    "The leak Al Viro pointed out in \"block: relax direct io memory alignment\" (2022-06-30, bio_put_pages() after ALIGN_DOWN), fixed before merge by the `while (i < nr_pages)` release.")]
+public sealed class BioTrimKeepsTail(Profile profile) : KernelStyleImplementation(profile)
+{
+    protected override void BioReleaseUnused(Bio bio, PageArray pages, long from, long to)
+    {
+        // The trimmed tail is forgotten: nothing is put or unpinned.
+    }
+}
+
+[Broken("bio-trim-not-reverted",
+    ["BIO-LOGICAL-BLOCK-TRIM"],
+    [Rfc, L62, V8, L65, L68, L612, L615, L615x32],
+    3,
+    "The trimmed bytes are dropped from the bio but not given back to the iterator (no iov_iter_revert()): the caller believes they were submitted.",
+    "An ALIGN_DOWN of the returned size without the matching iov_iter_revert(), as in early versions of the alignment patch.")]
+public sealed class BioTrimNotReverted(Profile profile) : KernelStyleImplementation(profile)
+{
+    protected override void BioTrimRevert(IovIter iter, long trim)
+    {
+        // The bytes stay consumed.
+    }
+}
+
+[Broken("bio-bvec-not-cloned",
+    ["BIO-BVEC-CLONED", "BIO-FLAG-BITS"],
+    [L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
+    3,
+    "bio_iov_bvec_set() points the bio at the caller's bvecs but does not flag it BIO_CLONED.",
+    "The 5.7-era __bio_iov_bvec_add_pages() flags (BIO_NO_PAGE_REF alone) kept after the bvecs stopped being copied.")]
+public sealed class BioBvecNotCloned(Profile profile) : KernelStyleImplementation(profile)
+{
+    protected override void BioIovBvecSet(Bio bio, IovIter iter)
+    {
+        base.BioIovBvecSet(bio, iter);
+        bio.BiFlags &= unchecked((ushort)~(1 << BIO_CLONED));
+    }
+}
+
+[Broken("bio-flag-bits-v8-layout",
+    ["BIO-FLAG-BITS"],
+    [L519, Rfc, L62, L65, L68, L612, L615, L615x32, L618],
+    3,
+    "BIO_CLONED is kept at bit 2, where the v8 proposal's enum put it after BIO_PAGE_PINNED and BIO_PAGE_REFFED: the names are right, the bi_flags word is not.",
+    "A port written against the v8 series' blk_types.h (BIO_PAGE_PINNED, BIO_PAGE_REFFED, BIO_CLONED) running a kernel without BIO_PAGE_REFFED.")]
+public sealed class BioFlagBitsV8Layout(Profile profile) : KernelStyleImplementation(profile)
+{
+    protected override int BIO_CLONED => 2;
+}
+
+[Broken("iov-nomem-after-pin",
+    ["IOV-ALLOC-ENOMEM"],
+    [Rfc, V8, L65, L68, L612, L615, L615x32, L618],
+    3,
+    "The user-backed extraction pins the pages first and allocates the pages array after: when the allocation fails it returns -ENOMEM with every page still pinned and no array to find them by.",
+    "A helper that reuses a caller-sized scratch array for pin_user_pages_fast() and only then kvmalloc()s the array it hands back, unlike want_pages_array() before the pin.")]
+public sealed class IovNoMemAfterPin(Profile profile) : KernelStyleImplementation(profile)
+{
+    protected override long IovIterExtractUserPages(IovIter i, PageArray pages, long maxsize, int maxpages, out long offset0)
+    {
+        if (!PagesAllocFails)
+        {
+            return base.IovIterExtractUserPages(i, pages, maxsize, maxpages, out offset0);
+        }
+
+        var addr = FirstIovecSegment(i, ref maxsize);
+        offset0 = (long)(addr % (ulong)PAGE_SIZE);
+        var n = (int)Math.Min((maxsize + offset0 + PAGE_SIZE - 1) / PAGE_SIZE, maxpages);
+        PinUserPagesFast(addr & PAGE_MASK, n, i.DataSource ? 0 : FOLL_WRITE, new PageArray());
+        return -Errno.ENOMEM;
+    }
+}

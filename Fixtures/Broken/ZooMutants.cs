@@ -249,7 +249,7 @@ public sealed class BioReleaseAcrossFolio(Profile profile) : KernelStyleImplemen
 }
 
 [Broken("bio-put-for-pinned",
-    ["BIO-PINS", "BIO-RELEASE-ONE-PER-PAGE", "BIO-SAME-PAGE-MERGE", "REL-UNPIN-BIAS", "REL-UNPIN-EXACT", "VMSTAT-REL-PER-ENTRY", "REL-EXACT-INVERSE"],
+    ["BIO-PINS", "BIO-RELEASE-ONE-PER-PAGE", "BIO-SAME-PAGE-MERGE", "BIO-LOGICAL-BLOCK-TRIM", "REL-UNPIN-BIAS", "REL-UNPIN-EXACT", "VMSTAT-REL-PER-ENTRY", "REL-EXACT-INVERSE"],
     [V8, L65, L68, L612, L615, L615x32, L618],
     3,
     "A bio whose pages are pinned (BIO_PAGE_PINNED) is released with put_page().",
@@ -269,7 +269,7 @@ public sealed class BioPutForPinned(Profile profile) : KernelStyleImplementation
 }
 
 [Broken("bio-unpin-for-reffed",
-    ["BIO-REFS-LEGACY", "BIO-RELEASE-ONE-PER-PAGE", "BIO-SAME-PAGE-MERGE", "REL-PUT-PAGE", "VMSTAT-GET-INVISIBLE", "CORE-NO-COLLATERAL"],
+    ["BIO-REFS-LEGACY", "BIO-RELEASE-ONE-PER-PAGE", "BIO-SAME-PAGE-MERGE", "BIO-LOGICAL-BLOCK-TRIM", "REL-PUT-PAGE", "VMSTAT-GET-INVISIBLE", "CORE-NO-COLLATERAL"],
     [L57, L519, Rfc, L62],
     3,
     "A bio whose pages hold references (no BIO_NO_PAGE_REF, ≤ v6.4) is released with unpin_user_page().",

@@ -104,7 +104,7 @@ public static class CommandText
                 }
 
             case IterExtract e:
-                return $"iov_iter_extract_pages(it{N(e.Iter)}, maxsize={N(e.MaxSize)}, maxpages={N(e.MaxPages)}) [call {N(e.Call)}]";
+                return $"iov_iter_extract_pages(it{N(e.Iter)}, maxsize={N(e.MaxSize)}, maxpages={N(e.MaxPages)}){(e.AllocFails ? " with the pages-array allocation failing" : string.Empty)} [call {N(e.Call)}]";
 
             case IterRetention q:
                 return profile is not null && profile.Iov is IovScheme.Rfc2022 or IovScheme.V8Pin
@@ -112,7 +112,9 @@ public static class CommandText
                     : $"iov_iter_extract_will_pin(it{N(q.Iter)})";
 
             case BioAdd b:
-                return $"bio_iov_iter_get_pages(bio{N(b.Bio)}, it{N(b.Iter)}, max_vecs={N(b.MaxVecs)})";
+                return b.LogicalBlockSize == 512
+                    ? $"bio_iov_iter_get_pages(bio{N(b.Bio)}, it{N(b.Iter)}, max_vecs={N(b.MaxVecs)})"
+                    : $"bio_iov_iter_get_pages(bio{N(b.Bio)}, it{N(b.Iter)}, max_vecs={N(b.MaxVecs)}, logical_block_size={N(b.LogicalBlockSize)})";
 
             case BioRelease br:
                 return $"bio_release_pages(bio{N(br.Bio)}, mark_dirty={B(br.MarkDirty)})";

@@ -14,6 +14,7 @@ public static class Moves
     public const string UnpinArray = "unpin_array";
     public const string IterInit = "iter_init";
     public const string IterExtract = "iter_extract";
+    public const string IterExtractNoMem = "iter_extract_nomem";
     public const string IterRetention = "iter_retention";
     public const string IterScenario = "iter_scenario";
     public const string BioAdd = "bio_add";
@@ -34,6 +35,7 @@ public static class Moves
         UnpinArray => Facet.ReleaseArguments,
         IterInit => Facet.IovIter | Facet.Bio | Facet.Netfs,
         IterExtract or IterRetention or IterScenario => Facet.IovIter,
+        IterExtractNoMem => Facet.AllocFailure,
         BioAdd or BioRelease or BioScenario => Facet.Bio,
         FvCreate or FvGet or FvPut or FvScenario => Facet.FrameVector,
         NetfsExtract or NetfsFree or NetfsScenario => Facet.Netfs,
@@ -94,6 +96,7 @@ public sealed record GeneratorWeights
         [Moves.UnpinArray] = 3,
         [Moves.IterInit] = 2,
         [Moves.IterExtract] = 4,
+        [Moves.IterExtractNoMem] = 1,
         [Moves.IterRetention] = 2,
         [Moves.IterScenario] = 6,
         [Moves.BioAdd] = 2,

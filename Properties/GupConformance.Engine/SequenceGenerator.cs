@@ -94,7 +94,7 @@ public sealed class SequenceGenerator
     {
         Moves.FolioAddPin => _profile.HasFolioAddPin,
         Moves.UnpinArray => _profile.UnpinRefusesErrnoCount || _profile.UnpinSkipsNullEntry,
-        Moves.IterExtract or Moves.IterRetention or Moves.IterScenario => _profile.Iov != IovScheme.None,
+        Moves.IterExtract or Moves.IterExtractNoMem or Moves.IterRetention or Moves.IterScenario => _profile.Iov != IovScheme.None,
         Moves.NetfsExtract or Moves.NetfsFree or Moves.NetfsScenario => _profile.HasNetfs,
         _ => true,
     };
@@ -262,6 +262,7 @@ public sealed class SequenceGenerator
             Moves.UnpinArray => UnpinArrayMove(),
             Moves.IterInit => One(IterInitCommand(IterPurpose.Any)),
             Moves.IterExtract => One(IterExtractCommand(null)),
+            Moves.IterExtractNoMem => One(IterExtractCommand(null) is { } e ? e with { AllocFails = true } : null),
             Moves.IterRetention => One(IterRetentionCommand(null)),
             Moves.IterScenario => IterScenario(),
             Moves.BioAdd => One(BioAddCommand(null)),
@@ -1176,7 +1177,31 @@ public sealed class SequenceGenerator
             }
 
             var maxVecs = _rng.Weighted<int>([(_rng.Range(1, 3), 3), (_rng.Range(4, 8), 3), (_rng.Range(16, 64), 1)]);
-            return new BioAdd(_nextBio++, it.Iter, maxVecs);
+            return new BioAdd(_nextBio++, it.Iter, maxVecs, LogicalBlockSize(it));
+        }
+
+        /// <summary>
+        /// The device's logical block size: v6.0–v6.17 trim every extraction to it (BIO-LOGICAL-BLOCK-TRIM), so all four
+        /// sizes; v6.18+ only sizes the user segments are multiples of (whole-bio alignment is not modelled); before
+        /// v6.0 the bio layer ignores it.
+        /// </summary>
+        private int LogicalBlockSize(IterView it)
+        {
+            switch (P.BioBlockAlign)
+            {
+                case BioBlockAlign.PerExtraction:
+                    return _rng.Weighted<int>([(512, 4), (1024, 1), (2048, 1), (4096, 4)]);
+                case BioBlockAlign.WholeBio:
+                    {
+                        List<(int, int)> sizes = [.. new[] { 512, 1024, 2048, 4096 }
+                            .Where(b => it.Kind == IterKind.Bvec || it.Remaining.All(g => g.Addr % (ulong)b == 0 && g.Len % b == 0))
+                            .Select(b => (b, b == 512 ? 2 : 1))];
+                        return sizes.Count == 0 ? 512 : _rng.Weighted(sizes);
+                    }
+
+                default:
+                    return 512;
+            }
         }
 
         private BioRelease? BioReleaseCommand(int? bio)
