@@ -579,15 +579,7 @@ public static partial class ConformanceRun
                 };
             }
 
-            var kind = r.Status switch
-            {
-                SequenceStatus.Diverged => FailureKind.Divergence,
-                SequenceStatus.Crashed => FailureKind.Crash,
-                SequenceStatus.TimedOut => FailureKind.Timeout,
-                SequenceStatus.ModelError => FailureKind.ModelError,
-                SequenceStatus.Invalid => FailureKind.Invalid,
-                _ => FailureKind.Divergence,
-            };
+            var kind = FailureKinds.Of(r.Status);
             return new Counterexample
             {
                 Number = number,

@@ -33,6 +33,19 @@ public enum FailureKind
     Invalid,
 }
 
+/// <summary>The failure kind of a failing sequence's status: one mapping for runs, replays and FsCheck properties.</summary>
+internal static class FailureKinds
+{
+    public static FailureKind Of(SequenceStatus status) => status switch
+    {
+        SequenceStatus.Crashed => FailureKind.Crash,
+        SequenceStatus.TimedOut => FailureKind.Timeout,
+        SequenceStatus.ModelError => FailureKind.ModelError,
+        SequenceStatus.Invalid => FailureKind.Invalid,
+        _ => FailureKind.Divergence,
+    };
+}
+
 /// <summary>Options of a conformance run.</summary>
 public sealed record RunOptions
 {

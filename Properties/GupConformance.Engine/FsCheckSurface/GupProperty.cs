@@ -205,14 +205,7 @@ public static class GupProperty
                 SequenceSeed = seq.Seed,
                 ReplayCommand = "rerun the property with the seed FsCheck prints above, e.g. [Property(Replay = \"(seed,gamma)\")], "
                     + "or at the failing step with \"(seed,gamma,size)\"",
-                Kind = r.Status switch
-                {
-                    SequenceStatus.Crashed => FailureKind.Crash,
-                    SequenceStatus.TimedOut => FailureKind.Timeout,
-                    SequenceStatus.ModelError => FailureKind.ModelError,
-                    SequenceStatus.Invalid => FailureKind.Invalid,
-                    _ => FailureKind.Divergence,
-                },
+                Kind = FailureKinds.Of(r.Status),
                 OriginalLength = seq.OriginalLength,
                 ShrinkRuns = 0,
                 Commands = seq.Commands,
