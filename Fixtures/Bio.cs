@@ -6,10 +6,14 @@ namespace GupConformance.Fixtures;
 /// bi_vcnt and bi_max_vecs, and where the data ends (the last page and the in-page end offset, for merges).</summary>
 public sealed class Bio
 {
-    public Bio(int maxVecs)
+    public Bio(int maxVecs, int logicalBlockSize)
     {
         MaxVecs = maxVecs;
+        LogicalBlockSize = logicalBlockSize;
     }
+
+    /// <summary>bdev_logical_block_size(bio-&gt;bi_bdev).</summary>
+    public int LogicalBlockSize { get; }
 
     public ushort BiFlags { get; set; }
 
@@ -17,7 +21,7 @@ public sealed class Bio
 
     public int MaxVecs { get; }
 
-    /// <summary>bi_vcnt: bvecs in use (a bvec spans physically contiguous pages).</summary>
+    /// <summary>bi_vcnt: bvecs in the bio; physically contiguous pages share one.</summary>
     public int Vcnt { get; set; }
 
     public Page? LastPage { get; set; }
@@ -25,6 +29,7 @@ public sealed class Bio
     /// <summary>Offset in <see cref="LastPage"/> one past the bio's last byte (1..4096).</summary>
     public long LastEnd { get; set; }
 
+    /// <summary>bio_full(bio, 0): bi_vcnt &gt;= bi_max_vecs (BIO-FULL-COUNTS-BVECS).</summary>
     public bool Full => Vcnt >= MaxVecs;
 }
 
@@ -42,11 +47,15 @@ public partial class KernelStyleImplementation
     protected const int BIO_PAGE_PINNED = 0;
     protected const int BIO_PAGE_REFFED = 1;
 
-    private Bio BioFor(int id, int maxVecs)
+    /// <summary>BIO_CLONED: bit 1 ≤ v6.4 (after BIO_NO_PAGE_REF) and v6.5+ (after BIO_PAGE_PINNED); bit 2 in v8 (after
+    /// BIO_PAGE_PINNED and BIO_PAGE_REFFED) — BIO-FLAG-BITS.</summary>
+    protected virtual int BIO_CLONED => Profile.Bio == BioScheme.ReffedAndPinned ? 2 : 1;
+
+    private Bio BioFor(int id, int maxVecs, int logicalBlockSize)
     {
         if (!_bios.TryGetValue(id, out var bio))
         {
-            bio = new Bio(maxVecs);
+            bio = new Bio(maxVecs, logicalBlockSize);
             _bios[id] = bio;
         }
 
@@ -67,29 +76,40 @@ public partial class KernelStyleImplementation
             {
                 names.Add("BIO_NO_PAGE_REF");
             }
+        }
+        else
+        {
+            if (BioFlagged(bio, BIO_PAGE_PINNED))
+            {
+                names.Add("BIO_PAGE_PINNED");
+            }
 
-            return names;
+            if (Profile.Bio == BioScheme.ReffedAndPinned && BioFlagged(bio, BIO_PAGE_REFFED))
+            {
+                names.Add("BIO_PAGE_REFFED");
+            }
         }
 
-        if (BioFlagged(bio, BIO_PAGE_PINNED))
+        if (BioFlagged(bio, BIO_CLONED))
         {
-            names.Add("BIO_PAGE_PINNED");
-        }
-
-        if (Profile.Bio == BioScheme.ReffedAndPinned && BioFlagged(bio, BIO_PAGE_REFFED))
-        {
-            names.Add("BIO_PAGE_REFFED");
+            names.Add("BIO_CLONED");
         }
 
         return names;
     }
 
+    /// <summary>bi_flags itself (BIO-FLAG-BITS): only the flags above are ever set here.</summary>
+    protected virtual long BioFlagBits(Bio bio) => bio.BiFlags;
+
     private Observation DoBioAdd(BioAdd c)
     {
         var iter = Iter(c.Iter);
-        var bio = BioFor(c.Bio, c.MaxVecs);
+        var bio = BioFor(c.Bio, c.MaxVecs, c.LogicalBlockSize);
         var ret = BioIovIterGetPages(bio, iter);
-        return new Observation { Result = ret, BioFlags = BioFlagNames(bio), BioPages = bio.Pages.Length, IterCount = iter.Count };
+        return new Observation
+        {
+            Result = ret, BioFlags = BioFlagNames(bio), BioFlagBits = BioFlagBits(bio), BioPages = bio.Pages.Length, IterCount = iter.Count,
+        };
     }
 
     private Observation DoBioRelease(BioRelease c)
@@ -126,7 +146,10 @@ public partial class KernelStyleImplementation
         return bio.Vcnt > 0 ? 0 : ret;
     }
 
-    /// <summary>bio_iov_bvec_set(): the bio points at the caller's bvecs; nothing is taken; the iterator is consumed.</summary>
+    /// <summary>
+    /// bio_iov_bvec_set(): the bio points at the caller's bvecs; nothing is taken; the iterator is consumed. ≤ v6.4
+    /// BIO_NO_PAGE_REF; after 5.7 BIO_CLONED (BIO-BVEC-CLONED: the bio does not own its bvecs).
+    /// </summary>
     protected virtual void BioIovBvecSet(Bio bio, IovIter iter)
     {
         if (Profile.Bio == BioScheme.NoPageRef)
@@ -134,12 +157,18 @@ public partial class KernelStyleImplementation
             BioSetFlag(bio, BIO_NO_PAGE_REF);
         }
 
-        if (iter.Count > 0)
+        if (Profile.BioBvecCloned)
         {
-            var addr = iter.Iov[0].Addr + (ulong)iter.IovOffset;
-            var first = addr & PAGE_MASK;
-            var end = addr + (ulong)iter.Count;
-            for (var p = first; p < end; p += (ulong)PAGE_SIZE)
+            BioSetFlag(bio, BIO_CLONED);
+        }
+
+        // bi_io_vec = iter->bvec, bi_bvec_done = iov_offset: the bio covers the rest of every bvec, page by page.
+        var skip = iter.IovOffset;
+        for (var k = iter.Cur; k < iter.Iov.Length; k++, skip = 0)
+        {
+            var addr = iter.Iov[k].Addr + (ulong)skip;
+            var end = iter.Iov[k].Addr + (ulong)iter.Iov[k].Len;
+            for (var p = addr & PAGE_MASK; p < end; p += (ulong)PAGE_SIZE)
             {
                 bio.Pages.Add(VirtToPage(p));
             }
@@ -199,8 +228,24 @@ public partial class KernelStyleImplementation
             return size != 0 ? size : -Errno.EFAULT;
         }
 
+        var extracted = (offset + size + PAGE_SIZE - 1) / PAGE_SIZE;
+        if (Profile.BioBlockAlign == BioBlockAlign.PerExtraction)
+        {
+            // BIO-LOGICAL-BLOCK-TRIM (v6.0–v6.17): trim = size & (bdev_logical_block_size(bio->bi_bdev) - 1);
+            // iov_iter_revert(iter, trim); size -= trim; if (!size) { ret = -EFAULT; goto out; }
+            var trim = size & (bio.LogicalBlockSize - 1);
+            BioTrimRevert(iter, trim);
+            size -= trim;
+            if (size == 0)
+            {
+                BioReleaseUnused(bio, pages, 0, extracted);
+                return -Errno.EFAULT;
+            }
+        }
+
         var left = size;
-        for (long j = 0; left > 0; j++)
+        long j = 0;
+        for (; left > 0; j++)
         {
             var page = pages[j];
             var len = Math.Min(PAGE_SIZE - offset, left);
@@ -210,8 +255,8 @@ public partial class KernelStyleImplementation
             }
             else
             {
-                // BIO-MULTIPAGE-BVEC: data continuing at the physical byte after the last bvec extends it.
-                if (!(offset == 0 && bio.LastEnd == PAGE_SIZE && bio.LastPage is { } last && PhysicallyNext(last) == page))
+                // page_is_mergeable(): the data continues the last bvec physically, so that bvec grows.
+                if (!BioPhysicallyContinues(bio, page, offset))
                 {
                     bio.Vcnt++;
                 }
@@ -225,23 +270,21 @@ public partial class KernelStyleImplementation
             offset = 0;
         }
 
+        // out: while (i < nr_pages) put_page(pages[i++]) ≤ v6.4, bio_release_page(bio, pages[i++]) v6.5+.
+        BioReleaseUnused(bio, pages, j, extracted);
         return 0;
     }
 
-    /// <summary>
-    /// The page physically after <paramref name="page"/>: the next page of its folio, or the first page of the next
-    /// folio of an anon region (its folios are one physically contiguous array); none for other pages.
-    /// </summary>
-    protected static Page? PhysicallyNext(Page page)
-    {
-        if (page.Index + 1 < page.Folio.NrPages)
-        {
-            return new Page(page.Folio, page.Index + 1);
-        }
+    /// <summary>iov_iter_revert(iter, trim): the trimmed bytes go back to the iterator (BIO-LOGICAL-BLOCK-TRIM).</summary>
+    protected virtual void BioTrimRevert(IovIter iter, long trim) => IovIterRevert(iter, trim);
 
-        return page.Folio.Region is { Kind: RegionKind.Anon } r && page.Folio.Index + 1 < r.Folios.Length && r.Folios[page.Folio.Index + 1] is { } next
-            ? new Page(next, 0)
-            : null;
+    /// <summary>The extracted pages [<paramref name="from"/>, <paramref name="to"/>) the bio did not take.</summary>
+    protected virtual void BioReleaseUnused(Bio bio, PageArray pages, long from, long to)
+    {
+        for (var i = from; i < to; i++)
+        {
+            BioReleasePage(bio, pages[i]);
+        }
     }
 
     /// <summary>
@@ -250,6 +293,28 @@ public partial class KernelStyleImplementation
     /// </summary>
     protected virtual bool BioSamePage(Bio bio, Page page, long offset) =>
         bio.LastPage is { } last && last == page && bio.LastEnd == offset;
+
+    /// <summary>
+    /// page_is_mergeable() / bvec_try_merge_page() for a new page: the last bvec ends at its page's end and the new data
+    /// starts at offset 0 of the physically next page (the next page of the folio, or page 0 of the next folio of the
+    /// same anonymous mapping, whose folios sit in order in physical memory).
+    /// </summary>
+    protected virtual bool BioPhysicallyContinues(Bio bio, Page page, long offset)
+    {
+        if (bio.LastPage is not { } last || bio.LastEnd != PAGE_SIZE || offset != 0 || last.Folio.IsZeroPfn || page.Folio.IsZeroPfn)
+        {
+            return false;
+        }
+
+        if (ReferenceEquals(last.Folio, page.Folio))
+        {
+            return page.Index == last.Index + 1;
+        }
+
+        var region = last.Folio.Region;
+        return region is { Kind: RegionKind.Anon } && ReferenceEquals(region, page.Folio.Region)
+            && page.Folio.Index == last.Folio.Index + 1 && last.Index == last.Folio.NrPages - 1 && page.Index == 0;
+    }
 
     /// <summary>
     /// BIO-SAME-PAGE-MERGE: __bio_try_merge_page(..., &amp;same_page) merged the data into the last bvec, which already

@@ -75,8 +75,10 @@ public partial class KernelStyleImplementation
     }
 
     /// <summary>
-    /// get_user_pages_unlocked(). Before v6.3 only API-UNLOCKED-LONGTERM ("FIXME: FOLL_LONGTERM is incompatible
-    /// with FAULT_FLAG_ALLOW_RETRY"); it does not test FOLL_PIN because pin_user_pages_unlocked() calls it.
+    /// get_user_pages_unlocked(). Up to v6.1 only API-UNLOCKED-LONGTERM ("FIXME: FOLL_LONGTERM is incompatible
+    /// with FAULT_FLAG_ALLOW_RETRY"); it does not test FOLL_PIN because pin_user_pages_unlocked() calls it. v6.2
+    /// dropped that guard and calls __gup_longterm_locked(), whose WARN_ON(!(gup_flags &amp; FOLL_PIN)) refuses a
+    /// long-term get (API-LONGTERM-NEEDS-PIN) and lets a long-term pin through.
     /// </summary>
     protected virtual long GetUserPagesUnlocked(ulong start, long nrPages, long gupFlags, PageArray? pages)
     {
@@ -85,6 +87,13 @@ public partial class KernelStyleImplementation
             return IsValidGupArgs(pages is not null, ref gupFlags, FOLL_TOUCH | FOLL_UNLOCKABLE)
                 ? GetUserPagesLocked(start, nrPages, gupFlags, pages)
                 : -Errno.EINVAL;
+        }
+
+        if (Profile.Validation == ValidationScheme.Legacy62)
+        {
+            return (gupFlags & FOLL_LONGTERM) != 0 && (gupFlags & FOLL_PIN) == 0
+                ? -Errno.EINVAL
+                : GetUserPagesLocked(start, nrPages, gupFlags | FOLL_TOUCH, pages);
         }
 
         if (LegacyEra && (gupFlags & FOLL_LONGTERM) != 0)
@@ -132,7 +141,7 @@ public partial class KernelStyleImplementation
                 : 0;
         }
 
-        return IsValidPinFlagsLegacy(gupFlags, pages is not null, pagesRequired: true)
+        return IsValidPinFlagsLegacy(gupFlags, pages is not null)
             ? GetUserPagesLocked(start, nrPages, gupFlags | FOLL_PIN | FOLL_TOUCH, pages)
             : -Errno.EINVAL;
     }
@@ -147,7 +156,7 @@ public partial class KernelStyleImplementation
                 : 0;
         }
 
-        return IsValidPinFlagsLegacy(gupFlags, pages is not null, pagesRequired: false)
+        return IsValidPinFlagsLegacy(gupFlags, pages is not null)
             ? GetUserPagesLocked(start, nrPages, gupFlags | FOLL_PIN | FOLL_TOUCH | FOLL_REMOTE, pages)
             : -Errno.EINVAL;
     }
@@ -162,7 +171,7 @@ public partial class KernelStyleImplementation
                 : 0;
         }
 
-        return IsValidPinFlagsLegacy(gupFlags, pages is not null, pagesRequired: false)
+        return IsValidPinFlagsLegacy(gupFlags, pages is not null)
             ? GetUserPagesUnlocked(start, nrPages, gupFlags | FOLL_PIN, pages)
             : -Errno.EINVAL;
     }
@@ -177,7 +186,7 @@ public partial class KernelStyleImplementation
                 : -Errno.EINVAL;
         }
 
-        return IsValidPinFlagsLegacy(gupFlags, pages is not null, pagesRequired: true)
+        return IsValidPinFlagsLegacy(gupFlags, pages is not null)
             ? GupFastFallback(start, nrPages, gupFlags | FOLL_PIN, pages)
             : -Errno.EINVAL;
     }
@@ -185,7 +194,7 @@ public partial class KernelStyleImplementation
     /// <summary>pin_user_pages_fast_only() (5.15–6.2; removed by the v6.3 series).</summary>
     /// Like get_user_pages_fast_only() before v6.3 it never returns a negative value (an error reads as 0).
     protected virtual long PinUserPagesFastOnly(ulong start, long nrPages, long gupFlags, PageArray? pages) =>
-        IsValidPinFlagsLegacy(gupFlags, pages is not null, pagesRequired: false)
+        IsValidPinFlagsLegacy(gupFlags, pages is not null)
             ? Math.Max(0, GupFastFallback(start, nrPages, gupFlags | FOLL_PIN | FOLL_FAST_ONLY, pages))
             : 0;
 
@@ -213,19 +222,16 @@ public partial class KernelStyleImplementation
 
     /// <summary>
     /// Legacy pin_* checks (v5.6–v6.2). API-PIN-GET-EXCLUSIVE: WARN_ON_ONCE(gup_flags &amp; FOLL_GET) → -EINVAL.
-    /// API-PAGES-REQUIRED: WARN_ON_ONCE(!pages) in v6.2 pin_user_pages() and pin_user_pages_fast(), in 6.1.y every
-    /// pin_* entry point.
+    /// API-PAGES-REQUIRED (v6.2 and 6.1.y: every pin_* entry point): WARN_ON_ONCE(!pages).
     /// </summary>
-    protected virtual bool IsValidPinFlagsLegacy(long gupFlags, bool havePages, bool pagesRequired)
+    protected virtual bool IsValidPinFlagsLegacy(long gupFlags, bool havePages)
     {
         if ((gupFlags & FOLL_GET) != 0)
         {
             return false;
         }
 
-        var checksPages = Profile.Validation == ValidationScheme.Legacy61Stable
-            || (pagesRequired && Profile.Validation == ValidationScheme.Legacy62);
-        return !(checksPages && !havePages);
+        return havePages || Profile.Validation is not (ValidationScheme.Legacy62 or ValidationScheme.Legacy61Stable);
     }
 
     /// <summary>The flags a caller may not pass (is_valid_gup_args() step 1): v6.3–v6.5 explicit list, v6.8+ INTERNAL_GUP_FLAGS.</summary>
@@ -236,7 +242,8 @@ public partial class KernelStyleImplementation
     /// <summary>
     /// is_valid_gup_args() (v6.3+), in the kernel's order. API-INTERNAL-FLAGS, API-TOUCH-ACCEPTED-LEGACY,
     /// API-GET-REFUSES-PIN (1); to_set OR-ed in (2); API-PIN-GET-EXCLUSIVE (3); API-LONGTERM-NEEDS-PIN (4);
-    /// API-PAGES-REQUIRED (5); FOLL_LONGTERM with FOLL_PCI_P2PDMA (6). On refusal the flags stay untouched.
+    /// API-PAGES-REQUIRED (5); API-LONGTERM-P2PDMA: FOLL_LONGTERM with FOLL_PCI_P2PDMA (6). On refusal the flags stay
+    /// untouched.
     /// </summary>
     protected virtual bool IsValidGupArgs(bool havePages, ref long gupFlags, long toSet)
     {
@@ -402,7 +409,8 @@ public partial class KernelStyleImplementation
     }
 
     /// <summary>
-    /// check_vma_flags(). API-VMIO-PFNMAP: VM_IO | VM_PFNMAP → -EFAULT for GET and PIN alike.
+    /// check_vma_flags(), for each VMA the walk enters (GUP-WALK-NEXT-VMA). API-VMIO-PFNMAP: VM_IO | VM_PFNMAP → -EFAULT
+    /// for GET and PIN alike.
     /// API-LONGTERM-FILE-WRITE (6.5+): a FOLL_LONGTERM write pin of a dirty-tracked shared file mapping → -EFAULT.
     /// </summary>
     protected virtual long CheckVmaFlags(Vma vma, long gupFlags)
@@ -410,6 +418,13 @@ public partial class KernelStyleImplementation
         if ((vma.Flags & (VmFlags.VM_IO | VmFlags.VM_PFNMAP)) != 0)
         {
             return -Errno.EFAULT;
+        }
+
+        // API-LONGTERM-P2PDMA, v6.2 only: the pgmap must stay hot-unpluggable (v6.3 moved this to is_valid_gup_args()).
+        if (Profile.Validation == ValidationScheme.Legacy62 && FOLL_PCI_P2PDMA != 0
+            && (gupFlags & (FOLL_LONGTERM | FOLL_PCI_P2PDMA)) == (FOLL_LONGTERM | FOLL_PCI_P2PDMA))
+        {
+            return -Errno.EOPNOTSUPP;
         }
 
         var longTermWritePin = FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE;
@@ -432,7 +447,7 @@ public partial class KernelStyleImplementation
     /// follow_page_mask() + faultin_page(): a PTE mapping the zero page is replaced by a fresh folio when the
     /// access must not see the shared page (ZERO-WRITE-FAULT, ZERO-LONGTERM-UNSHARE); otherwise the current page.
     /// </summary>
-    protected Page FollowPageOrFault(Vma vma, ulong addr, long gupFlags)
+    protected virtual Page FollowPageOrFault(Vma vma, ulong addr, long gupFlags)
     {
         var page = FollowPage(vma, addr);
         var write = (gupFlags & FOLL_WRITE) != 0;

@@ -44,12 +44,26 @@ public partial class KernelStyleImplementation
 
     protected IovIter Iter(int id) => _iters.TryGetValue(id, out var i) ? i : throw new InvalidOperationException($"no iterator {id}");
 
-    /// <summary>The IterExtract command: iov_iter_extract_pages(iter, &amp;pages (NULL), maxsize, maxpages, 0, &amp;offset0).</summary>
+    /// <summary>
+    /// The IterExtract command: iov_iter_extract_pages(iter, &amp;pages (NULL), maxsize, maxpages, 0, &amp;offset0); with
+    /// AllocFails the kvmalloc_array() of want_pages_array() fails (the AllocFailure facet's injected fault).
+    /// </summary>
     private Observation DoIterExtract(IterExtract c)
     {
         var iter = Iter(c.Iter);
         var pages = new PageArray();
-        var ret = IovIterExtractPages(iter, pages, c.MaxSize, c.MaxPages, out var offset0);
+        PagesAllocFails = c.AllocFails;
+        long ret;
+        long offset0;
+        try
+        {
+            ret = IovIterExtractPages(iter, pages, c.MaxSize, c.MaxPages, out offset0);
+        }
+        finally
+        {
+            PagesAllocFails = false;
+        }
+
         RememberCall(c.Call, pages);
         return new Observation
         {
@@ -122,6 +136,8 @@ public partial class KernelStyleImplementation
                 return IovIterExtractUserPages(i, pages, maxsize, maxpages, out offset0);
             case IterKind.Kvec when Profile.Iov != IovScheme.Rfc2022:
                 return IovIterExtractKvecPages(i, pages, maxsize, maxpages, out offset0);
+            case IterKind.Bvec when Profile.IovBvecMultiSegment:
+                return IovIterExtractBvecPages(i, pages, maxsize, maxpages, out offset0);
             case IterKind.Bvec:
             case IterKind.Xarray:
                 return IovIterExtractSingleKernelSegment(i, pages, maxsize, maxpages, out offset0);
@@ -156,9 +172,15 @@ public partial class KernelStyleImplementation
         throw new InvalidOperationException("iterator with a count but no data");
     }
 
-    /// <summary>want_pages_array(): DIV_ROUND_UP(size + offset, PAGE_SIZE) clamped to maxpages.</summary>
-    protected static int WantPagesArray(long size, long offset, int maxpages) =>
-        (int)Math.Min((size + offset + PAGE_SIZE - 1) / PAGE_SIZE, maxpages);
+    /// <summary>Set while an extraction runs whose pages-array allocation is to fail (IterExtract.AllocFails).</summary>
+    protected bool PagesAllocFails { get; private set; }
+
+    /// <summary>
+    /// want_pages_array(): DIV_ROUND_UP(size + offset, PAGE_SIZE) clamped to maxpages; 0 when *pages was NULL and
+    /// kvmalloc_array() failed — every caller then returns -ENOMEM before it pins or lists anything (IOV-ALLOC-ENOMEM).
+    /// </summary>
+    protected virtual int WantPagesArray(long size, long offset, int maxpages) =>
+        PagesAllocFails ? 0 : (int)Math.Min((size + offset + PAGE_SIZE - 1) / PAGE_SIZE, maxpages);
 
     /// <summary>
     /// iov_iter_extract_user_pages(). IOV-USER-PIN: pin_user_pages_fast(addr &amp; PAGE_MASK, maxpages,
@@ -171,6 +193,11 @@ public partial class KernelStyleImplementation
         var offset = (long)(addr % (ulong)PAGE_SIZE);
         offset0 = offset;
         maxpages = WantPagesArray(maxsize, offset, maxpages);
+        if (maxpages == 0)
+        {
+            return -Errno.ENOMEM;
+        }
+
         var hold = ExtractionRetention(i);
         long res = hold == HoldKind.Pin
             ? PinUserPagesFast(addr & PAGE_MASK, maxpages, i.DataSource ? 0 : FOLL_WRITE, pages)
@@ -209,11 +236,95 @@ public partial class KernelStyleImplementation
         return ListKernelPages(i, pages, addr, maxsize, maxpages, out offset0);
     }
 
+    /// <summary>
+    /// iov_iter_extract_bvec_pages(), v6.13+ (IOV-BVEC-MULTI-SEGMENT): a bvec_iter (bi_size = maxsize, bi_bvec_done =
+    /// iov_offset) is walked one single-page step at a time — bvec_iter_bvec() clips each step to the page, the bvec
+    /// and bi_size. A later step with an in-page offset ends the walk before it is taken; a step that does not end at
+    /// its page's end ends it after. maxpages comes from want_pages_array(maxsize, skip): skip is iov_offset.
+    /// </summary>
+    protected virtual long IovIterExtractBvecPages(IovIter i, PageArray pages, long maxsize, int maxpages, out long offset0)
+    {
+        offset0 = 0;
+        var skip = i.IovOffset;
+        if (i.Cur >= i.Iov.Length)
+        {
+            return 0;
+        }
+
+        if (skip == i.Iov[i.Cur].Len)
+        {
+            i.IovOffset = 0;
+            i.Cur++;
+            skip = 0;
+        }
+
+        var biIdx = i.Cur;
+        var biSize = maxsize;
+        var biBvecDone = skip;
+        maxpages = WantPagesArray(maxsize, skip, maxpages);
+        if (maxpages == 0)
+        {
+            return -Errno.ENOMEM;
+        }
+
+        long size = 0;
+        var k = 0;
+        while (biSize > 0 && biIdx < i.Iov.Length)
+        {
+            // bvec_iter_bvec(): the page holding bv_offset + bi_bvec_done, clipped to that page.
+            var bv = i.Iov[biIdx];
+            var at = bv.Addr + (ulong)biBvecDone;
+            var bvOffset = (long)(at % (ulong)PAGE_SIZE);
+            var bvLen = Math.Min(Math.Min(biSize, bv.Len - biBvecDone), PAGE_SIZE - bvOffset);
+            if (k > 0)
+            {
+                if (bvOffset != 0)
+                {
+                    break;
+                }
+            }
+            else
+            {
+                offset0 = bvOffset;
+            }
+
+            pages.Add(VirtToPage(at));
+            k++;
+            size += bvLen;
+            if (k >= maxpages)
+            {
+                break;
+            }
+
+            if (bvOffset + bvLen != PAGE_SIZE)
+            {
+                break;
+            }
+
+            // bvec_iter_advance_single()
+            biSize -= bvLen;
+            biBvecDone += bvLen;
+            if (biBvecDone == bv.Len)
+            {
+                biBvecDone = 0;
+                biIdx++;
+            }
+        }
+
+        IovIterAdvance(i, size);
+        return size;
+    }
+
     private long ListKernelPages(IovIter i, PageArray pages, ulong addr, long size, int maxpages, out long offset0)
     {
         var offset = (long)(addr % (ulong)PAGE_SIZE);
         offset0 = offset;
         var npages = WantPagesArray(size, offset, maxpages);
+        if (npages == 0)
+        {
+            return -Errno.ENOMEM;
+        }
+
         var first = addr & PAGE_MASK;
         for (long k = 0; k < npages; k++)
         {
@@ -226,9 +337,9 @@ public partial class KernelStyleImplementation
     }
 
     /// <summary>
-    /// iov_iter_advance(). UBUF/XARRAY/BVEC (one segment): iov_offset += size. IOVEC/KVEC
-    /// (iov_iter_iovec_advance): size += iov_offset, then whole segments with size &gt;= iov_len are stepped over —
-    /// which also steps over empty segments right after the consumed data.
+    /// iov_iter_advance(). UBUF/XARRAY (one segment): iov_offset += size. IOVEC/KVEC (iov_iter_iovec_advance) and
+    /// BVEC (iov_iter_bvec_advance): size += iov_offset, then whole segments with size &gt;= their length are stepped
+    /// over — which also steps over empty segments right after the consumed data.
     /// </summary>
     protected static void IovIterAdvance(IovIter i, long size)
     {
@@ -238,7 +349,7 @@ public partial class KernelStyleImplementation
         }
 
         i.Count -= size;
-        if (i.Type is IterKind.Iovec or IterKind.Kvec)
+        if (i.Type is IterKind.Iovec or IterKind.Kvec or IterKind.Bvec)
         {
             size += i.IovOffset;
             var k = i.Cur;
@@ -254,6 +365,39 @@ public partial class KernelStyleImplementation
         else
         {
             i.IovOffset += size;
+        }
+    }
+
+    /// <summary>
+    /// iov_iter_revert(): give back <paramref name="unroll"/> bytes just consumed. UBUF: iov_offset -= unroll. IOVEC,
+    /// KVEC, BVEC: within the current segment if iov_offset covers it, else back through the earlier segments (empty
+    /// ones included) until one holds the rest.
+    /// </summary>
+    protected static void IovIterRevert(IovIter i, long unroll)
+    {
+        if (unroll == 0)
+        {
+            return;
+        }
+
+        i.Count += unroll;
+        if (unroll <= i.IovOffset)
+        {
+            i.IovOffset -= unroll;
+            return;
+        }
+
+        unroll -= i.IovOffset;
+        while (true)
+        {
+            var n = i.Iov[--i.Cur].Len;
+            if (unroll <= n)
+            {
+                i.IovOffset = n - unroll;
+                return;
+            }
+
+            unroll -= n;
         }
     }
 

@@ -73,6 +73,7 @@ public partial class KernelStyleImplementation : IGupImplementation
         MapRegion c => DoMapRegion(c),
         Gup c => DoGup(c),
         Release c => DoRelease(c),
+        UnpinArray c => DoUnpinArray(c),
         FolioAddPin c => DoFolioAddPin(c),
         IterInit c => DoIterInit(c),
         IterExtract c => DoIterExtract(c),

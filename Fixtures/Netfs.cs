@@ -40,9 +40,7 @@ public partial class KernelStyleImplementation
     /// netfs_extract_user_iter(orig, orig_len, new, 0). NETFS-REJECTS-KERNEL: WARN_ON_ONCE(!ubuf &amp;&amp; !iovec) →
     /// -EIO. NETFS-PINS-USER: extraction after extraction (one segment each, pins) into bvecs until count is 0 or
     /// max_pages = iov_iter_npages(orig, INT_MAX) is reached; NETFS-PARTIAL-ON-ERROR: an extraction error stops
-    /// the loop and the bvecs built so far are returned. Result = number of bvecs. NETFS-EMPTY-RETURNS-ERROR (the
-    /// 2026 fix): an extraction of nothing is -EIO, and the error is returned — every pin dropped — when nothing
-    /// was built or it is -ENOMEM.
+    /// the loop and the bvecs built so far are returned. Result = number of bvecs.
     /// </summary>
     protected virtual long NetfsExtractUserIter(IovIter orig, long origLen, NetfsRequest rreq, out IovIter? newIter)
     {
@@ -55,16 +53,22 @@ public partial class KernelStyleImplementation
         var count = Math.Min(origLen, orig.Count);
         var maxPages = IovIterNpages(orig);
         long npages = 0;
+        long ret = 0;
         var segs = new List<IterSeg>();
-        long error = 0;
         while (count > 0 && npages < maxPages)
         {
             var pages = new PageArray();
-            var ret = IovIterExtractPages(orig, pages, count, (int)(maxPages - npages), out var offset);
+            ret = IovIterExtractPages(orig, pages, count, (int)(maxPages - npages), out var offset);
+            if (Profile.NetfsFailsWholeOnError && ret <= 0)
+            {
+                // Stable fix (6.12.118, 6.6.141): ret = ret ?: -EIO; break.
+                ret = ret != 0 ? ret : -Errno.EIO;
+                break;
+            }
+
             if (ret <= 0 || ret > count)
             {
-                // "Couldn't get user pages (rc=%zd)": stop, keep what was built (the 2026 fix: ret ?: -EIO).
-                error = ret <= 0 ? (ret != 0 ? ret : -Errno.EIO) : -Errno.EIO;
+                // "Couldn't get user pages (rc=%zd)": stop, keep what was built.
                 break;
             }
 
@@ -80,7 +84,8 @@ public partial class KernelStyleImplementation
             segs.Add(new IterSeg(0, ret));
         }
 
-        if (Profile.NetfsReturnsErrorWhenEmpty && error < 0 && (error == -Errno.ENOMEM || npages == 0))
+        // NETFS-FAIL-WHOLE-ON-ERROR, stable fix: if (ret < 0 && (ret == -ENOMEM || npages == 0)) unpin each bvec page, return ret.
+        if (Profile.NetfsFailsWholeOnError && ret < 0 && (ret == -Errno.ENOMEM || npages == 0))
         {
             foreach (var span in rreq.Bvecs.Spans)
             {
@@ -91,7 +96,7 @@ public partial class KernelStyleImplementation
             }
 
             rreq.Bvecs.Clear();
-            return error;
+            return ret;
         }
 
         // iov_iter_bvec(new, orig->data_source, bv, npages, orig_len - count): a kernel-backed copy.

@@ -50,6 +50,113 @@ public partial class KernelStyleImplementation
         return Done();
     }
 
+    // include/linux/err.h MAX_ERRNO: IS_ERR_VALUE(x) is x >= (unsigned long)-MAX_ERRNO.
+    protected const ulong MAX_ERRNO = 4095;
+
+    /// <summary>
+    /// The UnpinArray command: the caller builds struct page *array[] = { NULL × NullPrefix, the entries }, and passes
+    /// npages = the number of pointers, or a -errno it got from GUP, to unpin_user_pages[_dirty_lock]().
+    /// </summary>
+    private Observation DoUnpinArray(UnpinArray c)
+    {
+        var array = new List<Page?>();
+        for (var i = 0; i < c.NullPrefix; i++)
+        {
+            array.Add(null);
+        }
+
+        foreach (var span in CallArray(c.Call).Slice(c.Index, c.Count))
+        {
+            for (long k = 0; k < span.Count; k++)
+            {
+                array.Add(new Page(span.Folio, span.First + k));
+            }
+        }
+
+        var npages = c.Errno != 0 ? unchecked((ulong)-(long)c.Errno) : (ulong)array.Count;
+        if (c.Fn == ReleaseFn.UnpinUserPagesDirtyLock)
+        {
+            UnpinUserPagesDirtyLockArray(array, npages, c.MakeDirty);
+        }
+        else
+        {
+            UnpinUserPagesArray(array, npages);
+        }
+
+        return Done();
+    }
+
+    /// <summary>IS_ERR_VALUE(npages): the count is a negative errno seen as unsigned long.</summary>
+    protected static bool IsErrValue(ulong npages) => npages >= unchecked((ulong)-(long)MAX_ERRNO);
+
+    /// <summary>page_folio(page): a NULL page is dereferenced, as in the kernel (an oops, never reached by a valid command).</summary>
+    protected static Folio PageFolio(Page? page) =>
+        page?.Folio ?? throw new InvalidOperationException("page_folio(NULL): NULL pointer dereference");
+
+    /// <summary>
+    /// gup_folio_next(list, npages, i): the folio of list[i] and how many entries from i share it. It looks at the entries
+    /// after i with page_folio(), so a NULL entry right after a page is dereferenced.
+    /// </summary>
+    protected static (Folio Folio, ulong Nr) GupFolioNext(IReadOnlyList<Page?> list, ulong npages, ulong i)
+    {
+        var folio = PageFolio(list[checked((int)i)]);
+        var nr = i + 1;
+        for (; nr < npages; nr++)
+        {
+            if (!ReferenceEquals(PageFolio(list[checked((int)nr)]), folio))
+            {
+                break;
+            }
+        }
+
+        return (folio, nr - i);
+    }
+
+    /// <summary>
+    /// unpin_user_pages(pages, npages) over a caller-built array. REL-UNPIN-ERRNO-COUNT (v5.11+):
+    /// WARN_ON(IS_ERR_VALUE(npages)) returns before anything is released. REL-UNPIN-NULL-ENTRY (v6.13+):
+    /// if (!pages[i]) { nr = 1; continue; } where a run would start; otherwise runs go through gup_folio_next().
+    /// </summary>
+    protected virtual void UnpinUserPagesArray(IReadOnlyList<Page?> pages, ulong npages)
+    {
+        if (Profile.UnpinRefusesErrnoCount && IsErrValue(npages))
+        {
+            return;
+        }
+
+        for (ulong i = 0, nr; i < npages; i += nr)
+        {
+            if (Profile.UnpinSkipsNullEntry && pages[checked((int)i)] is null)
+            {
+                nr = 1;
+                continue;
+            }
+
+            (var folio, nr) = GupFolioNext(pages, npages, i);
+            GupPutFolio(folio, checked((int)nr), FOLL_PIN);
+        }
+    }
+
+    /// <summary>
+    /// unpin_user_pages_dirty_lock(pages, npages, make_dirty) over a caller-built array: make_dirty false is
+    /// unpin_user_pages(); otherwise no errno test and no NULL skip (REL-UNPIN-DIRTY-LOCK).
+    /// </summary>
+    protected virtual void UnpinUserPagesDirtyLockArray(IReadOnlyList<Page?> pages, ulong npages, bool makeDirty)
+    {
+        if (!makeDirty)
+        {
+            UnpinUserPagesArray(pages, npages);
+            return;
+        }
+
+        for (ulong i = 0, nr; i < npages; i += nr)
+        {
+            (var folio, nr) = GupFolioNext(pages, npages, i);
+            FolioMarkDirtyLock(folio);
+            GupPutFolio(folio, checked((int)nr), FOLL_PIN);
+        }
+    }
+
     /// <summary>unpin_user_page(): gup_put_folio(page_folio(page), 1, FOLL_PIN) (REL-UNPIN-BIAS, REL-UNPIN-EXACT, REL-UNPIN-PLUS-ONE).</summary>
     protected virtual void UnpinUserPage(Page page) => GupPutFolio(page.Folio, 1, FOLL_PIN);
 

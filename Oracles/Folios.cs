@@ -163,6 +163,11 @@ internal static class FolioOps
         if (granted < refs)
         {
             rules.Add("OVF-SIGN-CHECK");
+            if (hold == Hold.Pin && ctx.Profile.HasPinVmstat)
+            {
+                // The refused entries are not counted in nr_foll_pin_acquired either: the sign check decided that.
+                ctx.AcquiredProv = ctx.AcquiredProv.Decide(["OVF-SIGN-CHECK"]);
+            }
         }
 
         if (granted == 0)

@@ -22,9 +22,17 @@ internal static class GupCore
     /// <summary>TASK_SIZE_MAX of x86-64 with 4-level paging.</summary>
     public const ulong TaskSizeMax = 0x7FFFFFFFF000;
 
-    /// <summary>Flags the model does not give a meaning to once a call reaches the walk (CONTRACT §3, invalid commands).</summary>
+    /// <summary>
+    /// Flags the model does not give a meaning to once a call reaches the walk (CONTRACT §3, invalid commands).
+    /// FOLL_PCI_P2PDMA is not among them: on memory that holds no P2PDMA page it changes nothing (try_grab_folio()
+    /// refuses only a P2PDMA folio without it), and with FOLL_LONGTERM it is refused (API-LONGTERM-P2PDMA).
+    /// </summary>
     public const Foll Unmodelled = Foll.Dump | Foll.NoWait | Foll.NoFault | Foll.HwPoison | Foll.Anon | Foll.SplitPmd
-        | Foll.Interruptible | Foll.HonorNumaFault | Foll.PciP2pDma;
+        | Foll.Interruptible | Foll.HonorNumaFault;
+
+    /// <summary>v6.2 check_vma_flags(): a long-term pin that asks for P2PDMA pages is refused at the first VMA walked.</summary>
+    public static bool RefusesLongTermP2pAtVma(Profile p, Foll flags) =>
+        p.Validation == ValidationScheme.Legacy62 && flags.Has(Foll.LongTerm | Foll.PciP2pDma);
 
     /// <summary>Flags only mm/ may set before is_valid_gup_args() existed; callers passing them are not modelled.</summary>
     public const Foll LegacyInternal = Foll.Tried | Foll.Remote | Foll.FastOnly | Foll.Unlockable;
@@ -100,13 +108,16 @@ internal static class GupCore
     /// <summary>
     /// v5.6–v6.2 WARN_ON_ONCE guards: pin_* refuse FOLL_GET (API-PIN-GET-EXCLUSIVE); get_user_pages[_remote|_fast]
     /// refuse FOLL_PIN (API-GET-REFUSES-PIN) and, from is_valid_gup_flags(), FOLL_LONGTERM (API-LONGTERM-NEEDS-PIN;
-    /// before it API-LONGTERM-GET-LEGACY); the _unlocked calls refuse FOLL_LONGTERM (API-UNLOCKED-LONGTERM); v6.2
-    /// pin_user_pages[_fast] and 6.1.y every pin_* entry refuse a NULL pages array (API-PAGES-REQUIRED). All return
-    /// -EINVAL (API-PIN-RETURNS-ZERO names the era's convention; *_fast_only read it as 0).
+    /// before it API-LONGTERM-GET-LEGACY); up to v6.1 the _unlocked calls refuse FOLL_LONGTERM
+    /// (API-UNLOCKED-LONGTERM), while in v6.2 get_user_pages_unlocked() goes through __gup_longterm_locked(), which
+    /// refuses FOLL_LONGTERM only without FOLL_PIN (API-LONGTERM-NEEDS-PIN) — so a long-term pin_user_pages_unlocked()
+    /// is walked; v6.2 pin_* and 6.1.y every pin_* entry refuse a NULL pages array (API-PAGES-REQUIRED). All return
+    /// -EINVAL (API-PIN-RETURNS-ZERO names the era's convention; *_fast_only turn it into 0).
     /// </summary>
     private static ((long, List<string>)?, Foll) Legacy(Profile p, EntryPoint e, Foll flags, bool withPages, List<string> passed)
     {
         var getGroup = e is EntryPoint.GetUserPages or EntryPoint.GetUserPagesRemote or EntryPoint.GetUserPagesFast;
+        var legacy62 = p.Validation == ValidationScheme.Legacy62;
         string? refused = null;
         if (e.IsPin() && flags.Has(Foll.Get))
         {
@@ -126,13 +137,18 @@ internal static class GupCore
         {
             refused = "API-LONGTERM-NEEDS-PIN";
         }
-        else if (e.IsUnlocked() && flags.Has(Foll.LongTerm))
-        {
-            refused = "API-UNLOCKED-LONGTERM";
-        }
-        else if (p.Validation == ValidationScheme.Legacy62 && e is EntryPoint.PinUserPages or EntryPoint.PinUserPagesFast && !withPages)
+        else if (legacy62 && e.IsPin() && !withPages)
         {
             refused = "API-PAGES-REQUIRED";
+        }
+        else if (legacy62 && e == EntryPoint.GetUserPagesUnlocked && flags.Has(Foll.LongTerm) && !flags.Has(Foll.Pin))
+        {
+            // __gup_longterm_locked(): WARN_ON(!(gup_flags & FOLL_PIN)) → -EINVAL.
+            refused = "API-LONGTERM-NEEDS-PIN";
+        }
+        else if (!legacy62 && e.IsUnlocked() && flags.Has(Foll.LongTerm))
+        {
+            refused = "API-UNLOCKED-LONGTERM";
         }
 
         if (refused is not null)
@@ -151,7 +167,8 @@ internal static class GupCore
     /// <summary>
     /// is_valid_gup_args() (v6.3+), in its order: internal flags (API-INTERNAL-FLAGS, API-GET-REFUSES-PIN; FOLL_TOUCH
     /// only from v6.8, API-TOUCH-ACCEPTED-LEGACY before), to_set, PIN+GET (API-PIN-GET-EXCLUSIVE), LONGTERM without
-    /// PIN (API-LONGTERM-NEEDS-PIN), GET/PIN without pages (API-PAGES-REQUIRED), LONGTERM+PCI_P2PDMA. A refusal
+    /// PIN (API-LONGTERM-NEEDS-PIN), GET/PIN without pages (API-PAGES-REQUIRED), LONGTERM+PCI_P2PDMA
+    /// (API-LONGTERM-P2PDMA). A refusal
     /// returns 0 from the three slow pin_* calls and -EINVAL elsewhere (API-PIN-RETURNS-ZERO).
     /// </summary>
     private static ((long, List<string>)?, Foll) ValidGupArgs(Profile p, EntryPoint e, Foll flags, bool withPages, List<string> passed)
@@ -206,7 +223,7 @@ internal static class GupCore
         }
         else if (f.Has(Foll.LongTerm) && f.Has(Foll.PciP2pDma))
         {
-            refused = "API-PIN-RETURNS-ZERO";
+            refused = "API-LONGTERM-P2PDMA";
         }
 
         return refused is null ? (null, f) : ((refusal, [refused, "API-PIN-RETURNS-ZERO"]), f);
@@ -260,6 +277,11 @@ internal static class GupCore
         {
             result = nrPages;
             resultRules = [.. admitted, .. implied, .. walk.Rules];
+            if (resultRules.Remove("GUP-WALK-NEXT-VMA"))
+            {
+                // How many entries a walk over several VMAs returns is decided by its going on into the next one.
+                resultRules.Insert(0, "GUP-WALK-NEXT-VMA");
+            }
         }
         else if (walk.Done > 0 || fastOnly)
         {
@@ -320,10 +342,12 @@ internal static class GupCore
     internal sealed record WalkResult(long Done, long? Error, List<string> ErrorRules, ImmutableList<EntryRun> Entries, List<string> Rules);
 
     /// <summary>
-    /// __get_user_pages(): entry by entry from <paramref name="start"/>, continuing from one VMA into the next. A hole
-    /// is -EFAULT (API-FAULT-HOLE), VM_IO|VM_PFNMAP -EFAULT (API-VMIO-PFNMAP), a long-term write pin of a file mapping
-    /// -EFAULT where refused (API-LONGTERM-FILE-WRITE); zero-page PTEs are faulted first for FOLL_WRITE
-    /// (ZERO-WRITE-FAULT) and R/O long-term pins where unshared (ZERO-LONGTERM-UNSHARE); a failed sign check is
+    /// __get_user_pages(): entry by entry from <paramref name="start"/>, continuing from one VMA into the next
+    /// (GUP-WALK-NEXT-VMA: the next VMA is looked up and its flags checked afresh). A hole is -EFAULT
+    /// (API-FAULT-HOLE), VM_IO|VM_PFNMAP -EFAULT (API-VMIO-PFNMAP), a v6.2 long-term P2PDMA pin -EOPNOTSUPP
+    /// (API-LONGTERM-P2PDMA), a long-term write pin of a file mapping -EFAULT where refused (API-LONGTERM-FILE-WRITE);
+    /// zero-page PTEs are faulted first for FOLL_WRITE (ZERO-WRITE-FAULT) and R/O long-term pins where unshared
+    /// (ZERO-LONGTERM-UNSHARE), a page such a fault put there is kept (ZERO-FAULTED-PAGE-KEPT); a failed sign check is
     /// -ENOMEM (OVF-SIGN-CHECK). Cost is per region and per folio, never per page of a large folio.
     /// </summary>
     public static WalkResult Walk(StepContext ctx, ulong start, long nrPages, Foll flags, Hold hold, IReadOnlyList<string>? cause = null)
@@ -333,29 +357,45 @@ internal static class GupCore
         var rules = new List<string>();
         long done = 0;
         var addr = start;
+        List<string> causes = [.. cause ?? []];
+        var vmas = 0;
         while (done < nrPages)
         {
+            // A lookup after the first is the walk crossing a VMA boundary: what it finds there rests on that rule too.
+            if (vmas++ == 1)
+            {
+                causes.Add("GUP-WALK-NEXT-VMA");
+                rules.Add("GUP-WALK-NEXT-VMA");
+            }
+
+            List<string> Fail(string rule) => vmas > 1 ? [rule, "GUP-WALK-NEXT-VMA"] : [rule];
             var r = ctx.RegionAt(addr);
             if (r is null)
             {
-                return new WalkResult(done, -Errno.EFAULT, ["API-FAULT-HOLE"], entries.ToImmutable(), rules);
+                return new WalkResult(done, -Errno.EFAULT, Fail("API-FAULT-HOLE"), entries.ToImmutable(), rules);
             }
 
             if (r.IsVmIoOrPfnMap)
             {
-                return new WalkResult(done, -Errno.EFAULT, ["API-VMIO-PFNMAP"], entries.ToImmutable(), rules);
+                return new WalkResult(done, -Errno.EFAULT, Fail("API-VMIO-PFNMAP"), entries.ToImmutable(), rules);
+            }
+
+            if (RefusesLongTermP2pAtVma(p, flags))
+            {
+                return new WalkResult(done, -Errno.EOPNOTSUPP, Fail("API-LONGTERM-P2PDMA"), entries.ToImmutable(), rules);
             }
 
             if (r.Kind == RegionKind.File && p.RefusesLongTermFileWritePins && flags.Has(Foll.Pin | Foll.LongTerm | Foll.Write))
             {
-                return new WalkResult(done, -Errno.EFAULT, ["API-LONGTERM-FILE-WRITE"], entries.ToImmutable(), rules);
+                return new WalkResult(done, -Errno.EFAULT, Fail("API-LONGTERM-FILE-WRITE"), entries.ToImmutable(), rules);
             }
 
             var page = (long)((addr - r.Start) / (ulong)Sizes.PageSize);
             var want = Math.Min(r.Pages - page, nrPages - done);
+            var why = causes.Count > 0 ? causes : null;
             var got = r.Kind == RegionKind.Zero
-                ? WalkZero(ctx, r.Id, page, want, flags, hold, entries, rules, cause)
-                : WalkFolios(ctx, r.Id, page, want, flags, hold, entries, rules, cause);
+                ? WalkZero(ctx, r.Id, page, want, flags, hold, entries, rules, why)
+                : WalkFolios(ctx, r.Id, page, want, flags, hold, entries, rules, why);
             done += got;
             addr += (ulong)got * (ulong)Sizes.PageSize;
             if (got < want)
@@ -416,10 +456,16 @@ internal static class GupCore
                 cause.Add(rule);
                 rules.Add(rule);
             }
-            else if (h.Folio != FolioState.ZeroKey && write)
+            else if (h.Folio != FolioState.ZeroKey)
             {
-                // An unshared page is mapped read-only; the write fault reuses it (it is exclusive).
-                Memory.WriteFault(ctx, r, page + got, rules);
+                // An earlier fault put this page here: it is found as it is, whatever this walk asks for. An unshared
+                // page is mapped read-only, so a write walk write-faults it first, reusing it (it is exclusive).
+                cause.Add("ZERO-FAULTED-PAGE-KEPT");
+                rules.Add("ZERO-FAULTED-PAGE-KEPT");
+                if (write)
+                {
+                    Memory.WriteFault(ctx, r, page + got, rules);
+                }
             }
 
             var n = FolioOps.Grab(ctx, h.Folio, 1, hold, rules, cause);

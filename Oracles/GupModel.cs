@@ -83,6 +83,9 @@ public static class GupModel
             case Release c:
                 ReleaseStep.Run(ctx, c);
                 break;
+            case UnpinArray c:
+                ReleaseStep.UnpinArray(ctx, c);
+                break;
             case FolioAddPin c:
                 ReleaseStep.AddPin(ctx, c);
                 break;

@@ -51,10 +51,11 @@ internal static class InspectStep
         var p = ctx.Profile;
         var f = ctx.Folio(c.Folio);
         var collateral = !ctx.Before.LastTouched.Contains(f.Key);
-        ctx.Check("refcount", StepContext.Num(f.Refcount), f.RefProv, collateral);
+        var kept = KeptRule(ctx, f);
+        ctx.Check("refcount", StepContext.Num(f.Refcount), f.RefProv, collateral, kept);
         if (ReportsPincount(p, f))
         {
-            ctx.Check("pincount", StepContext.Num(f.Pincount), f.PinProv, collateral);
+            ctx.Check("pincount", StepContext.Num(f.Pincount), f.PinProv, collateral, kept);
         }
 
         if (MaybeDmaPinned(p, f) is var (value, rules))
@@ -71,7 +72,7 @@ internal static class InspectStep
 
         if (!f.IsZero)
         {
-            ctx.Check("dirty", StepContext.Bool(f.Dirty), f.DirtyProv, collateral);
+            ctx.Check("dirty", StepContext.Bool(f.Dirty), f.DirtyProv, collateral, kept);
         }
 
         // A folio the previous command did not address must not have been changed by it (CORE-NO-COLLATERAL).
@@ -80,6 +81,15 @@ internal static class InspectStep
             ctx.Exercise("CORE-NO-COLLATERAL");
         }
     }
+
+    /// <summary>
+    /// ZERO-FAULTED-PAGE-KEPT: a folio a fault installed in a Zero region is reported as long as it lives, so every field
+    /// of it also rests on its having been kept (an implementation that faults it in afresh reports a new, clean folio).
+    /// </summary>
+    private static string? KeptRule(StepContext ctx, FolioState f) =>
+        !f.IsZero && ModelState.TryParseKey(f.Key, out var region, out _) && ctx.RegionById(region).Kind == RegionKind.Zero
+            ? "ZERO-FAULTED-PAGE-KEPT"
+            : null;
 
     /// <summary>ReadVmstat: each counter cites the rules that last changed or decided it.</summary>
     public static void Vmstat(StepContext ctx)

@@ -28,7 +28,7 @@ internal static class IovStep
     {
         var it = ctx.Iters[c.Iter];
         var (hold, rule) = UserRetention(ctx.Profile, it.Dir);
-        var ex = ExtractPages(ctx, it, c.MaxSize, c.MaxPages, hold, rule);
+        var ex = ExtractPages(ctx, it, c.MaxSize, c.MaxPages, hold, rule, c.AllocFails);
         ctx.Iters = ctx.Iters.SetItem(c.Iter, ex.Iter);
         ctx.Arrays = ctx.Arrays.SetItem(c.Call, ArrayState.Of(ex.Pages));
         ctx.Check("result", Errno.Describe(ex.Result), ex.Rules);
@@ -56,7 +56,7 @@ internal static class IovStep
     /// NETFS-* callers), a failure returned without advancing (IOV-FAULT-NO-ADVANCE); kernel pages only listed
     /// (IOV-KERNEL-LISTED); offset0 and the byte count (IOV-OFFSET0).
     /// </summary>
-    public static Extracted ExtractPages(StepContext ctx, IterState it, long maxSize, long maxPages, Hold userHold, string userRule)
+    public static Extracted ExtractPages(StepContext ctx, IterState it, long maxSize, long maxPages, Hold userHold, string userRule, bool allocFails = false)
     {
         var p = ctx.Profile;
         var rules = new List<string>();
@@ -74,6 +74,11 @@ internal static class IovStep
         if (it.Kind == IterKind.Discard || (it.Kind == IterKind.Kvec && p.Iov == IovScheme.Rfc2022))
         {
             return new Extracted(-Errno.EFAULT, [], null, ["IOV-UNSUPPORTED"], it);
+        }
+
+        if (it.Kind == IterKind.Bvec && p.IovBvecMultiSegment)
+        {
+            return allocFails ? NoMem(it, rules) : ExtractBvecs(ctx, it, maxsize, maxPages, rules);
         }
 
         var segs = it.Segs;
@@ -97,6 +102,13 @@ internal static class IovStep
         if (si > 0)
         {
             rules.Add(it.Kind == IterKind.Kvec ? "IOV-EMPTY-SEGMENT-SKIPPED" : "IOV-ONE-SEGMENT");
+        }
+
+        if (allocFails)
+        {
+            var at = segs[si];
+            DecideUntouched(ctx, at.Addr, Math.Min(Math.Min(maxsize, at.Len), (maxPages * Sizes.PageSize) - (long)(at.Addr % (ulong)Sizes.PageSize)));
+            return NoMem(it, rules);
         }
 
         var seg = segs[si];
@@ -145,7 +157,107 @@ internal static class IovStep
         return new Extracted(result, pages, offset0, rules, it.Advance(SkippedBytes(segs, si) + result));
     }
 
+    /// <summary>
+    /// IOV-ALLOC-ENOMEM: want_pages_array() could not allocate the pages array (*pages was NULL): -ENOMEM before anything
+    /// is pinned, referenced or listed, and the iterator is not advanced. Every extraction path allocates once it has found
+    /// its segment; only the returns before that (maxsize 0, DISCARD and the RFC's KVEC, an all-empty KVEC in v6.3–v6.5)
+    /// answer without it.
+    /// </summary>
+    /// <summary>
+    /// The pages an extraction of <paramref name="size"/> bytes at <paramref name="addr"/> would have reached keep their
+    /// counts because of IOV-ALLOC-ENOMEM (so a later inspection that finds them changed cites it), and so does
+    /// nr_foll_pin_acquired.
+    /// </summary>
+    private static void DecideUntouched(StepContext ctx, ulong addr, long size)
+    {
+        var end = addr + (ulong)Math.Max(size, 1);
+        for (var page = addr & ~(ulong)(Sizes.PageSize - 1); page < end; page += (ulong)Sizes.PageSize)
+        {
+            if (ctx.RegionAt(page) is { Kind: RegionKind.Anon or RegionKind.File or RegionKind.Zero } r)
+            {
+                var h = Memory.PageOf(r, (long)((page - r.Start) / (ulong)Sizes.PageSize));
+                var f = ctx.Folio(h.Folio);
+                ctx.Put(f with { RefProv = f.RefProv.Decide(["IOV-ALLOC-ENOMEM"]), PinProv = f.PinProv.Decide(["IOV-ALLOC-ENOMEM"]) });
+            }
+        }
+
+        ctx.AcquiredProv = ctx.AcquiredProv.Decide(["IOV-ALLOC-ENOMEM"]);
+    }
+
+    private static Extracted NoMem(IterState it, List<string> rules)
+    {
+        rules.Add("IOV-ALLOC-ENOMEM");
+        return new Extracted(-Errno.ENOMEM, [], null, rules, it);
+    }
+
     private static long SkippedBytes(ImmutableList<IterSeg> segs, int count) => segs.Take(count).Sum(s => s.Len);
+
+    /// <summary>
+    /// IOV-BVEC-MULTI-SEGMENT, v6.13+ iov_iter_extract_bvec_pages(): a bvec_iter walks the bvecs one page step at a
+    /// time (a step is the rest of the current page, of the bvec and of maxsize, whichever is least). The first step
+    /// sets offset0; a later step that does not start at offset 0 ends the walk before it is taken; the walk also ends
+    /// after a step that does not reach its page's end, when the pages array is full, or when maxsize is used up. The
+    /// array holds DIV_ROUND_UP(maxsize + iov_offset, PAGE_SIZE) entries at most (want_pages_array() is given the
+    /// offset into the bvec, not into the page), clamped to maxpages. Pages are only listed (IOV-KERNEL-LISTED).
+    /// </summary>
+    private static Extracted ExtractBvecs(StepContext ctx, IterState it, long maxsize, long maxPages, List<string> rules)
+    {
+        var count = Math.Min((maxsize + it.Skip + Sizes.PageSize - 1) / Sizes.PageSize, maxPages);
+        var runs = ImmutableList.CreateBuilder<EntryRun>();
+        long size = 0;
+        long k = 0;
+        long? offset0 = null;
+        var left = maxsize;
+        var idx = 0;
+        long done = 0;
+        var crossed = false;
+        while (left > 0 && idx < it.Segs.Count)
+        {
+            var seg = it.Segs[idx];
+            var addr = seg.Addr + (ulong)done;
+            var off = (long)(addr % (ulong)Sizes.PageSize);
+            var len = Math.Min(Math.Min(left, seg.Len - done), Sizes.PageSize - off);
+            if (k > 0 && off != 0)
+            {
+                break;
+            }
+
+            offset0 ??= off;
+            var r = ctx.RegionAt(addr) ?? throw new InvalidOperationException($"bvec page 0x{addr:x} outside every region");
+            var h = Memory.PageOf(r, (long)((addr - r.Start) / (ulong)Sizes.PageSize));
+            Memory.Append(runs, h.Folio, h.Index, 1, Hold.None);
+            var f = ctx.Folio(h.Folio);
+            ctx.Put(f with { RefProv = f.RefProv.Decide(["IOV-KERNEL-LISTED"]) });
+            crossed |= idx > 0;
+            size += len;
+            k++;
+            if (k >= count || off + len != Sizes.PageSize)
+            {
+                break;
+            }
+
+            left -= len;
+            done += len;
+            if (done == seg.Len)
+            {
+                idx++;
+                done = 0;
+            }
+        }
+
+        // Where the v6.13+ walk stops (on into the next bvec, or at a partial page) decides how much was extracted:
+        // it is cited first.
+        rules.Insert(0, "IOV-BVEC-MULTI-SEGMENT");
+        rules.Add("IOV-KERNEL-LISTED");
+        rules.Add("IOV-OFFSET0");
+
+        if (crossed)
+        {
+            ctx.Note("extraction walked on into the next bvec");
+        }
+
+        return new Extracted(size, runs.ToImmutable(), offset0, rules, it.Advance(size));
+    }
 
     /// <summary>Kernel-backed pages are only listed (held as None): per folio chunk, never per page of a large folio.</summary>
     public static ImmutableList<EntryRun> ListPages(StepContext ctx, ulong first, long npages, string rule)

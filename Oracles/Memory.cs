@@ -76,43 +76,6 @@ internal static class Memory
         }
     }
 
-    /// <summary>
-    /// Whether page <paramref name="b"/> is the physical page right after <paramref name="a"/> (CONTRACT §1): the next
-    /// page of the same folio, or the first page of the next folio of the same Anon region (its folios are physically
-    /// contiguous in order). Pages of different regions, of Zero and File regions and the zero page never are.
-    /// </summary>
-    public static bool PhysicallyFollows(StepContext ctx, EntryRun a, EntryRun b)
-    {
-        if (a.Folio == FolioState.ZeroKey || b.Folio == FolioState.ZeroKey)
-        {
-            return false;
-        }
-
-        var fa = ctx.Folio(a.Folio);
-        if (a.Folio == b.Folio)
-        {
-            return b.First == a.First + 1;
-        }
-
-        if (!TryParseKey(a.Folio, out var ra, out var ia) || !TryParseKey(b.Folio, out var rb, out var ib) || ra != rb)
-        {
-            return false;
-        }
-
-        var r = ctx.RegionById(ra);
-        return r.Kind == RegionKind.Anon && ib == ia + 1 && a.First == (1L << fa.Order) - 1 && b.First == 0;
-    }
-
-    private static bool TryParseKey(string key, out int region, out long index)
-    {
-        region = 0;
-        index = 0;
-        var dot = key.IndexOf(".f", StringComparison.Ordinal);
-        return key.StartsWith('r') && dot > 1
-            && int.TryParse(key.AsSpan(1, dot - 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out region)
-            && long.TryParse(key.AsSpan(dot + 2), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out index);
-    }
-
     /// <summary>Appends a page to a run list, extending the last run when the page continues it.</summary>
     public static void Append(ImmutableList<EntryRun>.Builder runs, string folio, long first, long count, Hold hold)
     {

@@ -10,9 +10,8 @@ internal static class NetfsStep
     /// NETFS-REJECTS-KERNEL for non-user iterators (-EIO); else will_pin of the original iterator is recorded
     /// (NETFS-CLEANUP-ORIGINAL) and extraction after extraction pins one segment each (NETFS-PINS-USER) until the
     /// count or max_pages is reached; an extraction error stops the loop and keeps what was built
-    /// (NETFS-PARTIAL-ON-ERROR). The result is the number of bvecs (= pinned entries). After the 2026 fix
-    /// (NETFS-EMPTY-RETURNS-ERROR) an extraction of nothing is -EIO, and the error is returned — every pin taken
-    /// dropped — when nothing was built or it is -ENOMEM.
+    /// (NETFS-PARTIAL-ON-ERROR), except in the stable fix, where an error before any bvec, or -ENOMEM, unpins
+    /// everything and is the result (NETFS-FAIL-WHOLE-ON-ERROR). The result is the number of bvecs (= pinned entries).
     /// </summary>
     public static void Extract(StepContext ctx, NetfsExtract c)
     {
@@ -38,8 +37,9 @@ internal static class NetfsStep
                 rules.AddRange(ex.Rules);
                 if (ex.Result <= 0)
                 {
-                    rules.Add("NETFS-PARTIAL-ON-ERROR");
-                    error = ex.Result < 0 ? ex.Result : -Errno.EIO;
+                    // How netfs reports a failed extraction decides the result: its convention is cited first.
+                    rules.Insert(0, ctx.Profile.NetfsFailsWholeOnError ? "NETFS-FAIL-WHOLE-ON-ERROR" : "NETFS-PARTIAL-ON-ERROR");
+                    error = ex.Result == 0 ? -Errno.EIO : ex.Result;
                     break;
                 }
 
@@ -50,15 +50,15 @@ internal static class NetfsStep
             }
 
             result = npages;
-            if (ctx.Profile.NetfsReturnsErrorWhenEmpty && error < 0 && (npages == 0 || error == -Errno.ENOMEM))
+            if (ctx.Profile.NetfsFailsWholeOnError && error < 0 && (error == -Errno.ENOMEM || npages == 0))
             {
-                // if (ret < 0 && (ret == -ENOMEM || npages == 0)) { unpin_user_page() each; kvfree(); return ret; }
-                rules.Add("NETFS-EMPTY-RETURNS-ERROR");
-                foreach (var run in pages)
+                // The stable tail: every page pinned so far is unpinned and the error is the result.
+                foreach (var run in pages.ToImmutable())
                 {
-                    FolioOps.PutFolio(ctx, run.Folio, run.Count, asPin: true, run.Hold, rules, ["NETFS-EMPTY-RETURNS-ERROR"]);
+                    FolioOps.PutFolio(ctx, run.Folio, run.Count, asPin: true, run.Hold, rules, ["NETFS-FAIL-WHOLE-ON-ERROR"]);
                 }
 
+                ReleaseStep.NoteInverses(ctx, [], pages.ToImmutable(), rules);
                 pages.Clear();
                 result = error;
             }

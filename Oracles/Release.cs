@@ -49,6 +49,48 @@ internal static class ReleaseStep
         ctx.Note($"released array {StepContext.Num(c.Call)}[{StepContext.Num(c.Index)}..+{StepContext.Num(c.Count)}) with {c.Fn}");
     }
 
+    /// <summary>
+    /// unpin_user_pages[_dirty_lock](array, npages) on a caller-built array. A -errno count: WARN_ON(IS_ERR_VALUE())
+    /// returns before anything is touched (REL-UNPIN-ERRNO-COUNT) — every folio of the entries passed and the release
+    /// counter stay as they are. Leading NULL entries: stepped over (REL-UNPIN-NULL-ENTRY), then the entries are
+    /// unpinned as unpin_user_pages() does (make_dirty is false here, so the dirty_lock call is that too).
+    /// </summary>
+    public static void UnpinArray(StepContext ctx, UnpinArray c)
+    {
+        var array = ctx.Arrays[c.Call];
+        if (c.Errno != 0)
+        {
+            List<string> rules = ["REL-UNPIN-ERRNO-COUNT"];
+            var (_, passed) = MarkReleased(array.Runs, c.Index, c.Count);
+            foreach (var run in passed)
+            {
+                var f = ctx.Folio(run.Folio);
+                ctx.Touch(run.Folio);
+                ctx.Put(f with { RefProv = f.RefProv.Decide(rules), PinProv = f.PinProv.Decide(rules), DirtyProv = f.DirtyProv.Decide(rules) });
+            }
+
+            ctx.ReleasedProv = ctx.ReleasedProv.Decide(rules);
+            ctx.Check("result", "0", rules);
+            ctx.Exercise(rules);
+            ctx.Note($"{c.Fn} with npages = -{StepContext.Num(c.Errno)}: refused, nothing released");
+            return;
+        }
+
+        var (runs, affected) = MarkReleased(array.Runs, c.Index, c.Count);
+        List<string> cause = ["REL-UNPIN-NULL-ENTRY", "REL-UNPIN-PAGES-BATCH"];
+        var all = new List<string>(cause);
+        foreach (var run in affected)
+        {
+            FolioOps.PutFolio(ctx, run.Folio, run.Count, asPin: true, run.Hold, all, cause);
+        }
+
+        ctx.Arrays = ctx.Arrays.SetItem(c.Call, ArrayState.Of(runs));
+        NoteInverses(ctx, runs, affected.Where(r => r.Hold == Hold.Pin), all);
+        ctx.Check("result", "0", all);
+        ctx.Exercise(all);
+        ctx.Note($"{c.Fn} stepped over {StepContext.Num(c.NullPrefix)} NULL entries and released array {StepContext.Num(c.Call)}[{StepContext.Num(c.Index)}..+{StepContext.Num(c.Count)})");
+    }
+
     /// <summary>REL-EXACT-INVERSE for each folio of <paramref name="matched"/> on which <paramref name="runs"/> holds nothing more.</summary>
     public static void NoteInverses(StepContext ctx, IEnumerable<EntryRun> runs, IEnumerable<EntryRun> matched, List<string> rules)
     {

@@ -171,8 +171,11 @@ internal sealed record ArrayState(ImmutableList<EntryRun> Runs, long Entries, lo
         runs.Where(r => !r.Released && r.Hold != Hold.None).Sum(r => r.Count));
 }
 
-/// <summary>An iov_iter: the segments left (the first possibly partly consumed) and the byte count left.</summary>
-internal sealed record IterState(int Id, IterKind Kind, IterDir Dir, long Count, ImmutableList<IterSeg> Segs)
+/// <summary>
+/// An iov_iter: the segments left (the first possibly partly consumed), the byte count left, and how many bytes of the
+/// first remaining segment were already consumed (iov_offset: the v6.13+ BVEC extraction sizes its page array by it).
+/// </summary>
+internal sealed record IterState(int Id, IterKind Kind, IterDir Dir, long Count, ImmutableList<IterSeg> Segs, long Skip = 0)
 {
     /// <summary>user_backed_iter(): UBUF or IOVEC.</summary>
     public bool UserBacked => Kind is IterKind.Ubuf or IterKind.Iovec;
@@ -185,18 +188,21 @@ internal sealed record IterState(int Id, IterKind Kind, IterDir Dir, long Count,
     {
         var segs = Segs;
         var left = n;
+        var skip = Skip;
         while (segs.Count > 0 && left >= segs[0].Len)
         {
             left -= segs[0].Len;
             segs = segs.RemoveAt(0);
+            skip = 0;
         }
 
         if (left > 0 && segs.Count > 0)
         {
             segs = segs.SetItem(0, new IterSeg(segs[0].Addr + (ulong)left, segs[0].Len - left));
+            skip += left;
         }
 
-        return this with { Count = Count - n, Segs = segs };
+        return this with { Count = Count - n, Segs = segs, Skip = skip };
     }
 
     public IterView View => new(Id, Kind, Dir, Count, Segs);

@@ -185,6 +185,18 @@ internal sealed class StepContext
     public void Check(string field, string value, Prov prov, bool collateral) =>
         _checks.Add(new FieldCheck(field, [value], prov.CiteIn(_applicable, collateral)));
 
+    /// <summary>As above, and <paramref name="also"/> (when the profile has it) as one more rule the value rests on.</summary>
+    public void Check(string field, string value, Prov prov, bool collateral, string? also)
+    {
+        var cited = prov.CiteIn(_applicable, collateral);
+        if (also is not null && _applicable.Contains(also) && !cited.Contains(also))
+        {
+            cited = [.. cited, also];
+        }
+
+        _checks.Add(new FieldCheck(field, [value], cited));
+    }
+
     /// <summary>The field must not be reported at all (see <see cref="FieldCheck.Absent"/>).</summary>
     public void CheckAbsent(string field, IEnumerable<string> rules) => Check(field, FieldCheck.Absent, rules);
 

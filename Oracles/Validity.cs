@@ -22,6 +22,7 @@ internal static class Validity
             MapRegion c => Map(s, c),
             Gup c => Gup(s, c),
             Release c => Release(s, c),
+            UnpinArray c => UnpinArray(s, c),
             FolioAddPin c => AddPin(s, c),
             IterInit c => IterInit(s, c),
             IterExtract c => s.ArrayMap.ContainsKey(c.Call) ? "duplicate call id"
@@ -145,6 +146,12 @@ internal static class Validity
             return $"{(eff & GupCore.Unmodelled).Render()} reaching the walk is not modelled";
         }
 
+        if (c.Entry.IsFast() && GupCore.RefusesLongTermP2pAtVma(p, eff))
+        {
+            return "v6.2 GUP-fast pins what its lockless walk reaches before the slow path refuses a long-term P2PDMA pin; "
+                + "how far that is depends on PTE state the model does not track";
+        }
+
         if (GupCore.IsFastOnly(c.Entry) && CoversZeroPage(s, c.Start, c.NrPages))
         {
             return "GUP-fast-only never faults nor grabs the zero page (special PTE): not modelled";
@@ -208,9 +215,9 @@ internal static class Validity
             return "no unpin_* before FOLL_PIN";
         }
 
-        if (c.Fn == ReleaseFn.UnpinUserPageRangeDirtyLock && p.Version < 515)
+        if (c.Fn == ReleaseFn.UnpinUserPageRangeDirtyLock && p.Version < 512)
         {
-            return "unpin_user_page_range_dirty_lock() is valid from v5.15 profiles";
+            return "unpin_user_page_range_dirty_lock() first appeared in v5.12";
         }
 
         if (c.Index < 0 || c.Count < 1 || c.Index + (long)c.Count > array.Entries)
@@ -241,6 +248,49 @@ internal static class Validity
         return c.Fn == ReleaseFn.UnpinUserPageRangeDirtyLock && !PhysicallyContiguous(s, affected)
             ? "the range must be physically contiguous pages of one Anon region"
             : null;
+    }
+
+    /// <summary>
+    /// UnpinArray: an unpin_user_pages[_dirty_lock]() call on an array the caller built. Only what the era defines is
+    /// valid: a -errno count where unpin_user_pages() refuses it (v5.11+), leading NULL entries where it skips them
+    /// (v6.13+), and neither through the make_dirty path, which has no such test (it would run off the array or
+    /// dereference NULL).
+    /// </summary>
+    private static string? UnpinArray(ModelState s, UnpinArray c)
+    {
+        var p = s.Profile;
+        if (p.Pins == PinScheme.NoPins)
+        {
+            return "no unpin_* before FOLL_PIN";
+        }
+
+        if (c.Fn is not (ReleaseFn.UnpinUserPages or ReleaseFn.UnpinUserPagesDirtyLock))
+        {
+            return "only unpin_user_pages() and unpin_user_pages_dirty_lock() take an array";
+        }
+
+        if (c.NullPrefix is < 0 or > 8 || c.Errno < 0 || c.Errno > 4095)
+        {
+            return "NULL entries 0..8 and an errno 1..4095";
+        }
+
+        if (c.NullPrefix == 0 && c.Errno == 0)
+        {
+            return "an array without NULL entries and with its true count is a Release";
+        }
+
+        var viaDirty = c.Fn == ReleaseFn.UnpinUserPagesDirtyLock && c.MakeDirty;
+        if (c.Errno != 0 && (!p.UnpinRefusesErrnoCount || viaDirty))
+        {
+            return "a -errno count makes this call run off the array: undefined";
+        }
+
+        if (c.Errno == 0 && (!p.UnpinSkipsNullEntry || viaDirty))
+        {
+            return "a NULL entry is dereferenced here: undefined";
+        }
+
+        return Release(s, new Release(c.Call, ReleaseFn.UnpinUserPages, c.Index, c.Count));
     }
 
     /// <summary>Folios of one Anon region are physically contiguous in order (CONTRACT §1); nothing else is.</summary>
@@ -306,10 +356,13 @@ internal static class Validity
         {
             case IterKind.Ubuf when c.Segs.Count != 1:
                 return "UBUF takes exactly one segment";
-            case IterKind.Bvec or IterKind.Xarray when c.Segs.Count != 1 || !InsideOne(s, c.Segs[0]):
-                return "BVEC/XARRAY take one segment inside one Anon or File region";
-            case IterKind.Bvec when !PhysicallyContiguous(s, c.Segs[0]):
-                return "a bio_vec spans physically adjacent pages only: a BVEC segment lies inside one Anon region or one page";
+            case IterKind.Xarray when c.Segs.Count != 1 || !InsideOne(s, c.Segs[0]):
+                return "XARRAY takes one segment inside one Anon or File region";
+            case IterKind.Bvec when c.Segs.Count < 1 || c.Segs.Any(g => g.Len < 1 || !InsideOne(s, g)):
+                // An empty bvec is listed as a page of no bytes by the v6.13+ walk: not modelled.
+                return "BVEC takes non-empty segments, each inside one Anon or File region";
+            case IterKind.Bvec when !c.Segs.All(g => PhysicallyContiguous(s, g)):
+                return "a bio_vec spans physically adjacent pages only: each BVEC segment lies inside one Anon region or one page";
             case IterKind.Kvec when !c.Segs.All(g => g.Len == 0 || KernelMapped(s, g)):
                 return "KVEC segments must lie inside Anon/File/Zero regions";
             default:
@@ -358,11 +411,29 @@ internal static class Validity
             return "bios take UBUF, IOVEC or BVEC iterators";
         }
 
-        if (it.Segs.Any(g => g.Addr % 512 != 0 || g.Len % 512 != 0))
+        if (c.MaxVecs < 1)
         {
-            return "segments must be multiples of 512 bytes (no logical-block trimming)";
+            return "max_vecs must be >= 1";
         }
 
-        return c.MaxVecs < 1 ? "max_vecs must be >= 1" : null;
+        if (c.LogicalBlockSize is not (512 or 1024 or 2048 or 4096))
+        {
+            return "the logical block size must be 512, 1024, 2048 or 4096";
+        }
+
+        var lbs = (ulong)c.LogicalBlockSize;
+        if (s.Profile.BioBlockAlign == BioBlockAlign.WholeBio && it.UserBacked && it.Segs.Any(g => g.Addr % lbs != 0 || (ulong)g.Len % lbs != 0))
+        {
+            // v6.18 bio_iov_iter_align_down() trims the finished bio by whole trailing bvecs: not modelled.
+            return "segments must be multiples of the logical block size (v6.18+ whole-bio alignment is not modelled)";
+        }
+
+        if (it.Kind == IterKind.Bvec && !s.Profile.BioBvecCloned && (it.Count == 0 || it.Segs.Count(g => g.Len > 0) > c.MaxVecs))
+        {
+            // Before bio_iov_bvec_set(), __bio_iov_bvec_add_pages() added the bvecs one by one until the bio was full.
+            return "a BVEC bio of more bvecs than max_vecs, or of an empty iterator, before bio_iov_bvec_set() (5.6, 5.7) is not modelled";
+        }
+
+        return null;
     }
 }

@@ -27,11 +27,23 @@ public enum Facet
     /// <summary>netfs_extract_user_iter() and its cleanup.</summary>
     Netfs = 1 << 6,
 
-    All = Core | LargeFolios | ZeroPage | IovIter | Bio | FrameVector | Netfs,
+    All = Core | LargeFolios | ZeroPage | IovIter | Bio | FrameVector | Netfs | ReleaseArguments | AllocFailure,
 
     /// <summary>Consumer-level system calls on the running kernel (Spec/Live): never part of <see cref="All"/>, so
     /// only the live run produces these commands.</summary>
     Live = 1 << 7,
+
+    /// <summary>
+    /// The release calls given what a caller may pass besides a GUP result: a -errno count, NULL entries
+    /// (<see cref="UnpinArray"/>). An implementation that does not claim it never receives those commands.
+    /// </summary>
+    ReleaseArguments = 1 << 8,
+
+    /// <summary>
+    /// Fault injection: the pages-array allocation inside iov_iter_extract_pages() fails (<see cref="IterExtract.AllocFails"/>).
+    /// An implementation that cannot inject the failure does not claim it and never receives those commands.
+    /// </summary>
+    AllocFailure = 1 << 9,
 }
 
 /// <summary>A declared, reasoned divergence from a rule: reported as such, and a failure if it disappears.</summary>

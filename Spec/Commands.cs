@@ -12,6 +12,7 @@ namespace GupConformance.Spec;
 [JsonDerivedType(typeof(Gup), "gup")]
 [JsonDerivedType(typeof(Release), "release")]
 [JsonDerivedType(typeof(FolioAddPin), "folio_add_pin")]
+[JsonDerivedType(typeof(UnpinArray), "unpin_array")]
 [JsonDerivedType(typeof(IterInit), "iter_init")]
 [JsonDerivedType(typeof(IterExtract), "iter_extract")]
 [JsonDerivedType(typeof(IterRetention), "iter_retention")]
@@ -88,6 +89,17 @@ public sealed record Release(int Call, ReleaseFn Fn, int Index, int Count, bool 
     public override Facet Needs => Facet.Core;
 }
 
+/// <summary>
+/// <paramref name="Fn"/> (unpin_user_pages or unpin_user_pages_dirty_lock) on an array the caller built:
+/// <paramref name="NullPrefix"/> NULL pointers followed by entries [Index, Index+Count) of array <paramref name="Call"/>,
+/// with npages = NullPrefix + Count, or, when <paramref name="Errno"/> is not 0, npages = (unsigned long)-Errno — what
+/// a caller passes when it hands on a GUP error as the count.
+/// </summary>
+public sealed record UnpinArray(int Call, ReleaseFn Fn, int Index, int Count, int NullPrefix = 0, int Errno = 0, bool MakeDirty = false) : Command
+{
+    public override Facet Needs => Facet.ReleaseArguments;
+}
+
 /// <summary>folio_add_pin() on the folio of entry <paramref name="Index"/> of array <paramref name="FromCall"/>
 /// (v6.5+); the extra pin is remembered as a one-entry pages array <paramref name="NewCall"/>.</summary>
 public sealed record FolioAddPin(int NewCall, int FromCall, int Index) : Command
@@ -111,10 +123,12 @@ public sealed record IterInit(int Iter, IterKind Kind, IterDir Dir, IReadOnlyLis
 }
 
 /// <summary>iov_iter_extract_pages(iter, &amp;pages, maxsize, maxpages, 0, &amp;offset0) with a NULL *pages (the
-/// function allocates); the entries are remembered as pages array <paramref name="Call"/>.</summary>
-public sealed record IterExtract(int Call, int Iter, long MaxSize, int MaxPages) : Command
+/// function allocates); the entries are remembered as pages array <paramref name="Call"/>. With
+/// <paramref name="AllocFails"/> the allocation of that array (want_pages_array()'s kvmalloc_array()) fails: an
+/// injected fault, given only to implementations that declare <see cref="Facet.AllocFailure"/>.</summary>
+public sealed record IterExtract(int Call, int Iter, long MaxSize, int MaxPages, bool AllocFails = false) : Command
 {
-    public override Facet Needs => Facet.IovIter;
+    public override Facet Needs => AllocFails ? Facet.AllocFailure : Facet.IovIter;
 }
 
 /// <summary>The retention query: iov_iter_extract_will_pin() (merged) or iov_iter_extract_mode() (RFC, v8).</summary>
@@ -126,8 +140,9 @@ public sealed record IterRetention(int Iter) : Command
 }
 
 /// <summary>bio_iov_iter_get_pages() into bio <paramref name="Bio"/> (created empty on first use) until the
-/// iterator is empty or the bio holds <paramref name="MaxVecs"/> pages.</summary>
-public sealed record BioAdd(int Bio, int Iter, int MaxVecs) : Command
+/// iterator is empty or the bio holds <paramref name="MaxVecs"/> bvecs, on a block device whose logical block size is
+/// <paramref name="LogicalBlockSize"/> (512, 1024, 2048 or 4096: bdev_logical_block_size()).</summary>
+public sealed record BioAdd(int Bio, int Iter, int MaxVecs, int LogicalBlockSize = 512) : Command
 {
     public override Facet Needs => Facet.Bio;
 }

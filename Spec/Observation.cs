@@ -86,6 +86,9 @@ public sealed record Observation
     /// <summary>Bio flag names set after the command, e.g. BIO_PAGE_PINNED (sorted).</summary>
     public IReadOnlyList<string>? BioFlags { get; init; }
 
+    /// <summary>The same flags as the era's bi_flags bits (1 &lt;&lt; flag number), e.g. 0x3 for BIO_NO_PAGE_REF|BIO_CLONED ≤ v6.4.</summary>
+    public long? BioFlagBits { get; init; }
+
     /// <summary>Pages (bvec entries counted per page) held by the bio.</summary>
     public long? BioPages { get; init; }
 
@@ -98,7 +101,7 @@ public sealed record Observation
     /// <summary>The names of the canonical fields, in the order <see cref="Fields"/> lists them.</summary>
     public static IReadOnlyList<string> FieldNames { get; } =
     [
-        "bio_flags", "bio_pages", "dirty", "extract_mode", "got_ref", "is_pfns", "iter_count", "maybe_dma_pinned",
+        "bio_flag_bits", "bio_flags", "bio_pages", "dirty", "extract_mode", "got_ref", "is_pfns", "iter_count", "maybe_dma_pinned",
         "nr_foll_pin_acquired", "nr_foll_pin_released", "nr_frames", "offset0", "pages", "pincount", "refcount", "result",
         "will_pin",
     ];
@@ -141,6 +144,7 @@ public sealed record Observation
             "will_pin" => WillPin is { } w ? B(w) : null,
             "extract_mode" => ExtractMode is { } em ? "0x" + em.ToString("x", CultureInfo.InvariantCulture) : null,
             "bio_flags" => BioFlags is { } bf ? (bf.Count == 0 ? "0" : string.Join('|', bf.Order(StringComparer.Ordinal))) : null,
+            "bio_flag_bits" => BioFlagBits is { } bb ? "0x" + bb.ToString("x", CultureInfo.InvariantCulture) : null,
             "bio_pages" => BioPages is { } bp ? L(bp) : null,
             "got_ref" => GotRef is { } g ? B(g) : null,
             "is_pfns" => IsPfns is { } ip ? B(ip) : null,

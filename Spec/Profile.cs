@@ -76,6 +76,29 @@ public enum BioScheme
     PinnedOnly,
 }
 
+/// <summary>How bio_iov_iter_get_pages() keeps a bio a multiple of the device's logical block size.</summary>
+public enum BioBlockAlign
+{
+    /// <summary>
+    /// ≤ v5.19: the bio layer does not look at the block size (the direct-I/O callers refuse misaligned iovecs first):
+    /// every extraction is added whole.
+    /// </summary>
+    None,
+
+    /// <summary>
+    /// v6.0–v6.17 ("block: relax direct io memory alignment", v6.0 cycle; read in 6.1.192 and 6.12.118): each extraction is
+    /// trimmed to a multiple of bdev_logical_block_size(), the trimmed bytes reverted to the iterator, the pages no longer
+    /// covered released at once, and an extraction left empty is -EFAULT.
+    /// </summary>
+    PerExtraction,
+
+    /// <summary>
+    /// v6.18+: bio_iov_iter_align_down() trims the finished bio (whole trailing bvecs, releasing only each bvec's first
+    /// page). Not modelled: a BioAdd that would need it is invalid.
+    /// </summary>
+    WholeBio,
+}
+
 /// <summary>get_vaddr_frames() / get_vaddr_pfns() behaviour.</summary>
 public enum FrameVectorScheme
 {
@@ -131,6 +154,18 @@ public sealed record Profile
     /// <summary>v5.7+: page_maybe_dma_pinned() / folio_maybe_dma_pinned() exists.</summary>
     public bool HasMaybeDmaPinned { get; init; }
 
+    /// <summary>
+    /// v5.11+ (146608bb75e6; absent in 5.7.14, present in 5.11.4): unpin_user_pages() WARNs and returns when npages is
+    /// a -errno value.
+    /// </summary>
+    public bool UnpinRefusesErrnoCount { get; init; }
+
+    /// <summary>
+    /// v6.13+ ("mm/gup: handle NULL pages in unpin_user_pages()", Nov 2024; also in 6.12.y stable: present in 6.12.118,
+    /// absent in 6.1.192): unpin_user_pages() steps over a NULL entry a run would start at.
+    /// </summary>
+    public bool UnpinSkipsNullEntry { get; init; }
+
     /// <summary>v6.5+ (1101fb8f89e5): folio_add_pin().</summary>
     public bool HasFolioAddPin { get; init; }
 
@@ -148,7 +183,23 @@ public sealed record Profile
     /// <summary>v6.3–v6.5 (fixed in v6.6 by f741bd7178c9): an empty leading KVEC/BVEC segment makes extraction return 0.</summary>
     public bool IovEmptyLeadingSegmentBug { get; init; }
 
+    /// <summary>
+    /// v6.13+ (lib/iov_iter.c iov_iter_extract_bvec_pages() walks a bvec_iter; 6.12.118 takes the current bvec only):
+    /// one BVEC extraction may return pages of several bvecs.
+    /// </summary>
+    public bool IovBvecMultiSegment { get; init; }
+
     public required BioScheme Bio { get; init; }
+
+    /// <summary>Where a bio is trimmed to the device's logical block size (BIO-LOGICAL-BLOCK-TRIM).</summary>
+    public BioBlockAlign BioBlockAlign { get; init; }
+
+    /// <summary>
+    /// From a release between 5.8 and 5.15 on (bio_iov_bvec_set(); absent in a 5.7-rc tree, present in a 5.15-era tree, 6.1.192, 6.12.118): a BVEC bio points at the caller's bvecs and is flagged
+    /// BIO_CLONED beside its retention flag. Before, __bio_iov_bvec_add_pages() added the bvecs one by one and only
+    /// BIO_NO_PAGE_REF was set (BIO-BVEC-CLONED).
+    /// </summary>
+    public bool BioBvecCloned { get; init; }
 
     /// <summary>v6.8+ (1b151e2435fc): bio_release_pages(mark_dirty) dirties compound pages too.</summary>
     public bool BioDirtiesCompound { get; init; }
@@ -165,11 +216,11 @@ public sealed record Profile
     public bool HasNetfs { get; init; }
 
     /// <summary>
-    /// "netfs: fix error handling in netfs_extract_user_iter()" (Paulo Alcantara, 2026-03-03, Cc stable; read in
-    /// 6.12.118 fs/netfs/iterator.c): an extraction of nothing counts as -EIO, and the error is returned — the pins
-    /// taken so far dropped — when no bvec was built or the error is -ENOMEM. Before it the error was swallowed.
+    /// A stable fix to netfs_extract_user_iter() (present in 6.12.118 and 6.6.141, absent in mainline 6.13.7, 6.18.2 and
+    /// 6.19): an extraction of nothing is -EIO, and an error with no bvec built, or -ENOMEM, unpins what was pinned
+    /// and is returned.
     /// </summary>
-    public bool NetfsReturnsErrorWhenEmpty { get; init; }
+    public bool NetfsFailsWholeOnError { get; init; }
 
     /// <summary>
     /// try_grab_page()/try_grab_folio() test the refcount before they look at the flags, so a walk with neither

@@ -95,6 +95,9 @@ public static class Profiles
         FastAccepted = Fast515,
         FrameVector = FrameVectorScheme.PinsWithPfnFallback,
         EntryPoints = FastOnlyEraEntries,
+        UnpinRefusesErrnoCount = true,
+        BioBvecCloned = true,
+        Facets = PreIov | Facet.ReleaseArguments,
     };
 
     public static readonly Profile Linux62 = Linux519 with
@@ -107,6 +110,7 @@ public static class Profiles
         Validation = ValidationScheme.Legacy62,
         LongTermUnsharesZeroPage = true,
         FastAccepted = Fast62,
+        BioBlockAlign = BioBlockAlign.PerExtraction,
         FrameVector = FrameVectorScheme.PinsOnly,
     };
 
@@ -128,6 +132,7 @@ public static class Profiles
         FrameVector = FrameVectorScheme.PinsOnly,
         FrameVectorAlwaysWrites = true,
         SignCheckWithoutGrab = true,
+        BioBlockAlign = BioBlockAlign.PerExtraction,
     };
 
     public static readonly Profile Proposal2022IovExtractRfc = Linux519 with
@@ -138,7 +143,8 @@ public static class Profiles
         IsProposal = true,
         Version = 601,
         Iov = IovScheme.Rfc2022,
-        Facets = PreIov | Facet.IovIter,
+        BioBlockAlign = BioBlockAlign.PerExtraction,
+        Facets = PreIov | Facet.IovIter | Facet.ReleaseArguments | Facet.AllocFailure,
     };
 
     public static readonly Profile Proposal2023IovExtractV8 = Linux62 with
@@ -152,7 +158,7 @@ public static class Profiles
         Iov = IovScheme.V8Pin,
         IovEmptyLeadingSegmentBug = true,
         Bio = BioScheme.ReffedAndPinned,
-        Facets = PreIov | Facet.IovIter,
+        Facets = PreIov | Facet.IovIter | Facet.ReleaseArguments | Facet.AllocFailure,
     };
 
     public static readonly Profile Linux65 = Linux62 with
@@ -188,18 +194,19 @@ public static class Profiles
     };
 
     /// <summary>
-    /// 6.12 as Debian's linux-source-6.12 ships it (6.12.118), read from its tree: the 6.8 era with the 6.12 flag
-    /// table (FOLL_MADV_POPULATE = 1 &lt;&lt; 22 in mm/internal.h, part of INTERNAL_GUP_FLAGS), the sign check of
-    /// try_grab_folio() ahead of its flag tests, and the 2026 netfs_extract_user_iter() error-handling fix.
+    /// A stable tree (Debian's linux-source-6.12, read as a whole): 6.8 plus FOLL_MADV_POPULATE among the internal flags
+    /// (1 &lt;&lt; 22 in mm/internal.h), one BVEC per extraction, two stable fixes that mainline 6.13–6.19 handle differently
+    /// or later, the sign check of try_grab_folio() ahead of its flag tests, and GUP-fast's pin-then-refuse of file pages.
     /// </summary>
     public static readonly Profile Linux612Stable = Linux68 with
     {
         Id = "linux-6.12.118",
-        Title = "6.12 stable: the 6.8 era with FOLL_MADV_POPULATE internal, and netfs returning an extraction error when nothing was built",
-        Basis = "Debian linux-source-6.12 6.12.118: mm/gup.c, mm/internal.h, include/linux/mm_types.h, lib/iov_iter.c, block/bio.c, fs/netfs/iterator.c, drivers/media/common/videobuf2/frame_vector.c",
+        Title = "A 6.12.y stable tree: FOLL_MADV_POPULATE internal; NULL entries skipped by unpin_user_pages(); netfs fails whole on an error",
+        Basis = "Debian linux-source-6.12 (6.12.118), mm/, lib/, block/, fs/netfs read in full, drivers/media/common/videobuf2/frame_vector.c",
         Version = 612,
         Flags = FlagTable.Linux612,
-        NetfsReturnsErrorWhenEmpty = true,
+        UnpinSkipsNullEntry = true,
+        NetfsFailsWholeOnError = true,
         SignCheckWithoutGrab = true,
         FastPinTransients = true,
     };
@@ -208,10 +215,12 @@ public static class Profiles
     {
         Id = "linux-6.15",
         Title = "folio_has_pincount() on 64-bit: every large folio keeps an exact pin count",
-        Basis = "v6.15 (\"mm: move _pincount in folio to page[2] on 32bit\"), checked in 6.18.2/6.19",
+        Basis = "v6.15 (\"mm: move _pincount in folio to page[2] on 32bit\"), checked in 6.18.2/6.19; multi-bvec extraction as in 6.13.7",
         Version = 615,
         Flags = FlagTable.Linux612,
         Pins = PinScheme.FolioHasPincount,
+        IovBvecMultiSegment = true,
+        UnpinSkipsNullEntry = true,
     };
 
     public static readonly Profile Linux615Bit32 = Linux615 with
@@ -227,6 +236,7 @@ public static class Profiles
         Title = "The newest released kernel checked (6.18.2): as 6.15 on 64-bit",
         Basis = "v6.18.2 (gfunkmonk/linux-6.18.2 @57dc26c98)",
         Version = 618,
+        BioBlockAlign = BioBlockAlign.WholeBio,
     };
 
     /// <summary>All profiles, oldest first; the last released kernel is the default.</summary>

@@ -3,6 +3,10 @@ namespace GupConformance.Spec;
 /// <summary>How much of the accounting a rule speaks for, from the whole of a consumer down to one branch.</summary>
 public enum RuleScope
 {
+    /// <summary>An argument convention the step's own input set off (NULL entries in a release array, an errno as the
+    /// count): when the step exercised it, it decided everything the step did.</summary>
+    Argument = -1,
+
     /// <summary>One behaviour: a branch, a convention, an edge case. What a bug breaks.</summary>
     Specific = 0,
 
@@ -46,6 +50,8 @@ public static class RuleScopes
         ["IOV-FAULT-NO-ADVANCE"] = RuleScope.Mechanism,
         ["REF-LARGE-FOLIO-HEAD"] = RuleScope.Mechanism,
         ["OVF-NO-SATURATION"] = RuleScope.Mechanism,
+        ["REL-UNPIN-NULL-ENTRY"] = RuleScope.Argument,
+        ["REL-UNPIN-ERRNO-COUNT"] = RuleScope.Argument,
     };
 
     /// <summary>
@@ -60,7 +66,9 @@ public static class RuleScopes
         ["API-PIN-RETURNS-ZERO"] = (observed, allowed, _) => observed == "-EINVAL" && allowed.Contains("0"),
 
         // A failure after k entries returns k: an error (or nothing) where a count was due is the convention broken.
-        ["GUP-PARTIAL-RESULT"] = (observed, allowed, _) => observed is not null && (observed == "0" || observed.StartsWith('-')) && allowed.All(IsPositiveCount),
+        // Consumers (netfs, bios) report a failed extraction by conventions of their own, which their steps cite.
+        ["GUP-PARTIAL-RESULT"] = (observed, allowed, command) => observed is not null && (observed == "0" || observed.StartsWith('-')) && allowed.All(IsPositiveCount)
+            && !command.StartsWith("netfs_", StringComparison.Ordinal) && !command.StartsWith("bio_", StringComparison.Ordinal),
 
         // What the era accepts, refused (with -EINVAL, or with a pin entry point's 0).
         ["API-TOUCH-ACCEPTED-LEGACY"] = Refused,

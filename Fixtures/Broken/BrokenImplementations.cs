@@ -29,8 +29,17 @@ public static class BrokenImplementations
         typeof(IovExtractModeUnrenumberedPin), typeof(IovEmptyKvecFixIn65), typeof(IovEmptyKvecStopsAfter66),
         typeof(BioBvecSetTakesRefs),
         typeof(FvPfnWalkTakesRefs), typeof(FvNoClamp), typeof(FvZeroFramesEfault), typeof(FvNothingCollectedReturnsZero),
-        typeof(FvPfnFallbackKept), typeof(NetfsKernelIterEfault), typeof(NetfsPropagatesExtractError), typeof(FileWriteFaultStaysClean),
-        typeof(FastPinRefusalUncounted),
+        typeof(FvPfnFallbackKept), typeof(NetfsKernelIterEfault), typeof(NetfsPropagatesExtractError),
+
+        // Issue 13 (ReachMutants.cs): behaviour the model newly covers.
+        typeof(GupWalkStopsAtVmaEnd), typeof(ZeroWriteFaultCopiesAgain), typeof(ApiLongtermP2pdmaAccepted),
+        typeof(IovBvecOneSegmentAfter613), typeof(UnpinErrnoCountClamped), typeof(UnpinNullEntryEndsArray),
+        typeof(NetfsStableErrorKeepsPartial), typeof(BioFullCountsPages), typeof(ZeroLongtermPinSharesZeroPage),
+        typeof(BioTrimKeepsTail), typeof(BioTrimNotReverted), typeof(BioBvecNotCloned), typeof(BioFlagBitsV8Layout),
+        typeof(IovNoMemAfterPin),
+
+        // Real kernels (ZooMutants.cs): behaviour the 6.1.y and 6.12.118 trees showed.
+        typeof(FileWriteFaultStaysClean), typeof(FastPinRefusalUncounted),
     ];
 
     public static IReadOnlyList<BrokenImplementation> All { get; } = [.. Types.Select(Describe)];

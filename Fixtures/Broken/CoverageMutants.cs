@@ -101,15 +101,15 @@ public sealed class ApiLongtermGetRefusedIn57(Profile profile) : KernelStyleImpl
 
 [Broken("api-unlocked-accepts-longterm",
     ["API-UNLOCKED-LONGTERM"],
-    [L56, L57, L519, L61y, Rfc, L62, V8],
+    [L56, L57, L519, L61y, Rfc],
     1,
-    "get_user_pages_unlocked() (and pin_user_pages_unlocked() through it) accept FOLL_LONGTERM before v6.3.",
-    "get_user_pages_unlocked() v5.7–v6.2 without its \"FIXME: FOLL_LONGTERM is incompatible with FAULT_FLAG_ALLOW_RETRY\" guard.")]
+    "get_user_pages_unlocked() (and pin_user_pages_unlocked() through it) accept FOLL_LONGTERM before v6.2.",
+    "get_user_pages_unlocked() v5.7–v6.1 without its \"FIXME: FOLL_LONGTERM is incompatible with FAULT_FLAG_ALLOW_RETRY\" guard.")]
 public sealed class ApiUnlockedAcceptsLongterm(Profile profile) : KernelStyleImplementation(profile)
 {
-    // From v6.3 is_valid_gup_args() decides; before, the guard is the only test and it is gone.
+    // From v6.2 the guard is gone in the kernel too (__gup_longterm_locked() decides); before, it is the only test.
     protected override long GetUserPagesUnlocked(ulong start, long nrPages, long gupFlags, PageArray? pages) =>
-        Profile.Validation is ValidationScheme.ValidGupArgs63 or ValidationScheme.ValidGupArgs68
+        Profile.Validation is ValidationScheme.Legacy62 or ValidationScheme.ValidGupArgs63 or ValidationScheme.ValidGupArgs68
             ? base.GetUserPagesUnlocked(start, nrPages, gupFlags, pages)
             : GetUserPagesLocked(start, nrPages, gupFlags | FOLL_TOUCH, pages);
 }
@@ -165,8 +165,10 @@ public sealed class ApiVmaCheckMissesIoPfnmap(Profile profile) : KernelStyleImpl
     "A 6.5+ port of check_vma_flags() without the writable_file_mapping_allowed() branch (the pre-6.5 behaviour).")]
 public sealed class ApiLongtermFileWriteAllowed(Profile profile) : KernelStyleImplementation(profile)
 {
-    // Without FOLL_LONGTERM the file-write branch never fires; the VM_IO | VM_PFNMAP test still does.
-    protected override long CheckVmaFlags(Vma vma, long gupFlags) => base.CheckVmaFlags(vma, gupFlags & ~FOLL_LONGTERM);
+    // Without FOLL_LONGTERM the file-write branch never fires; the VM_IO | VM_PFNMAP test still does, and so does the
+    // v6.2 long-term P2PDMA refusal, which is not this bug.
+    protected override long CheckVmaFlags(Vma vma, long gupFlags) =>
+        (gupFlags & FOLL_PCI_P2PDMA) != 0 ? base.CheckVmaFlags(vma, gupFlags) : base.CheckVmaFlags(vma, gupFlags & ~FOLL_LONGTERM);
 }
 
 // ---- IOV ------------------------------------------------------------------------------------------------------
@@ -402,7 +404,7 @@ public sealed class NetfsKernelIterEfault(Profile profile) : KernelStyleImplemen
 }
 
 [Broken("netfs-propagates-extract-error",
-    ["NETFS-PARTIAL-ON-ERROR", "GUP-PARTIAL-RESULT"],
+    ["NETFS-PARTIAL-ON-ERROR", "NETFS-FAIL-WHOLE-ON-ERROR", "GUP-PARTIAL-RESULT"],
     [L65, L68, L612, L615, L615x32, L618],
     2,
     "netfs_extract_user_iter() returns a failed extraction's error instead of the number of bvecs built so far.",

@@ -342,8 +342,13 @@ static int follow_and_grab(struct mm_struct *mm, uint64_t addr, uint64_t flags, 
 	long page;
 	int ret;
 
+	/* check_vma_flags() of whichever VMA this address lies in: the walk crosses into the next one (GUP-WALK-NEXT-VMA) */
 	if (!vma || vma->vm_flags & (VM_IO | VM_PFNMAP))
 		return -EFAULT;
+	/* v6.2 only: a long-term pin may not ask for P2PDMA pages (API-LONGTERM-P2PDMA); 6.3 moved it to is_valid_gup_args() */
+	if (mm->era->validation == V_LEGACY62 &&
+	    (flags & (FOLL_LONGTERM | FOLL_PCI_P2PDMA)) == (FOLL_LONGTERM | FOLL_PCI_P2PDMA))
+		return -EOPNOTSUPP;
 	if (vma->kind == GUPC_REGION_FILE && mm->era->refuses_longterm_file_write &&
 	    (flags & (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE)) == (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE))
 		return -EFAULT;
@@ -481,14 +486,23 @@ static long legacy_gup_checks(const struct gup_era *era, enum gupc_entry entry, 
 	default:
 		break;
 	}
-	if ((entry == GUPC_GET_USER_PAGES_UNLOCKED || entry == GUPC_PIN_USER_PAGES_UNLOCKED) &&
-	    WARN_ON_ONCE(flags & FOLL_LONGTERM))
-		return -EINVAL;
 	if (entry_is_pin(entry) && WARN_ON_ONCE(flags & FOLL_GET))
 		return -EINVAL;
-	if (era->validation == V_LEGACY62 && !with_pages &&
-	    (entry == GUPC_PIN_USER_PAGES || entry == GUPC_PIN_USER_PAGES_FAST))
+	/* 6.2: every pin_*() refuses a NULL pages array (API-PAGES-REQUIRED) */
+	if (era->validation == V_LEGACY62 && entry_is_pin(entry) && WARN_ON_ONCE(!with_pages))
 		return -EINVAL;
+	/*
+	 * API-UNLOCKED-LONGTERM: up to 6.1 get_user_pages_unlocked() (and the pin variant through it) refuses
+	 * FOLL_LONGTERM; 6.2 calls __gup_longterm_locked(), which refuses it only without FOLL_PIN.
+	 */
+	if (entry == GUPC_GET_USER_PAGES_UNLOCKED || entry == GUPC_PIN_USER_PAGES_UNLOCKED) {
+		bool pin = entry == GUPC_PIN_USER_PAGES_UNLOCKED || (flags & FOLL_PIN);
+
+		if (era->validation != V_LEGACY62 && WARN_ON_ONCE(flags & FOLL_LONGTERM))
+			return -EINVAL;
+		if (era->validation == V_LEGACY62 && WARN_ON_ONCE((flags & FOLL_LONGTERM) && !pin))
+			return -EINVAL;
+	}
 
 	if (entry == GUPC_GET_USER_PAGES_FAST || entry == GUPC_GET_USER_PAGES_FAST_ONLY)
 		flags |= FOLL_GET;

@@ -19,7 +19,7 @@ PROTOCOL = 1
 PAGE = 4096
 BIAS = 1024
 TASK_SIZE_MAX = 0x7FFFFFFFF000
-EFAULT, ENOMEM, EINVAL, EOVERFLOW = 14, 12, 22, 75
+EFAULT, ENOMEM, EINVAL, EOVERFLOW, EOPNOTSUPP = 14, 12, 22, 75, 95
 
 FAST57 = {"FOLL_WRITE", "FOLL_LONGTERM", "FOLL_FORCE", "FOLL_PIN", "FOLL_GET"}
 FAST515 = FAST57 | {"FOLL_FAST_ONLY", "FOLL_NOFAULT"}
@@ -160,12 +160,15 @@ class Mm:
                     return -EINVAL, flags
                 if v != "legacy57" and "FOLL_LONGTERM" in flags:
                     return -EINVAL, flags
-            if entry in ("get_user_pages_unlocked", "pin_user_pages_unlocked") and "FOLL_LONGTERM" in flags:
-                return -EINVAL, flags
             if pin and "FOLL_GET" in flags:
                 return -EINVAL, flags
-            if v == "legacy62" and entry in ("pin_user_pages", "pin_user_pages_fast") and not with_pages:
+            # 6.2: every pin_*() refuses a NULL pages array (API-PAGES-REQUIRED).
+            if v == "legacy62" and pin and not with_pages:
                 return -EINVAL, flags
+            # API-UNLOCKED-LONGTERM up to 6.1; 6.2's __gup_longterm_locked() refuses FOLL_LONGTERM only without FOLL_PIN.
+            if entry in ("get_user_pages_unlocked", "pin_user_pages_unlocked") and "FOLL_LONGTERM" in flags:
+                if v != "legacy62" or (not pin and "FOLL_PIN" not in flags):
+                    return -EINVAL, flags
             flags = set(flags)
             if entry in ("get_user_pages_fast", "get_user_pages_fast_only"):
                 flags.add("FOLL_GET")
@@ -225,20 +228,25 @@ class Mm:
         get = not pin and ("FOLL_GET" in flags or (with_pages and not entry.startswith("pin_")))
         fast_only = "FOLL_FAST_ONLY" in flags
         write, longterm = "FOLL_WRITE" in flags, "FOLL_LONGTERM" in flags
+        # 6.2 check_vma_flags(): a long-term pin asking for P2PDMA pages is refused at every VMA (API-LONGTERM-P2PDMA).
+        p2p_refused = self.p["validation"] == "legacy62" and longterm and "FOLL_PCI_P2PDMA" in flags
         held = []
         for i in range(nr):
             addr = start + i * PAGE
-            err = self._walk_one(addr, pin, get, write, longterm, held)
+            err = self._walk_one(addr, pin, get, write, longterm, held, p2p_refused)
             if err is not None:
                 if held or fast_only:
                     return len(held), held
                 return err, []
         return len(held), held
 
-    def _walk_one(self, addr, pin, get, write, longterm, held):
+    def _walk_one(self, addr, pin, get, write, longterm, held, p2p_refused):
+        # The VMA of this very address: a range runs on into the next mapping (GUP-WALK-NEXT-VMA).
         r = self.region_at(addr)
         if r is None or r.kind in ("io", "pfnmap"):
             return -EFAULT
+        if p2p_refused:
+            return -EOPNOTSUPP
         if r.kind == "file" and pin and longterm and write and self.p["refuse_lt_file_write"]:
             return -EFAULT
         page = (addr - r.start) // PAGE

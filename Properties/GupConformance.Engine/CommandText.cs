@@ -12,6 +12,7 @@ public static class CommandText
         MapRegion => "map",
         Gup => "gup",
         Release => "release",
+        UnpinArray => "unpin_array",
         FolioAddPin => "folio_add_pin",
         IterInit => "iter_init",
         IterExtract => "iter_extract",
@@ -31,7 +32,7 @@ public static class CommandText
     /// <summary>Every kind name, in the catalogue's order.</summary>
     public static IReadOnlyList<string> Kinds { get; } =
     [
-        "map", "gup", "release", "folio_add_pin", "iter_init", "iter_extract", "iter_retention", "bio_add",
+        "map", "gup", "release", "unpin_array", "folio_add_pin", "iter_init", "iter_extract", "iter_retention", "bio_add",
         "bio_release", "fv_create", "fv_get", "fv_put", "netfs_extract", "netfs_free", "inspect_folio", "read_vmstat",
     ];
 
@@ -85,6 +86,14 @@ public static class CommandText
                     return $"{name}({range}{dirty})";
                 }
 
+            case UnpinArray u:
+                {
+                    var name = u.Fn == ReleaseFn.UnpinUserPagesDirtyLock ? "unpin_user_pages_dirty_lock" : "unpin_user_pages";
+                    var npages = u.Errno != 0 ? $"npages=-{N(u.Errno)}" : $"npages={N((long)u.NullPrefix + u.Count)}";
+                    var dirty = u.Fn == ReleaseFn.UnpinUserPagesDirtyLock ? $", make_dirty={B(u.MakeDirty)}" : string.Empty;
+                    return $"{name}([{N(u.NullPrefix)} x NULL, call {N(u.Call)} entries {N(u.Index)}..{N((long)u.Index + u.Count - 1)}], {npages}{dirty})";
+                }
+
             case FolioAddPin a:
                 return $"folio_add_pin(call {N(a.FromCall)} entry {N(a.Index)}) [call {N(a.NewCall)}]";
 
@@ -95,7 +104,7 @@ public static class CommandText
                 }
 
             case IterExtract e:
-                return $"iov_iter_extract_pages(it{N(e.Iter)}, maxsize={N(e.MaxSize)}, maxpages={N(e.MaxPages)}) [call {N(e.Call)}]";
+                return $"iov_iter_extract_pages(it{N(e.Iter)}, maxsize={N(e.MaxSize)}, maxpages={N(e.MaxPages)}){(e.AllocFails ? " with the pages-array allocation failing" : string.Empty)} [call {N(e.Call)}]";
 
             case IterRetention q:
                 return profile is not null && profile.Iov is IovScheme.Rfc2022 or IovScheme.V8Pin
@@ -103,7 +112,9 @@ public static class CommandText
                     : $"iov_iter_extract_will_pin(it{N(q.Iter)})";
 
             case BioAdd b:
-                return $"bio_iov_iter_get_pages(bio{N(b.Bio)}, it{N(b.Iter)}, max_vecs={N(b.MaxVecs)})";
+                return b.LogicalBlockSize == 512
+                    ? $"bio_iov_iter_get_pages(bio{N(b.Bio)}, it{N(b.Iter)}, max_vecs={N(b.MaxVecs)})"
+                    : $"bio_iov_iter_get_pages(bio{N(b.Bio)}, it{N(b.Iter)}, max_vecs={N(b.MaxVecs)}, logical_block_size={N(b.LogicalBlockSize)})";
 
             case BioRelease br:
                 return $"bio_release_pages(bio{N(br.Bio)}, mark_dirty={B(br.MarkDirty)})";

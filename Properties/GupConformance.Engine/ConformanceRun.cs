@@ -24,8 +24,11 @@ namespace GupConformance.Engine;
 /// kind was already captured is counted but does not falsify (so the run goes on covering); a new one falsifies,
 /// FsCheck shrinks it with <see cref="Shrinker"/> (a candidate counts as failing only if it fails with at least
 /// one of the originally violated rule ids, or the same crash/time-out), and the last failing input the property
-/// saw is re-run with tracing into a <see cref="Counterexample"/>. The run then resumes with a derived seed for the
-/// sequences still to run, until the budget is spent.
+/// saw is re-run with tracing into a <see cref="Counterexample"/>. The run then resumes right after the failing sequence
+/// in the same stream (FsCheck is started again from the run seed and the sequences already run are skipped without
+/// being generated again), until the budget is spent. So sequence i of a run is the same whatever failed before it,
+/// which is what makes a share of the run well-defined (<see cref="RunShard"/>): every shard generates the whole
+/// stream (coverage steering makes a sequence depend on those before it) and executes only its own positions.
 /// </para>
 /// </summary>
 public static partial class ConformanceRun
@@ -55,8 +58,12 @@ public static partial class ConformanceRun
         static string N(long v) => v.ToString(CultureInfo.InvariantCulture);
         var s = $"gupconformance --profile {profile.Id} --impl {RegressionCorpus.Quote(implementation)} --seed {options.Seed.ToString(CultureInfo.InvariantCulture)} --sequences {N(options.Sequences)} --length {N(options.Length)}";
         var ms = (long)options.CommandTimeout.TotalMilliseconds;
-        return ms == RunOptions.DefaultTimeoutMs ? s : s + $" --timeout-ms {N(ms)}";
+        s = ms == RunOptions.DefaultTimeoutMs ? s : s + $" --timeout-ms {N(ms)}";
+        return options.Shard is { } shard ? s + " --shard " + shard : s;
     }
+
+    /// <summary>How the report words a failure tied to no rule ("timeout", "crash:T", "model-error:T", "invalid").</summary>
+    public static string DescribeProblem(string kind) => Session.Describe(kind);
 
     /// <summary>The verdict of every catalogue rule from the run's counts.</summary>
     public static IReadOnlyList<RuleVerdict> Verdicts(
@@ -162,6 +169,19 @@ public static partial class ConformanceRun
         private readonly List<int> _attempts = [];
         private int _refining = -1;
 
+        // The run's sequence stream: position of the next generated sequence in this round, the first position not yet
+        // run, sequences generated but not yet run (by position), and every failing sequence run.
+        private int _position;
+        private int _resume;
+        private int _roundFailedAt = -1;
+        private readonly Dictionary<int, Command[]> _pending = [];
+        private int _generatedUpTo = -1;
+        private readonly List<FailingSequence> _failures = [];
+        private readonly List<(int Position, IReadOnlyList<string> Target)> _origins = [];
+
+        /// <summary>The value a skipped position gives FsCheck: already run, or another shard's.</summary>
+        private static readonly Command[] NotMine = [];
+
         public Session(IImplementationFactory factory, Profile profile, CapabilityManifest manifest, RunOptions options)
         {
             _factory = factory;
@@ -195,16 +215,19 @@ public static partial class ConformanceRun
                 }
             }
 
-            ReplayCorpus();
+            // The corpus belongs to the first shard, so that the shards together replay it once, like the whole run.
+            if (_options.Shard is not { Index: > 1 })
+            {
+                ReplayCorpus();
+            }
+
             var arb = Arbitrary();
-            var round = 0;
-            while (_done < _options.Sequences)
+            while (_resume < _options.Sequences)
             {
                 BeginRound();
-                var seed = round == 0 ? _options.Seed : Prng.Derive(_options.Seed, (ulong)round);
                 var config = Config.Quick
-                    .WithMaxTest(_options.Sequences - _done)
-                    .WithReplay(FSharpOption<Replay>.Some(new Replay(FsCheckRnd(seed), FSharpOption<int>.None)))
+                    .WithMaxTest(_options.Sequences)
+                    .WithReplay(FSharpOption<Replay>.Some(new Replay(FsCheckRnd(_options.Seed), FSharpOption<int>.None)))
                     .WithQuietOnSuccess(true)
                     .WithRunner(SilentRunner.Instance)
                     .WithName($"{_profile.Id}/{_implId}");
@@ -224,7 +247,12 @@ public static partial class ConformanceRun
                     break;
                 }
 
-                round++;
+                if (_roundFailedAt < _resume)
+                {
+                    break; // cannot happen: a falsified sequence always has its position; never loop for ever on it
+                }
+
+                _resume = _roundFailedAt + 1;
             }
 
             WriteTraces();
@@ -263,10 +291,13 @@ public static partial class ConformanceRun
                 Elapsed = _clock.Elapsed,
                 CorpusReplayed = _corpusReplayed,
                 EdgeCases = [.. _edges.Targets.Select(t => new EdgeCoverage(t.Label, t.Family, _edges.Sequences.GetValueOrDefault(t.Label)))],
+                Failures = _failures,
+                CounterexampleOrigins = [.. _origins.Select(o => new CounterexampleOrigin(o.Position, o.Target))],
+                ProblemCounts = new SortedDictionary<string, long>(_problemCounts, StringComparer.Ordinal),
             };
         }
 
-        private static string Describe(string signature) => signature switch
+        internal static string Describe(string signature) => signature switch
         {
             "timeout" => "the implementation timed out",
             "invalid" => "the engine produced a command the model refuses",
@@ -277,17 +308,30 @@ public static partial class ConformanceRun
 
         private Arbitrary<Command[]> Arbitrary()
         {
-            var g16 = Gen.Choose(0, 0xFFFF);
-            var seeds =
-                from a in g16
-                from b in g16
-                from c in g16
-                from d in g16
-                select ((ulong)(uint)a << 48) | ((ulong)(uint)b << 32) | ((ulong)(uint)c << 16) | (uint)d;
-            var sequences = seeds.Select(seed =>
+            var sequences = GupArb.SeedGen.Select(seed =>
             {
+                // FsCheck still draws the seed of a skipped position, which keeps the stream where it was.
+                var position = _position++;
+                if (position < _resume)
+                {
+                    return NotMine;
+                }
+
+                if (position <= _generatedUpTo)
+                {
+                    return _pending.Remove(position, out var kept) ? kept : NotMine;
+                }
+
+                // Every shard generates every sequence: steering makes each depend on what the earlier ones reached.
+                _generatedUpTo = position;
                 var cmds = _generator.Generate(seed, _options.Length, out var stepped);
-                _info.AddOrUpdate(cmds, new SequenceInfo(seed) { Stepped = stepped });
+                if (_options.Shard is { } shard && !shard.Owns(position))
+                {
+                    return NotMine;
+                }
+
+                _info.AddOrUpdate(cmds, new SequenceInfo(seed) { Stepped = stepped, Position = position });
+                _pending[position] = cmds;
                 return cmds;
             });
             return Arb.From(sequences, Shrink);
@@ -305,6 +349,8 @@ public static partial class ConformanceRun
 
         private void BeginRound()
         {
+            _position = 0;
+            _roundFailedAt = -1;
             _countedThisRound = 0;
             _shrinking = false;
             _target = null;
@@ -361,6 +407,14 @@ public static partial class ConformanceRun
                 return true;
             }
 
+            if (ReferenceEquals(cmds, NotMine))
+            {
+                return true;
+            }
+
+            _info.TryGetValue(cmds, out var origin);
+            var position = origin?.Position ?? -1;
+            _pending.Remove(position);
             var (r, signature) = ExecuteAndTally(cmds);
             _countedThisRound++;
 
@@ -376,13 +430,16 @@ public static partial class ConformanceRun
             }
 
             _failing++;
+            _failures.Add(new FailingSequence(position, origin?.Seed, [.. signature.Order(StringComparer.Ordinal)]));
             foreach (var key in signature.Where(k => k.Contains(':', StringComparison.Ordinal) || k is "timeout" or "invalid"))
             {
                 Bump(_problemCounts, key);
             }
 
             Report(shrinking: false);
-            if (_counterexamples.Count >= _options.MaxCounterexamples || signature.IsSubsetOf(_captured)
+            // A shard captures every failure new to it: which of them the whole run would have kept is the merge's to say.
+            var cap = _options.Shard is null ? _options.MaxCounterexamples : int.MaxValue;
+            if (_counterexamples.Count >= cap || signature.IsSubsetOf(_captured)
                 || (_options.StopAtFirstFailure && _counterexamples.Count > 0))
             {
                 // A failure already captured: deletion-only shrinking finds a minimum of the sequence's own shape, so a
@@ -395,6 +452,7 @@ public static partial class ConformanceRun
 
                 _attempts[idx]++;
                 _refining = idx;
+                _roundFailedAt = position;
                 _shrinking = true;
                 _roundShrinkStart = _clock.Elapsed;
                 _target = _targets[idx];
@@ -405,6 +463,7 @@ public static partial class ConformanceRun
             }
 
             _shrinking = true;
+            _roundFailedAt = position;
             _roundShrinkStart = _clock.Elapsed;
             // Shrink toward what is new: a candidate must keep failing with a rule (or crash kind) not captured yet.
             _target = signature.Except(_captured, StringComparer.Ordinal).ToHashSet(StringComparer.Ordinal);
@@ -490,6 +549,7 @@ public static partial class ConformanceRun
             }
 
             _captured.UnionWith(_target ?? []);
+            _origins.Add((_roundFailedAt, [.. (_target ?? []).Order(StringComparer.Ordinal)]));
             _targets.Add(_target is null ? [] : [.. _target]);
             _attempts.Add(1);
             _counterexamples.Add(Build(minimal, _counterexamples.Count + 1));
@@ -525,15 +585,7 @@ public static partial class ConformanceRun
                 };
             }
 
-            var kind = r.Status switch
-            {
-                SequenceStatus.Diverged => FailureKind.Divergence,
-                SequenceStatus.Crashed => FailureKind.Crash,
-                SequenceStatus.TimedOut => FailureKind.Timeout,
-                SequenceStatus.ModelError => FailureKind.ModelError,
-                SequenceStatus.Invalid => FailureKind.Invalid,
-                _ => FailureKind.Divergence,
-            };
+            var kind = FailureKinds.Of(r.Status);
             return new Counterexample
             {
                 Number = number,
@@ -586,6 +638,9 @@ public static partial class ConformanceRun
 
     private sealed record SequenceInfo(ulong? Seed)
     {
+        /// <summary>The sequence's position in the run's stream (-1: a shrink candidate or a corpus trace).</summary>
+        public int Position { get; init; } = -1;
+
         public SequenceResult? Result { get; init; }
 
         /// <summary>The model's outcomes the generator computed for the sequence, until its first execution.</summary>

@@ -11,8 +11,10 @@ public static class Moves
     public const string GupRelease = "gup_release";
     public const string Release = "release";
     public const string FolioAddPin = "folio_add_pin";
+    public const string UnpinArray = "unpin_array";
     public const string IterInit = "iter_init";
     public const string IterExtract = "iter_extract";
+    public const string IterExtractNoMem = "iter_extract_nomem";
     public const string IterRetention = "iter_retention";
     public const string IterScenario = "iter_scenario";
     public const string BioAdd = "bio_add";
@@ -30,8 +32,10 @@ public static class Moves
     public static Facet Needs(string move) => move switch
     {
         Map or Gup or GupHammer or GupRelease or Release or FolioAddPin => Facet.Core,
+        UnpinArray => Facet.ReleaseArguments,
         IterInit => Facet.IovIter | Facet.Bio | Facet.Netfs,
         IterExtract or IterRetention or IterScenario => Facet.IovIter,
+        IterExtractNoMem => Facet.AllocFailure,
         BioAdd or BioRelease or BioScenario => Facet.Bio,
         FvCreate or FvGet or FvPut or FvScenario => Facet.FrameVector,
         NetfsExtract or NetfsFree or NetfsScenario => Facet.Netfs,
@@ -89,8 +93,10 @@ public sealed record GeneratorWeights
         [Moves.GupRelease] = 8,
         [Moves.Release] = 14,
         [Moves.FolioAddPin] = 3,
+        [Moves.UnpinArray] = 3,
         [Moves.IterInit] = 2,
         [Moves.IterExtract] = 4,
+        [Moves.IterExtractNoMem] = 1,
         [Moves.IterRetention] = 2,
         [Moves.IterScenario] = 6,
         [Moves.BioAdd] = 2,

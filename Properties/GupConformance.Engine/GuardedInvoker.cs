@@ -70,7 +70,14 @@ public sealed class GuardedInvoker : IDisposable
         _worker = null;
     }
 
-    private Worker Current() => _worker ?? throw new InvalidOperationException("Enter/Leave outside Run");
+    // The worker of the calling thread, not the invoker's current one: a worker abandoned after a time-out keeps
+    // running its hung call, and when that call returns its Leave must reach its own (abandoned) worker. Were it to
+    // reach the fresh worker serving the next sequence, it would steal that worker's call bracket, and the fresh
+    // worker's own Leave would then find no call open, end its thread and leave the waiting run hanging.
+    [ThreadStatic]
+    private static Worker? t_current;
+
+    private static Worker Current() => t_current ?? throw new InvalidOperationException("Enter/Leave outside Run");
 
     private sealed class Worker
     {
@@ -145,6 +152,7 @@ public sealed class GuardedInvoker : IDisposable
 
         private void Loop()
         {
+            t_current = this;
             while (true)
             {
                 _go.Wait();

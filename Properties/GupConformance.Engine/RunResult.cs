@@ -33,6 +33,19 @@ public enum FailureKind
     Invalid,
 }
 
+/// <summary>The failure kind of a failing sequence's status: one mapping for runs, replays and FsCheck properties.</summary>
+internal static class FailureKinds
+{
+    public static FailureKind Of(SequenceStatus status) => status switch
+    {
+        SequenceStatus.Crashed => FailureKind.Crash,
+        SequenceStatus.TimedOut => FailureKind.Timeout,
+        SequenceStatus.ModelError => FailureKind.ModelError,
+        SequenceStatus.Invalid => FailureKind.Invalid,
+        _ => FailureKind.Divergence,
+    };
+}
+
 /// <summary>Options of a conformance run.</summary>
 public sealed record RunOptions
 {
@@ -82,6 +95,9 @@ public sealed record RunOptions
     /// before any generation, and every new counterexample is written there as a trace. Null: no corpus.
     /// </summary>
     public string? CorpusDirectory { get; init; }
+
+    /// <summary>Run only this shard's share of the sequences (<see cref="RunShard"/>); null: all of them.</summary>
+    public RunShard? Shard { get; init; }
 }
 
 /// <summary>Progress of a run.</summary>
@@ -227,6 +243,15 @@ public sealed record RunResult
     /// <summary>Things the user should fix that say nothing about the implementation (e.g. a damaged corpus file that
     /// was skipped): reported, never part of the verdict.</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    /// <summary>Every failing sequence of the stream that was run, in stream order (for shards and their merge).</summary>
+    public IReadOnlyList<FailingSequence> Failures { get; init; } = [];
+
+    /// <summary>Per counterexample (same order): the stream position it was found at (-1: corpus) and its target failure.</summary>
+    public IReadOnlyList<CounterexampleOrigin> CounterexampleOrigins { get; init; } = [];
+
+    /// <summary>Failures tied to no rule, by kind ("timeout", "crash:T", ...): sequences that showed them.</summary>
+    public IReadOnlyDictionary<string, long> ProblemCounts { get; init; } = new SortedDictionary<string, long>(StringComparer.Ordinal);
 
     public bool Conformant => Problems.Count == 0 && Verdicts.All(v => v.Outcome != Outcome.Fail);
 

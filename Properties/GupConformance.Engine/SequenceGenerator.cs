@@ -94,7 +94,8 @@ public sealed class SequenceGenerator
     private bool MoveFitsProfile(string move) => move switch
     {
         Moves.FolioAddPin => _profile.HasFolioAddPin,
-        Moves.IterExtract or Moves.IterRetention or Moves.IterScenario => _profile.Iov != IovScheme.None,
+        Moves.UnpinArray => _profile.UnpinRefusesErrnoCount || _profile.UnpinSkipsNullEntry,
+        Moves.IterExtract or Moves.IterExtractNoMem or Moves.IterRetention or Moves.IterScenario => _profile.Iov != IovScheme.None,
         Moves.NetfsExtract or Moves.NetfsFree or Moves.NetfsScenario => _profile.HasNetfs,
         _ => true,
     };
@@ -259,8 +260,10 @@ public sealed class SequenceGenerator
             Moves.GupRelease => GupReleaseMove(),
             Moves.Release => ReleaseMove(),
             Moves.FolioAddPin => FolioAddPinMove(),
+            Moves.UnpinArray => UnpinArrayMove(),
             Moves.IterInit => One(IterInitCommand(IterPurpose.Any)),
             Moves.IterExtract => One(IterExtractCommand(null)),
+            Moves.IterExtractNoMem => One(IterExtractCommand(null) is { } e ? e with { AllocFails = true } : null),
             Moves.IterRetention => One(IterRetentionCommand(null)),
             Moves.IterScenario => IterScenario(),
             Moves.BioAdd => One(BioAddCommand(null)),
@@ -371,6 +374,18 @@ public sealed class SequenceGenerator
                 yield return wrapped;
                 yield return new Gup(_nextCall++, EntryPoint.GetUserPages, wrapped.Start, 1, Foll.None);
                 yield return new Gup(_nextCall++, EntryPoint.GetUserPages, wrapped.Start, 1, Foll.None, WithPages: false);
+                yield break;
+            }
+
+            if (shape == Shape.FastLongTermFilePin)
+            {
+                // A clean file page is mapped read-only: GUP-fast pins it, sees it may not keep the pin, and gives it
+                // back before the slow path (a write pin is then refused or faults the page writable).
+                var file = new MapRegion(_nextRegion++, RegionKind.File, NextFreeAddress(0), _rng.Range(1, 3), 0, 1);
+                yield return file;
+                var write = _rng.Chance(50) ? Foll.Write : Foll.None;
+                var pin = new Gup(_nextCall++, EntryPoint.PinUserPagesFast, file.Start, _rng.Range(1L, file.Folios), Foll.LongTerm | write);
+                yield return pin;
                 yield break;
             }
 
@@ -678,6 +693,12 @@ public sealed class SequenceGenerator
                 f |= Foll.LongTerm;
             }
 
+            // A long-term pin that also asks for P2PDMA pages: refused in every era that has the flag.
+            if (f.Has(Foll.LongTerm) && Exists(Foll.PciP2pDma) && _rng.Chance(15))
+            {
+                f |= Foll.PciP2pDma;
+            }
+
             if (probe)
             {
                 var candidates = ProbeFlags.Where(Exists).Select(x => (x, x switch
@@ -914,6 +935,22 @@ public sealed class SequenceGenerator
             return n;
         }
 
+        /// <summary>unpin_user_pages[_dirty_lock]() on a caller-built array: a -errno count, or NULL entries before the pages.</summary>
+        private IEnumerable<Command?> UnpinArrayMove()
+        {
+            var h = PickHeld(Hold.Pin);
+            if (h is null || h.Index > int.MaxValue)
+            {
+                yield break;
+            }
+
+            var count = (int)Math.Clamp(_rng.Chance(50) ? h.Run.Count : h.Run.Count + FollowingHeld(h), 1, int.MaxValue);
+            var errno = !P.UnpinSkipsNullEntry || _rng.Chance(50) ? _rng.Pick([Errno.EFAULT, Errno.ENOMEM, Errno.EINVAL]) : 0;
+            var nulls = errno == 0 ? _rng.Range(1, 3) : 0;
+            var fn = _rng.Chance(70) ? ReleaseFn.UnpinUserPages : ReleaseFn.UnpinUserPagesDirtyLock;
+            yield return new UnpinArray(h.Call, fn, (int)h.Index, count, nulls, (int)errno);
+        }
+
         private IEnumerable<Command?> FolioAddPinMove()
         {
             var h = PickHeld(Hold.Pin);
@@ -986,8 +1023,7 @@ public sealed class SequenceGenerator
                     }
 
                 case IterKind.Bvec:
-                    // A bio_vec spans physically adjacent pages only (CONTRACT §1): the pages of one Anon region.
-                    segs = [KernelSeg(sector, r => r.Kind is RegionKind.Anon)];
+                    segs = BvecSegs(sector);
                     break;
                 case IterKind.Xarray:
                     segs = [KernelSeg(sector, r => r.Kind is RegionKind.Anon or RegionKind.File)];
@@ -1058,6 +1094,39 @@ public sealed class SequenceGenerator
             }
 
             return new IterSeg(r.Start + (ulong)start, Math.Max(len, sector ? 512 : 1));
+        }
+
+        /// <summary>
+        /// A bvec array: one segment, or several, most of them whole pages so that a v6.13+ extraction walks on from
+        /// one into the next; each segment lies inside one Anon region, or one page of a File region.
+        /// </summary>
+        private List<IterSeg> BvecSegs(bool sector)
+        {
+            // A bio_vec spans physically adjacent pages only (CONTRACT §1): pages of one Anon region, or one file page.
+            static bool Backed(RegionView r) => r.Kind is RegionKind.Anon or RegionKind.File;
+            static bool Contiguous(RegionView r) => r.Kind is RegionKind.Anon;
+            if (_rng.Chance(50))
+            {
+                return [KernelSeg(sector, Contiguous)];
+            }
+
+            var list = new List<IterSeg>();
+            var n = _rng.Range(2, 4);
+            for (var i = 0; i < n; i++)
+            {
+                var r = PickRegion(Backed) ?? PickRegion()!;
+                if (!Backed(r) || _rng.Chance(25))
+                {
+                    list.Add(KernelSeg(sector, Contiguous));
+                    continue;
+                }
+
+                var page = PickPage(r);
+                var pages = Contiguous(r) ? _rng.Range(1L, Math.Min(3, r.Pages - page)) : 1;
+                list.Add(new IterSeg(r.Start + (ulong)(page * Page), pages * Page));
+            }
+
+            return list;
         }
 
         private IterView? PickIter(Func<IterView, bool>? filter, bool preferLive)
@@ -1146,7 +1215,31 @@ public sealed class SequenceGenerator
             }
 
             var maxVecs = _rng.Weighted<int>([(_rng.Range(1, 3), 3), (_rng.Range(4, 8), 3), (_rng.Range(16, 64), 1)]);
-            return new BioAdd(_nextBio++, it.Iter, maxVecs);
+            return new BioAdd(_nextBio++, it.Iter, maxVecs, LogicalBlockSize(it));
+        }
+
+        /// <summary>
+        /// The device's logical block size: v6.0–v6.17 trim every extraction to it (BIO-LOGICAL-BLOCK-TRIM), so all four
+        /// sizes; v6.18+ only sizes the user segments are multiples of (whole-bio alignment is not modelled); before
+        /// v6.0 the bio layer ignores it.
+        /// </summary>
+        private int LogicalBlockSize(IterView it)
+        {
+            switch (P.BioBlockAlign)
+            {
+                case BioBlockAlign.PerExtraction:
+                    return _rng.Weighted<int>([(512, 4), (1024, 1), (2048, 1), (4096, 4)]);
+                case BioBlockAlign.WholeBio:
+                    {
+                        List<(int, int)> sizes = [.. new[] { 512, 1024, 2048, 4096 }
+                            .Where(b => it.Kind == IterKind.Bvec || it.Remaining.All(g => g.Addr % (ulong)b == 0 && g.Len % b == 0))
+                            .Select(b => (b, b == 512 ? 2 : 1))];
+                        return sizes.Count == 0 ? 512 : _rng.Weighted(sizes);
+                    }
+
+                default:
+                    return 512;
+            }
         }
 
         private BioRelease? BioReleaseCommand(int? bio)
@@ -1272,7 +1365,10 @@ public sealed class SequenceGenerator
 
         private IEnumerable<Command?> NetfsScenario()
         {
-            var init = IterInitCommand(IterPurpose.Netfs);
+            // Sometimes a user buffer that starts in a hole: the first extraction faults.
+            var init = _rng.Chance(15) && Regions.Count > 0
+                ? new IterInit(_nextIter++, IterKind.Iovec, IterDir.Dest, [new IterSeg(HoleAddress(), _rng.Range(1L, 2 * Page)), UserSeg(false)])
+                : IterInitCommand(IterPurpose.Netfs);
             yield return init;
             if (init is null)
             {

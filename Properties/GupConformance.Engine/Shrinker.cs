@@ -160,7 +160,7 @@ public sealed class Shrinker
             Release r => [r with { Count = 1 }, r with { MakeDirty = false }],
             IterInit it when it.Segs.Count > 1 => [it with { Segs = [it.Segs[0]] }, it with { Segs = [.. it.Segs.Take(it.Segs.Count - 1)] }],
             IterExtract x => [x with { MaxPages = 1 }, x with { MaxSize = Math.Min(x.MaxSize, Sizes.PageSize) }],
-            BioAdd b => [b with { MaxVecs = 1 }, b with { MaxVecs = Math.Max(1, b.MaxVecs / 2) }],
+            BioAdd b => [b with { MaxVecs = 1 }, b with { MaxVecs = Math.Max(1, b.MaxVecs / 2) }, b with { LogicalBlockSize = 512 }],
             FvGet f => [f with { NrFrames = 1 }, f with { NrFrames = f.NrFrames / 2 }],
             NetfsExtract ne => [ne with { MaxSize = Math.Min(ne.MaxSize, Sizes.PageSize) }],
             _ => [],

@@ -28,6 +28,11 @@ public static class Program
     /// <summary>The whole command line behaviour, with the output streams given (for tests).</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
+        if (args.Length > 0 && string.Equals(args[0], "merge", StringComparison.Ordinal))
+        {
+            return MergeCommand.Run(args[1..], stdout, stderr);
+        }
+
         if (args.Contains("--live", StringComparer.Ordinal) || args.Contains("--live-restore", StringComparer.Ordinal) || ReplaysLiveTrace(args))
         {
             return LiveMode.Run(args, stdout, stderr);
@@ -62,6 +67,10 @@ public static class Program
         {
             Description = "Time limit for one call into the implementation, in milliseconds",
             DefaultValueFactory = _ => RunOptions.DefaultTimeoutMs,
+        };
+        var shardOpt = new Option<string?>("--shard")
+        {
+            Description = "Run only shard I of N (I/N, e.g. 2/4): every shard generates the same sequences and runs its share; 'gupconformance merge' combines the shards' --report-json files into the whole run's report",
         };
         var listProfilesOpt = new Option<bool>("--list-profiles") { Description = "List the profiles and exit" };
         var listRulesOpt = new Option<bool>("--list-rules") { Description = "List the rules (those of --profile, if given) and exit" };
@@ -98,7 +107,7 @@ public static class Program
         {
             profileOpt, implOpt, seedOpt, sequencesOpt, lengthOpt, timeoutOpt, listProfilesOpt, listRulesOpt,
             reportMdOpt, reportJsonOpt, reportJUnitOpt, reportTimingsOpt, corpusOpt, noCorpusOpt, replayOpt, trustOpt, emitOpt, applicabilityOpt,
-            exhaustiveOpt, maxCxOpt, maxShrinkOpt,
+            exhaustiveOpt, shardOpt, maxCxOpt, maxShrinkOpt,
         })
         {
             root.Options.Add(o);
@@ -269,6 +278,11 @@ public static class Program
 
             if (p.GetValue(exhaustiveOpt) is { } depth)
             {
+                if (p.GetValue(shardOpt) is not null)
+                {
+                    return Bad(stderr, "--shard splits a generated run; --exhaustive runs are not sharded");
+                }
+
                 if (depth < 0)
                 {
                     return Bad(stderr, $"--exhaustive needs a depth of 0 or more actions (got {depth.ToString(CultureInfo.InvariantCulture)}); e.g. --exhaustive 2");
@@ -286,8 +300,15 @@ public static class Program
                 return failed ? ExitNotConformant : ExitConformant;
             }
 
+            RunShard? shard = null;
+            if (p.GetValue(shardOpt) is { } shardText && (shard = RunShard.Parse(shardText, out var shardError)) is null)
+            {
+                return Bad(stderr, shardError!);
+            }
+
             var options = new RunOptions
             {
+                Shard = shard,
                 Seed = seed,
                 Sequences = sequences,
                 Length = length,
@@ -430,6 +451,15 @@ public static class Program
         if (!outputs.Write(results, factory, stdout, stderr))
         {
             return ExitNotConformant;
+        }
+
+        if (options.Shard is { } shard)
+        {
+            // A share alone cannot judge the run as a whole (a rule another shard exercises is "never exercised" here):
+            // a shard fails only on a failing sequence or a problem, and the merge of all shards gives the verdict.
+            var failed = results.Any(r => r.Problems.Count > 0 || r.FailingSequences > 0 || r.Counterexamples.Count > 0);
+            stdout.WriteLine($"Shard {shard}: {(failed ? "a sequence of this share failed" : "every sequence of this share passed")}; the verdict of the run is the merge's: gupconformance merge SHARD.json...");
+            return failed ? ExitNotConformant : ExitConformant;
         }
 
         return results.All(r => r.Conformant) ? ExitConformant : ExitNotConformant;

@@ -8,9 +8,12 @@ namespace GupConformance.Specification.Tests;
 /// The whole conformance suite as xunit tests. Subclass it in a test project, override <see cref="CreateFactory"/>
 /// (and optionally <see cref="Options"/>), and every profile becomes one test case:
 /// a profile the factory does not claim (<see cref="IImplementationFactory.ManifestFor"/> returns null) is reported
-/// <em>skipped</em> with the reason, never passed; a claimed profile passes only when the run is conformant
-/// (every rule Pass, Not applicable or an Expected divergence the manifest declares), and otherwise fails with the
-/// full report (<see cref="ReportWriter.Render"/>) as the message, counterexamples and replay command included.
+/// <em>skipped</em> with the reason, never passed; a claimed profile is checked through FsCheck by
+/// <see cref="GupProperty.Check"/> (the property of <see cref="GupProperty.ConformsTo"/>, <see cref="RunOptions.Sequences"/>
+/// tests from the replay seed of <see cref="RunOptions.Seed"/>) and passes only when no sequence failed and every rule is
+/// Pass, Not applicable or an Expected divergence the manifest declares. A failure's message is FsCheck's own
+/// ("Falsifiable, after N tests …" with its seed) followed by the shrunk counterexample report, or the rules that failed
+/// the run as a whole.
 /// </summary>
 public abstract class GupConformanceSpecificationTests
 {
@@ -44,7 +47,7 @@ public abstract class GupConformanceSpecificationTests
         var manifest = factory.ManifestFor(profile);
         Skip.If(manifest is null, $"implementation '{factory.Name}' does not claim profile '{profileId}'");
 
-        var result = ConformanceRun.Run(factory, profile, Options);
-        Assert.True(result.Conformant, ReportWriter.Render(result));
+        var check = GupProperty.Check(factory, profile, Options);
+        Assert.True(check.Conformant, check.Message);
     }
 }

@@ -86,7 +86,7 @@ public sealed class HostilePluginTests
         Assert.Contains("ProcessProtocolException[LineTooLong]", r.Out, StringComparison.Ordinal);
         Assert.Contains($"over the limit of {ProcessLimits.MaxStdoutLineBytes.ToString(CultureInfo.InvariantCulture)} bytes", r.Out, StringComparison.Ordinal);
         Assert.True(r.PeakKb < MemoryBoundKb, $"peak {r.PeakKb} kB");
-        Assert.Empty(Running("stdout_endless.py"));
+        Assert.Empty(Running(Path.Combine(Faults, "stdout_endless.py")));
     }
 
     [Fact]

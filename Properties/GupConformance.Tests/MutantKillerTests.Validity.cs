@@ -254,13 +254,17 @@ public sealed partial class MutantKillerTests
     }
 
     [Fact]
-    public void VALIDITY_iter_init_bvec_and_xarray_take_one_segment_inside_one_region()
+    public void VALIDITY_iter_init_bvec_segments_and_the_one_xarray_segment_lie_inside_one_region()
     {
         var r = Anon(Profiles.Linux618, folios: 4);
         Assert.Null(r.Invalid(new IterInit(1, IterKind.Bvec, IterDir.Source, [new IterSeg(A, 4 * 4096)])));
-        Assert.Contains("BVEC/XARRAY", r.Invalid(new IterInit(1, IterKind.Bvec, IterDir.Source, [new IterSeg(A + VPage, 4 * 4096)])));
-        Assert.Contains("BVEC/XARRAY", r.Invalid(new IterInit(1, IterKind.Bvec, IterDir.Source, [new IterSeg(A, 4096), new IterSeg(A + VPage, 4096)])));
-        Assert.Contains("BVEC/XARRAY", r.Invalid(new IterInit(1, IterKind.Xarray, IterDir.Source, [new IterSeg(VHole, 4096)])));
+        Assert.Null(r.Invalid(new IterInit(1, IterKind.Bvec, IterDir.Source, [new IterSeg(A, 4096), new IterSeg(A + 4096, 4096)])));
+        Assert.Contains("BVEC takes", r.Invalid(new IterInit(1, IterKind.Bvec, IterDir.Source, [new IterSeg(A + VPage, 4 * 4096)])));
+        Assert.Contains("BVEC takes", r.Invalid(new IterInit(1, IterKind.Bvec, IterDir.Source, [new IterSeg(A, 4096), new IterSeg(A + (4 * VPage), 4096)])));
+        Assert.Contains("BVEC takes", r.Invalid(new IterInit(1, IterKind.Bvec, IterDir.Source, [new IterSeg(A, 4096), new IterSeg(A, 0)])));
+        Assert.Contains("BVEC takes", r.Invalid(new IterInit(1, IterKind.Bvec, IterDir.Source, [])));
+        Assert.Contains("XARRAY takes", r.Invalid(new IterInit(1, IterKind.Xarray, IterDir.Source, [new IterSeg(VHole, 4096)])));
+        Assert.Contains("XARRAY takes", r.Invalid(new IterInit(1, IterKind.Xarray, IterDir.Source, [new IterSeg(A, 4096), new IterSeg(A + 4096, 4096)])));
     }
 
     [Fact]
@@ -309,15 +313,41 @@ public sealed partial class MutantKillerTests
     }
 
     [Fact]
-    public void VALIDITY_bio_add_segments_must_be_512_byte_multiples_in_address_and_length()
+    public void VALIDITY_bio_add_segments_must_be_block_multiples_only_where_v6_18_aligns_the_whole_bio()
     {
-        var r = Anon(Profiles.Linux618, folios: 4)
+        ModelRun Run(Profile p) => Anon(p, folios: 4)
             .Do(new IterInit(1, IterKind.Ubuf, IterDir.Source, [new IterSeg(A, 100)]))
             .Do(new IterInit(2, IterKind.Ubuf, IterDir.Source, [new IterSeg(A + 100, 512)]))
-            .Do(new IterInit(3, IterKind.Ubuf, IterDir.Source, [new IterSeg(A + 512, 1024)]));
-        Assert.Contains("multiples of 512 bytes", r.Invalid(new BioAdd(1, 1, 4)));
-        Assert.Contains("multiples of 512 bytes", r.Invalid(new BioAdd(1, 2, 4)));
+            .Do(new IterInit(3, IterKind.Ubuf, IterDir.Source, [new IterSeg(A + 512, 1024)]))
+            .Do(new IterInit(4, IterKind.Bvec, IterDir.Source, [new IterSeg(A + 100, 512)]));
+        var r = Run(Profiles.Linux618);
+        Assert.Contains("multiples of the logical block size", r.Invalid(new BioAdd(1, 1, 4)));
+        Assert.Contains("multiples of the logical block size", r.Invalid(new BioAdd(1, 2, 4)));
         Assert.Null(r.Invalid(new BioAdd(1, 3, 4)));
+        Assert.Contains("multiples of the logical block size", r.Invalid(new BioAdd(1, 3, 4, 1024)));
+        Assert.Null(r.Invalid(new BioAdd(1, 4, 4, 4096)));
+        Assert.Contains("512, 1024, 2048 or 4096", r.Invalid(new BioAdd(1, 3, 4, 8192)));
+        Assert.Contains("512, 1024, 2048 or 4096", r.Invalid(new BioAdd(1, 3, 4, 768)));
+
+        // v6.0–v6.17 trim each extraction (BIO-LOGICAL-BLOCK-TRIM) and ≤ v5.19 never trims: any segment is valid.
+        foreach (var p in new[] { Profiles.Linux612Stable, Profiles.Linux519 })
+        {
+            var q = Run(p);
+            Assert.Null(q.Invalid(new BioAdd(1, 1, 4, 4096)));
+            Assert.Null(q.Invalid(new BioAdd(1, 2, 4)));
+        }
+    }
+
+    [Fact]
+    public void VALIDITY_a_bvec_bio_before_bio_iov_bvec_set_must_fit_max_vecs()
+    {
+        var r = Anon(Profiles.Linux57, folios: 4)
+            .Do(new IterInit(1, IterKind.Bvec, IterDir.Source, [new IterSeg(A, 4096), new IterSeg(A + 8192, 4096)]));
+        Assert.Contains("before bio_iov_bvec_set() (5.6, 5.7) is not modelled", r.Invalid(new BioAdd(1, 1, 1)));
+        Assert.Null(r.Invalid(new BioAdd(1, 1, 2)));
+        Assert.Null(Anon(Profiles.Linux519, folios: 4)
+            .Do(new IterInit(1, IterKind.Bvec, IterDir.Source, [new IterSeg(A, 4096), new IterSeg(A + 8192, 4096)]))
+            .Invalid(new BioAdd(1, 1, 1)));
     }
 
     [Fact]

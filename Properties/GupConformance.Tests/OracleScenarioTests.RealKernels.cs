@@ -95,22 +95,22 @@ public sealed partial class OracleScenarioTests
     }
 
     [Fact]
-    public void NETFS_EMPTY_RETURNS_ERROR_an_extraction_over_a_hole_is_returned_since_the_2026_fix()
+    public void NETFS_FAIL_WHOLE_ON_ERROR_an_extraction_over_a_hole_is_returned_by_the_stable_fix()
     {
         // 6.12 kernel: iov_iter_init(UBUF over a hole); netfs_extract_user_iter() → -EFAULT where the model said 0.
         var now = new ModelRun(Profiles.Linux612Stable).Do(new IterInit(1, IterKind.Ubuf, IterDir.Source, [new IterSeg(A + 0x400, 3584)]));
         now.Do(new NetfsExtract(1, 1, 519));
         Assert.Equal("-EFAULT", now.V("result"));
-        Assert.True(now.Exercised("NETFS-EMPTY-RETURNS-ERROR"));
+        Assert.True(now.Exercised("NETFS-FAIL-WHOLE-ON-ERROR"));
 
         var before = new ModelRun(Profiles.Linux68).Do(new IterInit(1, IterKind.Ubuf, IterDir.Source, [new IterSeg(A + 0x400, 3584)]));
         before.Do(new NetfsExtract(1, 1, 519));
         Assert.Equal("0", before.V("result"));
-        Assert.False(before.Exercised("NETFS-EMPTY-RETURNS-ERROR"));
+        Assert.False(before.Exercised("NETFS-FAIL-WHOLE-ON-ERROR"));
     }
 
     [Fact]
-    public void NETFS_EMPTY_RETURNS_ERROR_ENOMEM_after_some_bvecs_drops_their_pins()
+    public void NETFS_FAIL_WHOLE_ON_ERROR_ENOMEM_after_some_bvecs_drops_their_pins()
     {
         // An IOVEC whose second segment lies on a folio whose refcount wrapped: the second extraction's grab fails
         // the sign check (-ENOMEM), and -ENOMEM is returned even with a bvec built, its pin given back.
@@ -120,7 +120,7 @@ public sealed partial class OracleScenarioTests
             .Do(new IterInit(1, IterKind.Iovec, IterDir.Dest, [new IterSeg(A, 2048), new IterSeg(B, 2048)]))
             .Do(new NetfsExtract(1, 1, 4096));
         Assert.Equal("-ENOMEM", r.V("result"));
-        Assert.True(r.Exercised("NETFS-EMPTY-RETURNS-ERROR"));
+        Assert.True(r.Exercised("NETFS-FAIL-WHOLE-ON-ERROR"));
         r.Inspect("r1.f0");
         Assert.Equal("1", r.V("refcount"));
         Assert.Equal("0", r.V("pincount"));
@@ -164,7 +164,7 @@ public sealed partial class OracleScenarioTests
     [Theory]
     [InlineData("linux-6.1.y")]
     [InlineData("linux-6.12.118")]
-    public void BIO_MULTIPAGE_BVEC_contiguous_pages_fill_one_bvec_so_a_bio_holds_more_pages_than_vecs(string profile)
+    public void BIO_FULL_COUNTS_BVECS_contiguous_pages_fill_one_bvec_so_a_bio_holds_more_pages_than_vecs(string profile)
     {
         // 6.12 kernel: an order-3 folio, IOVEC source [folio page 4 + 0xc00, 10240 bytes), bio with max_vecs 2:
         // 4 pages in one bvec (iterator empty, 4 pins), where the model had stopped at 2 pages.
@@ -174,7 +174,7 @@ public sealed partial class OracleScenarioTests
             .Do(new BioAdd(1, 1, 2));
         Assert.Equal("4", r.V("bio_pages"));
         Assert.Equal("0", r.V("iter_count"));
-        Assert.True(r.Exercised("BIO-MULTIPAGE-BVEC"));
+        Assert.True(r.Exercised("BIO-FULL-COUNTS-BVECS"));
         r.Inspect("r1.f0");
         Assert.Equal("5", r.V("refcount")); // four refs (6.1.y) or four exact pins (6.12), one per page
 

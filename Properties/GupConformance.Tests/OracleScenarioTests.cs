@@ -552,7 +552,7 @@ public sealed partial class OracleScenarioTests
     }
 
     [Fact]
-    public void API_UNLOCKED_LONGTERM_the_unlocked_calls_refuse_FOLL_LONGTERM_before_6_3()
+    public void API_UNLOCKED_LONGTERM_the_unlocked_calls_refuse_FOLL_LONGTERM_before_6_2()
     {
         Assert.Equal("-EINVAL", Result(Profiles.Linux519, Pin(1, A, 1, Foll.LongTerm, EntryPoint.PinUserPagesUnlocked)));
         Assert.Equal("-EINVAL", Result(Profiles.Linux57, Get(1, A, 1, Foll.LongTerm, EntryPoint.GetUserPagesUnlocked)));
@@ -631,6 +631,41 @@ public sealed partial class OracleScenarioTests
         Assert.Equal("100", clamped.V("offset0"));
         Assert.Equal("1004", clamped.V("iter_count"));
         Assert.True(clamped.Exercised("IOV-OFFSET0"));
+    }
+
+    [Fact]
+    public void IOV_ALLOC_ENOMEM_a_failed_pages_array_is_ENOMEM_before_any_pin_and_consumes_nothing()
+    {
+        // 6.12.118 iov_iter_extract_user_pages(): want_pages_array() before pin_user_pages_fast(). Without the fault the
+        // same call pins r1.f0..r1.f2 for 8192 bytes.
+        var failed = Iter(Profiles.Linux612Stable, IterKind.Ubuf, IterDir.Dest, new IterSeg(A + 512, 8192))
+            .Do(new IterExtract(10, 1, 1 << 20, 16, AllocFails: true));
+        Assert.Equal("-ENOMEM", failed.V("result"));
+        Assert.Equal("[]", failed.V("pages"));
+        Assert.Equal(FieldCheck.Absent, failed.V("offset0"));
+        Assert.Equal("8192", failed.V("iter_count"));
+        Assert.True(failed.Exercised("IOV-ALLOC-ENOMEM"));
+        Assert.Equal("1", failed.Inspect("r1.f0").V("refcount"));
+        Assert.Equal("0", failed.Vmstat().V("nr_foll_pin_acquired"));
+        var ok = Iter(Profiles.Linux612Stable, IterKind.Ubuf, IterDir.Dest, new IterSeg(A + 512, 8192)).Do(new IterExtract(10, 1, 1 << 20, 16));
+        Assert.Equal("8192", ok.V("result"));
+        Assert.Equal("3", ok.Vmstat().V("nr_foll_pin_acquired"));
+
+        // Every kernel-backed kind allocates too (KVEC, BVEC in one segment or, v6.13+, several, XARRAY).
+        foreach (var (p, kind) in new[] { (Profiles.Linux68, IterKind.Kvec), (Profiles.Linux612Stable, IterKind.Bvec), (Profiles.Linux618, IterKind.Bvec), (Profiles.Linux65, IterKind.Xarray) })
+        {
+            var k = Iter(p, kind, IterDir.Source, new IterSeg(A, 4096)).Do(new IterExtract(10, 1, 4096, 4, AllocFails: true));
+            Assert.Equal("-ENOMEM", k.V("result"));
+            Assert.Equal("4096", k.V("iter_count"));
+        }
+
+        // Only the answers given before the allocation escape it: maxsize 0, DISCARD, the RFC's KVEC, and the v6.3–v6.5
+        // empty leading KVEC (6.8 fixed it, and then allocates).
+        Assert.Equal("0", Iter(Profiles.Linux618, IterKind.Ubuf, IterDir.Dest, new IterSeg(A, 4096)).Do(new IterExtract(10, 1, 0, 4, AllocFails: true)).V("result"));
+        Assert.Equal("-EFAULT", Iter(Profiles.Linux618, IterKind.Discard, IterDir.Dest, new IterSeg(0, 4096)).Do(new IterExtract(10, 1, 4096, 4, AllocFails: true)).V("result"));
+        Assert.Equal("-EFAULT", Iter(Profiles.Proposal2022IovExtractRfc, IterKind.Kvec, IterDir.Source, new IterSeg(A, 4096)).Do(new IterExtract(10, 1, 4096, 4, AllocFails: true)).V("result"));
+        Assert.Equal("0", Iter(Profiles.Linux65, IterKind.Kvec, IterDir.Source, new IterSeg(A, 0), new IterSeg(A, 4096)).Do(new IterExtract(10, 1, 4096, 4, AllocFails: true)).V("result"));
+        Assert.Equal("-ENOMEM", Iter(Profiles.Linux68, IterKind.Kvec, IterDir.Source, new IterSeg(A, 0), new IterSeg(A, 4096)).Do(new IterExtract(10, 1, 4096, 4, AllocFails: true)).V("result"));
     }
 
     [Fact]
@@ -730,10 +765,83 @@ public sealed partial class OracleScenarioTests
     public void BIO_CLEANUP_FLAGS_the_flag_says_how_pages_are_held()
     {
         Assert.Equal("BIO_PAGE_PINNED", BioRun(Profiles.Linux618, IterKind.Ubuf, new IterSeg(A, 4096)).Do(new BioAdd(1, 1, 4)).V("bio_flags"));
-        Assert.Equal("0", BioRun(Profiles.Linux618, IterKind.Bvec, new IterSeg(A, 4096)).Do(new BioAdd(1, 1, 4)).V("bio_flags"));
-        Assert.Equal("BIO_NO_PAGE_REF", BioRun(Profiles.Linux519, IterKind.Bvec, new IterSeg(A, 4096)).Do(new BioAdd(1, 1, 4)).V("bio_flags"));
+        Assert.Equal("BIO_CLONED", BioRun(Profiles.Linux618, IterKind.Bvec, new IterSeg(A, 4096)).Do(new BioAdd(1, 1, 4)).V("bio_flags"));
+        Assert.Equal("BIO_CLONED|BIO_NO_PAGE_REF", BioRun(Profiles.Linux519, IterKind.Bvec, new IterSeg(A, 4096)).Do(new BioAdd(1, 1, 4)).V("bio_flags"));
         Assert.Equal("0", BioRun(Profiles.Linux519, IterKind.Ubuf, new IterSeg(A, 4096)).Do(new BioAdd(1, 1, 4)).V("bio_flags"));
         Assert.Equal("BIO_PAGE_PINNED", BioRun(Profiles.Proposal2023IovExtractV8, IterKind.Iovec, new IterSeg(A, 4096)).Do(new BioAdd(1, 1, 4)).V("bio_flags"));
+    }
+
+    [Fact]
+    public void BIO_FLAG_BITS_BIO_BVEC_CLONED_the_flags_as_each_eras_bi_flags_bits()
+    {
+        // 6.1.192 blk_types.h: BIO_NO_PAGE_REF = 0, BIO_CLONED = 1; bio_iov_bvec_set() sets both.
+        var legacy = BioRun(Profiles.Linux519, IterKind.Bvec, new IterSeg(A, 4096)).Do(new BioAdd(1, 1, 4));
+        Assert.Equal("0x3", legacy.V("bio_flag_bits"));
+        Assert.True(legacy.Exercised("BIO-BVEC-CLONED"));
+        Assert.True(legacy.Exercised("BIO-FLAG-BITS"));
+        Assert.Equal("0x0", BioRun(Profiles.Linux62, IterKind.Ubuf, new IterSeg(A, 4096)).Do(new BioAdd(1, 1, 4)).V("bio_flag_bits"));
+
+        // 6.12.118: BIO_PAGE_PINNED = 0, BIO_CLONED = 1; a BVEC bio is BIO_CLONED alone.
+        Assert.Equal("0x2", BioRun(Profiles.Linux612Stable, IterKind.Bvec, new IterSeg(A, 4096)).Do(new BioAdd(1, 1, 4)).V("bio_flag_bits"));
+        Assert.Equal("0x1", BioRun(Profiles.Linux612Stable, IterKind.Iovec, new IterSeg(A, 4096)).Do(new BioAdd(1, 1, 4)).V("bio_flag_bits"));
+
+        // v8: BIO_PAGE_PINNED = 0, BIO_PAGE_REFFED = 1, BIO_CLONED = 2.
+        var v8 = BioRun(Profiles.Proposal2023IovExtractV8, IterKind.Bvec, new IterSeg(A, 4096)).Do(new BioAdd(1, 1, 4));
+        Assert.Equal("BIO_CLONED", v8.V("bio_flags"));
+        Assert.Equal("0x4", v8.V("bio_flag_bits"));
+
+        // Before bio_iov_bvec_set() (5.7): BIO_NO_PAGE_REF alone.
+        var old = BioRun(Profiles.Linux57, IterKind.Bvec, new IterSeg(A, 4096)).Do(new BioAdd(1, 1, 4));
+        Assert.Equal("BIO_NO_PAGE_REF", old.V("bio_flags"));
+        Assert.Equal("0x1", old.V("bio_flag_bits"));
+        Assert.False(old.Exercised("BIO-BVEC-CLONED"));
+    }
+
+    [Fact]
+    public void BIO_LOGICAL_BLOCK_TRIM_a_cut_extraction_is_trimmed_to_the_block_and_retried_from_the_reverted_bytes()
+    {
+        // 6.12.118, lbs 4096, max_vecs 2, 8192 bytes at A+512: extraction 1 pins r1.f0, r1.f1 (7680 bytes), trims 3584 and
+        // keeps both pages (4096 bytes, one bvec: f1 follows f0 physically); extraction 2 (maxpages 1) pins r1.f1 again for
+        // 3584 bytes, trims all of it, unpins it and fails with -EFAULT, which the non-empty bio swallows.
+        var r = BioRun(Profiles.Linux612Stable, IterKind.Ubuf, new IterSeg(A + 512, 8192)).Do(new BioAdd(1, 1, 2, 4096));
+        Assert.Equal("0", r.V("result"));
+        Assert.Equal("2", r.V("bio_pages"));
+        Assert.Equal("4096", r.V("iter_count"));
+        Assert.True(r.Exercised("BIO-LOGICAL-BLOCK-TRIM"));
+        Assert.Equal("1025", r.Inspect("r1.f1").V("refcount"));
+        r.Vmstat();
+        Assert.Equal("3", r.V("nr_foll_pin_acquired"));
+        Assert.Equal("1", r.V("nr_foll_pin_released"));
+
+        // ≤ v5.19 nothing is trimmed: the second extraction adds r1.f2 for the last 512 bytes.
+        var untrimmed = BioRun(Profiles.Linux519, IterKind.Ubuf, new IterSeg(A + 512, 8192)).Do(new BioAdd(1, 1, 2, 4096));
+        Assert.Equal("3", untrimmed.V("bio_pages"));
+        Assert.Equal("0", untrimmed.V("iter_count"));
+        Assert.False(untrimmed.Exercised("BIO-LOGICAL-BLOCK-TRIM"));
+    }
+
+    [Fact]
+    public void BIO_LOGICAL_BLOCK_TRIM_pages_past_the_trimmed_size_go_back_at_once_and_an_empty_bio_fails()
+    {
+        // 6.2 (refs, put_page as in 6.1.192): 6144 bytes at A, lbs 4096: r1.f1 is taken, trimmed away and put; the retry
+        // takes it again for 2048 bytes, trims to nothing and puts it; the bio keeps r1.f0 only.
+        var r = BioRun(Profiles.Linux62, IterKind.Ubuf, new IterSeg(A, 6144)).Do(new BioAdd(1, 1, 4, 4096));
+        Assert.Equal("0", r.V("result"));
+        Assert.Equal("1", r.V("bio_pages"));
+        Assert.Equal("2048", r.V("iter_count"));
+        Assert.Equal("1", r.Inspect("r1.f1").V("refcount"));
+        Assert.Equal("2", r.Inspect("r1.f0").V("refcount"));
+
+        // 6.12.118: 2048 bytes on a 4096-byte device: the only extraction is trimmed to nothing, r1.f0 is unpinned, and
+        // the empty bio returns -EFAULT with the iterator as it was.
+        var empty = BioRun(Profiles.Linux612Stable, IterKind.Ubuf, new IterSeg(A, 2048)).Do(new BioAdd(1, 1, 4, 4096));
+        Assert.Equal("-EFAULT", empty.V("result"));
+        Assert.Equal("0", empty.V("bio_pages"));
+        Assert.Equal("2048", empty.V("iter_count"));
+        Assert.Equal("1", empty.Inspect("r1.f0").V("refcount"));
+        empty.Vmstat();
+        Assert.Equal("1", empty.V("nr_foll_pin_acquired"));
+        Assert.Equal("1", empty.V("nr_foll_pin_released"));
     }
 
     [Fact]
@@ -1034,6 +1142,7 @@ public sealed partial class OracleScenarioTests
             new IterInit(4, IterKind.Bvec, IterDir.Source, [new IterSeg(B, 8192)]), new IterExtract(6, 4, 1 << 20, 4),
             new IterInit(5, IterKind.Discard, IterDir.Dest, [new IterSeg(0, 4096)]), new IterExtract(7, 5, 4096, 1),
             new IterInit(6, IterKind.Xarray, IterDir.Source, [new IterSeg(B, 4096)]), new IterExtract(8, 6, 4096, 1),
+            new IterInit(7, IterKind.Ubuf, IterDir.Dest, [new IterSeg(A, 4096)]), new IterExtract(9, 7, 4096, 1, AllocFails: true),
         ];
         yield return
         [
@@ -1042,6 +1151,7 @@ public sealed partial class OracleScenarioTests
             new BioAdd(1, 1, 8), new BioRelease(1, true),
             new IterInit(2, IterKind.Bvec, IterDir.Source, [new IterSeg(A, 4096)]), new BioAdd(2, 2, 1), new BioRelease(2, false),
             new IterInit(3, IterKind.Ubuf, IterDir.Dest, [new IterSeg(A + (64 * Page), 4096)]), new BioAdd(3, 3, 1),
+            new IterInit(4, IterKind.Ubuf, IterDir.Dest, [new IterSeg(A + 512, 8192)]), new BioAdd(4, 4, 2, 4096),
             new InspectFolio("r1.f0"), new InspectFolio("r2.f0"),
             new IterInit(4, IterKind.Ubuf, IterDir.Dest, [new IterSeg(A + (2 * Page) + 2048, 8192)]), new BioAdd(4, 4, 2),
         ];
@@ -1058,6 +1168,16 @@ public sealed partial class OracleScenarioTests
             new IterInit(1, IterKind.Iovec, IterDir.Dest, [new IterSeg(A, 8192), new IterSeg(C, 4096)]), new NetfsExtract(1, 1, 1 << 20),
             new NetfsFree(1), new IterInit(2, IterKind.Bvec, IterDir.Dest, [new IterSeg(B, 4096)]), new NetfsExtract(2, 2, 4096),
             new IterInit(3, IterKind.Ubuf, IterDir.Dest, [new IterSeg(C + (64 * Page), 4096)]), new NetfsExtract(3, 3, 4096),
+        ];
+        yield return
+        [
+            // Issue 13: a walk into the adjacent mapping, a faulted zero-region page found again, long-term P2PDMA pins.
+            Map(1, RegionKind.Anon, A, 2), Map(2, RegionKind.Zero, A + (2 * Page), 2), Get(1, A, 4, Foll.Write),
+            Get(2, A + (2 * Page), 1), Pin(3, A, 1, Foll.LongTerm | Foll.PciP2pDma),
+            Pin(4, A, 1, Foll.LongTerm | Foll.PciP2pDma, EntryPoint.PinUserPagesUnlocked),
+            Pin(5, A, 2), new UnpinArray(5, ReleaseFn.UnpinUserPages, 0, 2, Errno: 14),
+            new UnpinArray(5, ReleaseFn.UnpinUserPages, 0, 2, NullPrefix: 1),
+            new IterInit(1, IterKind.Ubuf, IterDir.Dest, [new IterSeg(A, 8192)]), new BioAdd(1, 1, 2),
         ];
     }
 }

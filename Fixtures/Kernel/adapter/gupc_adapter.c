@@ -866,41 +866,46 @@ static int gupc_iter_init(struct gupc_iter_init *in)
 			iov_iter_kvec(&it->it, dir, it->kvec, in->nr_segs, it->total);
 		break;
 	case GUPC_BVEC: {
-		/* One bio_vec per run of physically consecutive pages: a bvec may span pages only that way. */
-		struct page **pages;
-		unsigned long n, k, nb = 0;
-		size_t off = it->segs[0].addr & ~PAGE_MASK, left = it->segs[0].len;
+		/*
+		 * One bio_vec per segment, split further only where pages are not physically consecutive (a bvec may span
+		 * pages only that way; the contract's segments are, so each is one bvec).
+		 */
+		unsigned long total = 0, nb = 0;
 
-		if (in->nr_segs != 1) {
-			ret = -EINVAL;
-			break;
-		}
-		ret = gupc_seg_pages(&it->segs[0], &pages, &n);
-		if (ret)
-			break;
-		it->bvec = kvcalloc(n ? n : 1, sizeof(*it->bvec), GFP_KERNEL);
+		for (i = 0; i < in->nr_segs; i++)
+			total += DIV_ROUND_UP((it->segs[i].addr & ~PAGE_MASK) + it->segs[i].len, PAGE_SIZE);
+		it->bvec = kvcalloc(total ? total : 1, sizeof(*it->bvec), GFP_KERNEL);
 		if (!it->bvec) {
-			kvfree(pages);
 			ret = -ENOMEM;
 			break;
 		}
-		for (k = 0; k < n;) {
-			unsigned long run = 1;
-			size_t len;
+		for (i = 0; i < in->nr_segs && !ret; i++) {
+			struct page **pages;
+			unsigned long n, k;
+			size_t off = it->segs[i].addr & ~PAGE_MASK, left = it->segs[i].len;
 
-			while (k + run < n && page_to_pfn(pages[k + run]) == page_to_pfn(pages[k]) + run)
-				run++;
-			len = min_t(size_t, left, (run << PAGE_SHIFT) - off);
-			it->bvec[nb].bv_page = pages[k];
-			it->bvec[nb].bv_offset = off;
-			it->bvec[nb].bv_len = len;
-			nb++;
-			left -= len;
-			off = 0;
-			k += run;
+			ret = gupc_seg_pages(&it->segs[i], &pages, &n);
+			if (ret)
+				break;
+			for (k = 0; k < n;) {
+				unsigned long run = 1;
+				size_t len;
+
+				while (k + run < n && page_to_pfn(pages[k + run]) == page_to_pfn(pages[k]) + run)
+					run++;
+				len = min_t(size_t, left, (run << PAGE_SHIFT) - off);
+				it->bvec[nb].bv_page = pages[k];
+				it->bvec[nb].bv_offset = off;
+				it->bvec[nb].bv_len = len;
+				nb++;
+				left -= len;
+				off = 0;
+				k += run;
+			}
+			kvfree(pages);
 		}
-		kvfree(pages);
-		iov_iter_bvec(&it->it, dir, it->bvec, nb, it->segs[0].len);
+		if (!ret)
+			iov_iter_bvec(&it->it, dir, it->bvec, nb, it->total);
 		break;
 	}
 	case GUPC_XARRAY: {
@@ -1019,6 +1024,31 @@ static void gupc_free_bio(struct bio *bio)
 	kfree(bio);
 }
 
+/*
+ * The ram disk stands for a device of the logical block size the command names: bio_iov_iter_get_pages() trims each
+ * extraction to bdev_logical_block_size() (v6.0-v6.17), and nothing is ever submitted, so the limit is all that matters.
+ */
+static int gupc_set_logical_block_size(struct block_device *bdev, unsigned int lbs)
+{
+	struct request_queue *q = bdev_get_queue(bdev);
+
+	if (lbs != 512 && lbs != 1024 && lbs != 2048 && lbs != 4096)
+		return -EINVAL;
+	if (bdev_logical_block_size(bdev) == lbs)
+		return 0;
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+	{
+		struct queue_limits lim = queue_limits_start_update(q);
+
+		lim.logical_block_size = lbs;
+		return queue_limits_commit_update(q, &lim);
+	}
+#else
+	blk_queue_logical_block_size(q, lbs);
+	return 0;
+#endif
+}
+
 static int gupc_bio_add(struct gupc_bio_add *b)
 {
 	struct gupc_iter *it = xa_load(&gupc_iters, b->iter);
@@ -1032,6 +1062,9 @@ static int gupc_bio_add(struct gupc_bio_add *b)
 	if (!it || !gupc_bio_file || b->max_vecs == 0 || b->max_vecs > BIO_MAX_VECS || xa_load(&gupc_bios, b->bio))
 		return -EINVAL;
 	bdev = I_BDEV(gupc_bio_file->f_mapping->host);
+	r = gupc_set_logical_block_size(bdev, b->logical_block_size);
+	if (r)
+		return r;
 	/*
 	 * Exactly max_vecs bvecs: bio_alloc() rounds the table up to its inline or slab size (4, 16, 64, ...), and the
 	 * contract's max_vecs is the bio's capacity. A BVEC iterator's bio gets none, as bio_iov_vecs_to_alloc() has
@@ -1046,13 +1079,23 @@ static int gupc_bio_add(struct gupc_bio_add *b)
 	r = bio_iov_iter_get_pages(bio, &it->it);
 	b->result = r;
 	b->flags = 0;
+	b->flag_bits = 0;
+	/* The names and the bits both come from this kernel's enum: the contract compares the era's bit numbers. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
-	if (bio_flagged(bio, BIO_PAGE_PINNED))
+	if (bio_flagged(bio, BIO_PAGE_PINNED)) {
 		b->flags |= GUPC_BIO_PAGE_PINNED;
+		b->flag_bits |= 1u << BIO_PAGE_PINNED;
+	}
 #else
-	if (bio_flagged(bio, BIO_NO_PAGE_REF))
+	if (bio_flagged(bio, BIO_NO_PAGE_REF)) {
 		b->flags |= GUPC_BIO_NO_PAGE_REF;
+		b->flag_bits |= 1u << BIO_NO_PAGE_REF;
+	}
 #endif
+	if (bio_flagged(bio, BIO_CLONED)) {
+		b->flags |= GUPC_BIO_CLONED;
+		b->flag_bits |= 1u << BIO_CLONED;
+	}
 	b->pages = 0;
 	bio_for_each_segment(bv, bio, bi)
 		b->pages++;

@@ -21,7 +21,7 @@
 #endif
 
 /* Bumped whenever a struct or a command below changes; the server refuses an adapter of another version. */
-#define GUPC_ADAPTER_VERSION 2
+#define GUPC_ADAPTER_VERSION 3
 
 #define GUPC_ZERO_REGION 0u
 #define GUPC_UNKNOWN_REGION 0xffffffffu
@@ -147,14 +147,17 @@ struct gupc_bio_add {
 	__u32 bio;
 	__u32 iter;
 	__u32 max_vecs;
-	__u32 flags;            /* out: bit 0 BIO_PAGE_PINNED, bit 1 BIO_NO_PAGE_REF */
+	__u32 flags;            /* out: GUPC_BIO_* below */
 	__s64 result;
 	__u64 pages;            /* out: pages held by the bio */
 	__u64 count;            /* out: iov_iter_count() after the call */
+	__u32 logical_block_size; /* the device's bdev_logical_block_size() for this bio: 512, 1024, 2048 or 4096 */
+	__u32 flag_bits;        /* out: bio->bi_flags, only the bits of the flags reported in flags */
 };
 
 #define GUPC_BIO_PAGE_PINNED (1u << 0)
 #define GUPC_BIO_NO_PAGE_REF (1u << 1)
+#define GUPC_BIO_CLONED (1u << 2)
 
 struct gupc_bio_release {
 	__u32 bio;

@@ -687,32 +687,40 @@ static bool do_iter_retention(const struct jval *c, struct jout *o, bool *first,
 
 static bool do_bio_add(const struct jval *c, struct jout *o, bool *first, struct cmd_error *e)
 {
-	uint64_t bio, iter, max_vecs;
+	static const struct { uint32_t bit; const char *name; } names[] = {
+		{ GUPC_BIO_PAGE_PINNED, "BIO_PAGE_PINNED" }, { GUPC_BIO_NO_PAGE_REF, "BIO_NO_PAGE_REF" },
+		{ GUPC_BIO_CLONED, "BIO_CLONED" },
+	};
+	uint64_t bio, iter, max_vecs, lbs;
 	struct gupc_bio_add b;
 	bool f1 = true;
+	size_t i;
 
-	if (!get_u64(c, "bio", &bio, e) || !get_u64(c, "iter", &iter, e) || !get_u64(c, "max_vecs", &max_vecs, e))
+	if (!get_u64(c, "bio", &bio, e) || !get_u64(c, "iter", &iter, e) || !get_u64(c, "max_vecs", &max_vecs, e)
+	    || !get_u64(c, "logical_block_size", &lbs, e))
 		return false;
 	memset(&b, 0, sizeof(b));
 	b.bio = (uint32_t)bio;
 	b.iter = (uint32_t)iter;
 	b.max_vecs = (uint32_t)max_vecs;
+	b.logical_block_size = (uint32_t)lbs;
 	if (!ioctl_ok(GUPC_IOC_BIO_ADD, &b, "bio_iov_iter_get_pages", e))
 		return false;
 	jout_key(o, first, "result");
 	jout_i64(o, b.result);
 	jout_key(o, first, "bio_flags");
 	jout_raw(o, "[");
-	if (b.flags & GUPC_BIO_PAGE_PINNED) {
-		jout_str(o, "BIO_PAGE_PINNED");
-		f1 = false;
-	}
-	if (b.flags & GUPC_BIO_NO_PAGE_REF) {
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!(b.flags & names[i].bit))
+			continue;
 		if (!f1)
 			jout_raw(o, ",");
-		jout_str(o, "BIO_NO_PAGE_REF");
+		jout_str(o, names[i].name);
+		f1 = false;
 	}
 	jout_raw(o, "]");
+	jout_key(o, first, "bio_flag_bits");
+	jout_u64(o, b.flag_bits);
 	jout_key(o, first, "bio_pages");
 	jout_u64(o, b.pages);
 	jout_key(o, first, "iter_count");

@@ -56,6 +56,12 @@ public enum Shape
     /// try_grab_*() test the sign before the flags it fails there too (OVF-SIGN-CHECK-WITHOUT-GRAB).
     /// </summary>
     LookupWrapped,
+
+    /// <summary>
+    /// A long-term pin of a file page through pin_user_pages_fast(): where GUP-fast pins before it vets the page and
+    /// gives a refused pin back, both pin counters move (VMSTAT-FAST-TRANSIENT).
+    /// </summary>
+    FastLongTermFilePin,
 }
 
 /// <summary>
@@ -115,6 +121,7 @@ public static class EdgeCases
         Shape.LongTermFileWrite => "long-term write pin of a file mapping",
         Shape.ZeroPinUnpin => "unpin of a pinned zero page",
         Shape.LookupWrapped => "lookup without pages over a folio whose refcount wrapped",
+        Shape.FastLongTermFilePin => "long-term GUP-fast pin of a file page",
         _ => "extraction from " + kind.ToString()!.ToLowerInvariant(),
     };
 
@@ -173,6 +180,11 @@ public static class EdgeCases
                     if (region.Kind == RegionKind.File && g.Entry.IsPin() && g.Flags.Has(Foll.LongTerm | Foll.Write))
                     {
                         yield return ShapeLabel(Shape.LongTermFileWrite);
+                    }
+
+                    if (region.Kind == RegionKind.File && g.Entry == EntryPoint.PinUserPagesFast && g.Flags.Has(Foll.LongTerm))
+                    {
+                        yield return ShapeLabel(Shape.FastLongTermFilePin);
                     }
                 }
 
@@ -273,7 +285,7 @@ public static class EdgeCases
     private static List<EdgeTarget> Build(Profile p, Facet f)
     {
         var list = new List<EdgeTarget>();
-        foreach (var kind in IterKinds(p, f))
+        foreach (var kind in IterKinds(p, f).Where(k => ZeroSegmentAccepted(p, k)))
         {
             list.Add(new EdgeTarget(ZeroSegmentLabel(kind), EdgeFamily.ZeroLengthSegment) { IterKind = kind });
         }
@@ -317,6 +329,11 @@ public static class EdgeCases
                 shapes.Add(Shape.LookupWrapped);
             }
 
+            if (p.FastPinTransients)
+            {
+                shapes.Add(Shape.FastLongTermFilePin);
+            }
+
             list.AddRange(shapes.Select(s => new EdgeTarget(ShapeLabel(s), EdgeFamily.StateShape) { Shape = s }));
         }
 
@@ -342,6 +359,19 @@ public static class EdgeCases
         }
 
         return (f & Facet.Netfs) != 0 ? [IterKind.Ubuf, IterKind.Iovec, IterKind.Kvec, IterKind.Bvec] : [];
+    }
+
+    /// <summary>
+    /// Whether the model takes an iterator of <paramref name="kind"/> whose first segment is empty (it refuses an empty
+    /// bvec, which the v6.13+ walk lists as a page of no bytes: CONTRACT.md's list of refused inputs), asked from a state
+    /// with one small mapped region.
+    /// </summary>
+    public static bool ZeroSegmentAccepted(Profile p, IterKind kind)
+    {
+        const ulong start = SequenceGenerator.BaseAddress;
+        var state = GupModel.Step(GupModel.Init(p), new MapRegion(1, RegionKind.Anon, start, 2)).Next;
+        IterSeg first = kind == IterKind.Discard ? new(0, 0) : new(start, 0);
+        return GupModel.Precondition(state, new IterInit(1, kind, IterDir.Dest, [first])) is null;
     }
 
     private static List<EdgeTarget> Refusals(Profile p)

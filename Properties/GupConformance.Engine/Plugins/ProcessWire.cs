@@ -47,6 +47,8 @@ public static class ProcessWire
     [
         (Facet.Core, "core"), (Facet.LargeFolios, "large_folios"), (Facet.ZeroPage, "zero_page"), (Facet.IovIter, "iov_iter"),
         (Facet.Bio, "bio"), (Facet.FrameVector, "frame_vector"), (Facet.Netfs, "netfs"),
+        (Facet.ReleaseArguments, "release_arguments"),
+        (Facet.AllocFailure, "alloc_failure"),
     ];
 
     public static void WriteCommand(Utf8JsonWriter w, Command command, Profile profile)
@@ -88,6 +90,15 @@ public static class ProcessWire
                 w.WriteNumber("count", r.Count);
                 w.WriteBoolean("make_dirty", r.MakeDirty);
                 break;
+            case UnpinArray u:
+                w.WriteNumber("call", u.Call);
+                w.WriteString("fn", ReleaseName(u.Fn));
+                w.WriteNumber("index", u.Index);
+                w.WriteNumber("count", u.Count);
+                w.WriteNumber("null_prefix", u.NullPrefix);
+                w.WriteNumber("errno", u.Errno);
+                w.WriteBoolean("make_dirty", u.MakeDirty);
+                break;
             case FolioAddPin a:
                 w.WriteNumber("new_call", a.NewCall);
                 w.WriteNumber("from_call", a.FromCall);
@@ -113,6 +124,11 @@ public static class ProcessWire
                 w.WriteNumber("iter", e.Iter);
                 w.WriteNumber("max_size", e.MaxSize);
                 w.WriteNumber("max_pages", e.MaxPages);
+                if (e.AllocFails)
+                {
+                    w.WriteBoolean("alloc_fails", true);
+                }
+
                 break;
             case IterRetention q:
                 w.WriteNumber("iter", q.Iter);
@@ -121,6 +137,7 @@ public static class ProcessWire
                 w.WriteNumber("bio", b.Bio);
                 w.WriteNumber("iter", b.Iter);
                 w.WriteNumber("max_vecs", b.MaxVecs);
+                w.WriteNumber("logical_block_size", b.LogicalBlockSize);
                 break;
             case BioRelease b:
                 w.WriteNumber("bio", b.Bio);
@@ -234,6 +251,7 @@ public static class ProcessWire
                 "extract_mode" => o with { ExtractMode = Int(v, at) },
                 "bio_flags" => o with { BioFlags = Strings(v, at) },
                 "bio_pages" => o with { BioPages = Int(v, at) },
+                "bio_flag_bits" => o with { BioFlagBits = Int(v, at) },
                 "got_ref" => o with { GotRef = Bool(v, at) },
                 "is_pfns" => o with { IsPfns = Bool(v, at) },
                 "nr_frames" => o with { NrFrames = Int(v, at) },

@@ -74,14 +74,7 @@ public static class TraceReplay
             return new ReplayResult(trace, tracePath, profile, implId, ReplayVerdict.Passed, r, null, null);
         }
 
-        var kind = r.Status switch
-        {
-            SequenceStatus.Diverged => FailureKind.Divergence,
-            SequenceStatus.Crashed => FailureKind.Crash,
-            SequenceStatus.TimedOut => FailureKind.Timeout,
-            SequenceStatus.ModelError => FailureKind.ModelError,
-            _ => FailureKind.Invalid,
-        };
+        var kind = FailureKinds.Of(r.Status);
         var c = new Counterexample
         {
             Number = 1,

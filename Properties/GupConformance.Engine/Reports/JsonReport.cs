@@ -156,6 +156,7 @@ public static class JsonReport
         }
 
         w.WriteEndArray();
+        ShardJson.WriteRunTail(w, r);
         w.WriteEndObject();
     }
 

@@ -16,12 +16,12 @@ public sealed class Reproducer_broken_pin_bias_adds_refs_linux_6_18_1
         var profile = Profiles.Get("linux-6.18");
         IImplementationFactory factory = GupConformance.Fixtures.Broken.BrokenImplementations.Find("broken-pin-bias-adds-refs")!.Factory;
         using var impl = factory.Create(profile);
-        // [0] map r5 anon [0x18013000, 0x18014000): 1 small folio
-        impl.Execute(new MapRegion(5, RegionKind.Anon, 0x18013000UL, 1, 0, 1));
-        // [1] pin_user_pages(start=0x18013000, nr=1, 0) [call 4]
-        impl.Execute(new Gup(4, EntryPoint.PinUserPages, 0x18013000UL, 1, Foll.None, true));
-        // after [1]: inspect r5.f0
-        var observed = impl.Execute(new InspectFolio("r5.f0")).Fields();
+        // [0] map r4 anon [0x30c00000, 0x30c01000): 1 small folio
+        impl.Execute(new MapRegion(4, RegionKind.Anon, 0x30c00000UL, 1, 0, 1));
+        // [1] pin_user_pages_remote(start=0x30c00000, nr=1, 0) [call 7]
+        impl.Execute(new Gup(7, EntryPoint.PinUserPagesRemote, 0x30c00000UL, 1, Foll.None, true));
+        // after [1]: inspect r4.f0
+        var observed = impl.Execute(new InspectFolio("r4.f0")).Fields();
         // PIN-BIAS-SMALL: A pin adds GUP_PIN_COUNTING_BIAS (1024) to an order-0 folio
         // If this fails, check try_grab_folio()/try_grab_page(): the FOLL_PIN branch must add refs * GUP_PIN_COUNTING_BIAS for a folio without an exact counter, not refs or refs * (BIAS - 1) twice.
         Xunit.Assert.True(observed.TryGetValue("refcount", out var refcount), "refcount not reported");

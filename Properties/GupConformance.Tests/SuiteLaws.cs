@@ -1,0 +1,130 @@
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+using GupConformance.Engine;
+using GupConformance.Fixtures;
+using GupConformance.Fixtures.Broken;
+using GupConformance.Oracles;
+using GupConformance.Spec;
+
+namespace GupConformance.Tests;
+
+/// <summary>
+/// The suite's own laws over generated input, as FsCheck properties (FsCheck picks the seed and prints it on a failure;
+/// paste it as Replay to run the same tests again). The sequences come from <see cref="GupArb"/>, the profiles and bugs
+/// from the catalogue. Hand-written scenarios stay facts elsewhere.
+/// </summary>
+public sealed class SuiteLaws
+{
+    private static readonly KernelStyleFactory Reference = new();
+
+    private static Arbitrary<Profile> Claimed { get; } =
+        Arb.From(Gen.Elements(Profiles.All.Where(p => Reference.ManifestFor(p) is not null).ToArray()));
+
+    /// <summary>A profile and a sequence under it (all facets), shrunk as a sequence.</summary>
+    private static Property ForAnySequence(Func<Profile, GupSequence, Property> law, int maxLength = RunOptions.DefaultLength) =>
+        Prop.ForAll(Claimed, p => Prop.ForAll(GupArb.Sequences(p, p.Facets, new GupArbOptions { MaxLength = maxLength }), s => law(p, s)));
+
+    [Property(MaxTest = 60)]
+    public Property The_reference_implementation_conforms_on_generated_sequences_under_every_profile_it_claims() =>
+        Prop.ForAll(Claimed, p => GupProperty.ConformsTo(Reference, p));
+
+    /// <summary>Bugs the kill matrix catches on every seed within a few dozen sequences: missing one in 200 is a regression.</summary>
+    private static readonly string[] QuickBugs =
+    [
+        "broken-pin-bias-adds-refs", "broken-ref-no-implied-get", "broken-vmstat-counts-get", "broken-iov-source-takes-refs",
+        "broken-api-pin-returns-einval", "broken-netfs-cleanup-asks-bvec-copy",
+    ];
+
+    [Property(MaxTest = 10)]
+    public Property A_broken_implementation_is_caught_by_a_run_under_a_profile_where_its_bug_is_wrong()
+    {
+        var cases = QuickBugs.Select(n => BrokenImplementations.Find(n)!)
+            .SelectMany(b => Profiles.All.Where(b.Declaration.IsWrongIn).Select(p => (Bug: b, Profile: p)))
+            .ToArray();
+        var arb = Arb.From(
+            from c in Gen.Elements(cases)
+            from seed in Gen.Choose(1, int.MaxValue)
+            select (c.Bug, c.Profile, Seed: (ulong)seed));
+        return Prop.ForAll(arb, t =>
+        {
+            var r = ConformanceRun.Run(t.Bug.Factory, t.Profile, new RunOptions { Seed = t.Seed, StopAtFirstFailure = true, ShrinkAttempts = 1 });
+            return (!r.Conformant && r.Counterexamples.Count > 0)
+                .Label($"{t.Bug.Name} under {t.Profile.Id}, run seed {t.Seed}: not caught in {r.SequencesRun} sequences");
+        });
+    }
+
+    [Property(MaxTest = 30)]
+    public Property The_shrinker_returns_a_valid_failing_sequence_no_longer_than_its_input()
+    {
+        var bug = BrokenImplementations.Find("broken-pin-bias-adds-refs")!;
+        var profile = Profiles.Get("linux-6.18");
+        return Prop.ForAll(GupArb.Sequences(profile, profile.Facets), seq =>
+        {
+            using var executor = new SequenceExecutor(bug.Factory, profile, profile.Facets, TimeSpan.FromSeconds(5));
+            var first = executor.Execute(seq.Commands);
+            if (first.Passed)
+            {
+                return true.Classify(true, "passes (nothing to shrink)");
+            }
+
+            // Greedy descent over the shrinker's candidates, as FsCheck takes them: the first that still fails wins.
+            var shrinker = new Shrinker(profile, profile.Facets);
+            var current = seq.Commands.ToArray();
+            int? failedAt = first.FailedAction;
+            for (var steps = 0; steps < 200; steps++)
+            {
+                var next = shrinker.Candidates(current, failedAt)
+                    .Select(c => (Commands: c, Result: executor.Execute(c)))
+                    .FirstOrDefault(x => !x.Result.Passed);
+                if (next.Commands is null)
+                {
+                    break;
+                }
+
+                Assert.True(next.Commands.Length <= current.Length, "a candidate is longer than what it shrinks");
+                (current, failedAt) = (next.Commands, next.Result.FailedAction);
+            }
+
+            return (current.Length <= seq.Count && Shrinker.Validate(profile, profile.Facets, current) is null && !executor.Execute(current).Passed)
+                .Label($"shrunk {seq.Count} actions to {current.Length}");
+        });
+    }
+
+    [Property(MaxTest = 40)]
+    public Property A_sequence_round_trips_through_the_trace_format_and_replays_to_the_same_verdict() => ForAnySequence((p, seq) =>
+    {
+        var json = TraceJson.Serialize<IReadOnlyList<Command>>(seq.Commands);
+        var back = System.Text.Json.JsonSerializer.Deserialize<List<Command>>(json, TraceJson.Options)!;
+        var bug = BrokenImplementations.Find("broken-pin-bias-adds-refs")!.Factory;
+        using var executor = new SequenceExecutor(bug, p, p.Facets, TimeSpan.FromSeconds(5));
+        var (a, b) = (executor.Execute(seq.Commands), executor.Execute(back));
+        return (back.SequenceEqual(seq.Commands) && a.Status == b.Status && a.ViolatedRules.SequenceEqual(b.ViolatedRules) && a.FailedAction == b.FailedAction)
+            .Label($"{a.Status} [{string.Join(", ", a.ViolatedRules)}] vs {b.Status} [{string.Join(", ", b.ViolatedRules)}]");
+    }, maxLength: 60);
+
+    [Property(MaxTest = 50)]
+    public Property The_model_is_pure_and_deterministic_a_step_leaves_its_input_alone_and_the_same_steps_give_the_same_states() => ForAnySequence((p, seq) =>
+    {
+        var (x, y) = (GupModel.Init(p), GupModel.Init(p));
+        foreach (var cmd in seq.Commands)
+        {
+            // x and y are twins built by the same steps. The model caches a state's description, so x is described
+            // only after it was stepped, and compared with its twin that was not stepped yet.
+            var nx = GupModel.Step(x, cmd);
+            var pure = Snapshot(x) == Snapshot(y);
+            var ny = GupModel.Step(y, cmd);
+            if (!pure || Snapshot(nx.Next) != Snapshot(ny.Next) || nx.Change != ny.Change
+                || !nx.Exercised.SequenceEqual(ny.Exercised))
+            {
+                return false.Label($"not pure or not deterministic at {CommandText.Render(cmd, p)}");
+            }
+
+            (x, y) = (nx.Next, ny.Next);
+        }
+
+        return true.ToProperty();
+    });
+
+    private static string Snapshot(ModelState s) => string.Join('\n', s.Describe().Select(kv => kv.Key + "=" + kv.Value));
+}
