@@ -8,7 +8,7 @@ namespace GupConformance.Fixtures.Broken;
 
 [Broken("gup-walk-stops-at-vma-end",
     ["GUP-WALK-NEXT-VMA", "GUP-PARTIAL-RESULT"],
-    [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
+    [P2015, L56, L57, L519, L61y, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     3,
     "The walk treats the end of the first VMA as the end of the range and returns the entries it has, though the next mapping starts right there.",
     "A walk that looks the VMA up once (vma = find_vma(mm, start)) and loops while start < vma->vm_end, instead of __get_user_pages()'s \"first iteration or cross vma bound\" lookup.")]
@@ -29,7 +29,7 @@ public sealed class GupWalkStopsAtVmaEnd(Profile profile) : KernelStyleImplement
 
 [Broken("zero-write-fault-copies-again",
     ["ZERO-FAULTED-PAGE-KEPT", "ZERO-WRITE-FAULT", "REF-GET-PLUS-ONE", "PIN-BIAS-SMALL", "PIN-PLACEHOLDER-PLUS-ONE"],
-    [P2015, L56, L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
+    [P2015, L56, L57, L519, L61y, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     3,
     "Every write walk of a page in a never-written anonymous mapping faults in a fresh page, as if the zero page were still mapped there: the page an earlier fault installed is dropped from the page table with the references and pins it holds.",
     "A fault decision taken from the VMA (\"this mapping started out on the zero page\") instead of from the PTE (is_zero_pfn(pte_pfn(pte))).")]
@@ -89,7 +89,7 @@ public sealed class IovBvecOneSegmentAfter613(Profile profile) : KernelStyleImpl
 
 [Broken("unpin-errno-count-clamped",
     ["REL-UNPIN-ERRNO-COUNT"],
-    [L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
+    [L519, L61y, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     3,
     "unpin_user_pages() given a -errno count clamps it to the entries it was given and releases them, instead of refusing it.",
     "A port whose npages is bounded by the array it holds (min(npages, nr_entries)) and so never sees the error value, where 146608bb75e6 returns at WARN_ON(IS_ERR_VALUE(npages)).")]
@@ -133,7 +133,7 @@ public sealed class NetfsStableErrorKeepsPartial(Profile profile)
 
 [Broken("bio-full-counts-pages",
     ["BIO-FULL-COUNTS-BVECS"],
-    [L56, L57, L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
+    [L56, L57, L519, L61y, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     3,
     "The bio counts pages against max_vecs: physically contiguous pages never share a bvec, so it stops max_vecs pages in where the kernel goes on filling the same bvec.",
     "bio_full() / nr_pages taken as pages rather than bi_vcnt (the suite's own model before issue 13).")]
@@ -155,7 +155,7 @@ public sealed class ZeroLongtermPinSharesZeroPage(Profile profile) : KernelStyle
 
 [Broken("bio-trim-keeps-tail",
     ["BIO-LOGICAL-BLOCK-TRIM"],
-    [Rfc, L62, V8, L65, L68, L612, L615, L615x32],
+    [L61y, Rfc, L62, V8, L65, L68, L612, L615, L615x32],
     3,
     "__bio_iov_iter_get_pages() trims an extraction to the logical block size but never releases the pages the trimmed size no longer reaches: each keeps its reference or pin for good.",
     "The leak Al Viro pointed out in \"block: relax direct io memory alignment\" (2022-06-30, bio_put_pages() after ALIGN_DOWN), fixed before merge by the `while (i < nr_pages)` release.")]
@@ -169,7 +169,7 @@ public sealed class BioTrimKeepsTail(Profile profile) : KernelStyleImplementatio
 
 [Broken("bio-trim-not-reverted",
     ["BIO-LOGICAL-BLOCK-TRIM"],
-    [Rfc, L62, V8, L65, L68, L612, L615, L615x32],
+    [L61y, Rfc, L62, V8, L65, L68, L612, L615, L615x32],
     3,
     "The trimmed bytes are dropped from the bio but not given back to the iterator (no iov_iter_revert()): the caller believes they were submitted.",
     "An ALIGN_DOWN of the returned size without the matching iov_iter_revert(), as in early versions of the alignment patch.")]
@@ -183,7 +183,7 @@ public sealed class BioTrimNotReverted(Profile profile) : KernelStyleImplementat
 
 [Broken("bio-bvec-not-cloned",
     ["BIO-BVEC-CLONED", "BIO-FLAG-BITS"],
-    [L519, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
+    [L519, L61y, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     3,
     "bio_iov_bvec_set() points the bio at the caller's bvecs but does not flag it BIO_CLONED.",
     "The 5.7-era __bio_iov_bvec_add_pages() flags (BIO_NO_PAGE_REF alone) kept after the bvecs stopped being copied.")]
@@ -198,7 +198,7 @@ public sealed class BioBvecNotCloned(Profile profile) : KernelStyleImplementatio
 
 [Broken("bio-flag-bits-v8-layout",
     ["BIO-FLAG-BITS"],
-    [L519, Rfc, L62, L65, L68, L612, L615, L615x32, L618],
+    [L519, L61y, Rfc, L62, L65, L68, L612, L615, L615x32, L618],
     3,
     "BIO_CLONED is kept at bit 2, where the v8 proposal's enum put it after BIO_PAGE_PINNED and BIO_PAGE_REFFED: the names are right, the bi_flags word is not.",
     "A port written against the v8 series' blk_types.h (BIO_PAGE_PINNED, BIO_PAGE_REFFED, BIO_CLONED) running a kernel without BIO_PAGE_REFFED.")]
