@@ -18,7 +18,7 @@ public partial class KernelStyleImplementation
     {
         var gupFlags = Profile.Flags.Encode(c.Flags);
         var pages = c.WithPages ? new PageArray() : null;
-        var ret = CallEntryPoint(c.Entry, c.Start, c.NrPages, gupFlags, pages);
+        var ret = CallEntryPoint(c.Entry, c.Start, c.NrPages, gupFlags, pages, c.Mm);
         var remembered = pages ?? new PageArray();
         if (ret <= 0 && pages is not null && pages.Length > 0)
         {
@@ -29,15 +29,15 @@ public partial class KernelStyleImplementation
         return new Observation { Result = ret, Pages = pages?.ToRuns() };
     }
 
-    protected long CallEntryPoint(EntryPoint entry, ulong start, long nrPages, long gupFlags, PageArray? pages) => entry switch
+    protected long CallEntryPoint(EntryPoint entry, ulong start, long nrPages, long gupFlags, PageArray? pages, int mm = 0) => entry switch
     {
         EntryPoint.GetUserPages => GetUserPages(start, nrPages, gupFlags, pages),
-        EntryPoint.GetUserPagesRemote => GetUserPagesRemote(start, nrPages, gupFlags, pages),
+        EntryPoint.GetUserPagesRemote => GetUserPagesRemote(mm, start, nrPages, gupFlags, pages),
         EntryPoint.GetUserPagesUnlocked => GetUserPagesUnlocked(start, nrPages, gupFlags, pages),
         EntryPoint.GetUserPagesFast => GetUserPagesFast(start, nrPages, gupFlags, pages),
         EntryPoint.GetUserPagesFastOnly => GetUserPagesFastOnly(start, nrPages, gupFlags, pages),
         EntryPoint.PinUserPages => PinUserPages(start, nrPages, gupFlags, pages),
-        EntryPoint.PinUserPagesRemote => PinUserPagesRemote(start, nrPages, gupFlags, pages),
+        EntryPoint.PinUserPagesRemote => PinUserPagesRemote(mm, start, nrPages, gupFlags, pages),
         EntryPoint.PinUserPagesUnlocked => PinUserPagesUnlocked(start, nrPages, gupFlags, pages),
         EntryPoint.PinUserPagesFast => PinUserPagesFast(start, nrPages, gupFlags, pages),
         EntryPoint.PinUserPagesFastOnly => PinUserPagesFastOnly(start, nrPages, gupFlags, pages),
@@ -59,18 +59,18 @@ public partial class KernelStyleImplementation
         return IsValidGupFlagsLegacy(gupFlags) ? GetUserPagesLocked(start, nrPages, gupFlags | FOLL_TOUCH, pages) : -Errno.EINVAL;
     }
 
-    /// <summary>get_user_pages_remote(): as get_user_pages(), to_set FOLL_TOUCH | FOLL_REMOTE.</summary>
-    protected virtual long GetUserPagesRemote(ulong start, long nrPages, long gupFlags, PageArray? pages)
+    /// <summary>get_user_pages_remote(mm, ...): as get_user_pages(), to_set FOLL_TOUCH | FOLL_REMOTE, walking <paramref name="mm"/>.</summary>
+    protected virtual long GetUserPagesRemote(int mm, ulong start, long nrPages, long gupFlags, PageArray? pages)
     {
         if (ValidGupArgsEra)
         {
             return IsValidGupArgs(pages is not null, ref gupFlags, FOLL_TOUCH | FOLL_REMOTE)
-                ? GetUserPagesLocked(start, nrPages, gupFlags, pages)
+                ? GetUserPagesLocked(start, nrPages, gupFlags, pages, mm)
                 : -Errno.EINVAL;
         }
 
         return IsValidGupFlagsLegacy(gupFlags)
-            ? GetUserPagesLocked(start, nrPages, gupFlags | FOLL_TOUCH | FOLL_REMOTE, pages)
+            ? GetUserPagesLocked(start, nrPages, gupFlags | FOLL_TOUCH | FOLL_REMOTE, pages, mm)
             : -Errno.EINVAL;
     }
 
@@ -146,18 +146,18 @@ public partial class KernelStyleImplementation
             : -Errno.EINVAL;
     }
 
-    /// <summary>pin_user_pages_remote(): to_set FOLL_PIN | FOLL_TOUCH | FOLL_REMOTE; 0 on invalid args from v6.3.</summary>
-    protected virtual long PinUserPagesRemote(ulong start, long nrPages, long gupFlags, PageArray? pages)
+    /// <summary>pin_user_pages_remote(mm, ...): to_set FOLL_PIN | FOLL_TOUCH | FOLL_REMOTE; 0 on invalid args from v6.3.</summary>
+    protected virtual long PinUserPagesRemote(int mm, ulong start, long nrPages, long gupFlags, PageArray? pages)
     {
         if (ValidGupArgsEra)
         {
             return IsValidGupArgs(pages is not null, ref gupFlags, FOLL_PIN | FOLL_TOUCH | FOLL_REMOTE)
-                ? GetUserPagesLocked(start, nrPages, gupFlags, pages)
+                ? GetUserPagesLocked(start, nrPages, gupFlags, pages, mm)
                 : 0;
         }
 
         return IsValidPinFlagsLegacy(gupFlags, pages is not null)
-            ? GetUserPagesLocked(start, nrPages, gupFlags | FOLL_PIN | FOLL_TOUCH | FOLL_REMOTE, pages)
+            ? GetUserPagesLocked(start, nrPages, gupFlags | FOLL_PIN | FOLL_TOUCH | FOLL_REMOTE, pages, mm)
             : -Errno.EINVAL;
     }
 
@@ -291,6 +291,9 @@ public partial class KernelStyleImplementation
             return -Errno.EINVAL;
         }
 
+        // GUP-PIN-MARKS-MM: current->mm is marked before the range checks.
+        MmSetHasPinnedFlag(0, gupFlags);
+
         start &= PAGE_MASK;
         var end = (UInt128)start + ((UInt128)(ulong)nrPages << Sizes.PageShift);
         if (end > ulong.MaxValue)
@@ -360,14 +363,41 @@ public partial class KernelStyleImplementation
     /// __get_user_pages_locked(). REF-IMPLIED-GET: if (pages &amp;&amp; !(flags &amp; FOLL_PIN)) flags |= FOLL_GET
     /// (2015: if (pages) flags |= FOLL_GET — the same word there, FOLL_PIN being 0).
     /// </summary>
-    protected virtual long GetUserPagesLocked(ulong start, long nrPages, long gupFlags, PageArray? pages)
+    protected virtual long GetUserPagesLocked(ulong start, long nrPages, long gupFlags, PageArray? pages, int mm = 0)
     {
         if (pages is not null && (gupFlags & FOLL_PIN) == 0)
         {
             gupFlags |= FOLL_GET;
         }
 
-        return GetUserPagesWalk(start, nrPages, gupFlags, pages);
+        return GetUserPagesIn(mm, start, nrPages, gupFlags, pages);
+    }
+
+    /// <summary>The part of __get_user_pages_locked() that concerns the mm: it is marked for a pin, then walked.</summary>
+    protected long GetUserPagesIn(int mm, ulong start, long nrPages, long gupFlags, PageArray? pages)
+    {
+        MmSetHasPinnedFlag(mm, gupFlags);
+        _walkMm = mm;
+        try
+        {
+            return GetUserPagesWalk(start, nrPages, gupFlags, pages);
+        }
+        finally
+        {
+            _walkMm = 0;
+        }
+    }
+
+    /// <summary>The address space the walk in progress looks VMAs up in (GUP-REMOTE-TARGET-MM).</summary>
+    private int _walkMm;
+
+    /// <summary>mm_set_has_pinned_flag(&amp;mm-&gt;flags) for a FOLL_PIN call (GUP-PIN-MARKS-MM): set once, never cleared.</summary>
+    protected virtual void MmSetHasPinnedFlag(int mm, long gupFlags)
+    {
+        if (Profile.HasMmPinnedFlag && (gupFlags & FOLL_PIN) != 0)
+        {
+            Mm.HasPinned[mm] = true;
+        }
     }
 
     /// <summary>
@@ -384,7 +414,7 @@ public partial class KernelStyleImplementation
         for (long i = 0; i < nrPages; i++)
         {
             var addr = start + ((ulong)i << Sizes.PageShift);
-            var vma = Mm.FindVma(addr);
+            var vma = Mm.FindVma(addr, _walkMm);
             long err = vma is null ? -Errno.EFAULT : CheckVmaFlags(vma, gupFlags);
             if (err != 0)
             {

@@ -87,6 +87,7 @@ public partial class KernelStyleImplementation : IGupImplementation
         NetfsFree c => DoNetfsFree(c),
         InspectFolio c => DoInspectFolio(c),
         ReadVmstat => DoReadVmstat(),
+        InspectMm c => new Observation { HasPinned = Mm.HasPinned[c.Mm] },
         _ => throw new NotSupportedException($"unknown command {command.GetType().Name}"),
     };
 
@@ -109,7 +110,7 @@ public partial class KernelStyleImplementation : IGupImplementation
             _ => throw new ArgumentOutOfRangeException(nameof(c)),
         };
 
-        var vma = new Vma(c.Region, c.Kind, c.Start, c.Folios, order, flags);
+        var vma = new Vma(c.Region, c.Kind, c.Start, c.Folios, order, flags) { Mm = c.Mm };
         if (c.Kind != RegionKind.Zero)
         {
             for (long i = 0; i < c.Folios; i++)

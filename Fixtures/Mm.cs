@@ -214,6 +214,9 @@ public sealed class Vma
     /// </summary>
     public HashSet<long> WriteMapped { get; } = [];
 
+    /// <summary>The address space the VMA belongs to: 0 the caller's, 1 the second one.</summary>
+    public int Mm { get; init; }
+
     public bool Contains(ulong addr) => addr >= VmStart && addr < VmEnd;
 
     /// <summary>Page index of an address inside the region.</summary>
@@ -245,6 +248,9 @@ public sealed class MmStruct
     /// <summary>NR_FOLL_PIN_RELEASED.</summary>
     internal long NrFollPinReleased;
 
+    /// <summary>MMF_HAS_PINNED of each address space (0 the caller's, 1 the second): set, never cleared.</summary>
+    internal readonly bool[] HasPinned = new bool[2];
+
     public IReadOnlyList<Vma> Vmas => _vmas;
 
     public void InsertVma(Vma vma)
@@ -253,18 +259,18 @@ public sealed class MmStruct
         _vmas.Sort((a, b) => a.VmStart.CompareTo(b.VmStart));
     }
 
-    /// <summary>find_vma_intersection(mm, addr, addr + 1): the VMA containing addr, or null for a hole.</summary>
-    public Vma? FindVma(ulong addr)
+    /// <summary>find_vma_intersection(mm, addr, addr + 1) in address space <paramref name="mm"/>: the VMA containing addr, or null for a hole.</summary>
+    public Vma? FindVma(ulong addr, int mm = 0)
     {
         // Walks usually stay in one VMA for many pages: remember the last hit like the kernel's vma cache.
-        if (_cache is not null && _cache.Contains(addr))
+        if (_cache is not null && _cache.Mm == mm && _cache.Contains(addr))
         {
             return _cache;
         }
 
         foreach (var v in _vmas)
         {
-            if (v.Contains(addr))
+            if (v.Mm == mm && v.Contains(addr))
             {
                 _cache = v;
                 return v;

@@ -8,7 +8,11 @@ namespace GupConformance.Oracles;
 /// era rules that let the flags through (they decide that the call reaches the walk at all, so every result cites
 /// them); <see cref="ImpliedGet"/> says FOLL_GET was implied (REF-IMPLIED-GET), which decides what is held.
 /// </summary>
-internal sealed record Admission(bool Refused, long Result, List<string> Rules, Foll Effective, List<string> Passed, bool ImpliedGet = false);
+/// <summary>
+/// Whether a call got through its argument checks (or was refused only after the point where GUP marks the mm as having
+/// pinned: the fast path's range checks, <paramref name="PastMark"/>), what it will hold and the rules it passed.
+/// </summary>
+internal sealed record Admission(bool Refused, long Result, List<string> Rules, Foll Effective, List<string> Passed, bool ImpliedGet = false, bool PastMark = false);
 
 /// <summary>The outcome of one GUP call: the result, the entries held, and the rules each observed value rests on.</summary>
 internal sealed record GupCall(long Result, ImmutableList<EntryRun> Entries, List<string> ResultRules, List<string> Exercised);
@@ -39,6 +43,9 @@ internal static class GupCore
 
     public static bool IsFastOnly(EntryPoint e) => e is EntryPoint.GetUserPagesFastOnly or EntryPoint.PinUserPagesFastOnly;
 
+    /// <summary>The entry points given an mm by their caller (GUP-REMOTE-TARGET-MM); every other one walks current-&gt;mm.</summary>
+    public static bool IsRemote(EntryPoint e) => e is EntryPoint.GetUserPagesRemote or EntryPoint.PinUserPagesRemote;
+
     public static bool HasValidGupArgs(Profile p) => p.Validation is ValidationScheme.ValidGupArgs63 or ValidationScheme.ValidGupArgs68;
 
     /// <summary>
@@ -66,12 +73,13 @@ internal static class GupCore
             var end = (UInt128)start + ((UInt128)(ulong)nrPages * (ulong)Sizes.PageSize);
             if (end > ulong.MaxValue)
             {
-                return new Admission(true, p.FastRangeOverflowResult, [.. passed, "API-FAST-RANGE-OVERFLOW"], effective, passed);
+                // mm_set_has_pinned_flag() ran just before this check (GUP-PIN-MARKS-MM).
+                return new Admission(true, p.FastRangeOverflowResult, [.. passed, "API-FAST-RANGE-OVERFLOW"], effective, passed, PastMark: true);
             }
 
             if (end > TaskSizeMax)
             {
-                return new Admission(true, -Errno.EFAULT, [.. passed, "API-FAULT-HOLE"], effective, passed);
+                return new Admission(true, -Errno.EFAULT, [.. passed, "API-FAULT-HOLE"], effective, passed, PastMark: true);
             }
         }
 
@@ -234,11 +242,12 @@ internal static class GupCore
     /// return convention: an error only with nothing held (GUP-PARTIAL-RESULT); *_fast_only never falls back to the
     /// slow path, so a walk failure returns the count so far, and before v6.3 a negative result is returned as 0.
     /// </summary>
-    public static GupCall Call(StepContext ctx, EntryPoint e, ulong start, long nrPages, Foll flags, bool withPages, IReadOnlyList<string>? cause = null)
+    public static GupCall Call(StepContext ctx, EntryPoint e, ulong start, long nrPages, Foll flags, bool withPages, IReadOnlyList<string>? cause = null, int mm = 0)
     {
         var p = ctx.Profile;
         var adm = Admit(p, e, start, nrPages, flags, withPages);
         var fastOnly = IsFastOnly(e);
+        MarkHasPinned(ctx, adm, mm);
         if (adm.Refused)
         {
             var refused = fastOnly && !HasValidGupArgs(p) && adm.Result < 0 ? 0 : adm.Result;
@@ -259,7 +268,7 @@ internal static class GupCore
             transient = FastTransient(ctx, start, nrPages, eff);
         }
 
-        var walk = Walk(ctx, start, nrPages, eff, hold, causes.Count > 0 ? causes : null);
+        var walk = Walk(ctx, start, nrPages, eff, hold, causes.Count > 0 ? causes : null, mm);
 
         // A walk error is still a result of admission: an era rule that let the flags through (a caller's FOLL_TOUCH
         // in 6.3–6.5, a long-term get before 5.11) decided that this call reached the walk instead of -EINVAL, so
@@ -338,6 +347,20 @@ internal static class GupCore
         return false;
     }
 
+    /// <summary>
+    /// mm_set_has_pinned_flag(): a FOLL_PIN call past its argument checks (or refused only by the fast path's range
+    /// checks, which come after it) marks the mm it walks — the one given to *_remote, current-&gt;mm otherwise — before
+    /// a page is looked at (GUP-PIN-MARKS-MM). Only an inspection of the mm exercises the rule: a run without the
+    /// RemoteMm facet never sees the flag.
+    /// </summary>
+    private static void MarkHasPinned(StepContext ctx, Admission adm, int mm)
+    {
+        if (ctx.Profile.HasMmPinnedFlag && adm.Effective.Has(Foll.Pin) && (!adm.Refused || adm.PastMark))
+        {
+            ctx.PinnedMms = ctx.PinnedMms.Add(mm);
+        }
+    }
+
     /// <summary>What a walk did: entries grabbed, and the error that stopped it (if any).</summary>
     internal sealed record WalkResult(long Done, long? Error, List<string> ErrorRules, ImmutableList<EntryRun> Entries, List<string> Rules);
 
@@ -350,7 +373,7 @@ internal static class GupCore
     /// (ZERO-LONGTERM-UNSHARE), a page such a fault put there is kept (ZERO-FAULTED-PAGE-KEPT); a failed sign check is
     /// -ENOMEM (OVF-SIGN-CHECK). Cost is per region and per folio, never per page of a large folio.
     /// </summary>
-    public static WalkResult Walk(StepContext ctx, ulong start, long nrPages, Foll flags, Hold hold, IReadOnlyList<string>? cause = null)
+    public static WalkResult Walk(StepContext ctx, ulong start, long nrPages, Foll flags, Hold hold, IReadOnlyList<string>? cause = null, int mm = 0)
     {
         var p = ctx.Profile;
         var entries = ImmutableList.CreateBuilder<EntryRun>();
@@ -358,6 +381,13 @@ internal static class GupCore
         long done = 0;
         var addr = start;
         List<string> causes = [.. cause ?? []];
+        if (mm != 0)
+        {
+            // Every VMA is looked up in the mm the caller gave: what the walk finds there rests on that.
+            causes.Add("GUP-REMOTE-TARGET-MM");
+            rules.Add("GUP-REMOTE-TARGET-MM");
+        }
+
         var vmas = 0;
         while (done < nrPages)
         {
@@ -368,8 +398,14 @@ internal static class GupCore
                 rules.Add("GUP-WALK-NEXT-VMA");
             }
 
-            List<string> Fail(string rule) => vmas > 1 ? [rule, "GUP-WALK-NEXT-VMA"] : [rule];
-            var r = ctx.RegionAt(addr);
+            List<string> Fail(string rule) => (vmas > 1, mm != 0) switch
+            {
+                (true, true) => [rule, "GUP-WALK-NEXT-VMA", "GUP-REMOTE-TARGET-MM"],
+                (true, false) => [rule, "GUP-WALK-NEXT-VMA"],
+                (false, true) => [rule, "GUP-REMOTE-TARGET-MM"],
+                _ => [rule],
+            };
+            var r = ctx.RegionAt(addr, mm);
             if (r is null)
             {
                 return new WalkResult(done, -Errno.EFAULT, Fail("API-FAULT-HOLE"), entries.ToImmutable(), rules);
@@ -485,7 +521,7 @@ internal static class GupStep
 {
     public static void Run(StepContext ctx, Gup c)
     {
-        var call = GupCore.Call(ctx, c.Entry, c.Start, c.NrPages, c.Flags, c.WithPages);
+        var call = GupCore.Call(ctx, c.Entry, c.Start, c.NrPages, c.Flags, c.WithPages, mm: c.Mm);
         ctx.Arrays = ctx.Arrays.SetItem(c.Call, ArrayState.Of(call.Entries));
         ctx.Check("result", Errno.Describe(call.Result), call.ResultRules);
         if (c.WithPages)

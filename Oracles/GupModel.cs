@@ -125,6 +125,9 @@ public static class GupModel
             case ReadVmstat:
                 InspectStep.Vmstat(ctx);
                 break;
+            case InspectMm c:
+                InspectStep.Mm(ctx, c);
+                break;
             default:
                 throw new InvalidOperationException($"unknown command {command.GetType().Name}");
         }

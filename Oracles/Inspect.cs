@@ -100,6 +100,17 @@ internal static class InspectStep
         ctx.Exercise(ctx.ReleasedProv.Cite());
     }
 
+    /// <summary>
+    /// MMF_HAS_PINNED of one address space: set by the first FOLL_PIN call that walked it (GUP-PIN-MARKS-MM), which for
+    /// the second address space can only be a *_remote call given it (GUP-REMOTE-TARGET-MM).
+    /// </summary>
+    public static void Mm(StepContext ctx, InspectMm c)
+    {
+        List<string> rules = c.Mm == 0 ? ["GUP-PIN-MARKS-MM"] : ["GUP-PIN-MARKS-MM", "GUP-REMOTE-TARGET-MM"];
+        ctx.Check("has_pinned", StepContext.Bool(ctx.PinnedMms.Contains(c.Mm)), rules);
+        ctx.Exercise(rules);
+    }
+
     /// <summary>Canonical bio_flags text: names sorted ordinally and joined by '|', or "0".</summary>
     public static string BioFlagsText(IReadOnlyCollection<string> flags) =>
         flags.Count == 0 ? "0" : string.Join('|', flags.Order(StringComparer.Ordinal));

@@ -16,7 +16,7 @@ internal static class Memory
     public static void Map(StepContext ctx, MapRegion c)
     {
         var start = c.Kind == RegionKind.Anon ? c.StartRefcount : 1;
-        var r = new RegionState(c.Region, c.Kind, c.Start, c.Folios, c.Order, start, []);
+        var r = new RegionState(c.Region, c.Kind, c.Start, c.Folios, c.Order, start, []) { Mm = c.Mm };
         ctx.Regions = ctx.Regions.Add(r);
         if (c.Kind == RegionKind.Zero && !ctx.Folios.ContainsKey(FolioState.ZeroKey))
         {

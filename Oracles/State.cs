@@ -132,6 +132,9 @@ internal sealed record RegionState(int Id, RegionKind Kind, ulong Start, int Fol
     /// </summary>
     public ImmutableSortedSet<long> WriteMapped { get; init; } = [];
 
+    /// <summary>The address space the region is mapped in: 0 the caller's, 1 the second one (GUP-REMOTE-TARGET-MM).</summary>
+    public int Mm { get; init; }
+
     public long Pages => (long)Folios << Order;
 
     public long FolioPages => 1L << Order;
@@ -142,7 +145,7 @@ internal sealed record RegionState(int Id, RegionKind Kind, ulong Start, int Fol
 
     public bool IsVmIoOrPfnMap => Kind is RegionKind.Io or RegionKind.PfnMap;
 
-    public RegionView View => new(Id, Kind, Start, Folios, Order);
+    public RegionView View => new(Id, Kind, Start, Folios, Order, Mm);
 
     private const int KeyCacheSize = 64;
     private static readonly string?[] KeyCache = new string?[KeyCacheSize * KeyCacheSize];
@@ -258,6 +261,9 @@ public sealed partial class ModelState
 
     internal Prov ReleasedProv { get; init; } = Prov.Untouched;
 
+    /// <summary>The address spaces with MMF_HAS_PINNED set (GUP-PIN-MARKS-MM): never cleared.</summary>
+    internal ImmutableSortedSet<int> PinnedMms { get; init; } = [];
+
     /// <summary>Number of state-changing steps taken; provenance is grouped by it.</summary>
     internal long StepNo { get; init; }
 
@@ -277,12 +283,12 @@ public sealed partial class ModelState
         return null;
     }
 
-    /// <summary>The region (VMA) containing <paramref name="addr"/>, or null for a hole.</summary>
-    internal RegionState? RegionAt(ulong addr)
+    /// <summary>The region (VMA) of address space <paramref name="mm"/> containing <paramref name="addr"/>, or null for a hole.</summary>
+    internal RegionState? RegionAt(ulong addr, int mm = 0)
     {
         foreach (var r in RegionList)
         {
-            if (r.Contains(addr))
+            if (r.Mm == mm && r.Contains(addr))
             {
                 return r;
             }

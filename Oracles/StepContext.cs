@@ -38,6 +38,7 @@ internal sealed class StepContext
         Released = before.Released;
         AcquiredProv = before.AcquiredProv;
         ReleasedProv = before.ReleasedProv;
+        PinnedMms = before.PinnedMms;
         StepNo = before.StepNo + 1;
     }
 
@@ -75,11 +76,14 @@ internal sealed class StepContext
 
     public Prov ReleasedProv { get; set; }
 
-    public RegionState? RegionAt(ulong addr)
+    public ImmutableSortedSet<int> PinnedMms { get; set; }
+
+    /// <summary>The region of address space <paramref name="mm"/> (0: current-&gt;mm) at <paramref name="addr"/>, or null for a hole.</summary>
+    public RegionState? RegionAt(ulong addr, int mm = 0)
     {
         foreach (var r in Regions)
         {
-            if (r.Contains(addr))
+            if (r.Mm == mm && r.Contains(addr))
             {
                 return r;
             }
@@ -232,6 +236,7 @@ internal sealed class StepContext
             Released = Released,
             AcquiredProv = AcquiredProv,
             ReleasedProv = ReleasedProv,
+            PinnedMms = PinnedMms,
             StepNo = StepNo,
             LastTouched = _folioBefore is null ? NoneTouched : ImmutableHashSet.CreateRange(StringComparer.Ordinal, _folioBefore.Keys),
         };

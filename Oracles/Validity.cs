@@ -45,6 +45,8 @@ internal static class Validity
             NetfsFree c => s.NetfsMap.ContainsKey(c.Netfs) ? null : "no such live netfs request",
             InspectFolio c => s.HasFolio(c.Folio) ? null : $"no folio {c.Folio}",
             ReadVmstat => p.HasPinVmstat ? null : "no nr_foll_pin_* counters in this era",
+            InspectMm c => !p.HasMmPinnedFlag ? "no MMF_HAS_PINNED in this era"
+                : c.Mm is not (0 or 1) ? "mm must be 0 or 1" : null,
             _ => "unknown command",
         };
     }
@@ -69,6 +71,11 @@ internal static class Validity
         if (c.Start % (ulong)Sizes.PageSize != 0)
         {
             return "start not page aligned";
+        }
+
+        if (c.Mm is not (0 or 1))
+        {
+            return "mm must be 0 (the caller's) or 1 (the second address space)";
         }
 
         var end = (UInt128)c.Start + ((UInt128)(ulong)c.Pages * (ulong)Sizes.PageSize);
@@ -106,6 +113,16 @@ internal static class Validity
         if (c.Entry.IsFast() && c.NrPages > int.MaxValue)
         {
             return "the fast entry points take an int nr_pages";
+        }
+
+        if (c.Mm != 0 && !GupCore.IsRemote(c.Entry))
+        {
+            return "only the *_remote entry points are given an address space; the others walk the caller's (mm 0)";
+        }
+
+        if (c.Mm is not (0 or 1))
+        {
+            return "mm must be 0 (the caller's) or 1 (the second address space)";
         }
 
         var legacy = !GupCore.HasValidGupArgs(p);
@@ -169,7 +186,7 @@ internal static class Validity
     private static bool CoversReadOnlyPte(ModelState s, ulong start, long n)
     {
         var end = (UInt128)start + ((UInt128)(ulong)n * (ulong)Sizes.PageSize);
-        foreach (var r in s.RegionList.Where(r => r.Kind is RegionKind.File or RegionKind.Zero && r.Start < end && start < r.End))
+        foreach (var r in s.RegionList.Where(r => r.Mm == 0 && r.Kind is RegionKind.File or RegionKind.Zero && r.Start < end && start < r.End))
         {
             var lo = start > r.Start ? (long)((start - r.Start) / (ulong)Sizes.PageSize) : 0;
             var hi = end < r.End ? (long)(((ulong)end - r.Start) / (ulong)Sizes.PageSize) : r.Pages;
@@ -189,7 +206,7 @@ internal static class Validity
     private static bool CoversZeroPage(ModelState s, ulong start, long n)
     {
         var end = (UInt128)start + ((UInt128)(ulong)n * (ulong)Sizes.PageSize);
-        foreach (var r in s.RegionList.Where(r => r.Kind == RegionKind.Zero && r.Start < end && start < r.End))
+        foreach (var r in s.RegionList.Where(r => r.Mm == 0 && r.Kind == RegionKind.Zero && r.Start < end && start < r.End))
         {
             var lo = start > r.Start ? (long)((start - r.Start) / (ulong)Sizes.PageSize) : 0;
             var hi = end < r.End ? (long)(((ulong)end - r.Start) / (ulong)Sizes.PageSize) : r.Pages;

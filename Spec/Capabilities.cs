@@ -27,7 +27,7 @@ public enum Facet
     /// <summary>netfs_extract_user_iter() and its cleanup.</summary>
     Netfs = 1 << 6,
 
-    All = Core | LargeFolios | ZeroPage | IovIter | Bio | FrameVector | Netfs | ReleaseArguments | AllocFailure,
+    All = Core | LargeFolios | ZeroPage | IovIter | Bio | FrameVector | Netfs | ReleaseArguments | AllocFailure | RemoteMm,
 
     /// <summary>Consumer-level system calls on the running kernel (Spec/Live): never part of <see cref="All"/>, so
     /// only the live run produces these commands.</summary>
@@ -44,6 +44,12 @@ public enum Facet
     /// An implementation that cannot inject the failure does not claim it and never receives those commands.
     /// </summary>
     AllocFailure = 1 << 9,
+
+    /// <summary>
+    /// A second address space (mm 1): regions mapped in it, the *_remote entry points walking it, and each mm's
+    /// MMF_HAS_PINNED (<see cref="InspectMm"/>). An implementation that serves one process only does not claim it.
+    /// </summary>
+    RemoteMm = 1 << 10,
 }
 
 /// <summary>A declared, reasoned divergence from a rule: reported as such, and a failure if it disappears.</summary>

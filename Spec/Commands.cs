@@ -25,6 +25,7 @@ namespace GupConformance.Spec;
 [JsonDerivedType(typeof(NetfsFree), "netfs_free")]
 [JsonDerivedType(typeof(InspectFolio), "inspect_folio")]
 [JsonDerivedType(typeof(ReadVmstat), "read_vmstat")]
+[JsonDerivedType(typeof(InspectMm), "inspect_mm")]
 [JsonDerivedType(typeof(Live.LiveMap), "live_map")]
 [JsonDerivedType(typeof(Live.LiveTouch), "live_touch")]
 [JsonDerivedType(typeof(Live.LiveUnmap), "live_unmap")]
@@ -59,11 +60,12 @@ public abstract record Command
 /// (1 = mapped once and otherwise idle; a high value sets up the overflow neighbourhood). Zero, File, Io and
 /// PfnMap regions hold order-0 pages, <paramref name="Folios"/> of them. Zero regions map the shared zero page
 /// (key <c>zero</c>) at every page until a write fault replaces page i by folio <c>r{Region}.f{i}</c>.
-/// Addresses outside every region are holes.
+/// Addresses outside every region are holes. <paramref name="Mm"/> 1 maps the region in the second address space
+/// (<see cref="Facet.RemoteMm"/>), which only the *_remote entry points walk; addresses are unique across both.
 /// </summary>
-public sealed record MapRegion(int Region, RegionKind Kind, ulong Start, int Folios, int Order = 0, int StartRefcount = 1) : Command
+public sealed record MapRegion(int Region, RegionKind Kind, ulong Start, int Folios, int Order = 0, int StartRefcount = 1, int Mm = 0) : Command
 {
-    public override Facet Needs => Kind == RegionKind.Zero ? Facet.ZeroPage : Order > 0 ? Facet.LargeFolios : Facet.Core;
+    public override Facet Needs => Mm != 0 ? Facet.RemoteMm : Kind == RegionKind.Zero ? Facet.ZeroPage : Order > 0 ? Facet.LargeFolios : Facet.Core;
 
     public long Pages => (long)Folios << Order;
 
@@ -74,10 +76,12 @@ public sealed record MapRegion(int Region, RegionKind Kind, ulong Start, int Fol
 /// Call <paramref name="Entry"/>(start, nr_pages, gup_flags, pages) with the caller's flags (FOLL_PIN/FOLL_GET
 /// set by the entry point itself are not included unless the caller passes them). <paramref name="WithPages"/>
 /// false passes pages = NULL. The returned entries are remembered as pages array <paramref name="Call"/>.
+/// <paramref name="Mm"/> is the address space a *_remote entry point is given (0 the caller's own, 1 the second one,
+/// <see cref="Facet.RemoteMm"/>); every other entry point walks the caller's (current-&gt;mm), so its Mm is 0.
 /// </summary>
-public sealed record Gup(int Call, EntryPoint Entry, ulong Start, long NrPages, Foll Flags, bool WithPages = true) : Command
+public sealed record Gup(int Call, EntryPoint Entry, ulong Start, long NrPages, Foll Flags, bool WithPages = true, int Mm = 0) : Command
 {
-    public override Facet Needs => Facet.Core;
+    public override Facet Needs => Mm != 0 ? Facet.RemoteMm : Facet.Core;
 }
 
 /// <summary>
@@ -188,6 +192,14 @@ public sealed record NetfsFree(int Netfs) : Command
 public sealed record InspectFolio(string Folio) : Command
 {
     public override Facet Needs => Facet.Core;
+
+    public override bool IsQuery => true;
+}
+
+/// <summary>Report whether address space <paramref name="Mm"/> (0 the caller's, 1 the second) has MMF_HAS_PINNED set.</summary>
+public sealed record InspectMm(int Mm) : Command
+{
+    public override Facet Needs => Facet.RemoteMm;
 
     public override bool IsQuery => true;
 }

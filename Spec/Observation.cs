@@ -98,10 +98,13 @@ public sealed record Observation
 
     public long? NrFrames { get; init; }
 
+    /// <summary>MMF_HAS_PINNED of the inspected address space.</summary>
+    public bool? HasPinned { get; init; }
+
     /// <summary>The names of the canonical fields, in the order <see cref="Fields"/> lists them.</summary>
     public static IReadOnlyList<string> FieldNames { get; } =
     [
-        "bio_flag_bits", "bio_flags", "bio_pages", "dirty", "extract_mode", "got_ref", "is_pfns", "iter_count", "maybe_dma_pinned",
+        "bio_flag_bits", "bio_flags", "bio_pages", "dirty", "extract_mode", "got_ref", "has_pinned", "is_pfns", "iter_count", "maybe_dma_pinned",
         "nr_foll_pin_acquired", "nr_foll_pin_released", "nr_frames", "offset0", "pages", "pincount", "refcount", "result",
         "will_pin",
     ];
@@ -149,6 +152,7 @@ public sealed record Observation
             "got_ref" => GotRef is { } g ? B(g) : null,
             "is_pfns" => IsPfns is { } ip ? B(ip) : null,
             "nr_frames" => NrFrames is { } nf ? L(nf) : null,
+            "has_pinned" => HasPinned is { } hp ? B(hp) : null,
             _ => null,
         };
     }

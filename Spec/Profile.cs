@@ -161,6 +161,12 @@ public sealed record Profile
     public bool UnpinRefusesErrnoCount { get; init; }
 
     /// <summary>
+    /// v5.9+ (008cfe4418b3 "mm: Introduce mm_struct.has_pinned"; the MMF_HAS_PINNED bit of mm-&gt;flags in 6.1.192 and
+    /// 6.12.118, include/linux/sched/coredump.h): a FOLL_PIN call marks the address space it walks, for fork() to consult.
+    /// </summary>
+    public bool HasMmPinnedFlag { get; init; }
+
+    /// <summary>
     /// v6.13+ ("mm/gup: handle NULL pages in unpin_user_pages()", Nov 2024; also in 6.12.y stable: present in 6.12.118,
     /// absent in 6.1.192): unpin_user_pages() steps over a NULL entry a run would start at.
     /// </summary>

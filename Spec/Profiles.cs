@@ -97,7 +97,8 @@ public static class Profiles
         EntryPoints = FastOnlyEraEntries,
         UnpinRefusesErrnoCount = true,
         BioBvecCloned = true,
-        Facets = PreIov | Facet.ReleaseArguments,
+        Facets = PreIov | Facet.ReleaseArguments | Facet.RemoteMm,
+        HasMmPinnedFlag = true,
     };
 
     public static readonly Profile Linux62 = Linux519 with
@@ -144,7 +145,7 @@ public static class Profiles
         Version = 601,
         Iov = IovScheme.Rfc2022,
         BioBlockAlign = BioBlockAlign.PerExtraction,
-        Facets = PreIov | Facet.IovIter | Facet.ReleaseArguments | Facet.AllocFailure,
+        Facets = PreIov | Facet.IovIter | Facet.ReleaseArguments | Facet.AllocFailure | Facet.RemoteMm,
     };
 
     public static readonly Profile Proposal2023IovExtractV8 = Linux62 with
@@ -158,7 +159,7 @@ public static class Profiles
         Iov = IovScheme.V8Pin,
         IovEmptyLeadingSegmentBug = true,
         Bio = BioScheme.ReffedAndPinned,
-        Facets = PreIov | Facet.IovIter | Facet.ReleaseArguments | Facet.AllocFailure,
+        Facets = PreIov | Facet.IovIter | Facet.ReleaseArguments | Facet.AllocFailure | Facet.RemoteMm,
     };
 
     public static readonly Profile Linux65 = Linux62 with

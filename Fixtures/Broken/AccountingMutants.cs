@@ -54,8 +54,8 @@ public sealed class PinOrder1ExactOn32Bit(Profile profile) : KernelStyleImplemen
     "Dropping `if (pages && !(flags & FOLL_PIN)) flags |= FOLL_GET;` from __get_user_pages_locked().")]
 public sealed class RefNoImpliedGet(Profile profile) : KernelStyleImplementation(profile)
 {
-    protected override long GetUserPagesLocked(ulong start, long nrPages, long gupFlags, PageArray? pages) =>
-        GetUserPagesWalk(start, nrPages, gupFlags, pages);
+    protected override long GetUserPagesLocked(ulong start, long nrPages, long gupFlags, PageArray? pages, int mm = 0) =>
+        GetUserPagesIn(mm, start, nrPages, gupFlags, pages);
 }
 
 [Broken("mdp-strictly-greater",

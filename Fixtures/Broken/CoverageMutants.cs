@@ -18,8 +18,8 @@ namespace GupConformance.Fixtures.Broken;
 public sealed class RefWalkGrabsWithoutPages(Profile profile) : KernelStyleImplementation(profile)
 {
     // The grab also runs the sign check, so a walk over a wrapped refcount now stops early (-ENOMEM or a partial count).
-    protected override long GetUserPagesLocked(ulong start, long nrPages, long gupFlags, PageArray? pages) =>
-        GetUserPagesWalk(start, nrPages, (gupFlags & FOLL_PIN) == 0 ? gupFlags | FOLL_GET : gupFlags, pages);
+    protected override long GetUserPagesLocked(ulong start, long nrPages, long gupFlags, PageArray? pages, int mm = 0) =>
+        GetUserPagesIn(mm, start, nrPages, (gupFlags & FOLL_PIN) == 0 ? gupFlags | FOLL_GET : gupFlags, pages);
 }
 
 [Broken("vmstat-folio-add-pin-counted",
@@ -174,9 +174,9 @@ public sealed class ApiLongtermFileWriteAllowed(Profile profile) : KernelStyleIm
 // ---- IOV ------------------------------------------------------------------------------------------------------
 
 [Broken("iov-rfc-source-pinned",
-    ["IOV-RFC-SOURCE-GET", "REF-GET-PLUS-ONE", "VMSTAT-GET-INVISIBLE"],
+    ["IOV-RFC-SOURCE-GET", "REF-GET-PLUS-ONE", "VMSTAT-GET-INVISIBLE", "GUP-PIN-MARKS-MM"],
     [Rfc],
-    3,
+    2,
     "The RFC's iov_iter_extract_pages() pins a user-backed source, while its iov_iter_extract_mode() still says FOLL_GET.",
     "v8's \"pin every user-backed iterator\" applied to the extraction of an RFC port but not to its mode query.")]
 public sealed class IovRfcSourcePinned(Profile profile) : KernelStyleImplementation(profile)

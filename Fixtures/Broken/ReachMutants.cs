@@ -208,9 +208,9 @@ public sealed class BioFlagBitsV8Layout(Profile profile) : KernelStyleImplementa
 }
 
 [Broken("iov-nomem-after-pin",
-    ["IOV-ALLOC-ENOMEM"],
+    ["IOV-ALLOC-ENOMEM", "GUP-PIN-MARKS-MM"],
     [Rfc, V8, L65, L68, L612, L615, L615x32, L618],
-    3,
+    2,
     "The user-backed extraction pins the pages first and allocates the pages array after: when the allocation fails it returns -ENOMEM with every page still pinned and no array to find them by.",
     "A helper that reuses a caller-sized scratch array for pin_user_pages_fast() and only then kvmalloc()s the array it hands back, unlike want_pages_array() before the pin.")]
 public sealed class IovNoMemAfterPin(Profile profile) : KernelStyleImplementation(profile)
@@ -228,4 +228,42 @@ public sealed class IovNoMemAfterPin(Profile profile) : KernelStyleImplementatio
         PinUserPagesFast(addr & PAGE_MASK, n, i.DataSource ? 0 : FOLL_WRITE, new PageArray());
         return -Errno.ENOMEM;
     }
+}
+
+[Broken("has-pinned-marks-caller",
+    ["GUP-PIN-MARKS-MM", "GUP-REMOTE-TARGET-MM"],
+    [L519, L61y, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
+    1,
+    "A pin through pin_user_pages_remote() marks the caller's address space as having pinned instead of the one it pinned in.",
+    "atomic_set(&current->mm->has_pinned, 1) in __get_user_pages_locked(), as v5.9's first version had it, before the fix that sets it on the target mm.")]
+public sealed class HasPinnedMarksCaller(Profile profile) : KernelStyleImplementation(profile)
+{
+    protected override void MmSetHasPinnedFlag(int mm, long gupFlags) => base.MmSetHasPinnedFlag(0, gupFlags);
+}
+
+[Broken("has-pinned-set-by-get",
+    ["GUP-PIN-MARKS-MM"],
+    [L519, L61y, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
+    1,
+    "A FOLL_GET call marks its address space as having pinned, so fork() would copy pages nobody pinned.",
+    "mm_set_has_pinned_flag() under `if (flags & (FOLL_GET | FOLL_PIN))` instead of `if (flags & FOLL_PIN)`.")]
+public sealed class HasPinnedSetByGet(Profile profile) : KernelStyleImplementation(profile)
+{
+    protected override void MmSetHasPinnedFlag(int mm, long gupFlags) =>
+        base.MmSetHasPinnedFlag(mm, (gupFlags & FOLL_GET) != 0 ? gupFlags | FOLL_PIN : gupFlags);
+}
+
+[Broken("remote-walks-caller-mm",
+    ["GUP-REMOTE-TARGET-MM", "GUP-PIN-MARKS-MM", "API-FAULT-HOLE", "GUP-PARTIAL-RESULT"],
+    [L519, L61y, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
+    1,
+    "get_user_pages_remote() and pin_user_pages_remote() walk the caller's address space, whatever mm they are given.",
+    "__get_user_pages() looking VMAs up in current->mm (vma_lookup(current->mm, start)) instead of the mm argument.")]
+public sealed class RemoteWalksCallerMm(Profile profile) : KernelStyleImplementation(profile)
+{
+    protected override long GetUserPagesRemote(int mm, ulong start, long nrPages, long gupFlags, PageArray? pages) =>
+        base.GetUserPagesRemote(0, start, nrPages, gupFlags, pages);
+
+    protected override long PinUserPagesRemote(int mm, ulong start, long nrPages, long gupFlags, PageArray? pages) =>
+        base.PinUserPagesRemote(0, start, nrPages, gupFlags, pages);
 }

@@ -26,6 +26,7 @@ public static class CommandText
         NetfsFree => "netfs_free",
         InspectFolio => "inspect_folio",
         ReadVmstat => "read_vmstat",
+        InspectMm => "inspect_mm",
         _ => command.GetType().Name,
     };
 
@@ -33,7 +34,7 @@ public static class CommandText
     public static IReadOnlyList<string> Kinds { get; } =
     [
         "map", "gup", "release", "unpin_array", "folio_add_pin", "iter_init", "iter_extract", "iter_retention", "bio_add",
-        "bio_release", "fv_create", "fv_get", "fv_put", "netfs_extract", "netfs_free", "inspect_folio", "read_vmstat",
+        "bio_release", "fv_create", "fv_get", "fv_put", "netfs_extract", "netfs_free", "inspect_folio", "read_vmstat", "inspect_mm",
     ];
 
     public static string Hex(ulong v) => "0x" + v.ToString("x", CultureInfo.InvariantCulture);
@@ -57,13 +58,15 @@ public static class CommandText
                         _ => $"{N(m.Pages)} page{(m.Pages == 1 ? string.Empty : "s")}",
                     };
                     var rc = m.Kind == RegionKind.Anon && m.StartRefcount != 1 ? $", refcount {N(m.StartRefcount)}" : string.Empty;
-                    return $"map r{N(m.Region)} {m.Kind.ToString().ToLowerInvariant()} [{Hex(m.Start)}, {Hex(m.End)}): {what}{rc}";
+                    var mm = m.Mm != 0 ? $" in mm{N(m.Mm)}" : string.Empty;
+                    return $"map r{N(m.Region)} {m.Kind.ToString().ToLowerInvariant()}{mm} [{Hex(m.Start)}, {Hex(m.End)}): {what}{rc}";
                 }
 
             case Gup g:
                 {
                     var pages = g.WithPages ? string.Empty : ", pages=NULL";
-                    return $"{g.Entry.KernelName()}(start={Hex(g.Start)}, nr={N(g.NrPages)}, {g.Flags.Render()}{pages}) [call {N(g.Call)}]";
+                    var mm = g.Entry is EntryPoint.GetUserPagesRemote or EntryPoint.PinUserPagesRemote ? $"mm{N(g.Mm)}, " : string.Empty;
+                    return $"{g.Entry.KernelName()}({mm}start={Hex(g.Start)}, nr={N(g.NrPages)}, {g.Flags.Render()}{pages}) [call {N(g.Call)}]";
                 }
 
             case Release r:
@@ -139,6 +142,9 @@ public static class CommandText
 
             case ReadVmstat:
                 return "read_vmstat";
+
+            case InspectMm m:
+                return $"inspect mm{N(m.Mm)}";
 
             default:
                 return command.ToString();

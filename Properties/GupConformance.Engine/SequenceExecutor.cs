@@ -100,6 +100,9 @@ public sealed class SequenceExecutor : IDisposable
     private readonly Dictionary<string, InspectFolio> _inspections = new(StringComparer.Ordinal);
     private readonly ReadVmstat _vmstat = new();
 
+    /// <summary>MMF_HAS_PINNED of both address spaces, inspected after every action when the facet is claimed.</summary>
+    private static readonly InspectMm[] MmInspections = [new(0), new(1)];
+
     public SequenceExecutor(IImplementationFactory factory, Profile profile, Facet facets, TimeSpan timeout)
     {
         _factory = factory;
@@ -273,6 +276,16 @@ public sealed class SequenceExecutor : IDisposable
                     if (P.HasPinVmstat)
                     {
                         var r = StepOne(ref state, _x._vmstat, i, isAction: false);
+                        if (r is not null)
+                        {
+                            return KeepActionDivergence(r, i, cmd);
+                        }
+                    }
+
+                    // MMF_HAS_PINNED of both address spaces (StepOne skips them unless RemoteMm is claimed).
+                    for (var m = 0; P.HasMmPinnedFlag && m < MmInspections.Length; m++)
+                    {
+                        var r = StepOne(ref state, MmInspections[m], i, isAction: false);
                         if (r is not null)
                         {
                             return KeepActionDivergence(r, i, cmd);
@@ -484,6 +497,11 @@ public sealed class SequenceExecutor : IDisposable
                 {
                     list.Add(_x._vmstat);
                 }
+            }
+
+            if ((Facet.RemoteMm & _x._facets) != 0 && P.HasMmPinnedFlag)
+            {
+                list.AddRange(MmInspections);
             }
 
             return list;

@@ -528,10 +528,11 @@ public sealed class SequenceGenerator
         private IEnumerable<Command?> MapMove(string? template)
         {
             template ??= _rng.Weighted(_templates) ?? RegionTemplates.Small;
-            yield return MapCommand(template);
+            yield return MapCommand(template, mayBeRemote: true);
         }
 
-        private MapRegion MapCommand(string template)
+        /// <summary>A region from <paramref name="template"/>, in the caller's address space unless <paramref name="mayBeRemote"/>.</summary>
+        private MapRegion MapCommand(string template, bool mayBeRemote = false)
         {
             var kind = RegionKind.Anon;
             var order = 0;
@@ -591,7 +592,9 @@ public sealed class SequenceGenerator
             }
 
             var start = NextFreeAddress(order);
-            return new MapRegion(_nextRegion++, kind, start, folios, order, refcount);
+            // Now and then a region of the second address space, for the remote entry points to walk.
+            var mm = mayBeRemote && RemoteMm && kind is RegionKind.Anon or RegionKind.File or RegionKind.Zero && _rng.Chance(12) ? 1 : 0;
+            return new MapRegion(_nextRegion++, kind, start, folios, order, refcount, mm);
         }
 
         /// <summary>The order choices an implementation can map (all of them unless its manifest sets max_order).</summary>
@@ -617,7 +620,11 @@ public sealed class SequenceGenerator
             return start;
         }
 
-        private IReadOnlyList<RegionView> Regions => State.Regions;
+        /// <summary>The caller's regions (mm 0): every move but a remote GUP call works on these.</summary>
+        private IReadOnlyList<RegionView> Regions => State.Regions.Any(r => r.Mm != 0) ? [.. State.Regions.Where(r => r.Mm == 0)] : State.Regions;
+
+        /// <summary>Whether moves may use the second address space (GUP-REMOTE-TARGET-MM, GUP-PIN-MARKS-MM).</summary>
+        private bool RemoteMm => (F & Facet.RemoteMm) != 0 && P.HasMmPinnedFlag;
 
         private RegionView? PickRegion(Func<RegionView, bool>? filter = null)
         {
@@ -770,7 +777,19 @@ public sealed class SequenceGenerator
             var flags = PickFlags(entry, probe);
             var (start, nr) = PickRange(entry);
             var withPages = !_rng.Chance(8);
-            return new Gup(_nextCall++, entry, start, nr, flags, withPages);
+            var mm = 0;
+            if (RemoteMm && entry is EntryPoint.GetUserPagesRemote or EntryPoint.PinUserPagesRemote && !probe && _rng.Chance(60)
+                && State.Regions.Where(r => r.Mm == 1).ToList() is { Count: > 0 } remote)
+            {
+                // A remote call on the second address space: inside one of its regions, sometimes past its end.
+                var r = _rng.Pick(remote);
+                var page = PickPage(r);
+                mm = 1;
+                start = r.Start + (ulong)(page * Page);
+                nr = _rng.Chance(15) ? r.Pages - page + 1 : _rng.Range(1L, Math.Max(1, Math.Min(8, r.Pages - page)));
+            }
+
+            return new Gup(_nextCall++, entry, start, nr, flags, withPages, mm);
         }
 
         private IEnumerable<Command?> GupMove()

@@ -1122,6 +1122,12 @@ public sealed partial class OracleScenarioTests
         yield return Core();
         yield return
         [
+            // A second address space: a remote pin walks it and marks it (GUP-REMOTE-TARGET-MM, GUP-PIN-MARKS-MM).
+            Map(1, RegionKind.Anon, A, 1, 0, 1), new MapRegion(2, RegionKind.Anon, B, 2, Mm: 1),
+            new Gup(1, EntryPoint.PinUserPagesRemote, B, 2, Foll.None, Mm: 1), new InspectMm(1), new InspectMm(0),
+        ];
+        yield return
+        [
             Map(1, RegionKind.Anon, A, 1, 0, 2147482625), Pin(1, A, 1), Get(2, A, 1), Get(4, A, 1, pages: false), new InspectFolio("r1.f0"),
             Map(2, RegionKind.Anon, B, 1, 1, 2147483647), Get(3, B, 2), new InspectFolio("r2.f0"),
         ];

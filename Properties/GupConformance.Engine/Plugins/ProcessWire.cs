@@ -49,6 +49,7 @@ public static class ProcessWire
         (Facet.Bio, "bio"), (Facet.FrameVector, "frame_vector"), (Facet.Netfs, "netfs"),
         (Facet.ReleaseArguments, "release_arguments"),
         (Facet.AllocFailure, "alloc_failure"),
+        (Facet.RemoteMm, "remote_mm"),
     ];
 
     public static void WriteCommand(Utf8JsonWriter w, Command command, Profile profile)
@@ -64,6 +65,12 @@ public static class ProcessWire
                 w.WriteNumber("folios", m.Folios);
                 w.WriteNumber("order", m.Order);
                 w.WriteNumber("start_refcount", m.StartRefcount);
+                if (m.Mm != 0)
+                {
+                    // Only implementations claiming remote_mm see the field.
+                    w.WriteNumber("mm", m.Mm);
+                }
+
                 break;
             case Gup g:
                 w.WriteNumber("call", g.Call);
@@ -82,6 +89,11 @@ public static class ProcessWire
                 w.WriteEndArray();
                 w.WriteNumber("gup_flags", profile.Flags.Encode(g.Flags));
                 w.WriteBoolean("with_pages", g.WithPages);
+                if (g.Mm != 0)
+                {
+                    w.WriteNumber("mm", g.Mm);
+                }
+
                 break;
             case Release r:
                 w.WriteNumber("call", r.Call);
@@ -169,6 +181,9 @@ public static class ProcessWire
                 break;
             case ReadVmstat:
                 break;
+            case InspectMm m:
+                w.WriteNumber("mm", m.Mm);
+                break;
             default:
                 // Commands outside the protocol's vocabulary (e.g. the live-kernel ones): their record properties, snake_case.
                 foreach (var p in JsonSerializer.SerializeToElement(command, command.GetType(), FallbackOptions).EnumerateObject())
@@ -255,6 +270,7 @@ public static class ProcessWire
                 "got_ref" => o with { GotRef = Bool(v, at) },
                 "is_pfns" => o with { IsPfns = Bool(v, at) },
                 "nr_frames" => o with { NrFrames = Int(v, at) },
+                "has_pinned" => o with { HasPinned = Bool(v, at) },
                 _ => throw Fault(ProtocolFault.UnknownField, $"{where} has field '{p.Name}', which the protocol does not define (see Spec/PROTOCOL.md §5)"),
             };
         }
