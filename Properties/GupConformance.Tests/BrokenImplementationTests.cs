@@ -10,6 +10,7 @@ namespace GupConformance.Tests;
 /// by a rule it declares, with a counterexample shrunk to its declared minimal length — and passes under the
 /// profiles where its bug is not a bug (which is how profiles are shown to matter).
 /// </summary>
+[Trait("Tier", "Deep")]
 public sealed class BrokenImplementationTests
 {
     public static TheoryData<string, string> Cases()

@@ -17,6 +17,7 @@ namespace GupConformance.Tests;
 /// per seed; BrokenImplementationTests covers seed 1 under every profile, including those where a bug must pass).
 /// The matrix of which bug is caught by which rule is kept as a snapshot (KillMatrixTests.KillMatrix.verified.md).
 /// </summary>
+[Trait("Tier", "Deep")]
 public sealed class KillMatrixTests(ITestOutputHelper output)
 {
     public const int Seeds = 20;
