@@ -270,17 +270,27 @@ public sealed partial class ModelState
     /// <summary>Folios the last state-changing command addressed (for CORE-NO-COLLATERAL).</summary>
     internal ImmutableHashSet<string> LastTouched { get; init; } = ImmutableHashSet.Create<string>(StringComparer.Ordinal);
 
+    /// <summary>The regions by id, built on first use: an inspection looks its folio's region up, and a state is
+    /// inspected once per folio, so a scan here made every action cost regions x folios.</summary>
+    private Dictionary<int, RegionState>? _regionById;
+
     internal RegionState? RegionById(int id)
     {
-        foreach (var r in RegionList)
+        if (RegionList.Count <= 8)
         {
-            if (r.Id == id)
+            foreach (var r in RegionList)
             {
-                return r;
+                if (r.Id == id)
+                {
+                    return r;
+                }
             }
+
+            return null;
         }
 
-        return null;
+        _regionById ??= RegionList.ToDictionary(r => r.Id);
+        return _regionById.GetValueOrDefault(id);
     }
 
     /// <summary>The region (VMA) of address space <paramref name="mm"/> containing <paramref name="addr"/>, or null for a hole.</summary>
@@ -387,7 +397,6 @@ public sealed partial class ModelState
 
     private SortedDictionary<string, string> BuildDescribe()
     {
-        static string L(long v) => v.ToString(CultureInfo.InvariantCulture);
         var d = new SortedDictionary<string, string>(StringComparer.Ordinal)
         {
             ["vmstat.nr_foll_pin_acquired"] = L(Acquired),
@@ -395,8 +404,7 @@ public sealed partial class ModelState
         };
         foreach (var r in RegionList)
         {
-            d[$"region.r{L(r.Id)}"] = string.Create(CultureInfo.InvariantCulture,
-                $"{r.Kind} 0x{r.Start:x}-0x{r.End:x} folios={r.Folios} order={r.Order} start_refcount={r.StartRefcount} faulted={r.Faulted.Count}");
+            d[$"region.r{L(r.Id)}"] = DescribeRegion(r);
         }
 
         // Folios still at their creation value are described by their region line.
@@ -407,12 +415,12 @@ public sealed partial class ModelState
 
         foreach (var (id, a) in ArrayMap)
         {
-            d[$"array.{L(id)}"] = $"entries={L(a.Entries)} outstanding={L(a.Outstanding)}";
+            d[$"array.{L(id)}"] = DescribeArray(a);
         }
 
         foreach (var (id, i) in IterMap)
         {
-            d[$"iter.{L(id)}"] = $"{i.Kind} {i.Dir} count={L(i.Count)} segs={L(i.Segs.Count)}";
+            d[$"iter.{L(id)}"] = DescribeIter(i);
         }
 
         foreach (var (id, b) in BioMap)
@@ -427,9 +435,84 @@ public sealed partial class ModelState
 
         foreach (var (id, n) in NetfsMap)
         {
-            d[$"netfs.{L(id)}"] = $"will_pin={(n.WillPin ? "true" : "false")} bvecs={L(n.Bvecs)}";
+            d[$"netfs.{L(id)}"] = DescribeNetfs(n);
+        }
+
+        foreach (var mm in PinnedMms)
+        {
+            d[$"mm.{L(mm)}"] = "has_pinned";
         }
 
         return d;
+    }
+
+    private static string L(long v) => v.ToString(CultureInfo.InvariantCulture);
+
+    private static string DescribeRegion(RegionState r) => string.Create(CultureInfo.InvariantCulture,
+        $"{r.Kind} 0x{r.Start:x}-0x{r.End:x} folios={r.Folios} order={r.Order} start_refcount={r.StartRefcount} faulted={r.Faulted.Count}");
+
+    private static string DescribeArray(ArrayState a) => $"entries={L(a.Entries)} outstanding={L(a.Outstanding)}";
+
+    private static string DescribeIter(IterState i) => $"{i.Kind} {i.Dir} count={L(i.Count)} segs={L(i.Segs.Count)}";
+
+    private static string DescribeNetfs(NetfsState n) => $"will_pin={(n.WillPin ? "true" : "false")} bvecs={L(n.Bvecs)}";
+
+    /// <summary>
+    /// The entries of <see cref="Describe"/> that differ from <paramref name="before"/>'s, as (key, before, after) with
+    /// null for an entry one side lacks, in key order. Only entries whose state object changed are described (the
+    /// collections are shared between states), so a step costs what it changed, not the size of the state.
+    /// </summary>
+    public IReadOnlyList<(string Key, string? Before, string? After)> DescribeChanges(ModelState before)
+    {
+        var changes = new List<(string Key, string? Before, string? After)>();
+        void Compare<TKey, TValue>(string prefix, IEnumerable<KeyValuePair<TKey, TValue>> now, Func<TKey, TValue?> old, IEnumerable<KeyValuePair<TKey, TValue>> was, Func<TKey, bool> still, Func<TValue, string> text)
+            where TValue : class
+        {
+            foreach (var (k, v) in now)
+            {
+                var o = old(k);
+                if (!ReferenceEquals(o, v))
+                {
+                    var (a, b) = (o is null ? null : text(o), text(v));
+                    if (!string.Equals(a, b, StringComparison.Ordinal))
+                    {
+                        changes.Add((prefix + string.Format(CultureInfo.InvariantCulture, "{0}", k), a, b));
+                    }
+                }
+            }
+
+            foreach (var (k, v) in was)
+            {
+                if (!still(k))
+                {
+                    changes.Add((prefix + string.Format(CultureInfo.InvariantCulture, "{0}", k), text(v), null));
+                }
+            }
+        }
+
+        if (Acquired != before.Acquired)
+        {
+            changes.Add(("vmstat.nr_foll_pin_acquired", L(before.Acquired), L(Acquired)));
+        }
+
+        if (Released != before.Released)
+        {
+            changes.Add(("vmstat.nr_foll_pin_released", L(before.Released), L(Released)));
+        }
+
+        Compare("region.r", RegionList.Select(r => KeyValuePair.Create(r.Id, r)), id => before.RegionById(id), before.RegionList.Select(r => KeyValuePair.Create(r.Id, r)), id => RegionById(id) is not null, DescribeRegion);
+        Compare("folio.", FolioMap, k => before.FolioMap.GetValueOrDefault(k), before.FolioMap, FolioMap.ContainsKey, f => f.Describe());
+        Compare("array.", ArrayMap, k => before.ArrayMap.GetValueOrDefault(k), before.ArrayMap, ArrayMap.ContainsKey, DescribeArray);
+        Compare("iter.", IterMap, k => before.IterMap.GetValueOrDefault(k), before.IterMap, IterMap.ContainsKey, DescribeIter);
+        Compare("bio.", BioMap, k => before.BioMap.GetValueOrDefault(k), before.BioMap, BioMap.ContainsKey, b => b.Describe());
+        Compare("fv.", FvMap, k => before.FvMap.GetValueOrDefault(k), before.FvMap, FvMap.ContainsKey, f => f.Describe());
+        Compare("netfs.", NetfsMap, k => before.NetfsMap.GetValueOrDefault(k), before.NetfsMap, NetfsMap.ContainsKey, DescribeNetfs);
+        foreach (var mm in PinnedMms.Except(before.PinnedMms))
+        {
+            changes.Add(($"mm.{L(mm)}", null, "has_pinned"));
+        }
+
+        changes.Sort((x, y) => string.CompareOrdinal(x.Key, y.Key));
+        return changes;
     }
 }

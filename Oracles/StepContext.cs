@@ -94,6 +94,12 @@ internal sealed class StepContext
 
     public RegionState RegionById(int id)
     {
+        // Unless this step mapped or changed a region, the state before it has them indexed.
+        if (ReferenceEquals(Regions, _before.RegionList))
+        {
+            return _before.RegionById(id) ?? throw new InvalidOperationException($"no region {Num(id)}");
+        }
+
         foreach (var r in Regions)
         {
             if (r.Id == id)

@@ -570,37 +570,22 @@ public sealed class SequenceExecutor : IDisposable
 
         private static List<string> DescribeDiff(ModelState before, ModelState after)
         {
-            IReadOnlyDictionary<string, string> a, b;
+            IReadOnlyList<(string Key, string? Before, string? After)> changes;
             try
             {
-                a = before.Describe();
-                b = after.Describe();
+                changes = after.DescribeChanges(before);
             }
             catch (Exception)
             {
                 return [];
             }
 
-            var lines = new List<string>();
-            foreach (var key in a.Keys.Union(b.Keys).Order(StringComparer.Ordinal))
+            return [.. changes.Select(c => c switch
             {
-                var hasA = a.TryGetValue(key, out var va);
-                var hasB = b.TryGetValue(key, out var vb);
-                if (hasA && hasB && !string.Equals(va, vb, StringComparison.Ordinal))
-                {
-                    lines.Add($"{key}: {va} -> {vb}");
-                }
-                else if (hasA && !hasB)
-                {
-                    lines.Add($"{key}: {va} -> (gone)");
-                }
-                else if (!hasA && hasB)
-                {
-                    lines.Add($"{key}: (new) {vb}");
-                }
-            }
-
-            return lines;
+                { Before: { } va, After: { } vb } => $"{c.Key}: {va} -> {vb}",
+                { Before: { } va } => $"{c.Key}: {va} -> (gone)",
+                _ => $"{c.Key}: (new) {c.After}",
+            })];
         }
     }
 }

@@ -1095,6 +1095,38 @@ public sealed partial class OracleScenarioTests
         Assert.True(missing.Count == 0, "not exercised: " + string.Join(", ", missing));
     }
 
+    /// <summary>
+    /// The change a trace records per step (<see cref="ModelState.DescribeChanges"/>, which only describes what changed)
+    /// is exactly the difference of the two full descriptions, over the tour under every profile.
+    /// </summary>
+    [Fact]
+    public void A_steps_described_changes_are_the_difference_of_the_full_descriptions()
+    {
+        foreach (var p in Profiles.All)
+        {
+            foreach (var seq in TourSequences())
+            {
+                var state = GupModel.Init(p);
+                foreach (var c in seq.Where(c => !c.IsQuery))
+                {
+                    if (GupModel.Precondition(state, c) is not null)
+                    {
+                        continue;
+                    }
+
+                    var next = GupModel.Step(state, c).Next;
+                    var (a, b) = (state.Describe(), next.Describe());
+                    var expected = a.Keys.Union(b.Keys).Order(StringComparer.Ordinal)
+                        .Select(k => (Key: k, Before: a.GetValueOrDefault(k), After: b.GetValueOrDefault(k)))
+                        .Where(x => !string.Equals(x.Before, x.After, StringComparison.Ordinal))
+                        .ToList();
+                    Assert.Equal(expected, next.DescribeChanges(state));
+                    state = next;
+                }
+            }
+        }
+    }
+
     private static IEnumerable<Command[]> TourSequences()
     {
         MapRegion Map(int id, RegionKind k, ulong at, int folios = 4, int order = 0, int rc = 1) => new(id, k, at, folios, order, rc);
