@@ -262,9 +262,51 @@ internal static class Validity
             return "put_page() would drop the shared zero page's last reference (the kernel frees it; not modelled)";
         }
 
+        if (FreesAFolio(s, c.Fn, affected) is { } freed)
+        {
+            return freed;
+        }
+
         return c.Fn == ReleaseFn.UnpinUserPageRangeDirtyLock && !PhysicallyContiguous(s, affected)
             ? "the range must be physically contiguous pages of one Anon region"
             : null;
+    }
+
+    /// <summary>
+    /// A release that brings a folio's refcount to exactly zero: only a misuse release can (an unpin of a referenced
+    /// entry takes a pin's 1024 where one reference was added, REL-MISUSE-UNPIN-REFFED), and then folio_put_refs()'s
+    /// folio_ref_sub_and_test() frees the folio under its mapping; what follows is a use after free. A real 6.12 kernel
+    /// showed it: the freed page came back clean. Each subtraction is one page for put_page() and unpin_user_page(), one
+    /// run of a folio for the batched unpins; a subtraction that jumps past zero frees nothing (the refcount is then
+    /// negative, as after a wrap-around, OVF-*).
+    /// </summary>
+    private static string? FreesAFolio(ModelState s, ReleaseFn fn, IEnumerable<EntryRun> affected)
+    {
+        var now = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var r in affected.Where(r => r.Folio != FolioState.ZeroKey))
+        {
+            if (s.FindFolio(r.Folio) is not { } f)
+            {
+                continue;
+            }
+
+            var refcount = now.TryGetValue(r.Folio, out var v) ? v : f.Refcount;
+            var unit = fn == ReleaseFn.PutPage ? 1 : FolioOps.PinUnit(FolioOps.KindOf(s.Profile, f));
+            var perPage = fn is ReleaseFn.PutPage or ReleaseFn.UnpinUserPage;
+            var (steps, size) = perPage ? (r.Count, (long)unit) : (1L, r.Count * unit);
+            for (var i = 0L; i < steps; i++)
+            {
+                refcount -= size;
+                if (refcount == 0)
+                {
+                    return $"this release would drop {r.Folio}'s last reference (the kernel frees the folio; a use after free follows: not modelled)";
+                }
+            }
+
+            now[r.Folio] = refcount;
+        }
+
+        return null;
     }
 
     /// <summary>

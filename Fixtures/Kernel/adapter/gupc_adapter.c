@@ -719,6 +719,34 @@ static int gupc_release(struct gupc_release *rel)
 	return -EINVAL;
 }
 
+/*
+ * The release calls given what a caller may pass besides a GUP result: NULL entries ahead of the pages, or an error
+ * value as the count. Which of these an era survives is the contract's to say (CONTRACT §10 keeps the oopses out).
+ */
+static int gupc_unpin_array(struct gupc_unpin_array *u)
+{
+	struct gupc_call *c = xa_load(&gupc_calls, u->call);
+	unsigned long n, npages, i;
+	struct page **arr;
+
+	if (!c || u->null_prefix > 64 || (u64)u->index + u->count > c->nr || u->err > MAX_ERRNO
+	    || (u->fn != GUPC_UNPIN_USER_PAGES && u->fn != GUPC_UNPIN_USER_PAGES_DIRTY_LOCK))
+		return -EINVAL;
+	n = (unsigned long)u->null_prefix + u->count;
+	arr = kvcalloc(n ? n : 1, sizeof(*arr), GFP_KERNEL);
+	if (!arr)
+		return -ENOMEM;
+	for (i = 0; i < u->count; i++)
+		arr[u->null_prefix + i] = c->pages[u->index + i];
+	npages = u->err ? (unsigned long)-(long)u->err : n;
+	if (u->fn == GUPC_UNPIN_USER_PAGES)
+		unpin_user_pages(arr, npages);
+	else
+		unpin_user_pages_dirty_lock(arr, npages, u->make_dirty);
+	kvfree(arr);
+	return 0;
+}
+
 static int gupc_add_pin(struct gupc_add_pin *a)
 {
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
@@ -1395,6 +1423,9 @@ static long gupc_dispatch(unsigned int cmd, void __user *argp)
 		return ret;
 	case GUPC_IOC_RELEASE:
 		GUPC_IO(struct gupc_release, gupc_release(&v));
+		return ret;
+	case GUPC_IOC_UNPIN_ARRAY:
+		GUPC_IO(struct gupc_unpin_array, gupc_unpin_array(&v));
 		return ret;
 	case GUPC_IOC_ADD_PIN:
 		GUPC_IO(struct gupc_add_pin, gupc_add_pin(&v));

@@ -21,7 +21,7 @@
 #endif
 
 /* Bumped whenever a struct or a command below changes; the server refuses an adapter of another version. */
-#define GUPC_ADAPTER_VERSION 3
+#define GUPC_ADAPTER_VERSION 4
 
 #define GUPC_ZERO_REGION 0u
 #define GUPC_UNKNOWN_REGION 0xffffffffu
@@ -98,6 +98,22 @@ struct gupc_release {
 	__u32 fn;               /* enum gupc_release_fn */
 	__u32 index;
 	__u32 count;
+	__u32 make_dirty;
+	__u32 pad;
+};
+
+/*
+ * unpin_user_pages() or unpin_user_pages_dirty_lock() (fn) on an array the caller built: null_prefix NULL entries,
+ * then entries [index, index + count) of call; npages = null_prefix + count, or (unsigned long)-err when err != 0
+ * (a caller handing on a GUP error as the count).
+ */
+struct gupc_unpin_array {
+	__u32 call;
+	__u32 fn;               /* GUPC_UNPIN_USER_PAGES or GUPC_UNPIN_USER_PAGES_DIRTY_LOCK */
+	__u32 index;
+	__u32 count;
+	__u32 null_prefix;
+	__u32 err;              /* 0, or a positive errno value */
 	__u32 make_dirty;
 	__u32 pad;
 };
@@ -226,5 +242,6 @@ struct gupc_vmstat {
 #define GUPC_IOC_BIO_DEVICE _IOW(GUPC_IOC_MAGIC, 21, __u32)
 /* Before the server faults in user pages itself (a file region's page cache): see gupc_arm(). */
 #define GUPC_IOC_ARM _IO(GUPC_IOC_MAGIC, 22)
+#define GUPC_IOC_UNPIN_ARRAY _IOW(GUPC_IOC_MAGIC, 23, struct gupc_unpin_array)
 
 #endif

@@ -38,14 +38,17 @@
 #define F_BIO (1u << 4)
 #define F_FV (1u << 5)
 #define F_NETFS (1u << 6)
+#define F_RELEASE_ARGS (1u << 7)
 #define F_PRE_IOV (F_CORE | F_LARGE | F_ZERO | F_BIO | F_FV)
-#define F_ALL (F_PRE_IOV | F_IOV | F_NETFS)
+#define F_ALL (F_PRE_IOV | F_IOV | F_NETFS | F_RELEASE_ARGS)
 
-static const char *const facet_names[] = { "core", "large_folios", "zero_page", "iov_iter", "bio", "frame_vector", "netfs" };
+static const char *const facet_names[] = { "core", "large_folios", "zero_page", "iov_iter", "bio", "frame_vector", "netfs",
+					    "release_arguments" };
 
 /* The profiles a kernel can claim, with the facets each profile has (Spec/Profiles.cs). */
 static const struct { const char *id; unsigned int facets; } known_profiles[] = {
-	{ "linux-5.19", F_PRE_IOV }, { "linux-6.1.y", F_PRE_IOV }, { "linux-6.2", F_PRE_IOV },
+	{ "linux-5.19", F_PRE_IOV | F_RELEASE_ARGS }, { "linux-6.1.y", F_PRE_IOV | F_RELEASE_ARGS },
+	{ "linux-6.2", F_PRE_IOV | F_RELEASE_ARGS },
 	{ "linux-6.5", F_ALL }, { "linux-6.8", F_ALL }, { "linux-6.12.118", F_ALL }, { "linux-6.15", F_ALL },
 	{ "linux-6.18", F_ALL },
 };
@@ -92,6 +95,8 @@ static const char *const anticipated_warns[] = {
 	"get_vaddr_frames",
 	/* netfs_extract_user_iter() refusing a kernel-backed iterator (NETFS-REJECTS-KERNEL). */
 	"netfs_extract_user_iter",
+	/* unpin_user_pages() given an error value as its count (REL-UNPIN-ERRNO-COUNT): WARN_ON(IS_ERR_VALUE(npages)). */
+	"unpin_user_pages",
 };
 
 struct region {
@@ -569,6 +574,36 @@ static bool do_release(const struct jval *c, struct jout *o, bool *first, struct
 	return true;
 }
 
+static bool do_unpin_array(const struct jval *c, struct jout *o, bool *first, struct cmd_error *e)
+{
+	static const char *const fns[] = { "put_page", "unpin_user_page", "unpin_user_pages", "unpin_user_pages_dirty_lock" };
+	uint64_t call, index, count, null_prefix, err;
+	bool dirty = false;
+	struct gupc_unpin_array u;
+	int fn = lookup(get_str(c, "fn"), fns, 4);
+
+	if (!get_u64(c, "call", &call, e) || !get_u64(c, "index", &index, e) || !get_u64(c, "count", &count, e)
+	    || !get_u64(c, "null_prefix", &null_prefix, e) || !get_u64(c, "errno", &err, e))
+		return false;
+	if (json_get(c, "make_dirty") && !get_bool(c, "make_dirty", &dirty, e))
+		return false;
+	if (fn != GUPC_UNPIN_USER_PAGES && fn != GUPC_UNPIN_USER_PAGES_DIRTY_LOCK)
+		return fail(e, "bad_command", "unpin_array takes unpin_user_pages or unpin_user_pages_dirty_lock");
+	memset(&u, 0, sizeof(u));
+	u.call = (uint32_t)call;
+	u.fn = (uint32_t)fn;
+	u.index = (uint32_t)index;
+	u.count = (uint32_t)count;
+	u.null_prefix = (uint32_t)null_prefix;
+	u.err = (uint32_t)err;
+	u.make_dirty = dirty;
+	if (!ioctl_ok(GUPC_IOC_UNPIN_ARRAY, &u, fns[fn], e))
+		return false;
+	jout_key(o, first, "result");
+	jout_i64(o, 0);
+	return true;
+}
+
 static bool do_add_pin(const struct jval *c, struct jout *o, bool *first, struct cmd_error *e)
 {
 	uint64_t nc, fc, index;
@@ -898,6 +933,8 @@ static bool execute(const struct jval *c, struct jout *o, bool *first, struct cm
 		return do_iter_extract(c, o, first, e);
 	if (strcmp(op, "iter_retention") == 0)
 		return do_iter_retention(c, o, first, e);
+	if (strcmp(op, "unpin_array") == 0)
+		return do_unpin_array(c, o, first, e);
 	if (strcmp(op, "bio_add") == 0)
 		return do_bio_add(c, o, first, e);
 	if (strcmp(op, "bio_release") == 0)
@@ -934,7 +971,7 @@ static void send_error(const char *code, const char *message)
 
 static unsigned int kernel_facets(void)
 {
-	unsigned int f = F_CORE | F_LARGE | F_ZERO;
+	unsigned int f = F_CORE | F_LARGE | F_ZERO | F_RELEASE_ARGS;
 
 	if (info.features & GUPC_HAS_BIO)
 		f |= F_BIO;
@@ -1021,7 +1058,7 @@ static void send_hello(void)
 		jout_str(&o, tok);
 		jout_key(&o, &f2, "facets");
 		jout_raw(&o, "[");
-		for (i = 0; i < 7; i++) {
+		for (i = 0; i < sizeof(facet_names) / sizeof(facet_names[0]); i++) {
 			if (!(facets & (1u << i)))
 				continue;
 			if (!ff)
