@@ -585,28 +585,11 @@ public static partial class ConformanceRun
                 };
             }
 
-            var kind = FailureKinds.Of(r.Status);
-            return new Counterexample
+            return Counterexample.Of(r, minimal, _declared, number, _implId, _profile.Id, _options.Seed, ReplayCommand(_implId, _profile, _options),
+                _originalLength, _roundShrinkRuns) with
             {
-                Number = number,
-                Implementation = _implId,
-                ProfileId = _profile.Id,
-                RunSeed = _options.Seed,
                 SequenceSeed = info?.Seed,
-                ReplayCommand = ReplayCommand(_implId, _profile, _options),
-                Kind = kind,
-                OriginalLength = _originalLength,
-                ShrinkRuns = _roundShrinkRuns,
                 ShrinkCutShort = _roundCutShort,
-                Commands = minimal,
-                Steps = r.Trace,
-                FailedAction = r.FailedAction,
-                FailedCommand = r.FailedCommand,
-                Mismatches = r.Mismatches,
-                ViolatedRules = r.ViolatedRules,
-                UnexpectedRules = r.ViolatedRules.Where(id => !_declared.Contains(id)).ToList(),
-                Message = r.Message,
-                Cause = r.Cause,
                 Reproduced = reproduced,
                 NotReproducedNote = note,
             };

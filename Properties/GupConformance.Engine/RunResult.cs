@@ -106,6 +106,38 @@ public sealed record RunProgress(string ProfileId, int SequencesDone, int Sequen
 /// <summary>A minimal failing sequence with everything needed to understand and replay it.</summary>
 public sealed record Counterexample
 {
+    /// <summary>
+    /// The counterexample of <paramref name="commands"/> as run <paramref name="r"/> saw it: its kind, steps, mismatches,
+    /// the rules it violated (those the manifest does not <paramref name="declared"/> as expected divergences kept apart)
+    /// and their cause. Runs, trace replay and FsCheck properties add where it came from.
+    /// </summary>
+    public static Counterexample Of(SequenceResult r, IReadOnlyList<Command> commands, IReadOnlySet<string> declared, int number,
+        string implementation, string profileId, ulong runSeed, string replayCommand, int originalLength, int shrinkRuns)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        ArgumentNullException.ThrowIfNull(declared);
+        return new Counterexample
+        {
+            Number = number,
+            Implementation = implementation,
+            ProfileId = profileId,
+            RunSeed = runSeed,
+            ReplayCommand = replayCommand,
+            Kind = FailureKinds.Of(r.Status),
+            OriginalLength = originalLength,
+            ShrinkRuns = shrinkRuns,
+            Commands = commands,
+            Steps = r.Trace,
+            FailedAction = r.FailedAction,
+            FailedCommand = r.FailedCommand,
+            Mismatches = r.Mismatches,
+            ViolatedRules = r.ViolatedRules,
+            UnexpectedRules = [.. r.ViolatedRules.Where(id => !declared.Contains(id))],
+            Message = r.Message,
+            Cause = r.Cause,
+        };
+    }
+
     public required int Number { get; init; }
 
     public required string Implementation { get; init; }

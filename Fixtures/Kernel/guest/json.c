@@ -71,6 +71,19 @@ static bool grow(struct jval *v, size_t *cap, bool keys)
 	return v->items && (!keys || v->keys);
 }
 
+/* A literal (true, false, null): the whole word, or "bad literal". */
+static bool literal(struct parser *ps, const char *word)
+{
+	size_t n = strlen(word);
+
+	if (strncmp(ps->p, word, n) != 0) {
+		ps->error = "bad literal";
+		return false;
+	}
+	ps->p += n;
+	return true;
+}
+
 static bool parse_value(struct parser *ps, struct jval *v)
 {
 	memset(v, 0, sizeof(*v));
@@ -162,29 +175,20 @@ static bool parse_value(struct parser *ps, struct jval *v)
 			return false;
 		break;
 	case 't':
-		if (strncmp(ps->p, "true", 4) != 0) {
-			ps->error = "bad literal";
-			return false;
-		}
 		v->kind = J_BOOL;
 		v->b = true;
-		ps->p += 4;
+		if (!literal(ps, "true"))
+			return false;
 		break;
 	case 'f':
-		if (strncmp(ps->p, "false", 5) != 0) {
-			ps->error = "bad literal";
-			return false;
-		}
 		v->kind = J_BOOL;
-		ps->p += 5;
+		if (!literal(ps, "false"))
+			return false;
 		break;
 	case 'n':
-		if (strncmp(ps->p, "null", 4) != 0) {
-			ps->error = "bad literal";
-			return false;
-		}
 		v->kind = J_NULL;
-		ps->p += 4;
+		if (!literal(ps, "null"))
+			return false;
 		break;
 	default: {
 		uint64_t mag = 0;

@@ -196,27 +196,11 @@ public static class GupProperty
         /// <summary>The suite's counterexample report of a failing sequence, with how to replay it under FsCheck.</summary>
         private string Report(GupSequence seq, SequenceResult r, HashSet<string> failure)
         {
-            var c = new Counterexample
+            const string Replay = "rerun the property with the seed FsCheck prints above, e.g. [Property(Replay = \"(seed,gamma)\")], "
+                + "or at the failing step with \"(seed,gamma,size)\"";
+            var c = Counterexample.Of(r, seq.Commands, _declared, 1, ImplementationId, _profile.Id, 0, Replay, seq.OriginalLength, 0) with
             {
-                Number = 1,
-                Implementation = ImplementationId,
-                ProfileId = _profile.Id,
-                RunSeed = 0,
                 SequenceSeed = seq.Seed,
-                ReplayCommand = "rerun the property with the seed FsCheck prints above, e.g. [Property(Replay = \"(seed,gamma)\")], "
-                    + "or at the failing step with \"(seed,gamma,size)\"",
-                Kind = FailureKinds.Of(r.Status),
-                OriginalLength = seq.OriginalLength,
-                ShrinkRuns = 0,
-                Commands = seq.Commands,
-                Steps = r.Trace,
-                FailedAction = r.FailedAction,
-                FailedCommand = r.FailedCommand,
-                Mismatches = r.Mismatches,
-                ViolatedRules = r.ViolatedRules,
-                UnexpectedRules = r.ViolatedRules.Where(id => !_declared.Contains(id)).ToList(),
-                Message = r.Message,
-                Cause = r.Cause,
                 Reproduced = Failure(r, _declared).Overlaps(failure),
             };
 

@@ -74,29 +74,12 @@ public static class TraceReplay
             return new ReplayResult(trace, tracePath, profile, implId, ReplayVerdict.Passed, r, null, null);
         }
 
-        var kind = FailureKinds.Of(r.Status);
-        var c = new Counterexample
+        var c = Counterexample.Of(r, trace.Commands, declared, 1, implId, profile.Id, trace.RunSeed, trace.SeedReplayCommand, trace.Commands.Count, 0) with
         {
-            Number = 1,
-            Implementation = implId,
-            ProfileId = profile.Id,
-            RunSeed = trace.RunSeed,
             SequenceSeed = trace.SequenceSeedValue,
-            ReplayCommand = trace.SeedReplayCommand,
-            Kind = kind,
-            OriginalLength = trace.Commands.Count,
-            ShrinkRuns = 0,
-            Commands = trace.Commands,
-            Steps = r.Trace,
-            FailedAction = r.FailedAction,
-            FailedCommand = r.FailedCommand,
-            Mismatches = r.Mismatches,
-            ViolatedRules = r.ViolatedRules,
-            UnexpectedRules = unexpected,
-            Message = r.Message,
-            Cause = r.Cause,
             FromTrace = tracePath,
         };
+        var kind = c.Kind;
         var now = kind == FailureKind.Divergence ? (IReadOnlyList<string>)unexpected : [TraceFile.KindText(kind)];
         var same = now.Order(StringComparer.Ordinal).SequenceEqual(trace.Signature.Order(StringComparer.Ordinal), StringComparer.Ordinal);
         return new ReplayResult(trace, tracePath, profile, implId, same ? ReplayVerdict.SameFailure : ReplayVerdict.DifferentFailure, r, c, null);
