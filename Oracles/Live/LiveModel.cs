@@ -465,6 +465,7 @@ public static class LiveModel
             var held = new List<(int Frame, int Pins)>();
             long vmpin = 0;
             var lastHead = -1;
+            var charged = new HashSet<int>();
             foreach (var iov in reg.Iovs)
             {
                 var pages = new List<LivePage>();
@@ -497,7 +498,9 @@ public static class LiveModel
                     held.Add((frame, pins));
                 }
 
-                // io_buffer_account_pin(): small pages 4 kB each; a compound page once per run of the same head.
+                // io_buffer_account_pin(): small pages 4 kB each; a compound page whole, unless it is the previous page's
+                // (last_hpage) or headpage_already_acct() finds it: in this iovec's earlier pages (which, the iovec
+                // being contiguous, only last_hpage can hold) and, up to 6.12, in the buffers this call registered before.
                 foreach (var (frame, _) in kept)
                 {
                     var f = s.Frames[frame];
@@ -513,6 +516,11 @@ public static class LiveModel
                     }
 
                     lastHead = frame;
+                    if (!charged.Add(frame) && s.Profile.VmPinSearchesEarlierBuffers)
+                    {
+                        continue;
+                    }
+
                     vmpin += 4L * f.Pages;
                 }
             }

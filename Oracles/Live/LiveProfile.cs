@@ -27,7 +27,12 @@ public enum DioRetention
 }
 
 /// <summary>
-/// One era of the consumer layer as the live model sees it. The live run uses the profile matching the running
+/// One era of the consumer layer as the live model sees it. <see cref="VmPinSearchesEarlierBuffers"/>: whether
+/// io_buffer_account_pin()'s headpage_already_acct() finds a large folio charged by an earlier iovec of the same
+/// IORING_REGISTER_BUFFERS call. Up to 6.12 io_sqe_buffers_register() grows ctx->nr_user_bufs per iovec, so it
+/// does (io_uring/rsrc.c of 6.1.192 and 6.12.118) and a folio is charged once per registration; from 6.13 the table
+/// is built in a local io_rsrc_data and installed after the loop (ctx->buf_table = data), so the search sees none
+/// and only last_hpage (the previous page's folio) keeps a folio from being charged again. The live run uses the profile matching the running
 /// kernel; the others exist to show (and to test) that a model of the wrong era is caught on the live kernel.
 /// </summary>
 public sealed record LiveProfile(
@@ -36,29 +41,38 @@ public sealed record LiveProfile(
     bool ZeroPagePinned,
     DioRetention Dio,
     CoalesceMode Coalesce,
-    bool ForkTakesRefBeforeCheck)
+    bool ForkTakesRefBeforeCheck,
+    bool VmPinSearchesEarlierBuffers)
 {
     public static LiveProfile Linux618 { get; } = new("linux-6.18",
-        "6.12+: multi-folio io_uring coalescing, DIO pins, the zero page never pinned, fork checks after its own reference",
-        ZeroPagePinned: false, Dio: DioRetention.Pins, Coalesce: CoalesceMode.MultiFolio, ForkTakesRefBeforeCheck: true);
+        "6.13+: multi-folio io_uring coalescing, DIO pins, the zero page never pinned, fork checks after its own reference, VmPin does not search the earlier buffers of a registration",
+        ZeroPagePinned: false, Dio: DioRetention.Pins, Coalesce: CoalesceMode.MultiFolio, ForkTakesRefBeforeCheck: true, VmPinSearchesEarlierBuffers: false);
+
+    public static LiveProfile Linux612 { get; } = new("linux-6.12.y",
+        "6.12.118 (Debian's linux-source-6.12): multi-folio coalescing (io_check_coalesce_buffer), DIO pins, the zero page never pinned, VmPin searches the earlier buffers of a registration",
+        ZeroPagePinned: false, Dio: DioRetention.Pins, Coalesce: CoalesceMode.MultiFolio, ForkTakesRefBeforeCheck: true, VmPinSearchesEarlierBuffers: true);
 
     public static LiveProfile Linux68 { get; } = new("linux-6.8",
         "6.5 – 6.11: io_uring coalesces only a buffer inside one folio",
-        ZeroPagePinned: false, Dio: DioRetention.Pins, Coalesce: CoalesceMode.SingleFolio, ForkTakesRefBeforeCheck: true);
+        ZeroPagePinned: false, Dio: DioRetention.Pins, Coalesce: CoalesceMode.SingleFolio, ForkTakesRefBeforeCheck: true, VmPinSearchesEarlierBuffers: true);
 
     public static LiveProfile Linux64 { get; } = new("linux-6.4",
         "6.4: DIO takes references, the zero page is pinned like any page",
-        ZeroPagePinned: true, Dio: DioRetention.Refs, Coalesce: CoalesceMode.SingleFolio, ForkTakesRefBeforeCheck: true);
+        ZeroPagePinned: true, Dio: DioRetention.Refs, Coalesce: CoalesceMode.SingleFolio, ForkTakesRefBeforeCheck: true, VmPinSearchesEarlierBuffers: true);
+
+    public static LiveProfile Linux61y { get; } = new("linux-6.1.y",
+        "6.1.192 (Debian's linux-source-6.1): no coalescing, DIO references, the zero page never pinned (backported to 6.1.y), fork takes its reference before the check",
+        ZeroPagePinned: false, Dio: DioRetention.Refs, Coalesce: CoalesceMode.None, ForkTakesRefBeforeCheck: true, VmPinSearchesEarlierBuffers: true);
 
     public static LiveProfile Linux515 { get; } = new("linux-5.15",
         "5.15: no coalescing, DIO references, zero page pinned, fork checks before taking the child's reference",
-        ZeroPagePinned: true, Dio: DioRetention.Refs, Coalesce: CoalesceMode.None, ForkTakesRefBeforeCheck: false);
+        ZeroPagePinned: true, Dio: DioRetention.Refs, Coalesce: CoalesceMode.None, ForkTakesRefBeforeCheck: false, VmPinSearchesEarlierBuffers: true);
 
     public static LiveProfile Rfc2022 { get; } = new("proposal-2022-iov-extract-rfc",
         "6.18 with the 2022 RFC's DIO: references for a user source (writes), pins for a destination",
-        ZeroPagePinned: false, Dio: DioRetention.RefsForWrites, Coalesce: CoalesceMode.MultiFolio, ForkTakesRefBeforeCheck: true);
+        ZeroPagePinned: false, Dio: DioRetention.RefsForWrites, Coalesce: CoalesceMode.MultiFolio, ForkTakesRefBeforeCheck: true, VmPinSearchesEarlierBuffers: false);
 
-    public static IReadOnlyList<LiveProfile> All { get; } = [Linux618, Linux68, Linux64, Linux515, Rfc2022];
+    public static IReadOnlyList<LiveProfile> All { get; } = [Linux618, Linux612, Linux68, Linux64, Linux61y, Linux515, Rfc2022];
 
     public static LiveProfile? Find(string id) => All.FirstOrDefault(p => string.Equals(p.Id, id, StringComparison.Ordinal));
 
@@ -72,6 +86,6 @@ public sealed record LiveProfile(
         }
 
         var v = (major * 1000) + minor;
-        return v >= 6012 ? Linux618 : v >= 6005 ? Linux68 : v == 6004 ? Linux64 : null;
+        return v >= 6013 ? Linux618 : v == 6012 ? Linux612 : v >= 6005 ? Linux68 : v == 6004 ? Linux64 : v == 6001 ? Linux61y : null;
     }
 }
