@@ -198,11 +198,40 @@ static void rle_put(char *out, size_t cap, char *last, long *count, char c, int 
     *last = c; *count = flush ? 0 : 1;
 }
 
+/*
+ * The flags that decide a page's state: its folio's. Since stable_page_flags() reads folio->flags (fs/proc/page.c of
+ * 6.12.118), a tail page's kpageflags already are its head's; older kernels report each page's own flags (6.1.192
+ * reads page->flags), where PG_anon_exclusive of a hugetlb folio lives on its head only (PageAnonExclusive() of
+ * 6.1's page-flags.h refuses a hugetlb tail) and a PMD-mapped THP's on its head too. So a tail page takes its head's
+ * exclusive bit here, which changes nothing on the newer kernels and reads the older ones the way they read
+ * themselves. A tail's head is that of the page frame before it (compound pages are physically contiguous);
+ * *prev_pfn and *prev_head carry that from the previous call.
+ */
+static uint64_t folio_flags(uint64_t pfn, uint64_t f, uint64_t *prev_pfn, uint64_t *prev_head)
+{
+    uint64_t head = pfn;
+    if ((f >> KPF_COMPOUND_TAIL) & 1) {
+        if (*prev_pfn != UINT64_MAX && pfn == *prev_pfn + 1) {
+            head = *prev_head;
+        } else {
+            uint64_t q = pfn;
+            while (q > 0 && pfn - q < 1024 && !((kpageflags(q - 1) >> KPF_COMPOUND_HEAD) & 1)) q--;
+            head = q > 0 && pfn - q < 1024 ? q - 1 : pfn;
+        }
+    }
+    *prev_pfn = pfn;
+    *prev_head = head;
+    if (head == pfn) return f;
+    uint64_t h = kpageflags(head);
+    return (f & ~(1ULL << KPF_ANON_EXCL)) | (h & (1ULL << KPF_ANON_EXCL));
+}
+
 /* Per page: '-' not present, 'z' zero page, 'x' anon exclusive, 's' anon not exclusive, 'o' other.
  * Layout: 'p' small, 'h' compound head, 't' compound tail, '-' not present. */
 static void region_state(int r, char *st, char *lay, size_t cap)
 {
     char l1 = 0, l2 = 0; long c1 = 0, c2 = 0;
+    uint64_t prev_pfn = UINT64_MAX, prev_head = 0;
     st[0] = lay[0] = 0;
     size_t pages = regions[r].len / PAGE;
     uint64_t *e = malloc(pages * 8);
@@ -212,7 +241,7 @@ static void region_state(int r, char *st, char *lay, size_t cap)
     for (size_t i = 0; i < pages; i++) {
         char s = '-', y = '-';
         if (PRESENT(e[i])) {
-            uint64_t f = kpageflags(PFN(e[i]));
+            uint64_t f = folio_flags(PFN(e[i]), kpageflags(PFN(e[i])), &prev_pfn, &prev_head);
             if ((f >> KPF_ZERO_PAGE) & 1) s = 'z';
             else if ((f >> KPF_ANON) & 1) s = ((f >> KPF_ANON_EXCL) & 1) ? 'x' : 's';
             else s = 'o';
