@@ -187,8 +187,12 @@ GCCV="$(gcc --version | head -1)"
 KEY="$( { printf '%s\n' "$FINGERPRINT" "$GCCV"; cat "$HERE/kernel.config" "$HERE/adapter/gupc_adapter.c" \
     "$HERE/adapter/gupc_uapi.h" "$HERE/adapter/Kconfig.gupc" "$SELF"; } | sha256sum | cut -c1-16)"
 IMAGE_DIR="$CACHE/images/$TREE_ID-$KEY"
+# The live layer's helper (the same source as on the host) runs in the guest too, under the live agent.
+LIVEHELPER_C="$HERE/../LiveKernel/native/livehelper.c"
+[ -f "$LIVEHELPER_C" ] || die "$LIVEHELPER_C is missing (it is copied next to Kernel/ by the build)"
 IRD_KEY="$( { printf '%s\n' "$GCCV"; sha256sum "$BUSYBOX" | cut -c1-64; cat "$HERE/guest/gupc_server.c" \
-    "$HERE/guest/json.c" "$HERE/guest/json.h" "$HERE/guest/init" "$HERE/adapter/gupc_uapi.h" "$SELF"; } | sha256sum | cut -c1-16)"
+    "$HERE/guest/json.c" "$HERE/guest/json.h" "$HERE/guest/init" "$HERE/guest/live_agent.c" "$LIVEHELPER_C" \
+    "$HERE/adapter/gupc_uapi.h" "$SELF"; } | sha256sum | cut -c1-16)"
 IRD_DIR="$CACHE/initramfs/$IRD_KEY"
 
 fmt_secs() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
@@ -298,9 +302,12 @@ if [ ! -f "$IRD_DIR/initramfs.cpio.gz" ]; then
     mkdir -p "$STAGE/root/bin" "$STAGE/root/dev" "$STAGE/root/proc" "$STAGE/root/sys" "$STAGE/root/mnt" "$STAGE/root/tmp"
     gcc -static -O2 -Wall -Wextra -Werror -I "$HERE/adapter" -o "$STAGE/root/gupc-server" \
         "$HERE/guest/gupc_server.c" "$HERE/guest/json.c" || die "compiling the guest server failed" 1
+    gcc -static -O2 -Wall -Wextra -Werror -o "$STAGE/root/live-agent" "$HERE/guest/live_agent.c" \
+        || die "compiling the live agent failed" 1
+    gcc -static -O2 -Wall -Wextra -o "$STAGE/root/livehelper" "$LIVEHELPER_C" || die "compiling livehelper failed" 1
     cp "$BUSYBOX" "$STAGE/root/bin/busybox"
     cp "$HERE/guest/init" "$STAGE/root/init"
-    chmod 755 "$STAGE/root/init" "$STAGE/root/gupc-server" "$STAGE/root/bin/busybox"
+    chmod 755 "$STAGE/root/init" "$STAGE/root/gupc-server" "$STAGE/root/live-agent" "$STAGE/root/livehelper" "$STAGE/root/bin/busybox"
     mkdir -p "$IRD_DIR.tmp"
     ( cd "$STAGE/root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -9 ) > "$IRD_DIR.tmp/initramfs.cpio.gz"
     rm -rf "$IRD_DIR"

@@ -6,7 +6,11 @@ panic, an oops, a guest that stops answering or a QEMU that dies ends this proce
 what happened and quoting the guest log, which the engine turns into a named fault with the command prefix that
 led to it. QEMU never outlives this process (it dies with it, and every exit path kills it).
 
-Usage: vmhost.py --image bzImage --initramfs initramfs.cpio.gz [--label 6.12] [--profiles a,b] [--guest-log F]
+With --live the guest runs the live layer's agent instead (Fixtures/Kernel/guest/live_agent.c: a line protocol that
+starts a livehelper per session), with THP on madvise as on a distribution kernel, and any WARN panics the guest so
+that it ends the run with its report.
+
+Usage: vmhost.py --image bzImage --initramfs initramfs.cpio.gz [--label 6.12] [--profiles a,b] [--guest-log F] [--live]
 """
 import argparse
 import collections
@@ -87,7 +91,14 @@ class Host:
     def start(self):
         a = self.args
         append = ["console=ttyS0", "loglevel=5", "panic=-1", "oops=panic", "norandmaps",
-                  "transparent_hugepage=never", "brd.rd_nr=2", "brd.rd_size=16384", "rdinit=/init"]
+                  "brd.rd_nr=2", "brd.rd_size=16384", "rdinit=/init"]
+        if a.live:
+            # The live layer maps THP and mTHP regions with MADV_HUGEPAGE, so THP must be on madvise; it expects no
+            # WARN at all, so one ends the run (panic_on_warn) with the guest's report instead of passing unseen.
+            append += ["gupc.mode=live", "transparent_hugepage=madvise", "panic_on_warn=1"]
+        else:
+            # The adapter builds the contract's large folios itself; a fault must map the small page the contract says.
+            append.append("transparent_hugepage=never")
         if a.profiles:
             append.append("gupc.profiles=" + a.profiles)
         con_r, con_w = os.pipe()
@@ -301,6 +312,7 @@ def main():
     p.add_argument("--boot-timeout", type=int, default=300)
     p.add_argument("--reply-timeout", type=int, default=120)
     p.add_argument("--guest-log", default="")
+    p.add_argument("--live", action="store_true", help="run the live layer's agent in the guest, not the guest server")
     p.add_argument("--qemu", default="qemu-system-x86_64", help="the QEMU command (split like a shell would; tests pass a stand-in)")
     args = p.parse_args()
     for f in (args.image, args.initramfs):

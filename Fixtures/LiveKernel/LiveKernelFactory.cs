@@ -1,30 +1,32 @@
-using System.Diagnostics;
 using System.Globalization;
 using GupConformance.Spec.Live;
 
 namespace GupConformance.Fixtures.LiveKernel;
 
 /// <summary>
-/// The LiveKernel fixture: executes consumer-level commands on the running Linux kernel through the native
-/// <c>livehelper</c> (one helper process per session) and reports what the kernel shows. Probes the machine once;
-/// the settings it changes (the 64 KiB mTHP knob, nr_hugepages) and the data file it creates are first written to
-/// the restore journal (<see cref="LiveRestoreJournal"/>), then changed, and put back and removed on
-/// <see cref="Dispose"/>. A journal left by a run that died is replayed before anything else.
+/// The LiveKernel fixture: executes consumer-level commands on a running Linux kernel through the native
+/// <c>livehelper</c> (one helper process per session) and reports what the kernel shows. The kernel is this
+/// machine's, or a kernel under test booted in a VM (<see cref="InGuest"/>): the same probes, settings and sessions
+/// through the guest's live agent. Probes the machine once; the settings it changes (the 64 KiB mTHP knob,
+/// nr_hugepages) and the data file it creates are put back and removed on <see cref="Dispose"/>. On this machine they
+/// are first written to the restore journal (<see cref="LiveRestoreJournal"/>), and a journal left by a run that died
+/// is replayed before anything else; a VM ends with the run, so it needs neither journal nor lock.
 /// </summary>
 public sealed class LiveKernelFactory : ILiveKernelFactory
 {
     private const string Mthp64Knob = "/sys/kernel/mm/transparent_hugepage/hugepages-64kB/enabled";
     private const string NrHugepages = "/proc/sys/vm/nr_hugepages";
     private const string ThpDir = "/sys/kernel/mm/transparent_hugepage";
-    private readonly List<(string Path, string Value, JournalEntry Entry)> _restore = [];
+    private readonly List<(string Path, string Value, JournalEntry? Entry)> _restore = [];
     private readonly List<string> _cleanup = [];
     private readonly List<LiveSession> _sessions = [];
     private readonly Lock _sync = new();
-    private readonly string? _helper;
+    private readonly ILiveMachine _machine;
     private readonly CancellationToken _cancel;
     private readonly LiveRestoreJournal? _journal;
     private string? _dataFile;
     private JournalEntry? _dataFileEntry;
+    private bool _dataFileCreated;
     private IDisposable? _lock;
     private bool _disposed;
     private bool _aborted;
@@ -48,9 +50,7 @@ public sealed class LiveKernelFactory : ILiveKernelFactory
     /// <summary>What was put back from a journal left by an earlier live run that died (empty when there was none).</summary>
     public IReadOnlyList<string> RestoredAtStart { get; } = [];
 
-    /// <summary>The helper's path, the data file, and what was found.</summary>
-    public string? HelperPath => _helper;
-
+    /// <summary>The data file the sessions read and write with O_DIRECT (on the machine under test).</summary>
     public string? DataFile => _dataFile;
 
     /// <param name="useHugetlb">Reserve a small hugetlb pool (nr_hugepages += <paramref name="hugetlbPages"/>) for the run.</param>
@@ -60,12 +60,25 @@ public sealed class LiveKernelFactory : ILiveKernelFactory
     /// <param name="cancel">Stops waiting for the lock and refuses new sessions (an interrupted run).</param>
     public LiveKernelFactory(bool useHugetlb = true, bool useMthp = true, int hugetlbPages = 4, string? helperPath = null, bool assumeNotRoot = false,
         string? journalPath = null, CancellationToken cancel = default)
+        : this(new HostMachine(helperPath ?? Path.Combine(AppContext.BaseDirectory, "livehelper")), useHugetlb, useMthp, hugetlbPages, assumeNotRoot, journalPath, cancel)
+    {
+    }
+
+    /// <summary>
+    /// The live fixture on a kernel under test: <paramref name="guest"/> is a VM booted with the live agent
+    /// (<see cref="LiveGuest.Boot"/>). The factory owns it from here: <see cref="Dispose"/> puts the guest's settings
+    /// back and shuts the VM down, <see cref="Abort"/> kills it.
+    /// </summary>
+    public static LiveKernelFactory InGuest(LiveGuest guest, bool useHugetlb = true, bool useMthp = true, int hugetlbPages = 4, CancellationToken cancel = default) =>
+        new(guest, useHugetlb, useMthp, hugetlbPages, assumeNotRoot: false, journalPath: null, cancel);
+
+    private LiveKernelFactory(ILiveMachine machine, bool useHugetlb, bool useMthp, int hugetlbPages, bool assumeNotRoot, string? journalPath, CancellationToken cancel)
     {
         _cancel = cancel;
+        _machine = machine;
         var release = ReadTrim("/proc/sys/kernel/osrelease") ?? "unknown";
-        _helper = helperPath ?? Path.Combine(AppContext.BaseDirectory, "livehelper");
         var why = Unavailable(assumeNotRoot);
-        if (why is null && !TakeLock())
+        if (why is null && !machine.Throwaway && !TakeLock())
         {
             why = cancel.IsCancellationRequested ? "interrupted while waiting for another live run to finish" : $"another live run held the lock (@{LockName}) for 5 minutes";
         }
@@ -76,9 +89,12 @@ public sealed class LiveKernelFactory : ILiveKernelFactory
             return;
         }
 
-        journalPath ??= LiveRestoreJournal.DefaultPath;
-        RestoredAtStart = LiveRestoreJournal.ReplayLeftover(journalPath);
-        _journal = LiveRestoreJournal.Start(journalPath);
+        if (!machine.Throwaway)
+        {
+            journalPath ??= LiveRestoreJournal.DefaultPath;
+            RestoredAtStart = LiveRestoreJournal.ReplayLeftover(journalPath);
+            _journal = LiveRestoreJournal.Start(journalPath);
+        }
 
         var missing = new Dictionary<string, string>(StringComparer.Ordinal);
         var probes = new List<KeyValuePair<string, string>> { new("kernel", release) };
@@ -189,10 +205,14 @@ public sealed class LiveKernelFactory : ILiveKernelFactory
     /// <summary>Journals a setting's original value, then changes it; false (and nothing journalled) when the write fails.</summary>
     private bool Change(string path, string original, string value)
     {
-        var entry = _journal!.RecordSetting(path, original);
-        if (!TryWrite(path, value))
+        var entry = _journal?.RecordSetting(path, original);
+        if (!_machine.Write(path, value))
         {
-            _journal.Forget(entry);
+            if (entry is not null)
+            {
+                _journal!.Forget(entry);
+            }
+
             return false;
         }
 
@@ -205,15 +225,15 @@ public sealed class LiveKernelFactory : ILiveKernelFactory
     }
 
     /// <summary>"16kB never, 32kB never, 64kB madvise, …": every mTHP size the kernel offers with its setting.</summary>
-    private static string MthpSizes()
+    private string MthpSizes()
     {
-        if (!Directory.Exists(ThpDir))
+        if (_machine.List(ThpDir) is not { } names)
         {
             return "none";
         }
 
-        var sizes = Directory.GetDirectories(ThpDir, "hugepages-*kB")
-            .Select(d => (Kb: int.TryParse(Path.GetFileName(d)["hugepages-".Length..^2], CultureInfo.InvariantCulture, out var kb) ? kb : 0, Dir: d))
+        var sizes = names.Where(n => n.StartsWith("hugepages-", StringComparison.Ordinal) && n.EndsWith("kB", StringComparison.Ordinal))
+            .Select(n => (Kb: int.TryParse(n["hugepages-".Length..^2], CultureInfo.InvariantCulture, out var kb) ? kb : 0, Dir: $"{ThpDir}/{n}"))
             .OrderBy(x => x.Kb)
             .Select(x => $"{x.Kb.ToString(CultureInfo.InvariantCulture)}kB {(ReadTrim(Path.Combine(x.Dir, "enabled")) is { } knob ? Selected(knob) : "(shmem only)")}")
             .ToList();
@@ -229,22 +249,17 @@ public sealed class LiveKernelFactory : ILiveKernelFactory
 
     private string? Unavailable(bool assumeNotRoot)
     {
-        if (!OperatingSystem.IsLinux())
+        if (_machine.Unavailable(assumeNotRoot) is { } why)
         {
-            return "not Linux";
+            return why;
         }
 
-        if (assumeNotRoot || !IsRoot())
-        {
-            return "not root: exact pin counter deltas need /proc/sys/vm/stat_refresh (root only), frame numbers in pagemap need CAP_SYS_ADMIN";
-        }
-
-        if (!File.Exists("/proc/sys/vm/stat_refresh"))
+        if (!_machine.Exists("/proc/sys/vm/stat_refresh"))
         {
             return "no /proc/sys/vm/stat_refresh";
         }
 
-        if (!File.Exists("/proc/kpageflags"))
+        if (!_machine.Exists("/proc/kpageflags"))
         {
             return "no /proc/kpageflags (CONFIG_PROC_PAGE_MONITOR off)";
         }
@@ -259,18 +274,13 @@ public sealed class LiveKernelFactory : ILiveKernelFactory
             return $"io_uring is disabled (kernel.io_uring_disabled = {d})";
         }
 
-        if (_helper is null || !File.Exists(_helper))
-        {
-            return $"livehelper was not built (no gcc at build time?): {_helper}";
-        }
-
         return null;
     }
 
     /// <summary>The process runs with user id 0 (the live run needs root for stat_refresh and the knobs it sets).</summary>
     public static bool IsRoot()
     {
-        var status = ReadTrim("/proc/self/status") ?? string.Empty;
+        var status = File.Exists("/proc/self/status") ? File.ReadAllText("/proc/self/status") : string.Empty;
         var line = status.Split('\n').FirstOrDefault(l => l.StartsWith("Uid:", StringComparison.Ordinal));
         return line is not null && line.Split('\t', StringSplitOptions.RemoveEmptyEntries).ElementAtOrDefault(2) == "0";
     }
@@ -280,19 +290,19 @@ public sealed class LiveKernelFactory : ILiveKernelFactory
     private string? CreateDataFile(out string why, List<KeyValuePair<string, string>> probes)
     {
         why = "no directory with O_DIRECT support found";
-        string[] dirs = ["/var/tmp", "/tmp", AppContext.BaseDirectory];
-        foreach (var dir in dirs)
+        foreach (var place in _machine.DataPlaces)
         {
-            if (!Directory.Exists(dir))
+            var path = place.Path;
+            var dir = Path.GetDirectoryName(path) ?? "/";
+            if (!_machine.Exists(place.Create ? dir : path))
             {
                 continue;
             }
 
-            var path = Path.Combine(dir, LiveRestoreJournal.DataFileNameFor(System.Environment.ProcessId));
-            JournalEntry entry;
+            JournalEntry? entry = null;
             try
             {
-                entry = _journal!.RecordFile(path);
+                entry = place.Create ? _journal?.RecordFile(path) : null;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -302,9 +312,11 @@ public sealed class LiveKernelFactory : ILiveKernelFactory
 
             try
             {
-                var data = new byte[2 << 20];
-                new Random(1).NextBytes(data);
-                File.WriteAllBytes(path, data);
+                if (place.Create)
+                {
+                    _machine.CreateFile(path, 2 << 20);
+                }
+
                 using var probe = Start(path);
                 if (probe.Ready.Contains("dio=1", StringComparison.Ordinal))
                 {
@@ -313,11 +325,12 @@ public sealed class LiveKernelFactory : ILiveKernelFactory
                     probes.Add(new("zero page on read fault", found.GetValueOrDefault("zero") == "1"
                         ? "yes (a read of a fresh private page maps the zero page: kpageflags ZERO_PAGE)"
                         : $"no (a read of a fresh private page maps page state '{found.GetValueOrDefault("st", "?")}', not the zero page)"));
-                    probes.Add(new("O_DIRECT file", path));
+                    probes.Add(new("O_DIRECT file", place.Create ? path : $"{path} (a block device, used as it is)"));
                     _dataFileEntry = entry;
+                    _dataFileCreated = place.Create;
                     lock (_sync)
                     {
-                        _cleanup.Add($"created {path}");
+                        _cleanup.Add($"{(place.Create ? "created" : "used")} {path}{(_machine.Throwaway ? $" in {_machine.Name}" : string.Empty)}");
                     }
 
                     return path;
@@ -325,33 +338,26 @@ public sealed class LiveKernelFactory : ILiveKernelFactory
 
                 why = $"{dir}: O_DIRECT open failed";
             }
-            catch (IOException e)
-            {
-                why = $"{dir}: {e.Message}";
-            }
-            catch (UnauthorizedAccessException e)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 why = $"{dir}: {e.Message}";
             }
 
-            TryDelete(path);
-            _journal.Forget(entry);
+            if (place.Create)
+            {
+                _machine.Delete(path);
+            }
+
+            if (entry is not null)
+            {
+                _journal!.Forget(entry);
+            }
         }
 
         return null;
     }
 
-    private LiveSession Start(string dataFile)
-    {
-        var psi = new ProcessStartInfo(_helper!, [dataFile])
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        return new LiveSession(Process.Start(psi) ?? throw new InvalidOperationException("livehelper did not start"));
-    }
+    private LiveSession Start(string dataFile) => new(_machine.StartHelper(dataFile));
 
     public ILiveKernel Create()
     {
@@ -388,13 +394,18 @@ public sealed class LiveKernelFactory : ILiveKernelFactory
             {
                 s.Abort();
             }
+
+            if (_machine is LiveGuest guest)
+            {
+                guest.Abort();
+            }
         }
     }
 
     public long OutstandingPins()
     {
-        TryWrite("/proc/sys/vm/stat_refresh", "1");
-        var text = File.ReadAllText("/proc/vmstat");
+        _machine.Write("/proc/sys/vm/stat_refresh", "1");
+        var text = _machine.Read("/proc/vmstat") ?? throw new InvalidOperationException($"/proc/vmstat of {_machine.Name} cannot be read");
         return VmstatValue(text, "nr_foll_pin_acquired") - VmstatValue(text, "nr_foll_pin_released");
     }
 
@@ -418,26 +429,14 @@ public sealed class LiveKernelFactory : ILiveKernelFactory
                 }
             }
 
-            foreach (var (path, value, entry) in Enumerable.Reverse(_restore))
+            if (_machine.Throwaway && !_machine.Alive)
             {
-                var ok = TryWrite(path, value);
-                var now = ReadTrim(path) ?? "?";
-                _cleanup.Add($"{path} restored to {value}: {(ok ? "ok" : "FAILED")} (now {now})");
-                if (ok)
-                {
-                    _journal!.Forget(entry);
-                }
+                // A VM that died or was stopped took its settings and files with it.
+                _cleanup.Add($"{_machine.Name} had already ended: nothing of the run is left");
             }
-
-            if (_dataFile is not null)
+            else
             {
-                TryDelete(_dataFile);
-                var gone = !File.Exists(_dataFile);
-                _cleanup.Add($"removed {_dataFile}: {(gone ? "ok" : "FAILED")}");
-                if (gone && _dataFileEntry is not null)
-                {
-                    _journal!.Forget(_dataFileEntry);
-                }
+                PutBack();
             }
 
             if (_journal is { Entries.Count: > 0 })
@@ -447,6 +446,38 @@ public sealed class LiveKernelFactory : ILiveKernelFactory
 
             _lock?.Dispose();
             _lock = null;
+            if (_machine.Throwaway)
+            {
+                _machine.Dispose();
+                _cleanup.Add($"{_machine.Name} shut down");
+            }
+        }
+    }
+
+    /// <summary>Every setting back to its value (newest first), the data file removed; each leaves the journal as it
+    /// is done.</summary>
+    private void PutBack()
+    {
+        foreach (var (path, value, entry) in Enumerable.Reverse(_restore))
+        {
+            var ok = _machine.Write(path, value);
+            var now = ReadTrim(path) ?? "?";
+            _cleanup.Add($"{path} restored to {value}: {(ok ? "ok" : "FAILED")} (now {now})");
+            if (ok && entry is not null)
+            {
+                _journal!.Forget(entry);
+            }
+        }
+
+        if (_dataFile is not null && _dataFileCreated)
+        {
+            _machine.Delete(_dataFile);
+            var gone = !_machine.Exists(_dataFile);
+            _cleanup.Add($"removed {_dataFile}: {(gone ? "ok" : "FAILED")}");
+            if (gone && _dataFileEntry is not null)
+            {
+                _journal!.Forget(_dataFileEntry);
+            }
         }
     }
 
@@ -463,7 +494,7 @@ public sealed class LiveKernelFactory : ILiveKernelFactory
         return 0;
     }
 
-    private static long MeminfoValue(string key)
+    private long MeminfoValue(string key)
     {
         foreach (var line in (ReadTrim("/proc/meminfo") ?? string.Empty).Split('\n'))
         {
@@ -484,50 +515,5 @@ public sealed class LiveKernelFactory : ILiveKernelFactory
         return start >= 0 && end > start ? knob[(start + 1)..end] : knob;
     }
 
-    internal static string? ReadTrim(string path)
-    {
-        try
-        {
-            return File.Exists(path) ? File.ReadAllText(path).Trim() : null;
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
-
-    private static bool TryWrite(string path, string value)
-    {
-        try
-        {
-            File.WriteAllText(path, value);
-            return true;
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
+    private string? ReadTrim(string path) => _machine.Read(path)?.Trim();
 }

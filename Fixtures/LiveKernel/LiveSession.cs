@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using GupConformance.Spec.Live;
 
 namespace GupConformance.Fixtures.LiveKernel;
@@ -8,19 +6,19 @@ namespace GupConformance.Fixtures.LiveKernel;
 /// <summary>
 /// One helper process: it holds the mappings, rings, pipes and children of one command sequence. Each command is
 /// one request line; the reply's key=value pairs are the observation. After a command the page states of the
-/// regions it names (every region after a fork) are read from pagemap and kpageflags.
+/// regions it names (every region after a fork) are read from pagemap and kpageflags. The helper runs on this
+/// machine or in a test VM (<see cref="ILiveChannel"/>); the session is the same.
 /// </summary>
 public sealed class LiveSession : ILiveKernel
 {
-    private static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(30);
-    private readonly Process _process;
+    private readonly ILiveChannel _channel;
     private readonly SortedSet<int> _regions = [];
     private bool _disposed;
 
-    internal LiveSession(Process process)
+    internal LiveSession(ILiveChannel channel)
     {
-        _process = process;
-        Ready = ReadLine() ?? throw new InvalidOperationException("livehelper exited at start: " + _process.StandardError.ReadToEnd());
+        _channel = channel;
+        Ready = channel.Ready;
         if (!Ready.StartsWith("ready", StringComparison.Ordinal))
         {
             throw new InvalidOperationException("livehelper: " + Ready);
@@ -96,9 +94,7 @@ public sealed class LiveSession : ILiveKernel
     private Dictionary<string, string> Request(string line)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        _process.StandardInput.WriteLine(line);
-        _process.StandardInput.Flush();
-        var reply = ReadLine() ?? throw new InvalidOperationException($"livehelper died on '{line}': {_process.StandardError.ReadToEnd()}");
+        var reply = _channel.Exchange(line);
         if (!reply.StartsWith("ok", StringComparison.Ordinal))
         {
             throw new InvalidOperationException($"livehelper refused '{line}': {reply}");
@@ -117,47 +113,11 @@ public sealed class LiveSession : ILiveKernel
         return fields;
     }
 
-    private string? ReadLine()
-    {
-        var task = _process.StandardOutput.ReadLineAsync();
-        if (!task.Wait(ReplyTimeout))
-        {
-            Kill();
-            throw new TimeoutException("livehelper did not answer within 30 s");
-        }
-
-        return task.Result;
-    }
-
     /// <summary>Ends the helper at once (an interrupted run): a command waiting for its reply fails straight away.</summary>
-    internal void Abort() => Kill();
+    internal void Abort() => _channel.Kill();
 
     /// <summary>The helper has exited (it was killed, or it died).</summary>
-    internal bool Exited
-    {
-        get
-        {
-            try
-            {
-                return _process.HasExited;
-            }
-            catch (InvalidOperationException)
-            {
-                return true;
-            }
-        }
-    }
-
-    private void Kill()
-    {
-        try
-        {
-            _process.Kill();
-        }
-        catch (InvalidOperationException)
-        {
-        }
-    }
+    internal bool Exited => _channel.Exited;
 
     public void Dispose()
     {
@@ -168,34 +128,19 @@ public sealed class LiveSession : ILiveKernel
 
         try
         {
-            if (!_process.HasExited)
+            if (!_channel.Exited)
             {
-                _process.StandardInput.WriteLine("cleanup");
-                _process.StandardInput.Flush();
-                _ = ReadLine();
-                _process.StandardInput.WriteLine("quit");
-                _process.StandardInput.Flush();
-                if (!_process.WaitForExit(10_000))
-                {
-                    Kill();
-                }
+                _ = _channel.Exchange("cleanup");
             }
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or TimeoutException or InvalidOperationException)
         {
-            Kill();
-        }
-        catch (TimeoutException)
-        {
-            Kill();
+            _channel.Kill();
         }
         finally
         {
             _disposed = true;
-            _process.Dispose();
+            _channel.Quit();
         }
     }
-
-    /// <summary>For diagnostics: the helper's standard error so far is not read while it runs.</summary>
-    public override string ToString() => new StringBuilder("livehelper ").Append(_process.Id).ToString();
 }

@@ -7,15 +7,16 @@ using GupConformance.Oracles.Live;
 namespace GupConformance.Runner;
 
 /// <summary>
-/// <c>gupconformance --live [--seed N] [--sequences N] [--length N] [--live-profile ID] [--no-hugetlb] [--no-mthp]</c>:
-/// the live run against the running kernel; <c>gupconformance --live-restore</c> puts back what a live run that died
+/// <c>gupconformance --live [--impl kernel:6.12|kernel:6.1|kernel:PATH] [--seed N] [--sequences N] [--length N]
+/// [--time-budget SECONDS] [--live-profile ID] [--no-hugetlb] [--no-mthp]</c>: the live run against the running kernel, or against a kernel
+/// under test booted in a VM (built and cached as for the main job's <c>--impl kernel:…</c>); <c>gupconformance --live-restore</c> puts back what a live run that died
 /// left changed. Exit codes as for the main job (0 conformant or Not applicable, 1 not conformant, 2 bad arguments);
 /// a run stopped by SIGINT, SIGTERM or SIGHUP puts the machine's settings back first and exits 128 + the signal.
 /// </summary>
 public static class LiveMode
 {
     private static readonly string Usage =
-        $"live options: --seed N|0xN|random, --sequences N, --length N, --live-profile {string.Join("|", LiveProfile.All.Select(p => p.Id))}, --no-hugetlb, --no-mthp, --report-md FILE, --report-json FILE, --report-junit FILE, --report-timings, --corpus DIR, --no-corpus; --replay FILE.live-trace.json; or --live-restore alone";
+        $"live options: --impl kernel:6.12|kernel:6.1|kernel:PATH (a kernel under test in a VM; default: this machine's kernel), --seed N|0xN|random, --sequences N, --length N, --time-budget SECONDS, --live-profile {string.Join("|", LiveProfile.All.Select(p => p.Id))}, --no-hugetlb, --no-mthp, --report-md FILE, --report-json FILE, --report-junit FILE, --report-timings, --corpus DIR, --no-corpus; --replay FILE.live-trace.json; or --live-restore alone";
 
     /// <summary>The live options after checking.</summary>
     private sealed record LiveArgs
@@ -41,6 +42,12 @@ public static class LiveMode
         public bool CorpusGiven { get; init; }
 
         public string? ReplayPath { get; init; }
+
+        /// <summary>The kernel tree of <c>--impl kernel:TREE</c>, or null for this machine's kernel.</summary>
+        public string? KernelTree { get; init; }
+
+        /// <summary>The options that choose the machine, for replay commands.</summary>
+        public string ImplOption => KernelTree is null ? string.Empty : $" --impl {Engine.Plugins.KernelLauncher.Scheme}{KernelTree}";
     }
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
@@ -107,6 +114,18 @@ public static class LiveMode
                         break;
                     }
 
+                case "--time-budget":
+                    {
+                        var text = Next();
+                        if (text is null || !int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var secs) || secs <= 0 || secs > 86_400)
+                        {
+                            return (null, $"--time-budget must be a number of seconds from 1 to 86400 (got {Shown(text)}); the default is {a.Options.Budget.TotalSeconds.ToString("0", CultureInfo.InvariantCulture)}");
+                        }
+
+                        a = a with { Options = a.Options with { Budget = TimeSpan.FromSeconds(secs) } };
+                        break;
+                    }
+
                 case "--sequences":
                 case "--length":
                     {
@@ -130,6 +149,26 @@ public static class LiveMode
                         }
 
                         a = a with { ProfileId = id };
+                        break;
+                    }
+
+                case "--impl":
+                    {
+                        var impl = Next();
+                        if (impl is null || !impl.StartsWith(Engine.Plugins.KernelLauncher.Scheme, StringComparison.Ordinal))
+                        {
+                            return (null, $"--live --impl takes a kernel under test (kernel:6.12, kernel:6.1 or kernel:PATH); without --impl the live run checks this machine's kernel (got {Shown(impl)})");
+                        }
+
+                        try
+                        {
+                            a = a with { KernelTree = Engine.Plugins.KernelLauncher.Tree(impl) };
+                        }
+                        catch (Engine.Plugins.PluginSetupException e)
+                        {
+                            return (null, e.Message);
+                        }
+
                         break;
                     }
 
@@ -183,7 +222,22 @@ public static class LiveMode
         LiveRunResult result;
         IReadOnlyList<string> cleanup;
         IReadOnlyList<string> restoredAtStart;
-        using (var factory = new LiveKernelFactory(useHugetlb: a.Hugetlb, useMthp: a.Mthp, cancel: interrupt.Token))
+        LiveKernelFactory? created;
+        try
+        {
+            created = CreateFactory(a, interrupt.Token, stderr);
+        }
+        catch (Engine.Plugins.PluginSetupException e)
+        {
+            return Bad(stderr, e.Message);
+        }
+        catch (InvalidOperationException e)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return Program.ExitNotConformant;
+        }
+
+        using (var factory = created)
         {
             interrupt.Arm(factory);
             restoredAtStart = factory.RestoredAtStart;
@@ -226,7 +280,7 @@ public static class LiveMode
             stdout.WriteLine("cleanup: " + c);
         }
 
-        var seedReplay = $"gupconformance --live --seed {a.Options.Seed.ToString(CultureInfo.InvariantCulture)} --sequences {a.Options.Sequences.ToString(CultureInfo.InvariantCulture)} --length {a.Options.Length.ToString(CultureInfo.InvariantCulture)}{(a.ProfileId is null ? string.Empty : " --live-profile " + a.ProfileId)}";
+        var seedReplay = $"gupconformance --live{a.ImplOption} --seed {a.Options.Seed.ToString(CultureInfo.InvariantCulture)} --sequences {a.Options.Sequences.ToString(CultureInfo.InvariantCulture)} --length {a.Options.Length.ToString(CultureInfo.InvariantCulture)}{(a.ProfileId is null ? string.Empty : " --live-profile " + a.ProfileId)}";
         if (result.Verdict != LiveVerdict.NotApplicable)
         {
             stdout.WriteLine($"Replay: {seedReplay}");
@@ -271,7 +325,7 @@ public static class LiveMode
                 foreach (var c in result.Counterexamples.Where(c => c.Reproduced))
                 {
                     var path = LiveTraceFile.From(c, result, seedReplay).Write(corpus);
-                    stdout.WriteLine($"Counterexample saved as {path}; replay it on this kernel with: {LiveTraceFile.ReplayCommand(path)}");
+                    stdout.WriteLine($"Counterexample saved as {path}; replay it on this kernel with: {LiveTraceFile.ReplayCommand(path)}{a.ImplOption}");
                 }
             }
 
@@ -308,7 +362,21 @@ public static class LiveMode
         }
 
         using var interrupt = new LiveInterrupt(stderr);
-        using var factory = new LiveKernelFactory(useHugetlb: a.Hugetlb, useMthp: a.Mthp, cancel: interrupt.Token);
+        LiveKernelFactory created;
+        try
+        {
+            created = CreateFactory(a, interrupt.Token, stderr);
+        }
+        catch (Engine.Plugins.PluginSetupException e)
+        {
+            return Bad(stderr, e.Message);
+        }
+        catch (InvalidOperationException e)
+        {
+            return Bad(stderr, $"the live trace cannot be replayed: {e.Message}");
+        }
+
+        using var factory = created;
         interrupt.Arm(factory);
         try
         {
@@ -364,6 +432,29 @@ public static class LiveMode
                 stdout.WriteLine("cleanup: " + c);
             }
         }
+    }
+
+    /// <summary>
+    /// The live fixture on this machine's kernel, or on a kernel under test: its image is built or found in the cache
+    /// (progress on stderr, as for the main job) and booted with the live agent. Throws
+    /// <see cref="Engine.Plugins.PluginSetupException"/> when the image cannot be built and
+    /// <see cref="InvalidOperationException"/> when the guest does not come up.
+    /// </summary>
+    private static LiveKernelFactory CreateFactory(LiveArgs a, CancellationToken cancel, TextWriter stderr)
+    {
+        if (a.KernelTree is not { } tree)
+        {
+            return new LiveKernelFactory(useHugetlb: a.Hugetlb, useMthp: a.Mthp, cancel: cancel);
+        }
+
+        var image = Engine.Plugins.KernelLauncher.Build(tree, stderr.WriteLine);
+        stderr.WriteLine(image.Cached
+            ? $"live: kernel {image.Label} ({image.Release}) from the cache {image.Cache}"
+            : $"live: kernel {image.Label} ({image.Release}) built in {image.BuildSeconds.ToString(CultureInfo.InvariantCulture)} s, cached in {image.Cache}");
+        var launch = Engine.Plugins.KernelLauncher.Launch(image, live: true);
+        var guest = LiveGuest.Boot(image.Label, launch.FileName, launch.Arguments, stderr.WriteLine, Engine.Plugins.KernelLauncher.BootTimeout);
+        stderr.WriteLine($"live: {guest.Name} ({guest.KernelRelease}) ready in {guest.BootTime.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s");
+        return LiveKernelFactory.InGuest(guest, useHugetlb: a.Hugetlb, useMthp: a.Mthp, cancel: cancel);
     }
 
     /// <summary>--live-restore: replays the journal a dead live run left, under the live lock.</summary>

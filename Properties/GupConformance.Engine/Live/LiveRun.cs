@@ -320,6 +320,13 @@ public sealed class LiveConformanceRun(ILiveKernelFactory factory, LiveProfile? 
                 }
             }
         }
+
+        if (result.SequencesRun < options.Sequences && result.Verdict != LiveVerdict.Fail && !options.Cancel.IsCancellationRequested && clock.Elapsed >= options.Budget)
+        {
+            // Said in the report: how far a run gets depends on the machine's speed, so the same seed on a slower
+            // machine (a VM under TCG) runs fewer of the same sequences.
+            result.Notes.Add($"The time budget ({options.Budget.TotalSeconds.ToString("0", CultureInfo.InvariantCulture)} s, --time-budget) ended the run after {result.SequencesRun.ToString(CultureInfo.InvariantCulture)} of {options.Sequences.ToString(CultureInfo.InvariantCulture)} sequences; the others were not run.");
+        }
     }
 
     /// <summary>True when every one of <paramref name="times"/> re-executions disagrees again.</summary>

@@ -166,8 +166,9 @@ public static class KernelLauncher
         }
     }
 
-    /// <summary>How the engine starts one guest of an image: the VM host, run without a shell.</summary>
-    public static ProcessLaunch Launch(KernelImage image, string? profiles = null)
+    /// <summary>How the engine starts one guest of an image: the VM host, run without a shell. With
+    /// <paramref name="live"/> the guest runs the live layer's agent instead of the guest server.</summary>
+    public static ProcessLaunch Launch(KernelImage image, string? profiles = null, bool live = false)
     {
         var logs = Path.Combine(image.Cache, "logs");
         Directory.CreateDirectory(logs);
@@ -180,6 +181,11 @@ public static class KernelLauncher
         {
             args.Add("--profiles");
             args.Add(profiles.Trim());
+        }
+
+        if (live)
+        {
+            args.Add("--live");
         }
 
         return new ProcessLaunch("python3", args);

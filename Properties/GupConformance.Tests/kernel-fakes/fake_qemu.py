@@ -3,7 +3,8 @@
 arguments, writes boot lines to the console chardev (-chardev file,path=/dev/fd/N), says guest-ready on its stdout
 (the protocol port) and then answers the process protocol like a tiny implementation of linux-6.12.118 (core only),
 misbehaving as its first argument asks at the first batch of a run: "panic" (a kernel panic on the console, then
-silence), "hang" (no answer), "exit" (QEMU dies), or "ok" (answers, though not correctly: it only has to talk). Its second argument is a file it
+silence), "hang" (no answer), "exit" (QEMU dies), or "ok" (answers, though not correctly: it only has to talk).
+Booted for the live layer (gupc.mode=live) it stands in for the live agent instead: see live_agent(). Its second argument is a file it
 writes its pid to, so the test can check that the host killed it.
 
 Usage (as vmhost.py's --qemu): python3 fake_qemu.py MODE PIDFILE, followed by QEMU's arguments."""
@@ -36,6 +37,37 @@ def send(msg):
 
 con("Linux version 6.12.118 (fake)")
 con("Run /init as init process")
+
+
+def live_agent():
+    """The live agent's part (vmhost.py --live puts gupc.mode=live on the command line): it answers the first request
+    (the release) as the agent does, then misbehaves as MODE asks: "live-panic" (a panic on the console, then silence)
+    or "live-hang" (no answer); "live-server" answers like the guest server instead, as a guest that does not run the
+    agent would."""
+    send({"type": "guest-ready", "mode": "live", "kernel": "6.12.118-fake"})
+    first = True
+    for line in sys.stdin:
+        if line.startswith('{"type":"shutdown"'):
+            return
+        if mode == "live-server":
+            send({"type": "error", "kind": "bad_request", "message": "not JSON"})
+            continue
+        if first:
+            first = False
+            sys.stdout.write("ok " + "6.12.118-fake\n".encode().hex() + "\n")
+            sys.stdout.flush()
+            continue
+        if mode == "live-panic":
+            con("BUG: kernel NULL pointer dereference, address: 0000000000000008")
+            con("RIP: 0010:io_sqe_buffer_register+0x1d/0x90")
+            con("Kernel panic - not syncing: Fatal exception")
+        time.sleep(3600)
+
+
+if any("gupc.mode=live" in a for a in args):
+    live_agent()
+    sys.exit(0)
+
 send({"type": "guest-ready", "kernel": "6.12.118-fake"})
 for line in sys.stdin:
     msg = json.loads(line)
