@@ -13,8 +13,8 @@ public static class CatalogueDocument
     {
         var sb = new StringBuilder();
         sb.Append("# GupConformance rule catalogue\n\n");
-        sb.Append(CultureInfo.InvariantCulture, $"Suite version {SuiteVersion.Value}. {Rules.All.Count} rules in {Rules.All.Select(r => r.Group).Distinct().Count()} groups, checked under {Profiles.All.Count} profiles.\n");
-        sb.Append("Generated from `Spec/Rules.cs` by `CatalogueDocument.RenderRules()`; do not edit by hand.\n\n");
+        sb.Append(CultureInfo.InvariantCulture, $"Suite version {SuiteVersion.Value}. {Rules.All.Count} rules in {Rules.All.Select(r => r.Group).Distinct().Count()} groups, checked under {Profiles.All.Count} profiles; {LiveRules.All.Count} live rules, checked on a running kernel (the [last part](#live-rules-running-kernel)).\n");
+        sb.Append("Generated from `Spec/Rules.cs` and `Spec/LiveRules.cs` by `CatalogueDocument.RenderRules()`; do not edit by hand.\n\n");
         sb.Append("Each rule: its level, the facet an implementation must declare for it, the profiles it applies to, its intent, what to check when it fails, and its source (section numbers refer to `shared/reference/linux-gup-semantics.md`).\n\n");
         sb.Append("| Id | Level | Facet | Title |\n|---|---|---|---|\n");
         foreach (var r in Rules.All)
@@ -37,8 +37,41 @@ public static class CatalogueDocument
             }
         }
 
+        RenderLiveRules(sb);
         return sb.ToString();
     }
+
+    /// <summary>
+    /// The live rules, in the same shape: what the LiveKernel fixture checks with real system calls on a running
+    /// kernel (this machine's, or a kernel under test in a VM), against the live model of the kernel's live profile.
+    /// </summary>
+    private static void RenderLiveRules(StringBuilder sb)
+    {
+        sb.Append("\n## Live rules (running kernel)\n\n");
+        sb.Append("Checked by `gupconformance --live` (this machine's kernel) or `--live --impl kernel:…` (a kernel under test in a VM): generated\n");
+        sb.Append("sequences of real system calls (io_uring, O_DIRECT, vmsplice, process_vm_readv, fork) observed through the pin counters,\n");
+        sb.Append("VmPin, pagemap and kpageflags, against the live model (Oracles/Live) of the kernel's live profile: ");
+        sb.Append(string.Join(", ", LiveProfileIds.Select(id => $"`{id}`")));
+        sb.Append(".\n\n| Id | Group | Title |\n|---|---|---|\n");
+        foreach (var r in LiveRules.All)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"| [{r.Id}](#{Anchor(r.Id)}) | {r.Group} | {Escape(r.Title)} |\n");
+        }
+
+        foreach (var r in LiveRules.All)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"\n### {r.Id}\n\n");
+            sb.Append(CultureInfo.InvariantCulture, $"**live** · group `{r.Group}` · {Escape(r.Title)}\n\n");
+            sb.Append(CultureInfo.InvariantCulture, $"- Intent: {r.Intent}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"- If this fails: {r.IfFails}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"- Source: {r.Source}\n");
+        }
+    }
+
+    /// <summary>The live profiles' ids, in the order Oracles/Live/LiveProfile.cs lists them (Spec cannot see the
+    /// model; a test keeps this list equal to LiveProfile.All).</summary>
+    public static IReadOnlyList<string> LiveProfileIds { get; } =
+        ["linux-6.18", "linux-6.12.y", "linux-6.8", "linux-6.4", "linux-6.1.y", "linux-5.15", "proposal-2022-iov-extract-rfc"];
 
     public static string RenderProfiles()
     {

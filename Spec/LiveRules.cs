@@ -1,13 +1,12 @@
-using System.Text;
-
 namespace GupConformance.Spec;
 
 /// <summary>One rule of the live (running-kernel) catalogue: consumer-level behaviour user space can observe.</summary>
 public sealed record LiveRule(string Id, string Group, string Title, string Intent, string IfFails, string Source);
 
 /// <summary>
-/// The live catalogue: what the LiveKernel fixture checks on the running kernel. Kept apart from
-/// <see cref="Rules.All"/> (whose rules are per-era GUP entry-point rules) and rendered in its own section.
+/// The live catalogue: what the LiveKernel fixture checks on a running kernel. Kept apart from
+/// <see cref="Rules.All"/> (whose rules are per-era GUP entry-point rules) and rendered as the last part of the one
+/// catalogue, Spec/RULES.md (<see cref="CatalogueDocument.RenderRules"/>).
 /// Ground truth: ../shared/reference/linux-live-observability.md (measured) and linux-gup-semantics.md §1.5, §4, §9–§11.
 /// </summary>
 public static class LiveRules
@@ -87,22 +86,4 @@ public static class LiveRules
     ];
 
     public static LiveRule? Find(string id) => All.FirstOrDefault(r => string.Equals(r.Id, id, StringComparison.Ordinal));
-
-    /// <summary>The catalogue as its own document (Spec/LIVE-RULES.md).</summary>
-    public static string Render()
-    {
-        var sb = new StringBuilder();
-        sb.Append("# Live rules (running kernel)\n\n");
-        sb.Append("What the LiveKernel fixture (Fixtures/LiveKernel) checks on the running kernel with generated sequences of real\n");
-        sb.Append("system calls, against the live model (Oracles/Live). Generated from `Spec/LiveRules.cs`; run with\n");
-        sb.Append("`gupconformance --live`. Kept apart from RULES.md, whose rules are per-era GUP entry-point rules.\n\n");
-        sb.Append("| Id | Group | Title | Intent | If this fails, check | Source |\n");
-        sb.Append("|---|---|---|---|---|---|\n");
-        foreach (var r in All)
-        {
-            sb.Append($"| `{r.Id}` | {r.Group} | {r.Title} | {r.Intent} | {r.IfFails} | {r.Source} |\n");
-        }
-
-        return sb.ToString();
-    }
 }
