@@ -521,12 +521,14 @@ int main(int argc, char **argv)
         if (!strcmp(op, "quit")) {
             break;
         } else if (!strcmp(op, "map")) {
+            /* LIVE-FOLIO-LAYOUT: the region kind asks for its folio size (THP, mTHP, hugetlb, small). */
             char *t2 = strtok_r(NULL, " \n", &save), *t3 = strtok_r(NULL, " \n", &save);
             if (!t2 || !t3 || x < 0 || x >= MAXR || regions[x].live) { printf("fail bad map\n"); continue; }
             begin(&m);
             long res = do_map((int)x, atoi(t2), atol(t3));
             end(&m, res, "");
         } else if (!strcmp(op, "touch")) {
+            /* LIVE-FAULT-STATE, LIVE-UNSHARE: read and write faults, observed through the page states. */
             char *t2 = strtok_r(NULL, " \n", &save), *t3 = strtok_r(NULL, " \n", &save), *t4 = strtok_r(NULL, " \n", &save);
             if (!t2 || !t3 || !t4 || x < 0 || x >= MAXR || !regions[x].live) { printf("fail bad touch\n"); continue; }
             begin(&m);
@@ -540,6 +542,7 @@ int main(int argc, char **argv)
             (void)sink;
             end(&m, 0, "");
         } else if (!strcmp(op, "unmap")) {
+            /* LIVE-MUNMAP-KEEPS-PINS: munmap moves no counter while a ring holds the pages. */
             if (x < 0 || x >= MAXR || !regions[x].live) { printf("fail bad unmap\n"); continue; }
             begin(&m);
             long res = munmap(regions[x].start, regions[x].len) < 0 ? -errno : 0;
@@ -554,6 +557,7 @@ int main(int argc, char **argv)
             if (fd >= 0) { rings[x].fd = fd; rings[x].net = 0; }
             end(&m, res, "");
         } else if (!strcmp(op, "rclose")) {
+            /* LIVE-URING-CLOSE: closing a ring with buffers releases them from the teardown work; wait for it. */
             if (x < 0 || x >= MAXRING || rings[x].fd <= 0) { printf("fail bad rclose\n"); continue; }
             begin(&m);
             close(rings[x].fd);
@@ -570,6 +574,7 @@ int main(int argc, char **argv)
             snprintf(extra, sizeof extra, "waited_ms=%d", waited);
             end(&m, 0, extra);
         } else if (!strcmp(op, "reg")) {
+            /* LIVE-URING-PIN-PER-PAGE, LIVE-URING-COALESCE, LIVE-URING-VMPIN, LIVE-URING-BUSY, LIVE-URING-ERROR-UNDO. */
             if (x < 0 || x >= MAXRING || rings[x].fd <= 0) { printf("fail bad reg\n"); continue; }
             int n = parse_iovs(&save, iov);
             if (n < 0) { printf("fail bad iovs\n"); continue; }
@@ -580,6 +585,7 @@ int main(int argc, char **argv)
             rings[x].net += (m.a1 - m.a0) - (m.r1 - m.r0);
             end(&m, res, "");
         } else if (!strcmp(op, "unreg")) {
+            /* LIVE-URING-UNREGISTER: exactly the kept pins come back; -ENXIO without buffers. */
             if (x < 0 || x >= MAXRING || rings[x].fd <= 0) { printf("fail bad unreg\n"); continue; }
             begin(&m);
             long res = syscall(427, rings[x].fd, 1, NULL, 0);
@@ -588,6 +594,7 @@ int main(int argc, char **argv)
             rings[x].net += (m.a1 - m.a0) - (m.r1 - m.r0);
             end(&m, res, "");
         } else if (!strcmp(op, "dio") || !strcmp(op, "buf") || !strcmp(op, "pvm")) {
+            /* LIVE-DIO-PIN, LIVE-DIO-ZERO-PAGE, LIVE-DIO-FAST-UNSHARE (O_DIRECT), LIVE-BUFFERED-NO-PIN, LIVE-PVM-PIN. */
             int write_ = t1 && t1[0] == 'w';
             int n = parse_iovs(&save, iov);
             if (n < 0) { printf("fail bad iovs\n"); continue; }
@@ -616,6 +623,7 @@ int main(int argc, char **argv)
             }
             end(&m, res, extra);
         } else if (!strcmp(op, "vms")) {
+            /* LIVE-GET-INVISIBLE: vmsplice takes FOLL_GET references, which the pin counters do not see. */
             if (x < 0 || x >= MAXPIPE || pipes[x].fd[0] <= 0) { printf("fail bad vms\n"); continue; }
             int n = parse_iovs(&save, iov);
             if (n < 0) { printf("fail bad iovs\n"); continue; }
@@ -631,8 +639,10 @@ int main(int argc, char **argv)
             pipes[x].fd[0] = 0;
             end(&m, 0, "");
         } else if (!strcmp(op, "fork")) {
+            /* LIVE-FORK-COPY-PINNED, LIVE-FORK-SHARE, LIVE-FORK-LARGE-WHOLE, LIVE-FORK-HAS-PINNED. */
             do_fork();
         } else if (!strcmp(op, "threshold")) {
+            /* LIVE-FORK-BIAS-THRESHOLD: the plain references at which fork starts to copy. */
             char *t2 = strtok_r(NULL, " \n", &save);
             do_threshold(x > 0 ? x : 1100, t2 ? atoi(t2) : 0);
         } else if (!strcmp(op, "state")) {
