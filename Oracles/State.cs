@@ -90,11 +90,10 @@ internal sealed record Prov(ImmutableSortedSet<string> Changed, long Step, Immut
 
     private sealed record CitedIn(IReadOnlySet<string> Applicable, IReadOnlyList<string> Rules);
 
-    private IReadOnlyList<string> Build()
-    {
-        var all = Changed.Union(Since);
-        return all.Count == 0 ? Collateral : [.. all];
-    }
+    // The rules that made the value come before those that later decided it should not move: when one step did both,
+    // a check that fails cites first what changed it.
+    private IReadOnlyList<string> Build() =>
+        Changed.Count == 0 && Since.Count == 0 ? Collateral : [.. Changed, .. Since.Where(id => !Changed.Contains(id))];
 }
 
 /// <summary>

@@ -38,6 +38,10 @@ public static class RuleScopes
         ["BIO-REFS-LEGACY"] = RuleScope.Umbrella,
         ["FV-PINS"] = RuleScope.Umbrella,
         ["NETFS-PINS-USER"] = RuleScope.Umbrella,
+
+        // Every check of a *_remote call rests on the walk looking in the mm it was given; the mm's own mark
+        // (GUP-PIN-MARKS-MM) and what the walk did there are the behaviours a check tells apart.
+        ["GUP-REMOTE-TARGET-MM"] = RuleScope.Umbrella,
         ["IOV-USER-PIN"] = RuleScope.Retention,
         ["VMSTAT-ACQ-PER-ENTRY"] = RuleScope.Retention,
         ["VMSTAT-REL-PER-ENTRY"] = RuleScope.Retention,
@@ -45,10 +49,13 @@ public static class RuleScopes
         ["PIN-EXACT-ORDER1"] = RuleScope.Retention,
         ["MDP-BIAS-THRESHOLD"] = RuleScope.Retention,
         ["IOV-CLAMP-MAXSIZE"] = RuleScope.Retention,
+        ["FV-REFS-NORMAL"] = RuleScope.Retention,
         ["API-FAULT-HOLE"] = RuleScope.Mechanism,
         ["API-VMIO-PFNMAP"] = RuleScope.Mechanism,
         ["IOV-FAULT-NO-ADVANCE"] = RuleScope.Mechanism,
         ["REF-LARGE-FOLIO-HEAD"] = RuleScope.Mechanism,
+        ["REF-GET-PLUS-ONE"] = RuleScope.Mechanism,
+        ["REF-IMPLIED-GET"] = RuleScope.Mechanism,
         ["OVF-NO-SATURATION"] = RuleScope.Mechanism,
         ["REL-UNPIN-NULL-ENTRY"] = RuleScope.Argument,
         ["REL-UNPIN-ERRNO-COUNT"] = RuleScope.Argument,
@@ -88,9 +95,9 @@ public static class RuleScopes
 
     /// <summary>
     /// The rule broken first among a failing check's rules: the narrowest one the failing step exercised (or, when it
-    /// exercised none of them, the narrowest cited), in the check's order on a tie; a rule whose breach depends on the
-    /// answer (above) comes first or last by what was <paramref name="observed"/> against what was <paramref name="allowed"/>
-    /// for the <paramref name="command"/> (as rendered).
+    /// exercised none of them or only umbrella promises, the narrowest cited), in the check's order on a tie; a rule
+    /// whose breach depends on the answer (above) comes first or last by what was <paramref name="observed"/> against
+    /// what was <paramref name="allowed"/> for the <paramref name="command"/> (as rendered).
     /// </summary>
     public static string Cause(IReadOnlyList<string> checkRules, IReadOnlyCollection<string> stepExercised, string? observed, IReadOnlyList<string> allowed, string command = "")
     {
@@ -98,12 +105,12 @@ public static class RuleScopes
         ArgumentNullException.ThrowIfNull(stepExercised);
         ArgumentNullException.ThrowIfNull(allowed);
         int Rank(string id) => ByValue.TryGetValue(id, out var broken) ? (broken(observed, allowed, command) ? -1 : 4) : (int)Of(id);
-        var candidates = checkRules.Where(stepExercised.Contains).ToList();
-        if (candidates.Count == 0)
-        {
-            candidates = [.. checkRules];
-        }
+        var cited = checkRules.OrderBy(Rank).First();
+        var exercised = checkRules.Where(stepExercised.Contains).OrderBy(Rank).FirstOrDefault();
 
-        return candidates.OrderBy(Rank).First();
+        // An umbrella the step exercised (a remote call rests on its mm, a bio on its promise) says where, not what: a
+        // narrower rule the check cites, even one the step did not exercise (a FOLL_GET step that marked the mm breaks
+        // GUP-PIN-MARKS-MM without exercising it), is what broke.
+        return exercised is null || (Rank(exercised) >= (int)RuleScope.Umbrella && Rank(cited) < (int)RuleScope.Umbrella) ? cited : exercised;
     }
 }

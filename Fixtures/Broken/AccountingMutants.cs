@@ -47,7 +47,7 @@ public sealed class PinOrder1ExactOn32Bit(Profile profile) : KernelStyleImplemen
 }
 
 [Broken("ref-no-implied-get",
-    ["REF-IMPLIED-GET", "REF-GET-PLUS-ONE"],
+    ["REF-IMPLIED-GET", "REF-GET-PLUS-ONE", "ZERO-GET-COUNTS"],
     [P2015, L56, L57, L519, L61y, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     2,
     "get_user_pages() with a pages array does not add FOLL_GET: pages are returned without references.",

@@ -8,10 +8,10 @@ namespace GupConformance.Fixtures.Broken;
 // every profile) and KillMatrixTests (20 seeds, one representative WrongIn profile).
 
 [Broken("grab-adds-one-not-refs",
-    ["REF-GET-PLUS-ONE", "PIN-EXACT-LARGE", "PIN-EXACT-ORDER1", "PIN-BIAS-ORDER1-LEGACY", "PIN-PLACEHOLDER-PLUS-ONE", "REF-LARGE-FOLIO-HEAD", "VMSTAT-ACQ-PER-ENTRY", "GUP-PARTIAL-RESULT", "OVF-SIGN-CHECK", "OVF-SIGN-CHECK-WITHOUT-GRAB"],
+    ["REF-GET-PLUS-ONE", "PIN-EXACT-LARGE", "PIN-EXACT-ORDER1", "PIN-BIAS-ORDER1-LEGACY", "PIN-PLACEHOLDER-PLUS-ONE", "REF-LARGE-FOLIO-HEAD", "VMSTAT-ACQ-PER-ENTRY", "GUP-PARTIAL-RESULT", "OVF-SIGN-CHECK", "OVF-SIGN-CHECK-WITHOUT-GRAB", "PIN-BIAS-SMALL"],
     [P2015, L56, L57, L519, L61y, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     2,
-    "A batched walk grabs a run of pages of one folio with try_grab_folio(folio, refs) but adds 1 instead of refs.",
+    "A batched walk grabs a run of pages of one folio with try_grab_folio(folio, refs) but adds 1 instead of refs (a run of zero-page entries, where the zero page is pinned, is one small folio: one bias where one per entry was due).",
     "GUP-fast / follow_page_mask() batching (record_subpages() + try_grab_folio(folio, refs)) with the count dropped.")]
 public sealed class GrabAddsOneNotRefs(Profile profile) : KernelStyleImplementation(profile)
 {
