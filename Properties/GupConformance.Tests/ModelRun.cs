@@ -5,7 +5,7 @@ namespace GupConformance.Tests;
 
 /// <summary>
 /// A model-only scenario run: each command must be valid; the last outcome is kept for assertions. Shared by
-/// OracleScenarioTests and the tests that kill model mutants (both linked into the mutation test project).
+/// the scenario tests of Scenarios/ (linked into the mutation test project too).
 /// </summary>
 internal sealed class ModelRun(Profile profile)
 {

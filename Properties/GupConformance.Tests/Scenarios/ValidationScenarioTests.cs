@@ -1,13 +1,20 @@
+using GupConformance.Oracles;
 using GupConformance.Spec;
 using static GupConformance.Tests.ModelRun;
+using static GupConformance.Tests.Scenarios.ScenarioSupport;
 
-namespace GupConformance.Tests;
+namespace GupConformance.Tests.Scenarios;
 
 /// <summary>
-/// Kills survivors of Oracles/Validity.cs (GupModel.Precondition): each test pins a command right at a boundary
-/// that must stay valid and one just past it that must be refused, with the reason the model gives.
+/// Scenarios for what a call is refused with (API-*) and what the model admits at all (VALIDITY_*:
+/// GupModel.Precondition, the limits CONTRACT.md sets). The model's scenarios drive GupModel.Step directly and
+/// assert on the checks' allowed values and on the next state: hand-derived from
+/// shared/reference/linux-gup-semantics.md, or written to kill a mutant that survived Stryker.NET
+/// (stryker/RESULTS.md), ordered by rule in catalogue order. Scenarios found by running the model against real
+/// kernels have their own section. Tests whose subject is the reference implementation (Fixtures/) for the same
+/// rules follow in their own section: they stay with the rules they check, so each rule has one place.
 /// </summary>
-public sealed partial class MutantKillerTests
+public sealed partial class ValidationScenarioTests
 {
     private const ulong VPage = 4096;
 
@@ -17,7 +24,178 @@ public sealed partial class MutantKillerTests
     /// <summary>get_user_pages_fast_only() over [start, start + n pages), as call 9.</summary>
     private static Gup VFastOnly(ulong start, long n) => Get(9, start, n, e: EntryPoint.GetUserPagesFastOnly);
 
-    // ---- MapRegion --------------------------------------------------------------------------------------------
+    // ---- The model --------------------------------------------------------------------------------------------------
+
+    [Fact]
+    public void API_GET_REFUSES_PIN_get_user_pages_with_FOLL_PIN_is_EINVAL()
+    {
+        Assert.Equal("-EINVAL", Result(Profiles.Linux57, Get(1, A, 1, Foll.Pin)));
+        Assert.Equal("-EINVAL", Result(Profiles.Linux618, Get(1, A, 1, Foll.Pin, EntryPoint.GetUserPagesFast)));
+    }
+
+    [Fact]
+    public void API_GET_REFUSES_PIN_an_internal_flag_refusal_cites_it_only_for_FOLL_PIN_on_a_get()
+    {
+        // v6.3+ is_valid_gup_args(): every INTERNAL_GUP_FLAGS bit makes get_user_pages() return -EINVAL.
+        var r = Anon(Profiles.Linux65).Do(Get(1, A, 1, Foll.Pin));
+        Assert.Equal("-EINVAL", r.V("result"));
+        Assert.Contains("API-GET-REFUSES-PIN", r.RulesOf("result"));
+        r.Do(Get(2, A, 1, Foll.Remote));
+        Assert.Equal("-EINVAL", r.V("result"));
+        Assert.Contains("API-INTERNAL-FLAGS", r.RulesOf("result"));
+        Assert.DoesNotContain("API-GET-REFUSES-PIN", r.RulesOf("result"));
+    }
+
+    [Fact]
+    public void API_PIN_GET_EXCLUSIVE_API_PIN_RETURNS_ZERO_pin_with_FOLL_GET_is_refused_by_the_era_convention()
+    {
+        Assert.Equal("-EINVAL", Result(Profiles.Linux519, Pin(1, A, 1, Foll.Get)));
+        Assert.Equal("0", Result(Profiles.Linux618, Pin(1, A, 1, Foll.Get)));
+        Assert.Equal("0", Result(Profiles.Linux618, Pin(1, A, 1, Foll.Get, EntryPoint.PinUserPagesUnlocked)));
+        Assert.Equal("-EINVAL", Result(Profiles.Linux618, Pin(1, A, 1, Foll.Get, EntryPoint.PinUserPagesFast)));
+    }
+
+    [Fact]
+    public void API_INTERNAL_FLAGS_internal_flags_are_refused_from_6_3()
+    {
+        Assert.Equal("-EINVAL", Result(Profiles.Linux65, Get(1, A, 1, Foll.Remote)));
+        Assert.Equal("0", Result(Profiles.Linux618, Pin(1, A, 1, Foll.Tried, EntryPoint.PinUserPagesRemote)));
+        Assert.Equal("-EINVAL", Result(Profiles.Linux68, Get(1, A, 1, Foll.Touch)));
+        Assert.NotNull(Anon(Profiles.Linux57).Invalid(Get(1, A, 1, Foll.Remote)));
+    }
+
+    [Fact]
+    public void API_TOUCH_ACCEPTED_LEGACY_6_5_accepts_a_caller_FOLL_TOUCH()
+    {
+        var r = Anon(Profiles.Linux65).Do(Get(1, A, 1, Foll.Touch));
+        Assert.Equal("1", r.V("result"));
+        Assert.True(r.Exercised("API-TOUCH-ACCEPTED-LEGACY"));
+    }
+
+    [Fact]
+    public void API_LONGTERM_NEEDS_PIN_get_with_FOLL_LONGTERM_is_refused_from_5_11()
+    {
+        Assert.Equal("-EINVAL", Result(Profiles.Linux519, Get(1, A, 1, Foll.LongTerm)));
+        Assert.Equal("-EINVAL", Result(Profiles.Linux618, Get(1, A, 1, Foll.LongTerm, EntryPoint.GetUserPagesFast)));
+    }
+
+    [Fact]
+    public void API_LONGTERM_GET_LEGACY_5_7_get_user_pages_FOLL_LONGTERM_takes_a_reference()
+    {
+        var r = Anon(Profiles.Linux57).Do(Get(1, A, 1, Foll.LongTerm));
+        Assert.Equal("1", r.V("result"));
+        Assert.True(r.Exercised("API-LONGTERM-GET-LEGACY"));
+        r.Inspect("r1.f0");
+        Assert.Equal("2", r.V("refcount"));
+    }
+
+    [Fact]
+    public void API_LONGTERM_GET_LEGACY_is_cited_only_for_a_long_term_get()
+    {
+        var get = Anon(Profiles.Linux57).Do(Get(1, A, 1));
+        Assert.False(get.Exercised("API-LONGTERM-GET-LEGACY"));
+        Assert.DoesNotContain("API-LONGTERM-GET-LEGACY", get.RulesOf("result"));
+        get.Do(Get(2, A, 1, Foll.LongTerm));
+        Assert.Contains("API-LONGTERM-GET-LEGACY", get.RulesOf("result"));
+    }
+
+    [Fact]
+    public void API_UNLOCKED_LONGTERM_the_unlocked_calls_refuse_FOLL_LONGTERM_before_6_2()
+    {
+        Assert.Equal("-EINVAL", Result(Profiles.Linux519, Pin(1, A, 1, Foll.LongTerm, EntryPoint.PinUserPagesUnlocked)));
+        Assert.Equal("-EINVAL", Result(Profiles.Linux57, Get(1, A, 1, Foll.LongTerm, EntryPoint.GetUserPagesUnlocked)));
+        // The unlocked get does not test FOLL_PIN: it is how the unlocked pin works.
+        var r = Anon(Profiles.Linux57).Do(Get(1, A, 1, Foll.Pin, EntryPoint.GetUserPagesUnlocked)).Inspect("r1.f0");
+        Assert.Equal("1025", r.V("refcount"));
+    }
+
+    [Fact]
+    public void API_PAGES_REQUIRED_grabbing_without_a_pages_array_is_refused()
+    {
+        Assert.Equal("-EINVAL", Result(Profiles.Linux62, Pin(1, A, 1, pages: false)));
+        Assert.Equal("0", Result(Profiles.Linux618, Pin(1, A, 1, pages: false)));
+        Assert.Equal("-EINVAL", Result(Profiles.Linux618, Get(1, A, 1, e: EntryPoint.GetUserPagesFast, pages: false)));
+        Assert.NotNull(Anon(Profiles.Linux519).Invalid(Pin(1, A, 1, pages: false)));
+    }
+
+    [Fact]
+    public void API_PIN_RETURNS_ZERO_a_long_term_P2PDMA_fast_pin_is_refused_with_EINVAL()
+    {
+        // is_valid_gup_args(): FOLL_LONGTERM with FOLL_PCI_P2PDMA is refused; pin_user_pages_fast() returns -EINVAL.
+        var r = Anon(Profiles.Linux65);
+        var cmd = Pin(1, A, 1, Foll.LongTerm | Foll.PciP2pDma, EntryPoint.PinUserPagesFast);
+        Assert.Null(r.Invalid(cmd));
+        r.Do(cmd);
+        Assert.Equal("-EINVAL", r.V("result"));
+        Assert.Contains("API-PIN-RETURNS-ZERO", r.RulesOf("result"));
+        r.Inspect("r1.f0");
+        Assert.Equal("1", r.V("refcount"));
+    }
+
+    [Fact]
+    public void API_FAST_FLAG_MASK_fast_entry_points_refuse_flags_outside_their_mask()
+    {
+        Assert.Equal("-EINVAL", Result(Profiles.Linux57, Get(1, A, 1, Foll.Touch, EntryPoint.GetUserPagesFast)));
+        Assert.Equal("-EINVAL", Result(Profiles.Linux618, Pin(1, A, 1, Foll.Dump, EntryPoint.PinUserPagesFast)));
+        Assert.NotNull(Anon(Profiles.Linux618).Invalid(Pin(1, A, 1, Foll.Dump)));
+    }
+
+    [Fact]
+    public void API_FAST_RANGE_OVERFLOW_a_wrapping_range_returns_0_before_6_5_and_EOVERFLOW_after()
+    {
+        var top = 0xFFFFFFFFFFFFF000UL;
+        Assert.Equal("0", Result(Profiles.Linux519, Pin(1, top, 2, e: EntryPoint.PinUserPagesFast)));
+        Assert.Equal("-EOVERFLOW", Result(Profiles.Linux65, Pin(1, top, 2, e: EntryPoint.PinUserPagesFast)));
+        Assert.Equal("-EFAULT", Result(Profiles.Linux65, Pin(1, top - 0x1000, 1, e: EntryPoint.PinUserPagesFast)));
+    }
+
+    [Fact]
+    public void API_FAULT_HOLE_API_VMIO_PFNMAP_holes_and_io_mappings_are_EFAULT()
+    {
+        Assert.Equal("-EFAULT", Result(Profiles.Linux618, Pin(1, A + (64 * Page), 1)));
+        Assert.Equal("-EFAULT", Result(Profiles.Proposal2015GetVaddrPfns, Get(1, C, 1)));
+        Assert.Equal("-EFAULT", Result(Profiles.Linux618, Pin(1, C, 1)));
+    }
+
+    [Fact]
+    public void API_LONGTERM_FILE_WRITE_long_term_write_pins_of_files_are_refused_from_6_5()
+    {
+        Assert.Equal("-EFAULT", Result(Profiles.Linux65, Pin(1, B, 1, Foll.LongTerm | Foll.Write)));
+        Assert.Equal("1", Result(Profiles.Linux62, Pin(1, B, 1, Foll.LongTerm | Foll.Write)));
+        Assert.Equal("1", Result(Profiles.Linux65, Pin(1, B, 1, Foll.Write)));
+    }
+
+    [Fact]
+    public void Fast_only_never_falls_back_so_a_hole_returns_0_and_before_6_3_errors_become_0()
+    {
+        Assert.Equal("0", Result(Profiles.Linux618, Get(1, A + (64 * Page), 1, e: EntryPoint.GetUserPagesFastOnly)));
+        Assert.Equal("0", Result(Profiles.Linux519, Pin(1, A, 1, Foll.Dump, EntryPoint.PinUserPagesFastOnly)));
+        Assert.Equal("-EINVAL", Result(Profiles.Linux618, Get(1, A, 1, Foll.Dump, EntryPoint.GetUserPagesFastOnly)));
+    }
+
+    [Fact]
+    public void VALIDITY_Step_refuses_an_invalid_command()
+    {
+        var s = new ModelRun(Profiles.Linux62).Do(new FvCreate(1, 4)).State;
+        Assert.NotNull(GupModel.Precondition(s, new FvCreate(1, 8)));
+        Assert.Throws<InvalidOperationException>(() => GupModel.Step(s, new FvCreate(1, 8)));
+    }
+
+    [Fact]
+    public void VALIDITY_a_folio_index_past_the_region_names_no_folio()
+    {
+        var r = Anon(Profiles.Linux618)
+            .Do(new MapRegion(2, RegionKind.File, A + 0x100000, 1))
+            .Do(new MapRegion(3, RegionKind.Io, A + 0x200000, 1))
+            .Do(new MapRegion(4, RegionKind.PfnMap, A + 0x300000, 1));
+        foreach (var region in new[] { 1, 2, 3, 4 })
+        {
+            Assert.Null(r.Invalid(new InspectFolio($"r{region}.f0")));
+            Assert.NotNull(r.Invalid(new InspectFolio($"r{region}.f1")));
+        }
+
+        Assert.NotNull(r.Invalid(new InspectFolio("x1.f0")));
+    }
 
     [Fact]
     public void VALIDITY_map_region_needs_at_least_one_folio_of_order_0_to_18()
@@ -58,8 +236,6 @@ public sealed partial class MutantKillerTests
         Assert.Null(r.Invalid(new MapRegion(2, RegionKind.Anon, A - VPage, 1)));
         Assert.Null(r.Invalid(new MapRegion(2, RegionKind.Anon, A + (2 * VPage), 1)));
     }
-
-    // ---- Gup ----------------------------------------------------------------------------------------------------
 
     [Fact]
     public void VALIDITY_gup_refuses_a_reused_call_id()
@@ -130,8 +306,6 @@ public sealed partial class MutantKillerTests
         Assert.Equal("FOLL_DUMP reaching the walk is not modelled", r.Invalid(Pin(1, A, 1, Foll.Dump)));
     }
 
-    // ---- GUP-fast-only over the zero page -------------------------------------------------------------------
-
     [Fact]
     public void VALIDITY_fast_only_over_any_untouched_zero_page_is_invalid()
     {
@@ -184,8 +358,6 @@ public sealed partial class MutantKillerTests
         var r = Zero(Profiles.Linux618, pages: 1).Do(Pin(1, A, 1, Foll.Write)).Do(new MapRegion(2, RegionKind.Anon, A + VPage, 1));
         Assert.Null(r.Invalid(VFastOnly(A, 2)));
     }
-
-    // ---- Release and folio_add_pin() -----------------------------------------------------------------------
 
     [Fact]
     public void VALIDITY_release_before_FOLL_PIN_only_put_page_exists()
@@ -240,8 +412,6 @@ public sealed partial class MutantKillerTests
         Assert.Null(r.Invalid(new FolioAddPin(3, 1, 1)));
     }
 
-    // ---- Iterators ----------------------------------------------------------------------------------------------
-
     [Fact]
     public void VALIDITY_iter_init_refuses_a_reused_id_a_negative_length_and_a_segment_past_the_address_space()
     {
@@ -295,8 +465,6 @@ public sealed partial class MutantKillerTests
         Assert.Null(r.Invalid(new IterRetention(1)));
         Assert.Contains("unknown iterator", r.Invalid(new IterRetention(2)));
     }
-
-    // ---- Bios ---------------------------------------------------------------------------------------------------
 
     [Fact]
     public void VALIDITY_bio_add_needs_a_fresh_bio_a_known_iterator_of_a_bio_kind_and_max_vecs_1()
@@ -361,8 +529,6 @@ public sealed partial class MutantKillerTests
         Assert.Contains("no such live bio", r.Invalid(new BioRelease(1, false)));
     }
 
-    // ---- Frame vectors -----------------------------------------------------------------------------------------
-
     [Fact]
     public void VALIDITY_frame_vector_create_takes_1_to_64_frames_and_a_fresh_id()
     {
@@ -388,8 +554,6 @@ public sealed partial class MutantKillerTests
         Assert.Null(r.Invalid(new FvGet(1, A, 1, false)));
     }
 
-    // ---- netfs -------------------------------------------------------------------------------------------------
-
     [Fact]
     public void VALIDITY_netfs_extract_user_iter_needs_a_fresh_request_a_known_iterator_and_len_0()
     {
@@ -411,5 +575,119 @@ public sealed partial class MutantKillerTests
         // netfs_extract_user_iter() arrived in v6.3; the precondition reads the profile's field, not only its facets.
         var r = Anon(Profiles.Linux618 with { HasNetfs = false }).Do(new IterInit(1, IterKind.Ubuf, IterDir.Dest, [new IterSeg(A, 4096)]));
         Assert.Contains("no netfs_extract_user_iter() in this era", r.Invalid(new NetfsExtract(1, 1, 4096)));
+    }
+
+    // ---- From the runs on real kernels (6.1.192 and 6.12.118, Fixtures/Kernel) --------------------------------------
+
+    // Each the shrunk counterexample of a run of the model against a real kernel that showed the model wrong or
+    // missing something, with the kernel text it rests on.
+
+    [Theory]
+    [InlineData(EntryPoint.PinUserPages, "-EINVAL")]
+    [InlineData(EntryPoint.PinUserPagesRemote, "-EINVAL")]
+    [InlineData(EntryPoint.PinUserPagesUnlocked, "-EINVAL")]
+    [InlineData(EntryPoint.PinUserPagesFast, "-EINVAL")]
+    [InlineData(EntryPoint.PinUserPagesFastOnly, "0")]
+    public void API_PAGES_REQUIRED_every_6_1_y_pin_entry_refuses_a_null_pages_array(EntryPoint e, string result)
+    {
+        // 6.1.192 mm/gup.c: pin_user_pages*() each test WARN_ON_ONCE(!pages) right after FOLL_GET; the fast-only
+        // variant returns 0 ("the API rules require returning 0, rather than -errno").
+        var r = Anon(Profiles.Linux61Stable).Do(Pin(1, A, 1, Foll.None, e, pages: false));
+        Assert.Equal(result, r.V("result"));
+        Assert.True(r.Exercised("API-PAGES-REQUIRED"));
+
+        // In 5.19 (before the backport) the same call is a VM_BUG_ON: not a command the model admits.
+        Assert.NotNull(Anon(Profiles.Linux519).Invalid(Pin(1, A, 1, Foll.None, e, pages: false)));
+    }
+
+    [Fact]
+    public void VALIDITY_a_fast_only_write_over_a_read_only_pte_is_not_modelled_until_a_write_fault()
+    {
+        var file = FileRegion(Profiles.Linux612Stable);
+        var fastWrite = Get(1, A, 1, Foll.Write, EntryPoint.GetUserPagesFastOnly);
+        Assert.Contains("read-only PTE", file.Invalid(fastWrite), StringComparison.Ordinal);
+        Assert.Null(file.Invalid(Get(1, A, 1, Foll.None, EntryPoint.GetUserPagesFastOnly)));
+        file.Do(Get(2, A, 1, Foll.Write));
+        Assert.Null(file.Invalid(fastWrite));
+
+        // 6.12 kernel: a R/O long-term pin unshares the zero page into a read-only mapped page; get_user_pages_fast_only
+        // (FOLL_WRITE) then got 0 entries, where the model expected 1: GUP-fast cannot write-fault it.
+        var zero = Zero(Profiles.Linux612Stable, pages: 1).Do(Pin(1, A, 1, Foll.LongTerm, EntryPoint.PinUserPagesFast));
+        Assert.True(zero.Exercised("ZERO-LONGTERM-UNSHARE"));
+        Assert.NotNull(zero.Invalid(Get(2, A, 1, Foll.Write, EntryPoint.GetUserPagesFastOnly)));
+        zero.Do(Get(3, A, 1, Foll.Write));
+        Assert.Equal("[r1.f0:0]", zero.V("pages"));
+        Assert.Null(zero.Invalid(Get(4, A, 1, Foll.Write, EntryPoint.GetUserPagesFastOnly)));
+    }
+
+    [Theory]
+    [InlineData("linux-6.12.118")]
+    [InlineData("linux-6.1.y")]
+    public void VALIDITY_a_put_page_that_would_free_the_zero_page_is_not_modelled(string profile)
+    {
+        // 6.12 kernel, seed 3: put_page() on pinned zero entries (the pins took nothing) freed the shared zero page;
+        // every later run in that guest saw its refcount negative (maybe_dma_pinned true).
+        var r = Zero(Profiles.Get(profile), pages: 2).Do(Pin(1, A, 2)).Do(Get(2, A, 1));
+        r.Inspect("zero");
+        Assert.Equal("2", r.V("refcount"));
+
+        // The reference get_user_pages() took pays for one misused put; a second would drop the page's own.
+        r.Do(new Release(1, ReleaseFn.PutPage, 0, 1));
+        Assert.True(r.Exercised("REL-MISUSE-PUT-PINNED"));
+        Assert.Contains("zero page", r.Invalid(new Release(1, ReleaseFn.PutPage, 1, 1)), StringComparison.Ordinal);
+        Assert.Null(r.Invalid(new Release(1, ReleaseFn.UnpinUserPage, 1, 1)));
+
+        // Where the zero page is pinned (bias), the same misuse leaves references to spare.
+        var pinned = Zero(Profiles.Linux519, pages: 2).Do(Pin(1, A, 2));
+        Assert.Null(pinned.Invalid(new Release(1, ReleaseFn.PutPage, 0, 2)));
+    }
+
+    // ---- The reference implementation (Fixtures/) against the model -------------------------------------------------
+
+    [Fact]
+    public void API_PAGES_REQUIRED_get_user_pages_with_a_caller_FOLL_GET_and_NULL_pages_is_EINVAL()
+    {
+        var last = AssertReferenceAgreesWithModel("linux-6.8",
+            new MapRegion(1, RegionKind.Anon, Base, 2),
+            new Gup(1, EntryPoint.GetUserPages, Base, 2, Foll.Get, WithPages: false));
+        Assert.Equal(-Errno.EINVAL, last.Result);
+    }
+
+    [Fact]
+    public void API_PAGES_REQUIRED_get_user_pages_remote_with_a_caller_FOLL_GET_and_NULL_pages_is_EINVAL()
+    {
+        var last = AssertReferenceAgreesWithModel("linux-6.8",
+            new MapRegion(1, RegionKind.Anon, Base, 2),
+            new Gup(1, EntryPoint.GetUserPagesRemote, Base, 2, Foll.Get, WithPages: false));
+        Assert.Equal(-Errno.EINVAL, last.Result);
+    }
+
+    [Fact]
+    public void API_PAGES_REQUIRED_get_user_pages_fast_with_a_caller_FOLL_GET_and_NULL_pages_is_EINVAL()
+    {
+        // is_valid_gup_args() ORs to_set (FOLL_GET) into flags that already hold it: still FOLL_GET, so NULL pages is refused.
+        var last = AssertReferenceAgreesWithModel("linux-6.8",
+            new MapRegion(1, RegionKind.Anon, Base, 2),
+            new Gup(1, EntryPoint.GetUserPagesFast, Base, 2, Foll.Get, WithPages: false));
+        Assert.Equal(-Errno.EINVAL, last.Result);
+    }
+
+    [Fact]
+    public void API_FAST_RANGE_OVERFLOW_get_user_pages_fast_of_a_range_ending_exactly_at_TASK_SIZE_MAX_is_walked()
+    {
+        var last = AssertReferenceAgreesWithModel("linux-6.18",
+            new MapRegion(1, RegionKind.Anon, 0x7FFFFFFFE000, 1),
+            new Gup(1, EntryPoint.GetUserPagesFast, 0x7FFFFFFFE000, 1, Foll.None));
+        Assert.Equal(1, last.Result);
+    }
+
+    [Fact]
+    public void API_FAULT_HOLE_is_valid_gup_args_lets_FOLL_PCI_P2PDMA_without_FOLL_LONGTERM_through_to_the_fast_range_check()
+    {
+        // Only FOLL_LONGTERM | FOLL_PCI_P2PDMA together is refused (-EINVAL); P2PDMA alone reaches gup_fast_fallback(),
+        // whose end > TASK_SIZE_MAX check answers -EFAULT.
+        var last = AssertReferenceAgreesWithModel("linux-6.8",
+            new Gup(1, EntryPoint.PinUserPagesFast, 0x7FFFFFFFF000, 1, Foll.PciP2pDma));
+        Assert.Equal(-Errno.EFAULT, last.Result);
     }
 }

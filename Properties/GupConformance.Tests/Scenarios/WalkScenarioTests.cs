@@ -1,14 +1,18 @@
 using GupConformance.Spec;
 using static GupConformance.Tests.ModelRun;
+using static GupConformance.Tests.Scenarios.ScenarioSupport;
 
-namespace GupConformance.Tests;
+namespace GupConformance.Tests.Scenarios;
 
 /// <summary>
-/// Issue 13 item 3: the *_remote entry points on a second address space, and which mm a FOLL_PIN call marks with
-/// MMF_HAS_PINNED (read in 6.1.192 and 6.12.118 mm/gup.c: __get_user_pages_locked() marks the mm it is given,
-/// internal_get_user_pages_fast() / gup_fast_fallback() current-&gt;mm, both before a page is looked at).
+/// Scenarios for the GUP walk (GUP-* except GUP-PARTIAL-RESULT, which is in OverflowScenarioTests): on into the next
+/// VMA, the mm a *_remote call walks, the mm a FOLL_PIN call marks. The model's scenarios drive GupModel.Step
+/// directly and assert on the checks' allowed values and on the next state: hand-derived from
+/// shared/reference/linux-gup-semantics.md, or written to kill a mutant that survived Stryker.NET
+/// (stryker/RESULTS.md), ordered by rule in catalogue order. Scenarios from issue 13 also replay their commands on
+/// the reference implementation, which must agree with the model on every observation.
 /// </summary>
-public sealed partial class ReachScenarioTests
+public sealed partial class WalkScenarioTests
 {
     private const ulong Remote = 0x30000000;
 
