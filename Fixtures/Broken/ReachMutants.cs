@@ -280,7 +280,7 @@ public sealed class LongtermPinsMovableInPlace(Profile profile) : KernelStyleImp
 }
 
 [Broken("longterm-unpins-only-movable",
-    ["GUP-MIGRATE-UNPINS-ALL"],
+    ["GUP-MIGRATE-UNPINS-ALL", "GUP-MIGRATE-MOVABLE"],
     [L519, L61y, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     3,
     "Before migrating, a long-term pin gives back only the pins of the folios it moves; the walk that follows pins the other pages again, so each of them ends up pinned twice by one call and stays pinned after the caller's unpin.",
