@@ -312,6 +312,12 @@ public partial class KernelStyleImplementation
             GupFastLongTermPinPrefix(start, nrPages, gupFlags);
         }
 
+        if (IsMigratingLongtermPin(gupFlags, pages) && (gupFlags & FOLL_FAST_ONLY) == 0
+            && GupFastUnpinnableIndex(start, nrPages) is { } nrPinned)
+        {
+            return GupFastThenLongtermLocked(start, nrPages, nrPinned, gupFlags, pages!);
+        }
+
         var nr = GetUserPagesLocked(start, nrPages, gupFlags, pages);
 
         // FOLL_FAST_ONLY: the lockless walk never falls back to the slow path, so a hole, a refused VMA or a failed
@@ -373,8 +379,17 @@ public partial class KernelStyleImplementation
         return GetUserPagesIn(mm, start, nrPages, gupFlags, pages);
     }
 
+    /// <summary>
+    /// __gup_longterm_locked() → __get_user_pages_locked() in mm <paramref name="mm"/>: a long-term pin goes through the
+    /// migration loop (GUP-MIGRATE-*, Fixtures/Migration.cs), everything else is one walk.
+    /// </summary>
+    protected long GetUserPagesIn(int mm, ulong start, long nrPages, long gupFlags, PageArray? pages) =>
+        IsMigratingLongtermPin(gupFlags, pages)
+            ? GupLongtermLocked(mm, start, nrPages, gupFlags, pages!)
+            : GetUserPagesOnce(mm, start, nrPages, gupFlags, pages);
+
     /// <summary>The part of __get_user_pages_locked() that concerns the mm: it is marked for a pin, then walked.</summary>
-    protected long GetUserPagesIn(int mm, ulong start, long nrPages, long gupFlags, PageArray? pages)
+    protected long GetUserPagesOnce(int mm, ulong start, long nrPages, long gupFlags, PageArray? pages)
     {
         MmSetHasPinnedFlag(mm, gupFlags);
         _walkMm = mm;

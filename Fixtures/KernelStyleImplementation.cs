@@ -110,7 +110,7 @@ public partial class KernelStyleImplementation : IGupImplementation
             _ => throw new ArgumentOutOfRangeException(nameof(c)),
         };
 
-        var vma = new Vma(c.Region, c.Kind, c.Start, c.Folios, order, flags) { Mm = c.Mm };
+        var vma = new Vma(c.Region, c.Kind, c.Start, c.Folios, order, flags) { Mm = c.Mm, Movable = c.Movable };
         if (c.Kind != RegionKind.Zero)
         {
             for (long i = 0; i < c.Folios; i++)

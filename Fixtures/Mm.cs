@@ -40,6 +40,9 @@ public sealed class Folio
     /// <summary>Index of this folio in its region's folio array (its physical position).</summary>
     public long Index { get; }
 
+    /// <summary>In ZONE_MOVABLE or a MIGRATE_CMA pageblock: not folio_is_longterm_pinnable().</summary>
+    public bool Movable { get; init; }
+
     /// <summary>is_zero_pfn(): set only on the shared zero page.</summary>
     public bool IsZeroPfn { get; }
 
@@ -217,6 +220,9 @@ public sealed class Vma
     /// <summary>The address space the VMA belongs to: 0 the caller's, 1 the second one.</summary>
     public int Mm { get; init; }
 
+    /// <summary>Its folios were allocated in a movable area (ZONE_MOVABLE / CMA).</summary>
+    public bool Movable { get; init; }
+
     public bool Contains(ulong addr) => addr >= VmStart && addr < VmEnd;
 
     /// <summary>Page index of an address inside the region.</summary>
@@ -282,8 +288,25 @@ public sealed class MmStruct
 
     public Folio NewFolio(Vma vma, long index, int order, int refcount)
     {
-        var folio = new Folio(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"r{vma.Id}.f{index}"), order, refcount, vma, index);
+        var folio = new Folio(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"r{vma.Id}.f{index}"), order, refcount, vma, index)
+        {
+            Movable = vma.Movable,
+        };
         vma.Folios[index] = folio;
+        _folios[folio.Key] = folio;
+        return folio;
+    }
+
+    /// <summary>
+    /// migrate_pages() of one isolated folio that succeeded: a new folio from a non-movable zone (alloc_migration_target()
+    /// under memalloc_pin_save()) takes its place in the page table under the same key, refcount 1 for the mapping, the
+    /// dirty flag moved (folio_migrate_flags()); the old folio is freed.
+    /// </summary>
+    public Folio MigrateFolio(Folio old)
+    {
+        var region = old.Region ?? throw new InvalidOperationException("the zero page is never migrated");
+        var folio = new Folio(old.Key, old.Order, 1, region, old.Index) { Dirty = old.Dirty };
+        region.Folios[old.Index] = folio;
         _folios[folio.Key] = folio;
         return folio;
     }

@@ -269,6 +269,12 @@ internal static class GupCore
         }
 
         var walk = Walk(ctx, start, nrPages, eff, hold, causes.Count > 0 ? causes : null, mm);
+        if (p.MigratesLongtermMovable && eff.Has(Foll.Pin | Foll.LongTerm) && !fastOnly)
+        {
+            // __gup_longterm_locked(): GUP-fast took the pages before the first movable one; the slow walk the rest.
+            var fastPrefix = e.IsFast() ? LongtermMigration.FirstMovable(ctx.Regions, start, nrPages, mm) ?? nrPages : 0;
+            walk = LongtermMigration.Settle(ctx, walk, fastPrefix, start, nrPages, eff, hold, causes.Count > 0 ? causes : null, mm);
+        }
 
         // A walk error is still a result of admission: an era rule that let the flags through (a caller's FOLL_TOUCH
         // in 6.3–6.5, a long-term get before 5.11) decided that this call reached the walk instead of -EINVAL, so
@@ -328,6 +334,12 @@ internal static class GupCore
 
             var page = (long)((addr - r.Start) / (ulong)Sizes.PageSize);
             var h = Memory.PageOf(r, page);
+            if (r.IsMovable(page >> r.Order))
+            {
+                // try_grab_folio_fast() refuses a folio that is not longterm-pinnable before it counts the pin.
+                return false;
+            }
+
             var writable = r.Kind == RegionKind.Anon || r.WriteMapped.Contains(page);
             if (h.Folio == FolioState.ZeroKey || (write && !writable) || ctx.Folio(h.Folio).Refcount <= 0)
             {

@@ -16,7 +16,7 @@ internal static class Memory
     public static void Map(StepContext ctx, MapRegion c)
     {
         var start = c.Kind == RegionKind.Anon ? c.StartRefcount : 1;
-        var r = new RegionState(c.Region, c.Kind, c.Start, c.Folios, c.Order, start, []) { Mm = c.Mm };
+        var r = new RegionState(c.Region, c.Kind, c.Start, c.Folios, c.Order, start, []) { Mm = c.Mm, Movable = c.Movable };
         ctx.Regions = ctx.Regions.Add(r);
         if (c.Kind == RegionKind.Zero && !ctx.Folios.ContainsKey(FolioState.ZeroKey))
         {
@@ -24,7 +24,7 @@ internal static class Memory
             ctx.LateFolios = ctx.LateFolios.Add(FolioState.ZeroKey);
         }
 
-        ctx.Note($"mapped r{StepContext.Num(c.Region)} {c.Kind} 0x{c.Start:x}-0x{r.End:x} ({StepContext.Num(c.Folios)} folios of order {StepContext.Num(c.Order)})");
+        ctx.Note($"mapped r{StepContext.Num(c.Region)} {c.Kind}{(c.Movable ? " movable" : string.Empty)} 0x{c.Start:x}-0x{r.End:x} ({StepContext.Num(c.Folios)} folios of order {StepContext.Num(c.Order)})");
     }
 
     /// <summary>The page mapped at page <paramref name="page"/> of an Anon, File or Zero region.</summary>

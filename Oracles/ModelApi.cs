@@ -22,7 +22,7 @@ public enum Hold
 public sealed record EntryRun(string Folio, long First, long Count, Hold Hold, bool Released);
 
 /// <summary>A mapped region as the model sees it.</summary>
-public sealed record RegionView(int Region, RegionKind Kind, ulong Start, int Folios, int Order, int Mm = 0)
+public sealed record RegionView(int Region, RegionKind Kind, ulong Start, int Folios, int Order, int Mm = 0, bool Movable = false)
 {
     public long Pages => (long)Folios << Order;
 

@@ -134,6 +134,15 @@ internal sealed record RegionState(int Id, RegionKind Kind, ulong Start, int Fol
     /// <summary>The address space the region is mapped in: 0 the caller's, 1 the second one (GUP-REMOTE-TARGET-MM).</summary>
     public int Mm { get; init; }
 
+    /// <summary>An Anon region in a movable area (ZONE_MOVABLE / CMA): its folios are not longterm-pinnable until migrated.</summary>
+    public bool Movable { get; init; }
+
+    /// <summary>The folio indices a long-term pin migrated out of the movable area (GUP-MIGRATE-MOVABLE): those are new, pinnable folios.</summary>
+    public ImmutableSortedSet<long> Migrated { get; init; } = [];
+
+    /// <summary>Whether folio <paramref name="index"/> is still in the movable area (!folio_is_longterm_pinnable()).</summary>
+    public bool IsMovable(long index) => Movable && !Migrated.Contains(index);
+
     public long Pages => (long)Folios << Order;
 
     public long FolioPages => 1L << Order;
@@ -144,7 +153,7 @@ internal sealed record RegionState(int Id, RegionKind Kind, ulong Start, int Fol
 
     public bool IsVmIoOrPfnMap => Kind is RegionKind.Io or RegionKind.PfnMap;
 
-    public RegionView View => new(Id, Kind, Start, Folios, Order, Mm);
+    public RegionView View => new(Id, Kind, Start, Folios, Order, Mm, Movable);
 
     private const int KeyCacheSize = 64;
     private static readonly string?[] KeyCache = new string?[KeyCacheSize * KeyCacheSize];
@@ -448,7 +457,7 @@ public sealed partial class ModelState
     private static string L(long v) => v.ToString(CultureInfo.InvariantCulture);
 
     private static string DescribeRegion(RegionState r) => string.Create(CultureInfo.InvariantCulture,
-        $"{r.Kind} 0x{r.Start:x}-0x{r.End:x} folios={r.Folios} order={r.Order} start_refcount={r.StartRefcount} faulted={r.Faulted.Count}");
+        $"{r.Kind} 0x{r.Start:x}-0x{r.End:x} folios={r.Folios} order={r.Order} start_refcount={r.StartRefcount} faulted={r.Faulted.Count}{(r.Movable ? $" movable migrated={r.Migrated.Count}" : string.Empty)}");
 
     private static string DescribeArray(ArrayState a) => $"entries={L(a.Entries)} outstanding={L(a.Outstanding)}";
 

@@ -34,6 +34,8 @@ internal static class Validity
             BioRelease c => s.BioMap.ContainsKey(c.Bio) ? null : "no such live bio",
             FvCreate c => s.FvMap.ContainsKey(c.Fv) ? "duplicate frame vector id"
                 : c.NrAllocated is < 1 or > 64 ? "nr_allocated must be 1..64" : null,
+            FvGet c when p.MigratesLongtermMovable && LongtermMigration.FirstMovable(s.RegionList, c.Start & ~(ulong)(Sizes.PageSize - 1), Math.Max(c.NrFrames, 1)) is not null =>
+                "a frame vector over a movable page (its long-term pin would migrate it) is not modelled",
             FvGet c => !s.FvMap.TryGetValue(c.Fv, out var fv) ? "unknown frame vector"
                 : c.NrFrames < 0 ? "negative nr_frames"
                 : fv.NrFrames != 0 ? "frame vector already holds frames (put it first)" : null,
@@ -76,6 +78,13 @@ internal static class Validity
         if (c.Mm is not (0 or 1))
         {
             return "mm must be 0 (the caller's) or 1 (the second address space)";
+        }
+
+        if (c.Movable && (c.Kind != RegionKind.Anon || c.Order != 0 || c.Mm != 0 || !s.Profile.MigratesLongtermMovable))
+        {
+            // Large folios (THP migration, split on failure; hugetlb isolation) and the CMA-only era before v5.13 are
+            // not modelled (CONTRACT §10).
+            return "only order-0 Anon regions of the caller's address space are movable, from v5.13";
         }
 
         var end = (UInt128)c.Start + ((UInt128)(ulong)c.Pages * (ulong)Sizes.PageSize);
@@ -169,6 +178,13 @@ internal static class Validity
                 + "how far that is depends on PTE state the model does not track";
         }
 
+        if (p.MigratesLongtermMovable && eff.Has(Foll.Pin | Foll.LongTerm) && c.Entry.IsFast()
+            && LongtermMigration.FirstMovable(s.RegionList, c.Start, c.NrPages, c.Mm) is { } movable
+            && MovableFastCall(s, c, movable) is { } why)
+        {
+            return why;
+        }
+
         if (GupCore.IsFastOnly(c.Entry) && CoversZeroPage(s, c.Start, c.NrPages))
         {
             return "GUP-fast-only never faults nor grabs the zero page (special PTE): not modelled";
@@ -177,6 +193,38 @@ internal static class Validity
         if (GupCore.IsFastOnly(c.Entry) && eff.Has(Foll.Write) && CoversReadOnlyPte(s, c.Start, c.NrPages))
         {
             return "GUP-fast-only never faults: a FOLL_WRITE call over a read-only PTE (a clean file page, an unshared page) is not modelled";
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// A long-term GUP-fast pin over a movable page (CONTRACT §3 item 8): the model knows what the lockless walk took before
+    /// that page only when every page before it is a plain Anon page (present, writable, exclusive) far from overflow,
+    /// which GUP-fast takes as the slow walk would; *_fast_only, which stops at the movable page without falling back,
+    /// is not modelled either.
+    /// </summary>
+    private static string? MovableFastCall(ModelState s, Gup c, long movable)
+    {
+        if (GupCore.IsFastOnly(c.Entry))
+        {
+            return "a long-term *_fast_only pin over a movable page (it stops there, never migrating) is not modelled";
+        }
+
+        for (long i = 0; i < movable; i++)
+        {
+            var addr = c.Start + ((ulong)i * (ulong)Sizes.PageSize);
+            var r = s.RegionAt(addr, c.Mm);
+            if (r is null || r.Kind != RegionKind.Anon)
+            {
+                return "a long-term GUP-fast pin over a movable page is modelled only when every page before it is an Anon page";
+            }
+
+            var key = RegionState.FolioKey(r.Id, (long)((addr - r.Start) / (ulong)Sizes.PageSize) >> r.Order);
+            if (s.FindFolio(key) is not { Refcount: > 0 and < 1 << 30 })
+            {
+                return "a long-term GUP-fast pin over a movable page after a folio near overflow is not modelled";
+            }
         }
 
         return null;

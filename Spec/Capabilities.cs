@@ -27,7 +27,7 @@ public enum Facet
     /// <summary>netfs_extract_user_iter() and its cleanup.</summary>
     Netfs = 1 << 6,
 
-    All = Core | LargeFolios | ZeroPage | IovIter | Bio | FrameVector | Netfs | ReleaseArguments | AllocFailure | RemoteMm,
+    All = Core | LargeFolios | ZeroPage | IovIter | Bio | FrameVector | Netfs | ReleaseArguments | AllocFailure | RemoteMm | LongtermMigration,
 
     /// <summary>Consumer-level system calls on the running kernel (Spec/Live): never part of <see cref="All"/>, so
     /// only the live run produces these commands.</summary>
@@ -50,6 +50,13 @@ public enum Facet
     /// MMF_HAS_PINNED (<see cref="InspectMm"/>). An implementation that serves one process only does not claim it.
     /// </summary>
     RemoteMm = 1 << 10,
+
+    /// <summary>
+    /// Anonymous regions in a movable area (ZONE_MOVABLE or a CMA pageblock, <see cref="MapRegion.Movable"/>), whose
+    /// pages a FOLL_LONGTERM pin migrates before it keeps them. An implementation whose memory never comes from such an
+    /// area (a real kernel's adapter allocates GFP_KERNEL blocks) does not claim it and never receives those regions.
+    /// </summary>
+    LongtermMigration = 1 << 11,
 }
 
 /// <summary>A declared, reasoned divergence from a rule: reported as such, and a failure if it disappears.</summary>

@@ -62,10 +62,13 @@ public abstract record Command
 /// (key <c>zero</c>) at every page until a write fault replaces page i by folio <c>r{Region}.f{i}</c>.
 /// Addresses outside every region are holes. <paramref name="Mm"/> 1 maps the region in the second address space
 /// (<see cref="Facet.RemoteMm"/>), which only the *_remote entry points walk; addresses are unique across both.
+/// <paramref name="Movable"/> puts an Anon region's order-0 folios in a movable area (ZONE_MOVABLE, or a MIGRATE_CMA
+/// pageblock: the same to GUP from v5.13), so a FOLL_LONGTERM pin migrates them first (<see cref="Facet.LongtermMigration"/>);
+/// the page at that address is then a new folio under the same key r{Region}.f{i}, no longer movable.
 /// </summary>
-public sealed record MapRegion(int Region, RegionKind Kind, ulong Start, int Folios, int Order = 0, int StartRefcount = 1, int Mm = 0) : Command
+public sealed record MapRegion(int Region, RegionKind Kind, ulong Start, int Folios, int Order = 0, int StartRefcount = 1, int Mm = 0, bool Movable = false) : Command
 {
-    public override Facet Needs => Mm != 0 ? Facet.RemoteMm : Kind == RegionKind.Zero ? Facet.ZeroPage : Order > 0 ? Facet.LargeFolios : Facet.Core;
+    public override Facet Needs => Movable ? Facet.LongtermMigration : Mm != 0 ? Facet.RemoteMm : Kind == RegionKind.Zero ? Facet.ZeroPage : Order > 0 ? Facet.LargeFolios : Facet.Core;
 
     public long Pages => (long)Folios << Order;
 

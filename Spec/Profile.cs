@@ -167,6 +167,15 @@ public sealed record Profile
     public bool HasMmPinnedFlag { get; init; }
 
     /// <summary>
+    /// v5.13+ (d1e153fea2a8 "mm/gup: migrate pinned pages out of movable zone"; check_and_migrate_movable_pages() read in
+    /// 6.1.192 and 6.12.118 mm/gup.c, and as v5.19/v6.0 text): a FOLL_LONGTERM pin of a page that is not
+    /// folio_is_longterm_pinnable() — ZONE_MOVABLE, MIGRATE_CMA / MIGRATE_ISOLATE — unpins every entry, migrates the page
+    /// and pins again (GUP-MIGRATE-*). Before it (5.7..5.12, check_and_migrate_cma_pages()) only CMA pages moved:
+    /// those eras are not modelled (CONTRACT §10), so their profiles leave the flag off and offer no movable region.
+    /// </summary>
+    public bool MigratesLongtermMovable { get; init; }
+
+    /// <summary>
     /// v6.13+ ("mm/gup: handle NULL pages in unpin_user_pages()", Nov 2024; also in 6.12.y stable: present in 6.12.118,
     /// absent in 6.1.192): unpin_user_pages() steps over a NULL entry a run would start at.
     /// </summary>

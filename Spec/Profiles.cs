@@ -97,8 +97,9 @@ public static class Profiles
         EntryPoints = FastOnlyEraEntries,
         UnpinRefusesErrnoCount = true,
         BioBvecCloned = true,
-        Facets = PreIov | Facet.ReleaseArguments | Facet.RemoteMm,
+        Facets = PreIov | Facet.ReleaseArguments | Facet.RemoteMm | Facet.LongtermMigration,
         HasMmPinnedFlag = true,
+        MigratesLongtermMovable = true,
     };
 
     public static readonly Profile Linux62 = Linux519 with
@@ -145,7 +146,7 @@ public static class Profiles
         Version = 601,
         Iov = IovScheme.Rfc2022,
         BioBlockAlign = BioBlockAlign.PerExtraction,
-        Facets = PreIov | Facet.IovIter | Facet.ReleaseArguments | Facet.AllocFailure | Facet.RemoteMm,
+        Facets = PreIov | Facet.IovIter | Facet.ReleaseArguments | Facet.AllocFailure | Facet.RemoteMm | Facet.LongtermMigration,
     };
 
     public static readonly Profile Proposal2023IovExtractV8 = Linux62 with
@@ -159,7 +160,7 @@ public static class Profiles
         Iov = IovScheme.V8Pin,
         IovEmptyLeadingSegmentBug = true,
         Bio = BioScheme.ReffedAndPinned,
-        Facets = PreIov | Facet.IovIter | Facet.ReleaseArguments | Facet.AllocFailure | Facet.RemoteMm,
+        Facets = PreIov | Facet.IovIter | Facet.ReleaseArguments | Facet.AllocFailure | Facet.RemoteMm | Facet.LongtermMigration,
     };
 
     public static readonly Profile Linux65 = Linux62 with

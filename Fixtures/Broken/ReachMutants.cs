@@ -267,3 +267,65 @@ public sealed class RemoteWalksCallerMm(Profile profile) : KernelStyleImplementa
     protected override long PinUserPagesRemote(int mm, ulong start, long nrPages, long gupFlags, PageArray? pages) =>
         base.PinUserPagesRemote(0, start, nrPages, gupFlags, pages);
 }
+
+[Broken("longterm-pins-movable-in-place",
+    ["GUP-MIGRATE-MOVABLE", "GUP-MIGRATE-UNPINS-ALL", "GUP-MIGRATE-BUSY-ENOMEM"],
+    [L519, L61y, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
+    2,
+    "A long-term pin keeps a page of ZONE_MOVABLE or CMA pinned where it is, so memory hot-unplug and CMA allocations fail for as long as the pin lasts.",
+    "__gup_longterm_locked() without check_and_migrate_movable_pages() (CONFIG_MIGRATION off: the stub returns 0), or folio_is_longterm_pinnable() answering true for ZONE_MOVABLE, as before d1e153fea2a8.")]
+public sealed class LongtermPinsMovableInPlace(Profile profile) : KernelStyleImplementation(profile)
+{
+    protected override long CheckAndMigrateMovablePages(PageArray pages) => 0;
+}
+
+[Broken("longterm-unpins-only-movable",
+    ["GUP-MIGRATE-UNPINS-ALL", "GUP-MIGRATE-MOVABLE"],
+    [L519, L61y, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
+    3,
+    "Before migrating, a long-term pin gives back only the pins of the folios it moves; the walk that follows pins the other pages again, so each of them ends up pinned twice by one call and stays pinned after the caller's unpin.",
+    "migrate_longterm_unpinnable_folios() unpinning inside collect_longterm_unpinnable_folios()'s loop (only the collected folios) instead of over every entry of the array.")]
+public sealed class LongtermUnpinsOnlyMovable(Profile profile) : KernelStyleImplementation(profile)
+{
+    protected override long MigrateLongtermUnpinnableFolios(List<Folio> movable, PageArray pages)
+    {
+        var only = new PageArray();
+        foreach (var span in pages.Spans)
+        {
+            if (movable.Contains(span.Folio))
+            {
+                only.AddSpan(span);
+            }
+        }
+
+        return base.MigrateLongtermUnpinnableFolios(movable, only);
+    }
+}
+
+[Broken("longterm-migrates-busy-folio",
+    ["GUP-MIGRATE-BUSY-ENOMEM", "GUP-MIGRATE-MOVABLE", "CORE-NO-COLLATERAL"],
+    [L519, L61y, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
+    2,
+    "A long-term pin migrates a movable page although someone else still holds it: the other holder's pin or reference is left on a freed folio and the call reports success.",
+    "migrate_pages() called without the expected-refcount check of __folio_migrate_mapping() (folio_ref_count() != expected_count → -EAGAIN).")]
+public sealed class LongtermMigratesBusyFolio(Profile profile) : KernelStyleImplementation(profile)
+{
+    protected override long MigrateLongtermUnpinnableFolios(List<Folio> movable, PageArray pages)
+    {
+        foreach (var span in pages.Spans)
+        {
+            for (long k = 0; k < span.Count; k++)
+            {
+                UnpinUserPage(new Page(span.Folio, span.First + k));
+            }
+        }
+
+        pages.Clear();
+        foreach (var folio in movable)
+        {
+            Mm.MigrateFolio(folio);
+        }
+
+        return -11;
+    }
+}

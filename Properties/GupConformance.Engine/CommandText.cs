@@ -59,6 +59,7 @@ public static class CommandText
                     };
                     var rc = m.Kind == RegionKind.Anon && m.StartRefcount != 1 ? $", refcount {N(m.StartRefcount)}" : string.Empty;
                     var mm = m.Mm != 0 ? $" in mm{N(m.Mm)}" : string.Empty;
+                    mm += m.Movable ? " movable" : string.Empty;
                     return $"map r{N(m.Region)} {m.Kind.ToString().ToLowerInvariant()}{mm} [{Hex(m.Start)}, {Hex(m.End)}): {what}{rc}";
                 }
 

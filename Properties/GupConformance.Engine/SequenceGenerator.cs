@@ -377,6 +377,16 @@ public sealed class SequenceGenerator
                 yield break;
             }
 
+            if (shape is Shape.LongTermMigrate or Shape.LongTermMigrateBusy)
+            {
+                foreach (var c in MigrateMove(shape == Shape.LongTermMigrateBusy))
+                {
+                    yield return c;
+                }
+
+                yield break;
+            }
+
             if (shape == Shape.FastLongTermFilePin)
             {
                 // A clean file page is mapped read-only: GUP-fast pins it, sees it may not keep the pin, and gives it
@@ -420,6 +430,38 @@ public sealed class SequenceGenerator
             {
                 var fn = shape == Shape.DirtyLargeFolio ? ReleaseFn.UnpinUserPagesDirtyLock : PickUnpinFn();
                 yield return new Release(gup.Call, fn, 0, (int)nr, shape == Shape.DirtyLargeFolio || _rng.Chance(50));
+            }
+        }
+
+        /// <summary>
+        /// A plain Anon region and a movable one right after it, a long-term pin across both (the movable pages migrate,
+        /// every entry is unpinned first) and the same pin again (nothing left to migrate). <paramref name="busy"/>: a
+        /// reference or pin on the movable page first, so the migration fails (-ENOMEM).
+        /// </summary>
+        private IEnumerable<Command?> MigrateMove(bool busy)
+        {
+            var plain = new MapRegion(_nextRegion++, RegionKind.Anon, NextFreeAddress(0), _rng.Range(1, 2), 0, 1);
+            yield return plain;
+            var movable = new MapRegion(_nextRegion++, RegionKind.Anon, plain.End, _rng.Range(1, 3), 0, _rng.Chance(15) ? 2 : 1, Movable: true);
+            yield return movable;
+            if (PinEntry() is not { } entry)
+            {
+                yield break;
+            }
+
+            if (busy && movable.StartRefcount == 1)
+            {
+                var holder = PickEntry();
+                yield return new Gup(_nextCall++, holder, movable.Start, 1, PickFlags(holder, probe: false) & ~Foll.LongTerm);
+            }
+
+            var nr = plain.Pages + _rng.Range(1L, movable.Pages);
+            var start = _rng.Chance(30) ? movable.Start : plain.Start;
+            nr = start == movable.Start ? Math.Min(nr, movable.Pages) : nr;
+            var write = _rng.Chance(50) ? Foll.Write : Foll.None;
+            for (var i = 0; i < 2; i++)
+            {
+                yield return new Gup(_nextCall++, entry, start, nr, Foll.LongTerm | write);
             }
         }
 
@@ -594,7 +636,9 @@ public sealed class SequenceGenerator
             var start = NextFreeAddress(order);
             // Now and then a region of the second address space, for the remote entry points to walk.
             var mm = mayBeRemote && RemoteMm && kind is RegionKind.Anon or RegionKind.File or RegionKind.Zero && _rng.Chance(12) ? 1 : 0;
-            return new MapRegion(_nextRegion++, kind, start, folios, order, refcount, mm);
+            // Now and then an order-0 Anon region in a movable area, for long-term pins to migrate.
+            var movable = mm == 0 && kind == RegionKind.Anon && order == 0 && Movable && _rng.Chance(10);
+            return new MapRegion(_nextRegion++, kind, start, folios, order, refcount, mm, movable);
         }
 
         /// <summary>The order choices an implementation can map (all of them unless its manifest sets max_order).</summary>
@@ -622,6 +666,9 @@ public sealed class SequenceGenerator
 
         /// <summary>The caller's regions (mm 0): every move but a remote GUP call works on these.</summary>
         private IReadOnlyList<RegionView> Regions => State.Regions.Any(r => r.Mm != 0) ? [.. State.Regions.Where(r => r.Mm == 0)] : State.Regions;
+
+        /// <summary>Whether moves may map movable regions (GUP-MIGRATE-*).</summary>
+        private bool Movable => (F & Facet.LongtermMigration) != 0 && P.MigratesLongtermMovable;
 
         /// <summary>Whether moves may use the second address space (GUP-REMOTE-TARGET-MM, GUP-PIN-MARKS-MM).</summary>
         private bool RemoteMm => (F & Facet.RemoteMm) != 0 && P.HasMmPinnedFlag;

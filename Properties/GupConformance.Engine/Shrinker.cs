@@ -154,7 +154,7 @@ public sealed class Shrinker
             Gup g => [g with { NrPages = 1 }, g with { NrPages = g.NrPages / 2 }, g with { Flags = Foll.None }],
             MapRegion m =>
             [
-                m with { Folios = 1 }, m with { Order = 0 }, m with { StartRefcount = 1 },
+                m with { Folios = 1 }, m with { Order = 0 }, m with { StartRefcount = 1 }, m with { Movable = false },
                 m with { Folios = Math.Max(1, m.Folios / 2) }, m with { Order = m.Order / 2 },
             ],
             Release r => [r with { Count = 1 }, r with { MakeDirty = false }],

@@ -62,6 +62,12 @@ public enum Shape
     /// gives a refused pin back, both pin counters move (VMSTAT-FAST-TRANSIENT).
     /// </summary>
     FastLongTermFilePin,
+
+    /// <summary>A long-term pin over a movable region (after a plain Anon one): the pages are migrated (GUP-MIGRATE-*).</summary>
+    LongTermMigrate,
+
+    /// <summary>A long-term pin of a movable page someone else holds: migration fails, -ENOMEM (GUP-MIGRATE-BUSY-ENOMEM).</summary>
+    LongTermMigrateBusy,
 }
 
 /// <summary>
@@ -122,6 +128,8 @@ public static class EdgeCases
         Shape.ZeroPinUnpin => "unpin of a pinned zero page",
         Shape.LookupWrapped => "lookup without pages over a folio whose refcount wrapped",
         Shape.FastLongTermFilePin => "long-term GUP-fast pin of a file page",
+        Shape.LongTermMigrate => "long-term pin of a movable page",
+        Shape.LongTermMigrateBusy => "long-term pin of a movable page held by another reference",
         _ => "extraction from " + kind.ToString()!.ToLowerInvariant(),
     };
 
@@ -185,6 +193,11 @@ public static class EdgeCases
                     if (region.Kind == RegionKind.File && g.Entry == EntryPoint.PinUserPagesFast && g.Flags.Has(Foll.LongTerm))
                     {
                         yield return ShapeLabel(Shape.FastLongTermFilePin);
+                    }
+
+                    if (region.Movable && g.Entry.IsPin() && g.Flags.Has(Foll.LongTerm))
+                    {
+                        yield return ShapeLabel(before.Folios.FirstOrDefault(f => f.Key == key) is { Refcount: > 1 } ? Shape.LongTermMigrateBusy : Shape.LongTermMigrate);
                     }
                 }
 
@@ -332,6 +345,11 @@ public static class EdgeCases
             if (p.FastPinTransients)
             {
                 shapes.Add(Shape.FastLongTermFilePin);
+            }
+
+            if (p.MigratesLongtermMovable && (f & Facet.LongtermMigration) != 0)
+            {
+                shapes.AddRange([Shape.LongTermMigrate, Shape.LongTermMigrateBusy]);
             }
 
             list.AddRange(shapes.Select(s => new EdgeTarget(ShapeLabel(s), EdgeFamily.StateShape) { Shape = s }));

@@ -50,6 +50,7 @@ public static class ProcessWire
         (Facet.ReleaseArguments, "release_arguments"),
         (Facet.AllocFailure, "alloc_failure"),
         (Facet.RemoteMm, "remote_mm"),
+        (Facet.LongtermMigration, "longterm_migration"),
     ];
 
     public static void WriteCommand(Utf8JsonWriter w, Command command, Profile profile)
@@ -69,6 +70,12 @@ public static class ProcessWire
                 {
                     // Only implementations claiming remote_mm see the field.
                     w.WriteNumber("mm", m.Mm);
+                }
+
+                if (m.Movable)
+                {
+                    // Only implementations claiming longterm_migration see the field.
+                    w.WriteBoolean("movable", true);
                 }
 
                 break;
