@@ -48,6 +48,14 @@ public sealed partial class CoreScenarioTests
         ];
         yield return
         [
+            // Movable memory: a long-term pin migrates what it can (GUP-MIGRATE-MOVABLE, GUP-MIGRATE-UNPINS-ALL) and
+            // fails whole on a movable page someone else holds (GUP-MIGRATE-BUSY-ENOMEM).
+            Map(1, RegionKind.Anon, A, 1), new MapRegion(2, RegionKind.Anon, A + Page, 2, Movable: true),
+            new MapRegion(3, RegionKind.Anon, B, 1, StartRefcount: 2, Movable: true),
+            Pin(1, A, 3, Foll.LongTerm), Pin(2, B, 1, Foll.LongTerm), new ReadVmstat(), new InspectFolio("r2.f0"),
+        ];
+        yield return
+        [
             Map(1, RegionKind.Anon, A, 1, 0, 2147482625), Pin(1, A, 1), Get(2, A, 1), Get(4, A, 1, pages: false), new InspectFolio("r1.f0"),
             Map(2, RegionKind.Anon, B, 1, 1, 2147483647), Get(3, B, 2), new InspectFolio("r2.f0"),
         ];
