@@ -45,10 +45,13 @@ public sealed class KernelHostTests : IDisposable
             CommandTimeout = TimeSpan.FromSeconds(25),
         });
 
-    /// <summary>The stand-in's pid disappears (the host killed it, or it exited and was reaped) within a few seconds.</summary>
-    private void AssertQemuGone()
+    private void AssertQemuGone() => AssertStandInGone(PidFile);
+
+    /// <summary>The QEMU stand-in whose pid is in <paramref name="pidFile"/> disappears (the host killed it, or it
+    /// exited and was reaped) within a few seconds.</summary>
+    internal static void AssertStandInGone(string pidFile)
     {
-        var pid = int.Parse(File.ReadAllText(PidFile).Trim(), CultureInfo.InvariantCulture);
+        var pid = int.Parse(File.ReadAllText(pidFile).Trim(), CultureInfo.InvariantCulture);
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromSeconds(10))
         {

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using GupConformance.Engine.Plugins;
 using GupConformance.Fixtures.LiveKernel;
 using GupConformance.Oracles.Live;
@@ -52,24 +50,7 @@ public sealed class LiveGuestTests : IDisposable
         AssertQemuGone();
     }
 
-    /// <summary>The stand-in's pid disappears (the host killed it, or it exited and was reaped) within a few seconds.</summary>
-    private void AssertQemuGone()
-    {
-        var pid = int.Parse(File.ReadAllText(PidFile).Trim(), CultureInfo.InvariantCulture);
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            var stat = $"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat";
-            if (!File.Exists(stat) || File.ReadAllText(stat).Contains(") Z ", StringComparison.Ordinal))
-            {
-                return;
-            }
-
-            Thread.Sleep(100);
-        }
-
-        Assert.Fail($"the QEMU stand-in (pid {pid}) is still running after the guest was given up");
-    }
+    private void AssertQemuGone() => KernelHostTests.AssertStandInGone(PidFile);
 
     /// <summary>
     /// A short live run inside each real kernel, against the live profile its release selects (read from its tree):
