@@ -18,7 +18,7 @@ public partial class KernelStyleImplementation
     {
         var gupFlags = Profile.Flags.Encode(c.Flags);
         var pages = c.WithPages ? new PageArray() : null;
-        var ret = CallEntryPoint(c.Entry, c.Start, c.NrPages, gupFlags, pages, c.Mm);
+        var ret = CallEntryPoint(c.Entry, c.Start, c.NrPages, gupFlags, pages, c.Mm, c.Locked);
         var remembered = pages ?? new PageArray();
         if (ret <= 0 && pages is not null && pages.Length > 0)
         {
@@ -29,15 +29,15 @@ public partial class KernelStyleImplementation
         return new Observation { Result = ret, Pages = pages?.ToRuns() };
     }
 
-    protected long CallEntryPoint(EntryPoint entry, ulong start, long nrPages, long gupFlags, PageArray? pages, int mm = 0) => entry switch
+    protected long CallEntryPoint(EntryPoint entry, ulong start, long nrPages, long gupFlags, PageArray? pages, int mm = 0, int? locked = null) => entry switch
     {
         EntryPoint.GetUserPages => GetUserPages(start, nrPages, gupFlags, pages),
-        EntryPoint.GetUserPagesRemote => GetUserPagesRemote(mm, start, nrPages, gupFlags, pages),
+        EntryPoint.GetUserPagesRemote => GetUserPagesRemote(mm, start, nrPages, gupFlags, pages, locked),
         EntryPoint.GetUserPagesUnlocked => GetUserPagesUnlocked(start, nrPages, gupFlags, pages),
         EntryPoint.GetUserPagesFast => GetUserPagesFast(start, nrPages, gupFlags, pages),
         EntryPoint.GetUserPagesFastOnly => GetUserPagesFastOnly(start, nrPages, gupFlags, pages),
         EntryPoint.PinUserPages => PinUserPages(start, nrPages, gupFlags, pages),
-        EntryPoint.PinUserPagesRemote => PinUserPagesRemote(mm, start, nrPages, gupFlags, pages),
+        EntryPoint.PinUserPagesRemote => PinUserPagesRemote(mm, start, nrPages, gupFlags, pages, locked),
         EntryPoint.PinUserPagesUnlocked => PinUserPagesUnlocked(start, nrPages, gupFlags, pages),
         EntryPoint.PinUserPagesFast => PinUserPagesFast(start, nrPages, gupFlags, pages),
         EntryPoint.PinUserPagesFastOnly => PinUserPagesFastOnly(start, nrPages, gupFlags, pages),
@@ -59,20 +59,28 @@ public partial class KernelStyleImplementation
         return IsValidGupFlagsLegacy(gupFlags) ? GetUserPagesLocked(start, nrPages, gupFlags | FOLL_TOUCH, pages) : -Errno.EINVAL;
     }
 
-    /// <summary>get_user_pages_remote(mm, ...): as get_user_pages(), to_set FOLL_TOUCH | FOLL_REMOTE, walking <paramref name="mm"/>.</summary>
-    protected virtual long GetUserPagesRemote(int mm, ulong start, long nrPages, long gupFlags, PageArray? pages)
+    /// <summary>get_user_pages_remote(mm, ..., locked): as get_user_pages(), to_set FOLL_TOUCH | FOLL_REMOTE, walking
+    /// <paramref name="mm"/>; <paramref name="locked"/> (null for NULL) as <see cref="RemoteLockedAllowed"/> says.</summary>
+    protected virtual long GetUserPagesRemote(int mm, ulong start, long nrPages, long gupFlags, PageArray? pages, int? locked = null)
     {
         if (ValidGupArgsEra)
         {
-            return IsValidGupArgs(pages is not null, ref gupFlags, FOLL_TOUCH | FOLL_REMOTE)
+            return IsValidGupArgs(pages is not null, ref gupFlags, FOLL_TOUCH | FOLL_REMOTE, locked)
                 ? GetUserPagesLocked(start, nrPages, gupFlags, pages, mm)
                 : -Errno.EINVAL;
         }
 
-        return IsValidGupFlagsLegacy(gupFlags)
+        return IsValidGupFlagsLegacy(gupFlags) && RemoteLockedAllowed(gupFlags, locked)
             ? GetUserPagesLocked(start, nrPages, gupFlags | FOLL_TOUCH | FOLL_REMOTE, pages, mm)
             : -Errno.EINVAL;
     }
+
+    /// <summary>
+    /// Before v6.3, __get_user_pages_remote(): FOLL_LONGTERM went to __gup_longterm_locked(), which took no locked
+    /// argument, so `if (WARN_ON_ONCE(locked)) return -EINVAL;` (API-LOCKED-LONGTERM-LEGACY). From v6.3 the check is
+    /// is_valid_gup_args()'s `*locked != 1` (API-LOCKED-MUST-BE-SET).
+    /// </summary>
+    protected virtual bool RemoteLockedAllowed(long gupFlags, int? locked) => locked is null || (gupFlags & FOLL_LONGTERM) == 0;
 
     /// <summary>
     /// get_user_pages_unlocked(). Up to v6.1 only API-UNLOCKED-LONGTERM ("FIXME: FOLL_LONGTERM is incompatible
@@ -146,17 +154,17 @@ public partial class KernelStyleImplementation
             : -Errno.EINVAL;
     }
 
-    /// <summary>pin_user_pages_remote(mm, ...): to_set FOLL_PIN | FOLL_TOUCH | FOLL_REMOTE; 0 on invalid args from v6.3.</summary>
-    protected virtual long PinUserPagesRemote(int mm, ulong start, long nrPages, long gupFlags, PageArray? pages)
+    /// <summary>pin_user_pages_remote(mm, ..., locked): to_set FOLL_PIN | FOLL_TOUCH | FOLL_REMOTE; 0 on invalid args from v6.3.</summary>
+    protected virtual long PinUserPagesRemote(int mm, ulong start, long nrPages, long gupFlags, PageArray? pages, int? locked = null)
     {
         if (ValidGupArgsEra)
         {
-            return IsValidGupArgs(pages is not null, ref gupFlags, FOLL_PIN | FOLL_TOUCH | FOLL_REMOTE)
+            return IsValidGupArgs(pages is not null, ref gupFlags, FOLL_PIN | FOLL_TOUCH | FOLL_REMOTE, locked)
                 ? GetUserPagesLocked(start, nrPages, gupFlags, pages, mm)
                 : 0;
         }
 
-        return IsValidPinFlagsLegacy(gupFlags, pages is not null)
+        return IsValidPinFlagsLegacy(gupFlags, pages is not null) && RemoteLockedAllowed(gupFlags, locked)
             ? GetUserPagesLocked(start, nrPages, gupFlags | FOLL_PIN | FOLL_TOUCH | FOLL_REMOTE, pages, mm)
             : -Errno.EINVAL;
     }
@@ -245,7 +253,7 @@ public partial class KernelStyleImplementation
     /// API-PAGES-REQUIRED (5); API-LONGTERM-P2PDMA: FOLL_LONGTERM with FOLL_PCI_P2PDMA (6). On refusal the flags stay
     /// untouched.
     /// </summary>
-    protected virtual bool IsValidGupArgs(bool havePages, ref long gupFlags, long toSet)
+    protected virtual bool IsValidGupArgs(bool havePages, ref long gupFlags, long toSet, int? locked = null)
     {
         var flags = gupFlags;
         if ((flags & InternalGupFlags()) != 0)
@@ -254,6 +262,18 @@ public partial class KernelStyleImplementation
         }
 
         flags |= toSet;
+
+        // At the external interface *locked must be 1 (the caller holds mmap_lock); then the walk may drop it.
+        if (locked is not null)
+        {
+            if (locked != 1)
+            {
+                return false;
+            }
+
+            flags |= FOLL_UNLOCKABLE;
+        }
+
         if ((flags & (FOLL_PIN | FOLL_GET)) == (FOLL_PIN | FOLL_GET))
         {
             return false;

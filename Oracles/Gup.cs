@@ -52,10 +52,10 @@ internal static class GupCore
     /// Validation then, for fast entry points, the flag mask (API-FAST-FLAG-MASK), the range overflow
     /// (API-FAST-RANGE-OVERFLOW) and the TASK_SIZE_MAX check. Pure: Precondition uses it too.
     /// </summary>
-    public static Admission Admit(Profile p, EntryPoint e, ulong start, long nrPages, Foll flags, bool withPages)
+    public static Admission Admit(Profile p, EntryPoint e, ulong start, long nrPages, Foll flags, bool withPages, int? locked = null)
     {
         var passed = new List<string>();
-        var (refusal, effective) = Validate(p, e, flags, withPages, passed);
+        var (refusal, effective) = Validate(p, e, flags, withPages, passed, locked);
         if (refusal is { } r)
         {
             return new Admission(true, r.Result, r.Rules, effective, passed);
@@ -93,13 +93,13 @@ internal static class GupCore
         return new Admission(false, 0, [], effective, passed);
     }
 
-    private static ((long Result, List<string> Rules)? Refusal, Foll Effective) Validate(Profile p, EntryPoint e, Foll flags, bool withPages, List<string> passed)
+    private static ((long Result, List<string> Rules)? Refusal, Foll Effective) Validate(Profile p, EntryPoint e, Foll flags, bool withPages, List<string> passed, int? locked)
     {
         return p.Validation switch
         {
             ValidationScheme.PrePin => (null, flags | EntryFlags(e)),
-            ValidationScheme.ValidGupArgs63 or ValidationScheme.ValidGupArgs68 => ValidGupArgs(p, e, flags, withPages, passed),
-            _ => Legacy(p, e, flags, withPages, passed),
+            ValidationScheme.ValidGupArgs63 or ValidationScheme.ValidGupArgs68 => ValidGupArgs(p, e, flags, withPages, passed, locked),
+            _ => Legacy(p, e, flags, withPages, passed, locked),
         };
     }
 
@@ -122,7 +122,7 @@ internal static class GupCore
     /// is walked; v6.2 pin_* and 6.1.y every pin_* entry refuse a NULL pages array (API-PAGES-REQUIRED). All return
     /// -EINVAL (API-PIN-RETURNS-ZERO names the era's convention; *_fast_only turn it into 0).
     /// </summary>
-    private static ((long, List<string>)?, Foll) Legacy(Profile p, EntryPoint e, Foll flags, bool withPages, List<string> passed)
+    private static ((long, List<string>)?, Foll) Legacy(Profile p, EntryPoint e, Foll flags, bool withPages, List<string> passed, int? locked)
     {
         var getGroup = e is EntryPoint.GetUserPages or EntryPoint.GetUserPagesRemote or EntryPoint.GetUserPagesFast;
         var legacy62 = p.Validation == ValidationScheme.Legacy62;
@@ -158,6 +158,11 @@ internal static class GupCore
         {
             refused = "API-UNLOCKED-LONGTERM";
         }
+        else if (locked is not null && flags.Has(Foll.LongTerm))
+        {
+            // __get_user_pages_remote(): FOLL_LONGTERM went to __gup_longterm_locked(), which had no locked argument.
+            refused = "API-LOCKED-LONGTERM-LEGACY";
+        }
 
         if (refused is not null)
         {
@@ -179,7 +184,7 @@ internal static class GupCore
     /// (API-LONGTERM-P2PDMA). A refusal
     /// returns 0 from the three slow pin_* calls and -EINVAL elsewhere (API-PIN-RETURNS-ZERO).
     /// </summary>
-    private static ((long, List<string>)?, Foll) ValidGupArgs(Profile p, EntryPoint e, Foll flags, bool withPages, List<string> passed)
+    private static ((long, List<string>)?, Foll) ValidGupArgs(Profile p, EntryPoint e, Foll flags, bool withPages, List<string> passed, int? locked)
     {
         var returnsZero = e is EntryPoint.PinUserPages or EntryPoint.PinUserPagesRemote or EntryPoint.PinUserPagesUnlocked;
         var refusal = (long)(returnsZero ? 0 : -Errno.EINVAL);
@@ -217,7 +222,12 @@ internal static class GupCore
             _ => Foll.Pin,
         };
         string? refused = null;
-        if (f.Has(Foll.Pin) && f.Has(Foll.Get))
+        if (locked is not null && locked != 1)
+        {
+            // Right after to_set: "At the external interface locked must be set".
+            refused = "API-LOCKED-MUST-BE-SET";
+        }
+        else if (f.Has(Foll.Pin) && f.Has(Foll.Get))
         {
             refused = "API-PIN-GET-EXCLUSIVE";
         }
@@ -242,10 +252,10 @@ internal static class GupCore
     /// return convention: an error only with nothing held (GUP-PARTIAL-RESULT); *_fast_only never falls back to the
     /// slow path, so a walk failure returns the count so far, and before v6.3 a negative result is returned as 0.
     /// </summary>
-    public static GupCall Call(StepContext ctx, EntryPoint e, ulong start, long nrPages, Foll flags, bool withPages, IReadOnlyList<string>? cause = null, int mm = 0)
+    public static GupCall Call(StepContext ctx, EntryPoint e, ulong start, long nrPages, Foll flags, bool withPages, IReadOnlyList<string>? cause = null, int mm = 0, int? locked = null)
     {
         var p = ctx.Profile;
-        var adm = Admit(p, e, start, nrPages, flags, withPages);
+        var adm = Admit(p, e, start, nrPages, flags, withPages, locked);
         var fastOnly = IsFastOnly(e);
         MarkHasPinned(ctx, adm, mm);
         if (adm.Refused)
@@ -533,7 +543,7 @@ internal static class GupStep
 {
     public static void Run(StepContext ctx, Gup c)
     {
-        var call = GupCore.Call(ctx, c.Entry, c.Start, c.NrPages, c.Flags, c.WithPages, mm: c.Mm);
+        var call = GupCore.Call(ctx, c.Entry, c.Start, c.NrPages, c.Flags, c.WithPages, mm: c.Mm, locked: c.Locked);
         ctx.Arrays = ctx.Arrays.SetItem(c.Call, ArrayState.Of(call.Entries));
         ctx.Check("result", Errno.Describe(call.Result), call.ResultRules);
         if (c.WithPages)

@@ -134,6 +134,30 @@ internal static class Validity
             return "mm must be 0 (the caller's) or 1 (the second address space)";
         }
 
+        if (c.Locked is { } locked)
+        {
+            if (!GupCore.IsRemote(c.Entry))
+            {
+                return "only the *_remote entry points take a locked argument";
+            }
+
+            if (!p.HasMmPinnedFlag)
+            {
+                return "the locked argument is checked with the RemoteMm facet (profiles from 5.19)";
+            }
+
+            if (locked is not (0 or 1))
+            {
+                return "*locked is 0 or 1";
+            }
+
+            if (locked != 1 && !GupCore.HasValidGupArgs(p))
+            {
+                // __get_user_pages_locked(): BUG_ON(*locked != 1) before v6.3 (mm/gup.c of 6.1.192).
+                return "before v6.3 a *locked other than 1 is a BUG_ON() in __get_user_pages_locked(), not a result";
+            }
+        }
+
         var legacy = !GupCore.HasValidGupArgs(p);
         if (legacy && (c.Flags & GupCore.LegacyInternal) != 0)
         {

@@ -82,9 +82,11 @@ public sealed record MapRegion(int Region, RegionKind Kind, ulong Start, int Fol
 /// <paramref name="Mm"/> is the address space a *_remote entry point is given (0 the caller's own, 1 the second one,
 /// <see cref="Facet.RemoteMm"/>); every other entry point walks the caller's (current-&gt;mm), so its Mm is 0.
 /// </summary>
-public sealed record Gup(int Call, EntryPoint Entry, ulong Start, long NrPages, Foll Flags, bool WithPages = true, int Mm = 0) : Command
+public sealed record Gup(int Call, EntryPoint Entry, ulong Start, long NrPages, Foll Flags, bool WithPages = true, int Mm = 0, int? Locked = null) : Command
 {
-    public override Facet Needs => Mm != 0 ? Facet.RemoteMm : Facet.Core;
+    /// <summary>The *_remote calls' <c>int *locked</c>: null passes NULL, a value passes a pointer to it (the caller
+    /// holds mmap_lock; 1 is the only value the kernel accepts). Only with the RemoteMm facet, like the second mm.</summary>
+    public override Facet Needs => Mm != 0 || Locked is not null ? Facet.RemoteMm : Facet.Core;
 }
 
 /// <summary>

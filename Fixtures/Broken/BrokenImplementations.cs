@@ -38,6 +38,7 @@ public static class BrokenImplementations
         typeof(BioTrimKeepsTail), typeof(BioTrimNotReverted), typeof(BioBvecNotCloned), typeof(BioFlagBitsV8Layout),
         typeof(IovNoMemAfterPin), typeof(HasPinnedMarksCaller), typeof(HasPinnedSetByGet), typeof(RemoteWalksCallerMm),
         typeof(LongtermPinsMovableInPlace), typeof(LongtermUnpinsOnlyMovable), typeof(LongtermMigratesBusyFolio),
+        typeof(RemoteLockedNotChecked), typeof(RemoteLockedLongtermWalked),
 
         // Real kernels (ZooMutants.cs): behaviour the 6.1.y and 6.12.118 trees showed.
         typeof(FileWriteFaultStaysClean), typeof(FastPinRefusalUncounted),

@@ -67,16 +67,16 @@ public sealed class ApiGetAcceptsLongterm(Profile profile) : KernelStyleImplemen
 {
     protected override bool IsValidGupFlagsLegacy(long gupFlags) => base.IsValidGupFlagsLegacy(gupFlags & ~FOLL_LONGTERM);
 
-    protected override bool IsValidGupArgs(bool havePages, ref long gupFlags, long toSet)
+    protected override bool IsValidGupArgs(bool havePages, ref long gupFlags, long toSet, int? locked = null)
     {
         if ((gupFlags & FOLL_LONGTERM) == 0 || ((gupFlags | toSet) & FOLL_PIN) != 0)
         {
-            return base.IsValidGupArgs(havePages, ref gupFlags, toSet);
+            return base.IsValidGupArgs(havePages, ref gupFlags, toSet, locked);
         }
 
         // The checks run on the flags without FOLL_LONGTERM, which is then passed on to the walk.
         var withoutLongterm = gupFlags & ~FOLL_LONGTERM;
-        if (!base.IsValidGupArgs(havePages, ref withoutLongterm, toSet))
+        if (!base.IsValidGupArgs(havePages, ref withoutLongterm, toSet, locked))
         {
             return false;
         }
@@ -115,10 +115,10 @@ public sealed class ApiUnlockedAcceptsLongterm(Profile profile) : KernelStyleImp
 }
 
 [Broken("api-fast-accepts-touch",
-    ["API-FAST-FLAG-MASK"],
+    ["API-FAST-FLAG-MASK", "GUP-PIN-MARKS-MM"],
     [L56, L57, L519, L61y, Rfc, L62, V8, L65],
     1,
-    "The fast entry points accept FOLL_TOUCH, which is outside their flag mask (WARN, -EINVAL).",
+    "The fast entry points accept FOLL_TOUCH, which is outside their flag mask (WARN, -EINVAL); walked, a pin marks the mm (MMF_HAS_PINNED) that the refusal leaves clear.",
     "internal_get_user_pages_fast() / gup_fast_fallback() with FOLL_TOUCH added to the accepted mask; from v6.8 is_valid_gup_args() refuses it first.")]
 public sealed class ApiFastAcceptsTouch(Profile profile) : KernelStyleImplementation(profile)
 {

@@ -54,16 +54,16 @@ public sealed class ZeroWriteFaultCopiesAgain(Profile profile) : KernelStyleImpl
     "A port of is_valid_gup_args() without its last test (\"We want to allow the pgmap to be hot-unplugged at all times\"), or of the 6.2 check_vma_flags() without the -EOPNOTSUPP branch; also what the 2024 proposal to drop the restriction would do.")]
 public sealed class ApiLongtermP2pdmaAccepted(Profile profile) : KernelStyleImplementation(profile)
 {
-    protected override bool IsValidGupArgs(bool havePages, ref long gupFlags, long toSet)
+    protected override bool IsValidGupArgs(bool havePages, ref long gupFlags, long toSet, int? locked = null)
     {
         if ((gupFlags & (FOLL_LONGTERM | FOLL_PCI_P2PDMA)) != (FOLL_LONGTERM | FOLL_PCI_P2PDMA))
         {
-            return base.IsValidGupArgs(havePages, ref gupFlags, toSet);
+            return base.IsValidGupArgs(havePages, ref gupFlags, toSet, locked);
         }
 
         // The checks run without FOLL_PCI_P2PDMA, which is then passed on to the walk.
         var withoutP2p = gupFlags & ~FOLL_PCI_P2PDMA;
-        if (!base.IsValidGupArgs(havePages, ref withoutP2p, toSet))
+        if (!base.IsValidGupArgs(havePages, ref withoutP2p, toSet, locked))
         {
             return false;
         }
@@ -261,11 +261,11 @@ public sealed class HasPinnedSetByGet(Profile profile) : KernelStyleImplementati
     "__get_user_pages() looking VMAs up in current->mm (vma_lookup(current->mm, start)) instead of the mm argument.")]
 public sealed class RemoteWalksCallerMm(Profile profile) : KernelStyleImplementation(profile)
 {
-    protected override long GetUserPagesRemote(int mm, ulong start, long nrPages, long gupFlags, PageArray? pages) =>
-        base.GetUserPagesRemote(0, start, nrPages, gupFlags, pages);
+    protected override long GetUserPagesRemote(int mm, ulong start, long nrPages, long gupFlags, PageArray? pages, int? locked = null) =>
+        base.GetUserPagesRemote(0, start, nrPages, gupFlags, pages, locked);
 
-    protected override long PinUserPagesRemote(int mm, ulong start, long nrPages, long gupFlags, PageArray? pages) =>
-        base.PinUserPagesRemote(0, start, nrPages, gupFlags, pages);
+    protected override long PinUserPagesRemote(int mm, ulong start, long nrPages, long gupFlags, PageArray? pages, int? locked = null) =>
+        base.PinUserPagesRemote(0, start, nrPages, gupFlags, pages, locked);
 }
 
 [Broken("longterm-pins-movable-in-place",
@@ -328,4 +328,27 @@ public sealed class LongtermMigratesBusyFolio(Profile profile) : KernelStyleImpl
 
         return -11;
     }
+}
+
+[Broken("remote-locked-not-checked",
+    ["API-LOCKED-MUST-BE-SET"],
+    [L65, L68, L612, L615, L615x32, L618],
+    1,
+    "get_user_pages_remote() and pin_user_pages_remote() take a locked pointer without checking that *locked is 1, and walk.",
+    "is_valid_gup_args() without `if (WARN_ON_ONCE(*locked != 1)) return false;` (v6.3+).")]
+public sealed class RemoteLockedNotChecked(Profile profile) : KernelStyleImplementation(profile)
+{
+    protected override bool IsValidGupArgs(bool havePages, ref long gupFlags, long toSet, int? locked = null) =>
+        base.IsValidGupArgs(havePages, ref gupFlags, toSet, locked is null ? null : 1);
+}
+
+[Broken("remote-locked-longterm-walked",
+    ["API-LOCKED-LONGTERM-LEGACY"],
+    [L519, L61y, Rfc, L62, V8],
+    1,
+    "pin_user_pages_remote(FOLL_LONGTERM) with a locked pointer is walked before v6.3, as it is from v6.3 on.",
+    "__get_user_pages_remote() without `if (WARN_ON_ONCE(locked)) return -EINVAL;` in its FOLL_LONGTERM branch.")]
+public sealed class RemoteLockedLongtermWalked(Profile profile) : KernelStyleImplementation(profile)
+{
+    protected override bool RemoteLockedAllowed(long gupFlags, int? locked) => true;
 }

@@ -314,15 +314,15 @@ public sealed class ApiPinAcceptsGet(Profile profile) : KernelStyleImplementatio
     protected override bool IsValidPinFlagsLegacy(long gupFlags, bool havePages) =>
         base.IsValidPinFlagsLegacy(gupFlags & ~FOLL_GET, havePages);
 
-    protected override bool IsValidGupArgs(bool havePages, ref long gupFlags, long toSet)
+    protected override bool IsValidGupArgs(bool havePages, ref long gupFlags, long toSet, int? locked = null)
     {
         if ((toSet & FOLL_PIN) == 0 || (gupFlags & FOLL_GET) == 0)
         {
-            return base.IsValidGupArgs(havePages, ref gupFlags, toSet);
+            return base.IsValidGupArgs(havePages, ref gupFlags, toSet, locked);
         }
 
         var withoutGet = gupFlags & ~FOLL_GET;
-        if (!base.IsValidGupArgs(havePages, ref withoutGet, toSet))
+        if (!base.IsValidGupArgs(havePages, ref withoutGet, toSet, locked))
         {
             return false;
         }

@@ -67,7 +67,8 @@ public static class CommandText
                 {
                     var pages = g.WithPages ? string.Empty : ", pages=NULL";
                     var mm = g.Entry is EntryPoint.GetUserPagesRemote or EntryPoint.PinUserPagesRemote ? $"mm{N(g.Mm)}, " : string.Empty;
-                    return $"{g.Entry.KernelName()}({mm}start={Hex(g.Start)}, nr={N(g.NrPages)}, {g.Flags.Render()}{pages}) [call {N(g.Call)}]";
+                    var locked = g.Locked is { } l ? $", locked=&{N(l)}" : string.Empty;
+                    return $"{g.Entry.KernelName()}({mm}start={Hex(g.Start)}, nr={N(g.NrPages)}, {g.Flags.Render()}{pages}{locked}) [call {N(g.Call)}]";
                 }
 
             case Release r:

@@ -836,7 +836,15 @@ public sealed class SequenceGenerator
                 nr = _rng.Chance(15) ? r.Pages - page + 1 : _rng.Range(1L, Math.Max(1, Math.Min(8, r.Pages - page)));
             }
 
-            return new Gup(_nextCall++, entry, start, nr, flags, withPages, mm);
+            // The *_remote calls' locked argument: NULL, a caller holding mmap_lock (*locked == 1) or, where
+            // is_valid_gup_args() judges it (v6.3+), a caller that does not (*locked == 0; before v6.3 a BUG_ON()).
+            int? locked = null;
+            if (RemoteMm && entry is EntryPoint.GetUserPagesRemote or EntryPoint.PinUserPagesRemote && _rng.Chance(50))
+            {
+                locked = P.Validation is ValidationScheme.ValidGupArgs63 or ValidationScheme.ValidGupArgs68 && _rng.Chance(25) ? 0 : 1;
+            }
+
+            return new Gup(_nextCall++, entry, start, nr, flags, withPages, mm, locked);
         }
 
         private IEnumerable<Command?> GupMove()

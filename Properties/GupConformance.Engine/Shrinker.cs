@@ -151,7 +151,7 @@ public sealed class Shrinker
     {
         IEnumerable<Command> all = command switch
         {
-            Gup g => [g with { NrPages = 1 }, g with { NrPages = g.NrPages / 2 }, g with { Flags = Foll.None }],
+            Gup g => [g with { NrPages = 1 }, g with { NrPages = g.NrPages / 2 }, g with { Flags = Foll.None }, g with { Locked = null }],
             MapRegion m =>
             [
                 m with { Folios = 1 }, m with { Order = 0 }, m with { StartRefcount = 1 }, m with { Movable = false },

@@ -101,6 +101,11 @@ public static class ProcessWire
                     w.WriteNumber("mm", g.Mm);
                 }
 
+                if (g.Locked is { } locked)
+                {
+                    w.WriteNumber("locked", locked);
+                }
+
                 break;
             case Release r:
                 w.WriteNumber("call", r.Call);

@@ -56,6 +56,16 @@ public sealed partial class CoreScenarioTests
         ];
         yield return
         [
+            // The *_remote calls' locked argument: *locked must be 1 (API-LOCKED-MUST-BE-SET, v6.3+), and up to v6.2 a
+            // long-term call with one is refused (API-LOCKED-LONGTERM-LEGACY).
+            Map(1, RegionKind.Anon, A, 2),
+            new Gup(1, EntryPoint.PinUserPagesRemote, A, 1, Foll.None, Locked: 0),
+            new Gup(2, EntryPoint.GetUserPagesRemote, A, 1, Foll.None, Locked: 0),
+            new Gup(3, EntryPoint.PinUserPagesRemote, A, 1, Foll.LongTerm, Locked: 1),
+            new Gup(4, EntryPoint.GetUserPagesRemote, A + Page, 1, Foll.None, Locked: 1),
+        ];
+        yield return
+        [
             Map(1, RegionKind.Anon, A, 1, 0, 2147482625), Pin(1, A, 1), Get(2, A, 1), Get(4, A, 1, pages: false), new InspectFolio("r1.f0"),
             Map(2, RegionKind.Anon, B, 1, 1, 2147483647), Get(3, B, 2), new InspectFolio("r2.f0"),
         ];
