@@ -117,9 +117,12 @@ public static class KernelLauncher
                     {
                         if (line.StartsWith("error: ", StringComparison.Ordinal))
                         {
+                            // Said once, by the exception this becomes, not also as progress.
                             lastError = line["error: ".Length..];
+                            continue;
                         }
-                        else if (line.StartsWith("not built: ", StringComparison.Ordinal))
+
+                        if (line.StartsWith("not built: ", StringComparison.Ordinal))
                         {
                             lastError = line;
                         }
