@@ -9,7 +9,6 @@ namespace GupConformance.Fixtures;
 /// </summary>
 public partial class KernelStyleImplementation
 {
-    private bool ValidGupArgsEra => Profile.Validation is ValidationScheme.ValidGupArgs63 or ValidationScheme.ValidGupArgs68;
 
     private bool LegacyEra => Profile.Validation is ValidationScheme.Legacy57 or ValidationScheme.Legacy511 or ValidationScheme.Legacy62 or ValidationScheme.Legacy61Stable;
 
@@ -49,7 +48,7 @@ public partial class KernelStyleImplementation
     /// <summary>get_user_pages(): API-GET-REFUSES-PIN, API-LONGTERM-NEEDS-PIN, API-LONGTERM-GET-LEGACY; is_valid_gup_args(FOLL_TOUCH).</summary>
     protected virtual long GetUserPages(ulong start, long nrPages, long gupFlags, PageArray? pages)
     {
-        if (ValidGupArgsEra)
+        if (Profile.HasValidGupArgs)
         {
             return IsValidGupArgs(pages is not null, ref gupFlags, FOLL_TOUCH)
                 ? GetUserPagesLocked(start, nrPages, gupFlags, pages)
@@ -63,7 +62,7 @@ public partial class KernelStyleImplementation
     /// <paramref name="mm"/>; <paramref name="locked"/> (null for NULL) as <see cref="RemoteLockedAllowed"/> says.</summary>
     protected virtual long GetUserPagesRemote(int mm, ulong start, long nrPages, long gupFlags, PageArray? pages, int? locked = null)
     {
-        if (ValidGupArgsEra)
+        if (Profile.HasValidGupArgs)
         {
             return IsValidGupArgs(pages is not null, ref gupFlags, FOLL_TOUCH | FOLL_REMOTE, locked)
                 ? GetUserPagesLocked(start, nrPages, gupFlags, pages, mm)
@@ -90,7 +89,7 @@ public partial class KernelStyleImplementation
     /// </summary>
     protected virtual long GetUserPagesUnlocked(ulong start, long nrPages, long gupFlags, PageArray? pages)
     {
-        if (ValidGupArgsEra)
+        if (Profile.HasValidGupArgs)
         {
             return IsValidGupArgs(pages is not null, ref gupFlags, FOLL_TOUCH | FOLL_UNLOCKABLE)
                 ? GetUserPagesLocked(start, nrPages, gupFlags, pages)
@@ -115,7 +114,7 @@ public partial class KernelStyleImplementation
     /// <summary>get_user_pages_fast(): FOLL_GET always (REF-IMPLIED-GET), then the fast checks.</summary>
     protected virtual long GetUserPagesFast(ulong start, long nrPages, long gupFlags, PageArray? pages)
     {
-        if (ValidGupArgsEra)
+        if (Profile.HasValidGupArgs)
         {
             return IsValidGupArgs(pages is not null, ref gupFlags, FOLL_GET)
                 ? GupFastFallback(start, nrPages, gupFlags, pages)
@@ -128,7 +127,7 @@ public partial class KernelStyleImplementation
     /// <summary>get_user_pages_fast_only(): FOLL_GET | FOLL_FAST_ONLY.</summary>
     protected virtual long GetUserPagesFastOnly(ulong start, long nrPages, long gupFlags, PageArray? pages)
     {
-        if (ValidGupArgsEra)
+        if (Profile.HasValidGupArgs)
         {
             return IsValidGupArgs(pages is not null, ref gupFlags, FOLL_GET | FOLL_FAST_ONLY)
                 ? GupFastFallback(start, nrPages, gupFlags, pages)
@@ -142,7 +141,7 @@ public partial class KernelStyleImplementation
     /// <summary>pin_user_pages(): API-PIN-GET-EXCLUSIVE, API-PAGES-REQUIRED (6.2), API-PIN-RETURNS-ZERO (6.3+: 0).</summary>
     protected virtual long PinUserPages(ulong start, long nrPages, long gupFlags, PageArray? pages)
     {
-        if (ValidGupArgsEra)
+        if (Profile.HasValidGupArgs)
         {
             return IsValidGupArgs(pages is not null, ref gupFlags, FOLL_PIN)
                 ? GetUserPagesLocked(start, nrPages, gupFlags, pages)
@@ -157,7 +156,7 @@ public partial class KernelStyleImplementation
     /// <summary>pin_user_pages_remote(mm, ..., locked): to_set FOLL_PIN | FOLL_TOUCH | FOLL_REMOTE; 0 on invalid args from v6.3.</summary>
     protected virtual long PinUserPagesRemote(int mm, ulong start, long nrPages, long gupFlags, PageArray? pages, int? locked = null)
     {
-        if (ValidGupArgsEra)
+        if (Profile.HasValidGupArgs)
         {
             return IsValidGupArgs(pages is not null, ref gupFlags, FOLL_PIN | FOLL_TOUCH | FOLL_REMOTE, locked)
                 ? GetUserPagesLocked(start, nrPages, gupFlags, pages, mm)
@@ -172,7 +171,7 @@ public partial class KernelStyleImplementation
     /// <summary>pin_user_pages_unlocked(): before v6.3 FOLL_GET check, then get_user_pages_unlocked(FOLL_PIN) (API-UNLOCKED-LONGTERM).</summary>
     protected virtual long PinUserPagesUnlocked(ulong start, long nrPages, long gupFlags, PageArray? pages)
     {
-        if (ValidGupArgsEra)
+        if (Profile.HasValidGupArgs)
         {
             return IsValidGupArgs(pages is not null, ref gupFlags, FOLL_PIN | FOLL_TOUCH | FOLL_UNLOCKABLE)
                 ? GetUserPagesLocked(start, nrPages, gupFlags, pages)
@@ -187,7 +186,7 @@ public partial class KernelStyleImplementation
     /// <summary>pin_user_pages_fast(): FOLL_PIN, then the fast checks; -EINVAL on invalid args in every era.</summary>
     protected virtual long PinUserPagesFast(ulong start, long nrPages, long gupFlags, PageArray? pages)
     {
-        if (ValidGupArgsEra)
+        if (Profile.HasValidGupArgs)
         {
             return IsValidGupArgs(pages is not null, ref gupFlags, FOLL_PIN)
                 ? GupFastFallback(start, nrPages, gupFlags, pages)

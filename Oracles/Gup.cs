@@ -46,7 +46,6 @@ internal static class GupCore
     /// <summary>The entry points given an mm by their caller (GUP-REMOTE-TARGET-MM); every other one walks current-&gt;mm.</summary>
     public static bool IsRemote(EntryPoint e) => e is EntryPoint.GetUserPagesRemote or EntryPoint.PinUserPagesRemote;
 
-    public static bool HasValidGupArgs(Profile p) => p.Validation is ValidationScheme.ValidGupArgs63 or ValidationScheme.ValidGupArgs68;
 
     /// <summary>
     /// Validation then, for fast entry points, the flag mask (API-FAST-FLAG-MASK), the range overflow
@@ -260,7 +259,7 @@ internal static class GupCore
         MarkHasPinned(ctx, adm, mm);
         if (adm.Refused)
         {
-            var refused = fastOnly && !HasValidGupArgs(p) && adm.Result < 0 ? 0 : adm.Result;
+            var refused = fastOnly && !p.HasValidGupArgs && adm.Result < 0 ? 0 : adm.Result;
             return new GupCall(refused, [], adm.Rules, [.. adm.Rules]);
         }
 

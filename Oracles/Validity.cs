@@ -151,14 +151,14 @@ internal static class Validity
                 return "*locked is 0 or 1";
             }
 
-            if (locked != 1 && !GupCore.HasValidGupArgs(p))
+            if (locked != 1 && !p.HasValidGupArgs)
             {
                 // __get_user_pages_locked(): BUG_ON(*locked != 1) before v6.3 (mm/gup.c of 6.1.192).
                 return "before v6.3 a *locked other than 1 is a BUG_ON() in __get_user_pages_locked(), not a result";
             }
         }
 
-        var legacy = !GupCore.HasValidGupArgs(p);
+        var legacy = !p.HasValidGupArgs;
         if (legacy && (c.Flags & GupCore.LegacyInternal) != 0)
         {
             return "caller-passed internal flags before v6.3 are not modelled";

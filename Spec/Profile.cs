@@ -142,6 +142,9 @@ public sealed record Profile
 
     public required ValidationScheme Validation { get; init; }
 
+    /// <summary>The entry points check their arguments with is_valid_gup_args() (v6.3+).</summary>
+    public bool HasValidGupArgs => Validation is ValidationScheme.ValidGupArgs63 or ValidationScheme.ValidGupArgs68;
+
     /// <summary>True before v6.5 (c8070b787519): FOLL_PIN pins the shared zero page like any small page.</summary>
     public required bool ZeroPagePinned { get; init; }
 

@@ -14,7 +14,6 @@ public static class Rules
 
     private static bool Legacy(Profile p) => p.Validation is ValidationScheme.Legacy57 or ValidationScheme.Legacy511 or ValidationScheme.Legacy62 or ValidationScheme.Legacy61Stable;
 
-    private static bool ValidGupArgs(Profile p) => p.Validation is ValidationScheme.ValidGupArgs63 or ValidationScheme.ValidGupArgs68;
 
     private static bool ExtractPinsUser(Profile p) => p.Iov is IovScheme.Merged or IovScheme.V8Pin;
 
@@ -361,7 +360,7 @@ public static class Rules
             "Callers may not pass FOLL_PIN, FOLL_TRIED, FOLL_REMOTE, FOLL_FAST_ONLY, FOLL_UNLOCKABLE (and, from v6.8, FOLL_TOUCH; from v6.12 FOLL_MADV_POPULATE): is_valid_gup_args() refuses them with the entry point's return convention.",
             "check the internal list of the era: v6.3–v6.5 explicit list, v6.8+ INTERNAL_GUP_FLAGS.",
             "mm/gup.c is_valid_gup_args() step 1, v6.4.6/v6.5 explicit list, v6.8+ INTERNAL_GUP_FLAGS [3.1]",
-            ValidGupArgs),
+            p => p.HasValidGupArgs),
         new("API-TOUCH-ACCEPTED-LEGACY", RuleLevel.Must, "API", Facet.Core,
             "FOLL_TOUCH from a caller is accepted in v6.3–v6.5",
             "The v6.3–v6.5 internal list does not contain FOLL_TOUCH, so a caller passing it is not refused; v6.8 folded it into INTERNAL_GUP_FLAGS.",
@@ -415,13 +414,13 @@ public static class Rules
             "A caller that passes get_user_pages_remote() or pin_user_pages_remote() a locked pointer holds mmap_lock and says so with *locked == 1; is_valid_gup_args() refuses any other value with a WARN, right after it ORs in the entry point's own flags and before the FOLL_PIN/FOLL_GET test: -EINVAL from get_user_pages_remote(), 0 from pin_user_pages_remote() (API-PIN-RETURNS-ZERO). A valid pointer adds the internal FOLL_UNLOCKABLE; the contract's memory never makes a fault wait, so the call walks as without it. Before v6.3 __get_user_pages_locked() BUG_ON(*locked != 1): an input the contract refuses.",
             "check is_valid_gup_args(): `if (locked) { if (WARN_ON_ONCE(*locked != 1)) return false; gup_flags |= FOLL_UNLOCKABLE; }` after `gup_flags |= to_set`.",
             "mm/gup.c is_valid_gup_args() in 6.12.118 (from v6.3, Jason Gunthorpe's \"make locked never NULL in the internal GUP functions\" series); __get_user_pages_locked() BUG_ON(*locked != 1) in 6.1.192",
-            p => ValidGupArgs(p) && p.HasMmPinnedFlag),
+            p => p.HasValidGupArgs && p.HasMmPinnedFlag),
         new("API-LOCKED-LONGTERM-LEGACY", RuleLevel.Must, "API", Facet.RemoteMm,
             "A long-term *_remote call with a locked argument is refused (up to v6.2)",
             "__get_user_pages_remote() sends FOLL_LONGTERM to __gup_longterm_locked(), which could not drop mmap_lock (FOLL_LONGTERM was incompatible with FAULT_FLAG_ALLOW_RETRY), so a locked pointer with FOLL_LONGTERM is refused with a WARN and -EINVAL, after the entry point's own flag checks. From v6.3 __gup_longterm_locked() takes locked and the call is walked.",
             "check __get_user_pages_remote(): `if (gup_flags & FOLL_LONGTERM) { if (WARN_ON_ONCE(locked)) return -EINVAL; ... }`.",
             "mm/gup.c __get_user_pages_remote() in 6.1.192 (from v5.2, 932f4a630a69 \"mm/gup: replace get_user_pages_longterm() with FOLL_LONGTERM\"); gone in 6.12.118, where get_user_pages_remote() and pin_user_pages_remote() pass locked to __get_user_pages_locked() / __gup_longterm_locked()",
-            p => !ValidGupArgs(p) && p.HasMmPinnedFlag),
+            p => !p.HasValidGupArgs && p.HasMmPinnedFlag),
         new("API-FAULT-HOLE", RuleLevel.Must, "API", Facet.Core,
             "An unmapped address stops the walk with -EFAULT",
             "A hole at the first entry returns -EFAULT with nothing grabbed; a hole later returns the entries before it.",

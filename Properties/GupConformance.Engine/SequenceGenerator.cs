@@ -841,7 +841,7 @@ public sealed class SequenceGenerator
             int? locked = null;
             if (RemoteMm && entry is EntryPoint.GetUserPagesRemote or EntryPoint.PinUserPagesRemote && _rng.Chance(50))
             {
-                locked = P.Validation is ValidationScheme.ValidGupArgs63 or ValidationScheme.ValidGupArgs68 && _rng.Chance(25) ? 0 : 1;
+                locked = P.HasValidGupArgs && _rng.Chance(25) ? 0 : 1;
             }
 
             return new Gup(_nextCall++, entry, start, nr, flags, withPages, mm, locked);
