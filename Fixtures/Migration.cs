@@ -10,8 +10,6 @@ namespace GupConformance.Fixtures;
 /// </summary>
 public partial class KernelStyleImplementation
 {
-    private const long EAGAIN = 11;
-
     /// <summary>A pin with FOLL_LONGTERM into a pages array, in an era that migrates movable pages first.</summary>
     protected bool IsMigratingLongtermPin(long gupFlags, PageArray? pages) =>
         Profile.MigratesLongtermMovable && pages is not null
@@ -22,7 +20,7 @@ public partial class KernelStyleImplementation
 
     /// <summary>
     /// __gup_longterm_locked(): do { nr = __get_user_pages_locked(); if (nr &lt;= 0) break; rc =
-    /// check_and_migrate_movable_pages(nr, pages); } while (rc == -EAGAIN). The slow walk fills its own part of the array.
+    /// check_and_migrate_movable_pages(nr, pages); } while (rc == -Errno.EAGAIN). The slow walk fills its own part of the array.
     /// </summary>
     protected long GupLongtermLocked(int mm, ulong start, long nrPages, long gupFlags, PageArray pages)
     {
@@ -36,7 +34,7 @@ public partial class KernelStyleImplementation
             }
 
             var rc = CheckAndMigrateMovablePages(part);
-            if (rc == -EAGAIN)
+            if (rc == -Errno.EAGAIN)
             {
                 continue;
             }
@@ -93,7 +91,7 @@ public partial class KernelStyleImplementation
             Mm.MigrateFolio(folio);
         }
 
-        return failed != 0 ? -Errno.ENOMEM : -EAGAIN;
+        return failed != 0 ? -Errno.ENOMEM : -Errno.EAGAIN;
     }
 
     /// <summary>folio_expected_ref_count() of an idle anonymous folio mapped once: its mapping.</summary>
@@ -134,7 +132,7 @@ public partial class KernelStyleImplementation
             var got = GetUserPagesOnce(0, start, nrPinned, gupFlags, pages);
             if (got != nrPinned)
             {
-                throw new InvalidOperationException("GUP-fast took fewer pages than the model's precondition allows");
+                throw new InvalidOperationException("GUP-fast took fewer pages than the contract allows (CONTRACT §10: only plain anonymous pages before a movable one)");
             }
         }
 

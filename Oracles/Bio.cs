@@ -125,7 +125,7 @@ internal static class BioStep
                         break;
                     }
 
-                    got = TakeEntries(got, keep);
+                    got = ReleaseStep.SplitAt(got, keep).Head;
                     n = keep;
                 }
                 else
@@ -246,24 +246,6 @@ internal static class BioStep
 
         var region = ctx.RegionById(r1);
         return region.Kind == RegionKind.Anon && f2 == f1 + 1 && prev.First == region.FolioPages - 1 && next.First == 0;
-    }
-
-    /// <summary>The first <paramref name="count"/> entries of <paramref name="runs"/>.</summary>
-    private static ImmutableList<EntryRun> TakeEntries(ImmutableList<EntryRun> runs, long count)
-    {
-        var kept = ImmutableList.CreateBuilder<EntryRun>();
-        foreach (var r in runs)
-        {
-            if (count <= 0)
-            {
-                break;
-            }
-
-            kept.Add(r.Count <= count ? r : r with { Count = count });
-            count -= Math.Min(r.Count, count);
-        }
-
-        return kept.ToImmutable();
     }
 
     private static ImmutableList<EntryRun> DropFirst(ImmutableList<EntryRun> runs) => runs[0].Count == 1

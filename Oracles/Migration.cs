@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using GupConformance.Spec;
 
 namespace GupConformance.Oracles;
@@ -59,7 +58,7 @@ internal static class LongtermMigration
             return walk;
         }
 
-        var (head, tail) = Split(walk.Entries, fastPrefix);
+        var (head, tail) = ReleaseStep.SplitAt(walk.Entries, fastPrefix);
         var collected = tail.Select(r => r.Folio).Distinct(StringComparer.Ordinal).Where(k => IsMovable(ctx, k)).ToList();
         if (collected.Count == 0)
         {
@@ -139,34 +138,5 @@ internal static class LongtermMigration
         };
         ctx.Put(fresh);
         ctx.Touch(key);
-    }
-
-    /// <summary>Entries [0, n) and [n, end) of a run list.</summary>
-    private static (ImmutableList<EntryRun> Head, ImmutableList<EntryRun> Tail) Split(ImmutableList<EntryRun> runs, long n)
-    {
-        var head = ImmutableList.CreateBuilder<EntryRun>();
-        var tail = ImmutableList.CreateBuilder<EntryRun>();
-        long pos = 0;
-        foreach (var r in runs)
-        {
-            if (pos + r.Count <= n)
-            {
-                head.Add(r);
-            }
-            else if (pos >= n)
-            {
-                tail.Add(r);
-            }
-            else
-            {
-                var k = n - pos;
-                head.Add(r with { Count = k });
-                tail.Add(r with { First = r.First + k, Count = r.Count - k });
-            }
-
-            pos += r.Count;
-        }
-
-        return (head.ToImmutable(), tail.ToImmutable());
     }
 }

@@ -138,6 +138,35 @@ internal static class ReleaseStep
         return (result.ToImmutable(), affected);
     }
 
+    /// <summary>Entries [0, n) and [n, end) of a run list.</summary>
+    public static (ImmutableList<EntryRun> Head, ImmutableList<EntryRun> Tail) SplitAt(ImmutableList<EntryRun> runs, long n)
+    {
+        var head = ImmutableList.CreateBuilder<EntryRun>();
+        var tail = ImmutableList.CreateBuilder<EntryRun>();
+        long pos = 0;
+        foreach (var r in runs)
+        {
+            if (pos + r.Count <= n)
+            {
+                head.Add(r);
+            }
+            else if (pos >= n)
+            {
+                tail.Add(r);
+            }
+            else
+            {
+                var k = n - pos;
+                head.Add(r with { Count = k });
+                tail.Add(r with { First = r.First + k, Count = r.Count - k });
+            }
+
+            pos += r.Count;
+        }
+
+        return (head.ToImmutable(), tail.ToImmutable());
+    }
+
     /// <summary>The single entry at <paramref name="index"/> of a run list.</summary>
     public static EntryRun EntryAt(IEnumerable<EntryRun> runs, long index)
     {
