@@ -38,6 +38,15 @@ public static class KillTiming
                 {
                     caught++;
                     longest = Math.Max(longest, cx.Commands.Count);
+                    if (cx.Cause is { } cause && !b.Declaration.Violates.Contains(cause, StringComparer.Ordinal))
+                    {
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  seed {s} ({profile.Id}): first cited rule {cause} is not declared: {string.Join("; ", cx.Commands.Select(c => CommandText.Render(c, profile)))} [{string.Join(", ", cx.ViolatedRules)}]"));
+                        foreach (var m in cx.Mismatches.Take(3))
+                        {
+                            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    {m.Command} {m.Field}: {m.Observed ?? "(none)"} not in {string.Join("|", m.Allowed)} [{string.Join(", ", m.Rules)}]"));
+                        }
+                    }
+
                     if (cx.Commands.Count > b.Declaration.MinimalActions + 1)
                     {
                         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  seed {s}: shrunk to {cx.Commands.Count}, minimal {b.Declaration.MinimalActions}: {string.Join("; ", cx.Commands.Select(c => CommandText.Render(c, profile)))} [{string.Join(", ", cx.ViolatedRules)}]"));

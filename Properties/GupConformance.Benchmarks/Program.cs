@@ -38,6 +38,7 @@ public static class Program
         var repeat = 5;
         var unbatched = true;
         var modelOnly = 0;
+        var checkedOnly = 0;
         var killSeeds = 0;
         string? killOnly = null;
         for (var i = 0; i < args.Length; i++)
@@ -57,6 +58,10 @@ public static class Program
                     // For a profiler: replay the recorded stream through the model this many times, and nothing else.
                     modelOnly = int.Parse(args[++i], CultureInfo.InvariantCulture);
                     break;
+                case "--checked-only" when i + 1 < args.Length:
+                    // For a profiler: the checked run of the default stream (in-process reference), this many times.
+                    checkedOnly = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
                 case "--kill-matrix" when i + 1 < args.Length:
                     // Only table 4: the kill matrix's runs with this many seeds per bug.
                     killSeeds = int.Parse(args[++i], CultureInfo.InvariantCulture);
@@ -68,7 +73,7 @@ public static class Program
                     unbatched = false;
                     break;
                 default:
-                    Console.Error.WriteLine($"usage: GupConformance.Benchmarks [--sequences N] [--profile ID] [--repeat N] [--skip-unbatched] (unknown option {args[i]})");
+                    Console.Error.WriteLine($"usage: GupConformance.Benchmarks [--sequences N] [--profile ID] [--repeat N] [--skip-unbatched] [--model-only N] [--checked-only N] [--kill-matrix SEEDS [--bug NAME]] [--kernel ...] (unknown option {args[i]})");
                     return 2;
             }
         }
@@ -77,6 +82,13 @@ public static class Program
         if (killSeeds > 0)
         {
             KillTiming.Print(killSeeds, killOnly);
+            return 0;
+        }
+
+        if (checkedOnly > 0)
+        {
+            var c = Best(checkedOnly, () => ConformanceRun.Run(new KernelStyleFactory(), profile, options).CommandsExecuted);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"checked run: best {Ms(c):F1} ms wall, best CPU {Ms(LastBestCpu):F1} ms, load {Load()}"));
             return 0;
         }
 
