@@ -46,6 +46,10 @@ internal static class BioStep
         var rules = new List<string> { "BIO-CLEANUP-FLAGS" };
         var pages = ImmutableList.CreateBuilder<EntryRun>();
         long pageCount = 0;
+
+        // Pages the extractions handed over (a same-page duplicate and trimmed pages included): past max_vecs only
+        // because bvecs are counted.
+        long taken = 0;
         EntryRun? last = null;
         long lastEnd = 0;
         long result = 0;
@@ -102,6 +106,7 @@ internal static class BioStep
                 var got = ex.Pages;
                 var size = ex.Result;
                 var n = PageRuns.Entries(got.Select(r => new PageRun(r.Folio, r.First, r.Count)));
+                taken += n;
                 if (p.BioBlockAlign == BioBlockAlign.PerExtraction && (size & (c.LogicalBlockSize - 1)) is var trim and > 0)
                 {
                     // BIO-LOGICAL-BLOCK-TRIM: the trimmed bytes go back to the iterator, the pages the trimmed size no
@@ -185,12 +190,23 @@ internal static class BioStep
                 lastEnd = end;
             }
 
-            if (extracted && hold == Hold.Pin && p.HasPinVmstat && !rules.Contains("OVF-SIGN-CHECK"))
+            if (extracted && hold == Hold.Pin && p.HasPinVmstat && !rules.Contains("OVF-SIGN-CHECK") && (taken > c.MaxVecs || trimmed))
             {
-                // How many pages each extraction pins is bi_max_vecs - bi_vcnt (BIO-FULL-COUNTS-BVECS), and the trim gives some
-                // back at once: nr_foll_pin_acquired / _released now rest on both (unless the sign check refused a grab,
-                // which then is what decided them).
-                List<string> why = trimmed ? ["BIO-FULL-COUNTS-BVECS", "BIO-LOGICAL-BLOCK-TRIM"] : ["BIO-FULL-COUNTS-BVECS"];
+                // How many pages each extraction pins is bi_max_vecs - bi_vcnt (BIO-FULL-COUNTS-BVECS: it matters once the
+                // extractions handed over more pages than max_vecs), and the trim gives some back at once:
+                // nr_foll_pin_acquired / _released rest on what applied (unless the sign check refused a grab, which
+                // then is what decided them).
+                var why = new List<string>();
+                if (taken > c.MaxVecs)
+                {
+                    why.Add("BIO-FULL-COUNTS-BVECS");
+                }
+
+                if (trimmed)
+                {
+                    why.Add("BIO-LOGICAL-BLOCK-TRIM");
+                }
+
                 ctx.AcquiredProv = ctx.AcquiredProv.Decide(why);
                 if (trimmed)
                 {
@@ -202,7 +218,7 @@ internal static class BioStep
         ctx.Iters = ctx.Iters.SetItem(c.Iter, it);
         ctx.Bios = ctx.Bios.SetItem(c.Bio, new BioState(c.Bio, flags, pages.ToImmutable(), pageCount, last, lastEnd));
         ctx.UsedBios = ctx.UsedBios.Add(c.Bio);
-        if (pageCount > c.MaxVecs)
+        if (taken > c.MaxVecs)
         {
             // More pages than bvecs: counting bvecs, not pages, is what let the bio take them.
             decisive.Add("BIO-FULL-COUNTS-BVECS");

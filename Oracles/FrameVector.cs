@@ -54,6 +54,12 @@ internal static class FrameVectorStep
             rules.Add("FV-EFAULT");
         }
 
+        if (result < 0 && rules.Remove("OVF-SIGN-CHECK"))
+        {
+            // The overflow check refused the grab: that decided the error, so it is cited first (as a bio does).
+            rules.Insert(0, "OVF-SIGN-CHECK");
+        }
+
         if (result > 0)
         {
             fv = fv with { NrFrames = result };

@@ -300,7 +300,8 @@ internal static class GupCore
         if (walk.Error is not { } err)
         {
             result = nrPages;
-            resultRules = [.. admitted, .. implied, .. walk.Rules];
+            // What the walk held comes before why it was a reference (REF-IMPLIED-GET only says FOLL_GET was implied).
+            resultRules = [.. admitted, .. walk.Rules, .. implied];
             if (resultRules.Remove("GUP-WALK-NEXT-VMA"))
             {
                 // How many entries a walk over several VMAs returns is decided by its going on into the next one.

@@ -49,8 +49,7 @@ internal static class Memory
             WriteMapped = rule == "ZERO-WRITE-FAULT" ? r.WriteMapped.Add(page) : r.WriteMapped,
         };
         ctx.Regions = ctx.Regions.Replace(r, updated);
-        var f = FolioState.Fresh(key, 0, 1);
-        ctx.Folios = ctx.Folios.SetItem(key, f with { RefProv = f.RefProv.Change(ctx.StepNo, [rule]) });
+        ctx.Folios = ctx.Folios.SetItem(key, FolioState.Fresh(key, 0, 1) with { RefProv = Prov.Made(ctx.StepNo, [rule]) });
         ctx.LateFolios = ctx.LateFolios.Add(key);
         ctx.Touch(key);
         return key;

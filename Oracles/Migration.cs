@@ -132,8 +132,8 @@ internal static class LongtermMigration
         var fresh = FolioState.Fresh(key, old.Order, 1) with
         {
             Dirty = old.Dirty,
-            RefProv = Prov.Untouched.Change(ctx.StepNo, why),
-            PinProv = Prov.Untouched.Change(ctx.StepNo, why),
+            RefProv = Prov.Made(ctx.StepNo, why),
+            PinProv = Prov.Made(ctx.StepNo, why),
             DirtyProv = old.Dirty ? old.DirtyProv.Change(ctx.StepNo, why) : old.DirtyProv.Decide(why),
         };
         ctx.Put(fresh);

@@ -55,6 +55,13 @@ public sealed record FieldCheck(string Field, IReadOnlyList<string> Allowed, IRe
     /// <summary>The allowed value that stands for "the field is not reported".</summary>
     public const string Absent = "(not reported)";
 
+    /// <summary>The rules to cite when the implementation does not report the field at all (null: <see cref="Rules"/>):
+    /// for a folio a fault or a migration made, what made it comes first.</summary>
+    public IReadOnlyList<string>? WhenAbsent { get; init; }
+
+    /// <summary>The rules a failing observation cites.</summary>
+    public IReadOnlyList<string> RulesFor(string? observed) => observed is null && WhenAbsent is { } made ? made : Rules;
+
     /// <summary>Whether an observed value (null when the implementation did not report the field) passes.</summary>
     public bool Accepts(string? observed) => Allowed.Contains(observed ?? Absent, StringComparer.Ordinal);
 }

@@ -21,11 +21,18 @@ internal sealed record Prov(ImmutableSortedSet<string> Changed, long Step, Immut
     private IReadOnlyList<string>? _cite;
     private IReadOnlyList<string>? _citeCollateral;
 
-    public Prov Change(long step, IEnumerable<string> rules) => step == Step
-        ? new Prov(Changed.Union(rules), Step, Since)
-        : new Prov(NoRules.Union(rules), step, NoRules);
+    /// <summary>The rules that made the value (a fault's or a migration's fresh folio), kept for its whole life: a value
+    /// the implementation does not report at all is their failure first (<see cref="FieldCheck.WhenAbsent"/>).</summary>
+    public ImmutableArray<string> MadeBy { get; init; } = [];
 
-    public Prov Decide(IEnumerable<string> rules) => new(Changed, Step, Since.Union(rules));
+    /// <summary>The provenance of a value made at <paramref name="step"/> by <paramref name="rules"/>.</summary>
+    public static Prov Made(long step, IReadOnlyList<string> rules) => new(NoRules.Union(rules), step, NoRules) { MadeBy = [.. rules] };
+
+    public Prov Change(long step, IEnumerable<string> rules) => step == Step
+        ? new Prov(Changed.Union(rules), Step, Since) { MadeBy = MadeBy }
+        : new Prov(NoRules.Union(rules), step, NoRules) { MadeBy = MadeBy };
+
+    public Prov Decide(IEnumerable<string> rules) => new(Changed, Step, Since.Union(rules)) { MadeBy = MadeBy };
 
     /// <summary>CORE-NO-COLLATERAL: a value nothing ever decided is still its creation value.</summary>
     public IReadOnlyList<string> Cite() => _cite ??= Build();
@@ -84,7 +91,7 @@ internal sealed record Prov(ImmutableSortedSet<string> Changed, long Step, Immut
 
     public bool Equals(Prov? other) => other is not null && (ReferenceEquals(this, other)
         || (EqualityComparer<ImmutableSortedSet<string>>.Default.Equals(Changed, other.Changed) && Step == other.Step
-            && EqualityComparer<ImmutableSortedSet<string>>.Default.Equals(Since, other.Since)));
+            && EqualityComparer<ImmutableSortedSet<string>>.Default.Equals(Since, other.Since) && MadeBy.SequenceEqual(other.MadeBy, StringComparer.Ordinal)));
 
     public override int GetHashCode() => HashCode.Combine(Changed, Step, Since);
 

@@ -177,12 +177,22 @@ internal sealed class StepContext
     /// <summary>Whether rule <paramref name="id"/> applies to this profile; an unknown id is an error of the model.</summary>
     private bool AppliesHere(string id) => _applicable.Contains(id) || (Rules.Exists(id) ? false : throw new KeyNotFoundException($"no rule '{id}'"));
 
+    private const string VmstatFieldPrefix = "nr_foll_pin_";
+    private const string VmstatRulePrefix = "VMSTAT-";
+
     /// <summary>One field check with one allowed value; the rules are filtered to the profile (and never empty).</summary>
     public void Check(string field, string value, IEnumerable<string> rules) => Check(field, [value], rules);
 
     public void Check(string field, IReadOnlyList<string> allowed, IEnumerable<string> rules)
     {
+        // The VMSTAT rules say what the nr_foll_pin_* counters do; a step's other fields (its result, its pages, an
+        // iterator's count) never rest on them, so they are not cited there even when the step exercised them.
         var cited = Applicable(rules);
+        if (!field.StartsWith(VmstatFieldPrefix, StringComparison.Ordinal))
+        {
+            cited.RemoveAll(id => id.StartsWith(VmstatRulePrefix, StringComparison.Ordinal));
+        }
+
         if (cited.Count == 0)
         {
             cited.Add("CORE-NO-COLLATERAL");
@@ -204,7 +214,14 @@ internal sealed class StepContext
             cited = [.. cited, also];
         }
 
-        _checks.Add(new FieldCheck(field, [value], cited));
+        IReadOnlyList<string>? whenAbsent = null;
+        if (!prov.MadeBy.IsEmpty)
+        {
+            var made = Applicable(prov.MadeBy);
+            whenAbsent = [.. made, .. cited.Where(id => !made.Contains(id, StringComparer.Ordinal))];
+        }
+
+        _checks.Add(new FieldCheck(field, [value], cited) { WhenAbsent = whenAbsent });
     }
 
     /// <summary>The field must not be reported at all (see <see cref="FieldCheck.Absent"/>).</summary>

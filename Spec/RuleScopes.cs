@@ -73,9 +73,12 @@ public static class RuleScopes
         ["API-PIN-RETURNS-ZERO"] = (observed, allowed, _) => observed == "-EINVAL" && allowed.Contains("0"),
 
         // A failure after k entries returns k: an error (or nothing) where a count was due is the convention broken.
-        // Consumers (netfs, bios) report a failed extraction by conventions of their own, which their steps cite.
-        ["GUP-PARTIAL-RESULT"] = (observed, allowed, command) => observed is not null && (observed == "0" || observed.StartsWith('-')) && allowed.All(IsPositiveCount)
-            && !command.StartsWith("netfs_", StringComparison.Ordinal) && !command.StartsWith("bio_", StringComparison.Ordinal),
+        // Consumers (netfs, bios) report a failed extraction by conventions of their own, which their steps cite; but a
+        // bio that should hold the pages taken before the failure returns 0, so an error there is the partial result lost.
+        ["GUP-PARTIAL-RESULT"] = (observed, allowed, command) => observed is not null && (observed == "0" || observed.StartsWith('-'))
+            && (command.StartsWith("bio_", StringComparison.Ordinal)
+                ? observed.StartsWith('-') && allowed.All(a => a == "0")
+                : allowed.All(IsPositiveCount) && !command.StartsWith("netfs_", StringComparison.Ordinal)),
 
         // What the era accepts, refused (with -EINVAL, or with a pin entry point's 0).
         ["API-TOUCH-ACCEPTED-LEGACY"] = Refused,

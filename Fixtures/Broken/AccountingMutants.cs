@@ -140,10 +140,11 @@ public sealed class OvfNoSignCheck(Profile profile) : KernelStyleImplementation(
 }
 
 // BIO-SAME-PAGE-MERGE: a same-page merge gives its duplicate reference back with put_page(), so with the wrong folio
-// released the merged page keeps the duplicate, which that rule forbids. REL-MISUSE-PUT-PINNED: a put_page() of a
-// pinned page drops one reference from that page's folio, which here goes to another folio.
+// released the merged page keeps the duplicate, which that rule forbids. BIO-LOGICAL-BLOCK-TRIM: a legacy bio releases
+// the pages its trimmed size no longer reaches with put_page() too, so those stay held. REL-MISUSE-PUT-PINNED: a
+// put_page() of a pinned page drops one reference from that page's folio, which here goes to another folio.
 [Broken("core-put-page-wrong-folio",
-    ["CORE-NO-COLLATERAL", "REL-PUT-PAGE", "BIO-SAME-PAGE-MERGE", "REL-MISUSE-PUT-PINNED"],
+    ["CORE-NO-COLLATERAL", "REL-PUT-PAGE", "BIO-SAME-PAGE-MERGE", "BIO-LOGICAL-BLOCK-TRIM", "REL-MISUSE-PUT-PINNED"],
     [P2015, L56, L57, L519, L61y, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     3,
     "put_page() on a tail page drops the reference of the folio indexed by the page's index in the region.",

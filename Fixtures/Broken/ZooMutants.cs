@@ -157,9 +157,10 @@ public sealed class RelUnpinReffedAsPut(Profile profile) : KernelStyleImplementa
 }
 
 // BIO-SAME-PAGE-MERGE: a legacy bio's same-page merge drops its duplicate reference with put_page(), which this bug
-// turns into an unpin of the whole bias on a pinned page.
+// turns into an unpin of the whole bias on a pinned page. BIO-RELEASE-ONE-PER-PAGE: a legacy bio_release_pages() puts
+// each page it holds a reference on, and this bug drops a whole pin instead of what was kept for the page.
 [Broken("rel-put-pinned-as-unpin",
-    ["REL-MISUSE-PUT-PINNED", "REL-PUT-PAGE", "VMSTAT-GET-INVISIBLE", "BIO-SAME-PAGE-MERGE"],
+    ["REL-MISUSE-PUT-PINNED", "REL-PUT-PAGE", "VMSTAT-GET-INVISIBLE", "BIO-SAME-PAGE-MERGE", "BIO-RELEASE-ONE-PER-PAGE"],
     [L57, L519, L61y, Rfc, L62, V8, L65, L68, L612, L615, L615x32, L618],
     3,
     "put_page() on a folio that reads maybe-DMA-pinned releases a whole pin (bias or pin count) instead of one reference.",

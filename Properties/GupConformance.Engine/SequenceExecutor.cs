@@ -417,7 +417,7 @@ public sealed class SequenceExecutor : IDisposable
                 var value = observed?.Field(check.Field);
                 if (!check.Accepts(value))
                 {
-                    _mismatches.Add(new FieldMismatch(Render(cmd), check.Field, value, check.Allowed, check.Rules));
+                    _mismatches.Add(new FieldMismatch(Render(cmd), check.Field, value, check.Allowed, check.RulesFor(value)));
                 }
             }
 
