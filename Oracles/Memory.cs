@@ -17,10 +17,10 @@ internal static class Memory
     {
         var start = c.Kind == RegionKind.Anon ? c.StartRefcount : 1;
         var r = new RegionState(c.Region, c.Kind, c.Start, c.Folios, c.Order, start, []) { Mm = c.Mm, Movable = c.Movable };
-        ctx.Regions = ctx.Regions.Add(r);
+        ctx.AddRegion(r);
         if (c.Kind == RegionKind.Zero && !ctx.Folios.ContainsKey(FolioState.ZeroKey))
         {
-            ctx.Folios = ctx.Folios.SetItem(FolioState.ZeroKey, FolioState.Fresh(FolioState.ZeroKey, 0, 1, isZero: true));
+            ctx.SetFolio(FolioState.Fresh(FolioState.ZeroKey, 0, 1, isZero: true));
             ctx.LateFolios = ctx.LateFolios.Add(FolioState.ZeroKey);
         }
 
@@ -48,9 +48,9 @@ internal static class Memory
             Faulted = r.Faulted.Add(page),
             WriteMapped = rule == "ZERO-WRITE-FAULT" ? r.WriteMapped.Add(page) : r.WriteMapped,
         };
-        ctx.Regions = ctx.Regions.Replace(r, updated);
+        ctx.ReplaceRegion(r, updated);
         var f = FolioState.Fresh(key, 0, 1);
-        ctx.Folios = ctx.Folios.SetItem(key, f with { RefProv = f.RefProv.Change(ctx.StepNo, [rule]) });
+        ctx.SetFolio(f with { RefProv = f.RefProv.Change(ctx.StepNo, [rule]) });
         ctx.LateFolios = ctx.LateFolios.Add(key);
         ctx.Touch(key);
         return key;
@@ -68,7 +68,7 @@ internal static class Memory
             return;
         }
 
-        ctx.Regions = ctx.Regions.Replace(r, r with { WriteMapped = r.WriteMapped.Add(page) });
+        ctx.ReplaceRegion(r, r with { WriteMapped = r.WriteMapped.Add(page) });
         if (r.Kind == RegionKind.File)
         {
             FolioOps.MarkDirty(ctx, RegionState.FolioKey(r.Id, page), "FILE-WRITE-FAULT-DIRTY");
