@@ -215,8 +215,8 @@ internal static class BioStep
             }
         }
 
-        ctx.Iters = ctx.Iters.SetItem(c.Iter, it);
-        ctx.Bios = ctx.Bios.SetItem(c.Bio, new BioState(c.Bio, flags, pages.ToImmutable(), pageCount, last, lastEnd));
+        ctx.SetIter(c.Iter, it);
+        ctx.SetBio(c.Bio, new BioState(c.Bio, flags, pages.ToImmutable(), pageCount, last, lastEnd));
         ctx.UsedBios = ctx.UsedBios.Add(c.Bio);
         if (taken > c.MaxVecs)
         {
@@ -298,7 +298,7 @@ internal static class BioStep
             rules.Add("BIO-BVEC-NO-RETENTION");
         }
 
-        ctx.Bios = ctx.Bios.Remove(c.Bio);
+        ctx.RemoveBio(c.Bio);
         ctx.Check("result", "0", rules);
         ctx.Exercise(rules);
         ctx.Note($"bio {StepContext.Num(c.Bio)} released");

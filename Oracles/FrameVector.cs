@@ -9,7 +9,7 @@ internal static class FrameVectorStep
     /// <summary>frame_vector_create(): nr_frames = 0; got_ref / is_pfns are left undefined by kvmalloc().</summary>
     public static void Create(StepContext ctx, FvCreate c)
     {
-        ctx.Fvs = ctx.Fvs.SetItem(c.Fv, new FvState(c.Fv, c.NrAllocated, 0, null, null, []));
+        ctx.SetFv(c.Fv, new FvState(c.Fv, c.NrAllocated, 0, null, null, []));
         ctx.Check("result", "0", ["FV-CLAMP"]);
         ctx.Note($"fv {StepContext.Num(c.Fv)} created with {StepContext.Num(c.NrAllocated)} slots");
     }
@@ -65,7 +65,7 @@ internal static class FrameVectorStep
             fv = fv with { NrFrames = result };
         }
 
-        ctx.Fvs = ctx.Fvs.SetItem(c.Fv, fv);
+        ctx.SetFv(c.Fv, fv);
         Observe(ctx, result, fv, rules);
     }
 
@@ -257,7 +257,7 @@ internal static class FrameVectorStep
 
         // put_vaddr_frames() clears got_ref when set; a garbage got_ref with no frames ends cleared as well.
         fv = fv with { NrFrames = 0, GotRef = false, Frames = ImmutableList<EntryRun>.Empty };
-        ctx.Fvs = ctx.Fvs.SetItem(c.Fv, fv);
+        ctx.SetFv(c.Fv, fv);
         ctx.Check("result", "0", rules);
         ctx.Check("nr_frames", "0", rules);
         ctx.Exercise(rules);

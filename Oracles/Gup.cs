@@ -544,7 +544,7 @@ internal static class GupStep
     public static void Run(StepContext ctx, Gup c)
     {
         var call = GupCore.Call(ctx, c.Entry, c.Start, c.NrPages, c.Flags, c.WithPages, mm: c.Mm, locked: c.Locked);
-        ctx.Arrays = ctx.Arrays.SetItem(c.Call, ArrayState.Of(call.Entries));
+        ctx.SetArray(c.Call, ArrayState.Of(call.Entries));
         ctx.Check("result", Errno.Describe(call.Result), call.ResultRules);
         if (c.WithPages)
         {

@@ -13,7 +13,7 @@ internal static class IovStep
     public static void Init(StepContext ctx, IterInit c)
     {
         var it = new IterState(c.Iter, c.Kind, c.Dir, c.Segs.Sum(s => s.Len), [.. c.Segs]);
-        ctx.Iters = ctx.Iters.SetItem(c.Iter, it);
+        ctx.SetIter(c.Iter, it);
         List<string> rules = ["IOV-CLAMP-MAXSIZE", "BIO-CLEANUP-FLAGS", "NETFS-PINS-USER"];
         ctx.Check("result", "0", rules);
         ctx.Check("iter_count", StepContext.Num(it.Count), rules);
@@ -29,8 +29,8 @@ internal static class IovStep
         var it = ctx.Iters[c.Iter];
         var (hold, rule) = UserRetention(ctx.Profile, it.Dir);
         var ex = ExtractPages(ctx, it, c.MaxSize, c.MaxPages, hold, rule, c.AllocFails);
-        ctx.Iters = ctx.Iters.SetItem(c.Iter, ex.Iter);
-        ctx.Arrays = ctx.Arrays.SetItem(c.Call, ArrayState.Of(ex.Pages));
+        ctx.SetIter(c.Iter, ex.Iter);
+        ctx.SetArray(c.Call, ArrayState.Of(ex.Pages));
         ctx.Check("result", Errno.Describe(ex.Result), ex.Rules);
         ctx.Check("pages", Memory.Render(ex.Pages), ex.Rules);
         if (ex.Offset0 is { } o)

@@ -17,10 +17,10 @@ internal static class Memory
     {
         var start = c.Kind == RegionKind.Anon ? c.StartRefcount : 1;
         var r = new RegionState(c.Region, c.Kind, c.Start, c.Folios, c.Order, start, []) { Mm = c.Mm, Movable = c.Movable };
-        ctx.Regions = ctx.Regions.Add(r);
+        ctx.AddRegion(r);
         if (c.Kind == RegionKind.Zero && !ctx.Folios.ContainsKey(FolioState.ZeroKey))
         {
-            ctx.Folios = ctx.Folios.SetItem(FolioState.ZeroKey, FolioState.Fresh(FolioState.ZeroKey, 0, 1, isZero: true));
+            ctx.SetFolio(FolioState.Fresh(FolioState.ZeroKey, 0, 1, isZero: true));
             ctx.LateFolios = ctx.LateFolios.Add(FolioState.ZeroKey);
         }
 
@@ -48,8 +48,8 @@ internal static class Memory
             Faulted = r.Faulted.Add(page),
             WriteMapped = rule == "ZERO-WRITE-FAULT" ? r.WriteMapped.Add(page) : r.WriteMapped,
         };
-        ctx.Regions = ctx.Regions.Replace(r, updated);
-        ctx.Folios = ctx.Folios.SetItem(key, FolioState.Fresh(key, 0, 1) with { RefProv = Prov.Made(ctx.StepNo, [rule]) });
+        ctx.ReplaceRegion(r, updated);
+        ctx.SetFolio(FolioState.Fresh(key, 0, 1) with { RefProv = Prov.Made(ctx.StepNo, [rule]) });
         ctx.LateFolios = ctx.LateFolios.Add(key);
         ctx.Touch(key);
         return key;
@@ -67,7 +67,7 @@ internal static class Memory
             return;
         }
 
-        ctx.Regions = ctx.Regions.Replace(r, r with { WriteMapped = r.WriteMapped.Add(page) });
+        ctx.ReplaceRegion(r, r with { WriteMapped = r.WriteMapped.Add(page) });
         if (r.Kind == RegionKind.File)
         {
             FolioOps.MarkDirty(ctx, RegionState.FolioKey(r.Id, page), "FILE-WRITE-FAULT-DIRTY");

@@ -126,7 +126,7 @@ internal static class LongtermMigration
     {
         ModelState.TryParseKey(key, out var region, out var index);
         var r = ctx.RegionById(region);
-        ctx.Regions = ctx.Regions.Replace(r, r with { Migrated = r.Migrated.Add(index) });
+        ctx.ReplaceRegion(r, r with { Migrated = r.Migrated.Add(index) });
         var old = ctx.Folio(key);
         List<string> why = ["GUP-MIGRATE-MOVABLE"];
         var fresh = FolioState.Fresh(key, old.Order, 1) with

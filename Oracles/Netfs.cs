@@ -64,9 +64,9 @@ internal static class NetfsStep
             }
         }
 
-        ctx.Iters = ctx.Iters.SetItem(c.Iter, it);
+        ctx.SetIter(c.Iter, it);
         var runs = pages.ToImmutable();
-        ctx.Netfs = ctx.Netfs.SetItem(c.Netfs, new NetfsState(c.Netfs, it.UserBacked, runs, Math.Max(result, 0)));
+        ctx.SetNetfs(c.Netfs, new NetfsState(c.Netfs, it.UserBacked, runs, Math.Max(result, 0)));
         ctx.UsedNetfs = ctx.UsedNetfs.Add(c.Netfs);
         ctx.Check("result", Errno.Describe(result), rules);
         ctx.Check("iter_count", StepContext.Num(it.Count), rules);
@@ -89,7 +89,7 @@ internal static class NetfsStep
             ReleaseStep.NoteInverses(ctx, [], n.Pages, rules);
         }
 
-        ctx.Netfs = ctx.Netfs.Remove(c.Netfs);
+        ctx.RemoveNetfs(c.Netfs);
         ctx.Check("result", "0", rules);
         ctx.Exercise(rules);
         ctx.Note($"netfs {StepContext.Num(c.Netfs)} freed");

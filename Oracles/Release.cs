@@ -42,7 +42,7 @@ internal static class ReleaseStep
             FolioOps.PutFolio(ctx, run.Folio, run.Count, unpin, run.Hold, rules, cause);
         }
 
-        ctx.Arrays = ctx.Arrays.SetItem(c.Call, ArrayState.Of(runs));
+        ctx.SetArray(c.Call, ArrayState.Of(runs));
         NoteInverses(ctx, runs, affected.Where(r => (r.Hold == Hold.Pin) == unpin), rules);
         ctx.Check("result", "0", rules);
         ctx.Exercise(rules);
@@ -84,7 +84,7 @@ internal static class ReleaseStep
             FolioOps.PutFolio(ctx, run.Folio, run.Count, asPin: true, run.Hold, all, cause);
         }
 
-        ctx.Arrays = ctx.Arrays.SetItem(c.Call, ArrayState.Of(runs));
+        ctx.SetArray(c.Call, ArrayState.Of(runs));
         NoteInverses(ctx, runs, affected.Where(r => r.Hold == Hold.Pin), all);
         ctx.Check("result", "0", all);
         ctx.Exercise(all);
@@ -191,7 +191,7 @@ internal static class ReleaseStep
         var rules = new List<string>();
         FolioOps.AddPin(ctx, entry.Folio, rules);
         var pinned = new EntryRun(entry.Folio, entry.First, 1, Hold.Pin, false);
-        ctx.Arrays = ctx.Arrays.SetItem(c.NewCall, ArrayState.Of([pinned]));
+        ctx.SetArray(c.NewCall, ArrayState.Of([pinned]));
         ctx.Check("result", "0", rules);
         ctx.Check("pages", Memory.Render([pinned]), rules);
         ctx.Exercise(rules);

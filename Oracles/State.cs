@@ -247,9 +247,39 @@ internal sealed record FvState(int Id, int NrAllocated, long NrFrames, bool? Got
 /// <summary>A netfs request: the will_pin answer recorded from the original iterator and its pinned bvec pages.</summary>
 internal sealed record NetfsState(int Id, bool WillPin, ImmutableList<EntryRun> Pages, long Bvecs);
 
+/// <summary>Which collection of <see cref="ModelState"/> an entry a step changed belongs to.</summary>
+internal enum ChangedKind
+{
+    Region,
+    Folio,
+    Array,
+    Iter,
+    Bio,
+    Fv,
+    Netfs,
+}
+
+/// <summary>One entry a step set or removed: <see cref="Id"/> for the int-keyed collections, <see cref="Folio"/> for folios.</summary>
+internal readonly record struct ChangedKey(ChangedKind Kind, int Id, string? Folio);
+
+/// <summary>
+/// What one step changed: the entries of the described collections it set or removed (each at least once), in the
+/// state it made from the state numbered <see cref="From"/> (<see cref="ModelState.Serial"/>). The vmstat counters and
+/// the MMF_HAS_PINNED set are compared whole (they are two numbers and a set of at most two).
+/// </summary>
+internal sealed record StepChanges(long From, IReadOnlyList<ChangedKey> Keys);
+
 /// <summary>The internal state; every collection is immutable and shared between successive states.</summary>
 public sealed partial class ModelState
 {
+    private static long s_serials;
+
+    /// <summary>A number no other state of this process has: what <see cref="StepChanges.From"/> refers to.</summary>
+    internal long Serial { get; } = Interlocked.Increment(ref s_serials);
+
+    /// <summary>The entries the step that made this state changed, from the state it was made from; null for an initial state.</summary>
+    internal StepChanges? Changes { get; init; }
+
     internal ImmutableList<RegionState> RegionList { get; init; } = [];
 
     /// <summary>Folios whose state differs from their creation value, and the zero page and faulted folios.</summary>
@@ -474,12 +504,107 @@ public sealed partial class ModelState
 
     /// <summary>
     /// The entries of <see cref="Describe"/> that differ from <paramref name="before"/>'s, as (key, before, after) with
-    /// null for an entry one side lacks, in key order. Only entries whose state object changed are described (the
-    /// collections are shared between states), so a step costs what it changed, not the size of the state.
+    /// null for an entry one side lacks, in key order. When this state was made by one step from
+    /// <paramref name="before"/> (the executor's trace asks exactly that after every action), only the entries that
+    /// step set or removed are looked at (<see cref="Changes"/>), so a step costs what it changed, not the size of the
+    /// state: a long trace's state keeps every pages array, iterator and frame vector it ever made, and walking them
+    /// all after every action made tracing quadratic in the trace's length. Between any other two states, every entry
+    /// is compared (only those whose state object changed are described: the collections are shared between states).
     /// </summary>
     public IReadOnlyList<(string Key, string? Before, string? After)> DescribeChanges(ModelState before)
     {
+        ArgumentNullException.ThrowIfNull(before);
+        if (ReferenceEquals(this, before))
+        {
+            return [];
+        }
+
         var changes = new List<(string Key, string? Before, string? After)>();
+        if (Acquired != before.Acquired)
+        {
+            changes.Add(("vmstat.nr_foll_pin_acquired", L(before.Acquired), L(Acquired)));
+        }
+
+        if (Released != before.Released)
+        {
+            changes.Add(("vmstat.nr_foll_pin_released", L(before.Released), L(Released)));
+        }
+
+        if (Changes is { } step && step.From == before.Serial)
+        {
+            OneStep(step, before, changes);
+        }
+        else
+        {
+            CompareAll(before, changes);
+        }
+
+        foreach (var mm in PinnedMms.Except(before.PinnedMms))
+        {
+            changes.Add(($"mm.{L(mm)}", null, "has_pinned"));
+        }
+
+        changes.Sort((x, y) => string.CompareOrdinal(x.Key, y.Key));
+        return changes;
+    }
+
+    /// <summary>The described entries <paramref name="step"/> set or removed that differ from <paramref name="before"/>'s.</summary>
+    private void OneStep(StepChanges step, ModelState before, List<(string Key, string? Before, string? After)> changes)
+    {
+        static void Add<TValue>(List<(string Key, string? Before, string? After)> changes, string key, TValue? was, TValue? now, Func<TValue, string> text)
+            where TValue : class
+        {
+            if (ReferenceEquals(was, now))
+            {
+                return;
+            }
+
+            var (a, b) = (was is null ? null : text(was), now is null ? null : text(now));
+            if (!string.Equals(a, b, StringComparison.Ordinal))
+            {
+                changes.Add((key, a, b));
+            }
+        }
+
+        var seen = new HashSet<ChangedKey>();
+        foreach (var k in step.Keys)
+        {
+            if (!seen.Add(k))
+            {
+                continue;
+            }
+
+            var id = k.Id;
+            switch (k.Kind)
+            {
+                case ChangedKind.Region:
+                    Add(changes, $"region.r{L(id)}", before.RegionById(id), RegionById(id), DescribeRegion);
+                    break;
+                case ChangedKind.Folio:
+                    Add(changes, "folio." + k.Folio, before.FolioMap.GetValueOrDefault(k.Folio!), FolioMap.GetValueOrDefault(k.Folio!), f => f.Describe());
+                    break;
+                case ChangedKind.Array:
+                    Add(changes, $"array.{L(id)}", before.ArrayMap.GetValueOrDefault(id), ArrayMap.GetValueOrDefault(id), DescribeArray);
+                    break;
+                case ChangedKind.Iter:
+                    Add(changes, $"iter.{L(id)}", before.IterMap.GetValueOrDefault(id), IterMap.GetValueOrDefault(id), DescribeIter);
+                    break;
+                case ChangedKind.Bio:
+                    Add(changes, $"bio.{L(id)}", before.BioMap.GetValueOrDefault(id), BioMap.GetValueOrDefault(id), b => b.Describe());
+                    break;
+                case ChangedKind.Fv:
+                    Add(changes, $"fv.{L(id)}", before.FvMap.GetValueOrDefault(id), FvMap.GetValueOrDefault(id), f => f.Describe());
+                    break;
+                default:
+                    Add(changes, $"netfs.{L(id)}", before.NetfsMap.GetValueOrDefault(id), NetfsMap.GetValueOrDefault(id), DescribeNetfs);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Every described entry that differs from <paramref name="before"/>'s (the vmstat counters and mms aside).</summary>
+    private void CompareAll(ModelState before, List<(string Key, string? Before, string? After)> changes)
+    {
         void Compare<TKey, TValue>(string prefix, IEnumerable<KeyValuePair<TKey, TValue>> now, Func<TKey, TValue?> old, IEnumerable<KeyValuePair<TKey, TValue>> was, Func<TKey, bool> still, Func<TValue, string> text)
             where TValue : class
         {
@@ -505,16 +630,6 @@ public sealed partial class ModelState
             }
         }
 
-        if (Acquired != before.Acquired)
-        {
-            changes.Add(("vmstat.nr_foll_pin_acquired", L(before.Acquired), L(Acquired)));
-        }
-
-        if (Released != before.Released)
-        {
-            changes.Add(("vmstat.nr_foll_pin_released", L(before.Released), L(Released)));
-        }
-
         Compare("region.r", RegionList.Select(r => KeyValuePair.Create(r.Id, r)), id => before.RegionById(id), before.RegionList.Select(r => KeyValuePair.Create(r.Id, r)), id => RegionById(id) is not null, DescribeRegion);
         Compare("folio.", FolioMap, k => before.FolioMap.GetValueOrDefault(k), before.FolioMap, FolioMap.ContainsKey, f => f.Describe());
         Compare("array.", ArrayMap, k => before.ArrayMap.GetValueOrDefault(k), before.ArrayMap, ArrayMap.ContainsKey, DescribeArray);
@@ -522,12 +637,5 @@ public sealed partial class ModelState
         Compare("bio.", BioMap, k => before.BioMap.GetValueOrDefault(k), before.BioMap, BioMap.ContainsKey, b => b.Describe());
         Compare("fv.", FvMap, k => before.FvMap.GetValueOrDefault(k), before.FvMap, FvMap.ContainsKey, f => f.Describe());
         Compare("netfs.", NetfsMap, k => before.NetfsMap.GetValueOrDefault(k), before.NetfsMap, NetfsMap.ContainsKey, DescribeNetfs);
-        foreach (var mm in PinnedMms.Except(before.PinnedMms))
-        {
-            changes.Add(($"mm.{L(mm)}", null, "has_pinned"));
-        }
-
-        changes.Sort((x, y) => string.CompareOrdinal(x.Key, y.Key));
-        return changes;
     }
 }

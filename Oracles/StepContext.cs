@@ -48,23 +48,25 @@ internal sealed class StepContext
 
     public long StepNo { get; }
 
-    public ImmutableList<RegionState> Regions { get; set; }
+    // The collections ModelState.Describe() shows can only be changed through Put and the methods after it (SetFolio,
+    // AddRegion, SetArray, …), which record the entries they change for ModelState.DescribeChanges.
+    public ImmutableList<RegionState> Regions { get; private set; }
 
-    public ImmutableDictionary<string, FolioState> Folios { get; set; }
+    public ImmutableDictionary<string, FolioState> Folios { get; private set; }
 
     public ImmutableList<string> LateFolios { get; set; }
 
-    public ImmutableSortedDictionary<int, ArrayState> Arrays { get; set; }
+    public ImmutableSortedDictionary<int, ArrayState> Arrays { get; private set; }
 
-    public ImmutableSortedDictionary<int, IterState> Iters { get; set; }
+    public ImmutableSortedDictionary<int, IterState> Iters { get; private set; }
 
-    public ImmutableSortedDictionary<int, BioState> Bios { get; set; }
+    public ImmutableSortedDictionary<int, BioState> Bios { get; private set; }
 
     public ImmutableHashSet<int> UsedBios { get; set; }
 
-    public ImmutableSortedDictionary<int, FvState> Fvs { get; set; }
+    public ImmutableSortedDictionary<int, FvState> Fvs { get; private set; }
 
-    public ImmutableSortedDictionary<int, NetfsState> Netfs { get; set; }
+    public ImmutableSortedDictionary<int, NetfsState> Netfs { get; private set; }
 
     public ImmutableHashSet<int> UsedNetfs { get; set; }
 
@@ -131,8 +133,75 @@ internal sealed class StepContext
             _folioBefore[f.Key] = _before.FindFolio(f.Key);
         }
 
-        Folios = Folios.SetItem(f.Key, f);
+        SetFolio(f);
     }
+
+    /// <summary>Sets a folio's state without counting it as addressed by the command (<see cref="Put"/> does).</summary>
+    public void SetFolio(FolioState f)
+    {
+        Folios = Folios.SetItem(f.Key, f);
+        Changed(ChangedKind.Folio, 0, f.Key);
+    }
+
+    public void AddRegion(RegionState r)
+    {
+        Regions = Regions.Add(r);
+        Changed(ChangedKind.Region, r.Id);
+    }
+
+    public void ReplaceRegion(RegionState old, RegionState updated)
+    {
+        Regions = Regions.Replace(old, updated);
+        Changed(ChangedKind.Region, old.Id);
+        Changed(ChangedKind.Region, updated.Id);
+    }
+
+    public void SetArray(int call, ArrayState a)
+    {
+        Arrays = Arrays.SetItem(call, a);
+        Changed(ChangedKind.Array, call);
+    }
+
+    public void SetIter(int id, IterState it)
+    {
+        Iters = Iters.SetItem(id, it);
+        Changed(ChangedKind.Iter, id);
+    }
+
+    public void SetBio(int id, BioState b)
+    {
+        Bios = Bios.SetItem(id, b);
+        Changed(ChangedKind.Bio, id);
+    }
+
+    public void RemoveBio(int id)
+    {
+        Bios = Bios.Remove(id);
+        Changed(ChangedKind.Bio, id);
+    }
+
+    public void SetFv(int id, FvState fv)
+    {
+        Fvs = Fvs.SetItem(id, fv);
+        Changed(ChangedKind.Fv, id);
+    }
+
+    public void SetNetfs(int id, NetfsState n)
+    {
+        Netfs = Netfs.SetItem(id, n);
+        Changed(ChangedKind.Netfs, id);
+    }
+
+    public void RemoveNetfs(int id)
+    {
+        Netfs = Netfs.Remove(id);
+        Changed(ChangedKind.Netfs, id);
+    }
+
+    // Every entry of a described collection this step set or removed (private setters: nothing else can change them).
+    private List<ChangedKey>? _changed;
+
+    private void Changed(ChangedKind kind, int id, string? folio = null) => (_changed ??= []).Add(new ChangedKey(kind, id, folio));
 
     /// <summary>Records that this command addressed folio <paramref name="key"/> (CORE-NO-COLLATERAL bookkeeping).</summary>
     public void Touch(string key)
@@ -262,6 +331,7 @@ internal sealed class StepContext
             PinnedMms = PinnedMms,
             StepNo = StepNo,
             LastTouched = _folioBefore is null ? NoneTouched : ImmutableHashSet.CreateRange(StringComparer.Ordinal, _folioBefore.Keys),
+            Changes = new StepChanges(_before.Serial, _changed ?? (IReadOnlyList<ChangedKey>)[]),
         };
         return new StepOutcome(next, _checks, _exercised, Account);
     }

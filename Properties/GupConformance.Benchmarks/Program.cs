@@ -20,6 +20,8 @@ namespace GupConformance.Benchmarks;
 /// <item>Operations checked per second against the in-process figure, out-of-process with and without batching.</item>
 /// </list>
 /// <code>dotnet run --project Properties/GupConformance.Benchmarks -c Release -- [--sequences N] [--profile ID] [--repeat N] [--skip-unbatched]</code>
+/// Table 4 alone: <c>-- --kill-matrix SEEDS [--bug NAME]</c> (<see cref="KillTiming"/>); table 5 alone, trace replay against
+/// trace length: <c>-- --replay-scaling [--lengths 2500,5000,10000,20000] [--write-traces DIR]</c> (<see cref="ReplayScaling"/>).
 /// </summary>
 public static class Program
 {
@@ -41,6 +43,9 @@ public static class Program
         var checkedOnly = 0;
         var killSeeds = 0;
         string? killOnly = null;
+        var replayScaling = false;
+        IReadOnlyList<int> replayLengths = ReplayScaling.DefaultLengths;
+        string? traceDir = null;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -69,11 +74,22 @@ public static class Program
                 case "--bug" when i + 1 < args.Length:
                     killOnly = args[++i];
                     break;
+                case "--replay-scaling":
+                    // Only table 5: trace replay time against trace length (issue 16).
+                    replayScaling = true;
+                    break;
+                case "--lengths" when i + 1 < args.Length:
+                    replayLengths = [.. args[++i].Split(',').Select(n => int.Parse(n, CultureInfo.InvariantCulture))];
+                    break;
+                case "--write-traces" when i + 1 < args.Length:
+                    // Keep the generated traces there (e.g. to time the runner's --replay on them).
+                    traceDir = args[++i];
+                    break;
                 case "--skip-unbatched":
                     unbatched = false;
                     break;
                 default:
-                    Console.Error.WriteLine($"usage: GupConformance.Benchmarks [--sequences N] [--profile ID] [--repeat N] [--skip-unbatched] [--model-only N] [--checked-only N] [--kill-matrix SEEDS [--bug NAME]] [--kernel ...] (unknown option {args[i]})");
+                    Console.Error.WriteLine($"usage: GupConformance.Benchmarks [--sequences N] [--profile ID] [--repeat N] [--skip-unbatched] [--model-only N] [--checked-only N] [--kill-matrix SEEDS [--bug NAME]] [--replay-scaling [--lengths N,N,...] [--write-traces DIR]] [--kernel ...] (unknown option {args[i]})");
                     return 2;
             }
         }
@@ -89,6 +105,12 @@ public static class Program
         {
             var c = Best(checkedOnly, () => ConformanceRun.Run(new KernelStyleFactory(), profile, options).CommandsExecuted);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"checked run: best {Ms(c):F1} ms wall, best CPU {Ms(LastBestCpu):F1} ms, load {Load()}"));
+            return 0;
+        }
+
+        if (replayScaling)
+        {
+            ReplayScaling.Print(profile, replayLengths, traceDir);
             return 0;
         }
 

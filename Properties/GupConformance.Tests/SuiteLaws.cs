@@ -126,5 +126,36 @@ public sealed class SuiteLaws
         return true.ToProperty();
     });
 
+    /// <summary>
+    /// A trace's per-step change (<see cref="ModelState.DescribeChanges"/>) looks only at the entries the step changed;
+    /// it must say exactly what comparing the two full descriptions says, after one step (that path) and across two
+    /// (every entry compared).
+    /// </summary>
+    [Property(MaxTest = 50)]
+    public Property A_described_change_is_the_difference_of_the_full_descriptions_after_one_step_or_two() => ForAnySequence((p, seq) =>
+    {
+        static List<(string Key, string? Before, string? After)> Diff(ModelState from, ModelState to)
+        {
+            var (a, b) = (from.Describe(), to.Describe());
+            return [.. a.Keys.Union(b.Keys).Order(StringComparer.Ordinal)
+                .Select(k => (Key: k, Before: a.GetValueOrDefault(k), After: b.GetValueOrDefault(k)))
+                .Where(x => !string.Equals(x.Before, x.After, StringComparison.Ordinal))];
+        }
+
+        var (earlier, state) = (GupModel.Init(p), GupModel.Init(p));
+        foreach (var cmd in seq.Commands)
+        {
+            var next = GupModel.Step(state, cmd).Next;
+            if (!next.DescribeChanges(state).SequenceEqual(Diff(state, next)) || !next.DescribeChanges(earlier).SequenceEqual(Diff(earlier, next)))
+            {
+                return false.Label($"the described change differs from the descriptions' difference at {CommandText.Render(cmd, p)}");
+            }
+
+            (earlier, state) = (state, next);
+        }
+
+        return true.ToProperty();
+    });
+
     private static string Snapshot(ModelState s) => string.Join('\n', s.Describe().Select(kv => kv.Key + "=" + kv.Value));
 }
