@@ -65,6 +65,14 @@ public static class GupModel
     /// <summary>Applies a valid command. Throws <see cref="InvalidOperationException"/> if the precondition fails.</summary>
     public static StepOutcome Step(ModelState state, Command command)
     {
+        if (command is InspectFolio inspect)
+        {
+            // The most frequent command (after every action, once per folio): its only precondition is that the folio
+            // exists, which finding it answers.
+            return InspectStep.FolioOutcome(state, inspect)
+                ?? throw new InvalidOperationException($"invalid command {command}: no folio {inspect.Folio}");
+        }
+
         var why = Precondition(state, command);
         if (why is not null)
         {
@@ -118,9 +126,6 @@ public static class GupModel
                 break;
             case NetfsFree c:
                 NetfsStep.Free(ctx, c);
-                break;
-            case InspectFolio c:
-                InspectStep.Folio(ctx, c);
                 break;
             case ReadVmstat:
                 InspectStep.Vmstat(ctx);

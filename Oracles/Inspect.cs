@@ -13,6 +13,8 @@ internal static class InspectStep
     private static readonly IReadOnlyList<string> Threshold = ["MDP-BIAS-THRESHOLD"];
     private static readonly IReadOnlyList<string> ThresholdAfterWrap = ["MDP-BIAS-THRESHOLD", "MDP-UNSIGNED-AFTER-WRAP"];
     private static readonly IReadOnlyList<string> NoFalseNegative = ["MDP-NO-FALSE-NEGATIVE"];
+    private static readonly IReadOnlyList<string> MarksMm = ["GUP-PIN-MARKS-MM"];
+    private static readonly IReadOnlyList<string> MarksRemoteMm = ["GUP-PIN-MARKS-MM", "GUP-REMOTE-TARGET-MM"];
 
     public static (bool Value, IReadOnlyList<string> Rules)? MaybeDmaPinned(Profile p, FolioState f)
     {
@@ -46,11 +48,36 @@ internal static class InspectStep
     /// maybe_dma_pinned is checked twice while pins are outstanding: "true" (MDP-NO-FALSE-NEGATIVE) and the era's
     /// exact answer.
     /// </summary>
-    public static void Folio(StepContext ctx, InspectFolio c)
+    /// <summary>InspectFolio's outcome, or null when the state has no such folio (the command's precondition).</summary>
+    public static StepOutcome? FolioOutcome(ModelState state, InspectFolio c)
+    {
+        if (state.FindFolio(c.Folio) is not { } f)
+        {
+            return null;
+        }
+
+        var collateral = !state.WasTouchedLast(f.Key);
+        if (f.Memo(state.Profile, collateral) is not { } memo)
+        {
+            // The checks depend on the folio's state, the profile and whether the last action addressed it: nothing
+            // else of the state (KeptRule reads the region's kind, which never changes).
+            var ctx = new StepContext(state, isQuery: true);
+            Folio(ctx, c);
+            var made = ctx.Finish();
+            memo = new InspectionMemo(f, state.Profile, collateral, made.Checks, made.Exercised);
+            f.Remember(memo);
+        }
+
+        return new StepOutcome(state, memo.Checks, memo.Exercised, NoChange);
+    }
+
+    private const string NoChange = "no change (query)";
+
+    private static void Folio(StepContext ctx, InspectFolio c)
     {
         var p = ctx.Profile;
         var f = ctx.Folio(c.Folio);
-        var collateral = !ctx.Before.LastTouched.Contains(f.Key);
+        var collateral = !ctx.Before.WasTouchedLast(f.Key);
         var kept = KeptRule(ctx, f);
         ctx.Check("refcount", StepContext.Num(f.Refcount), f.RefProv, collateral, kept);
         if (ReportsPincount(p, f))
@@ -106,7 +133,7 @@ internal static class InspectStep
     /// </summary>
     public static void Mm(StepContext ctx, InspectMm c)
     {
-        List<string> rules = c.Mm == 0 ? ["GUP-PIN-MARKS-MM"] : ["GUP-PIN-MARKS-MM", "GUP-REMOTE-TARGET-MM"];
+        var rules = c.Mm == 0 ? MarksMm : MarksRemoteMm;
         ctx.Check("has_pinned", StepContext.Bool(ctx.PinnedMms.Contains(c.Mm)), rules);
         ctx.Exercise(rules);
     }

@@ -126,7 +126,27 @@ internal sealed record FolioState(
 
     public string Describe() => string.Create(CultureInfo.InvariantCulture,
         $"order={Order} refcount={Refcount} pincount={Pincount} dirty={(Dirty ? "true" : "false")} pins={Pins}");
+
+    // The checks of an inspection of this very folio (InspectStep.FolioOutcome): a folio state never changes, and most
+    // folios are inspected after every action unchanged, so they are worked out once per folio state, profile and
+    // CORE-NO-COLLATERAL answer. A `with` copy carries the field but not its owner, so it never reuses another's.
+    private InspectionMemo? _memo;
+
+    internal InspectionMemo? Memo(Profile profile, bool collateral) =>
+        _memo is { } m && ReferenceEquals(m.Folio, this) && ReferenceEquals(m.Profile, profile) && m.Collateral == collateral ? m : null;
+
+    internal void Remember(InspectionMemo memo) => _memo = memo;
+
+    // Equality is the folio's values (the memo is a cache).
+    public bool Equals(FolioState? other) => other is not null && (ReferenceEquals(this, other)
+        || (Key == other.Key && Order == other.Order && IsZero == other.IsZero && Refcount == other.Refcount && Pincount == other.Pincount
+            && Dirty == other.Dirty && Pins == other.Pins && RefProv == other.RefProv && PinProv == other.PinProv && DirtyProv == other.DirtyProv));
+
+    public override int GetHashCode() => HashCode.Combine(Key, Refcount, Pincount, Dirty, Pins);
 }
+
+/// <summary>The checks and exercised rules of one inspection of <see cref="Folio"/>, made once (see FolioState).</summary>
+internal sealed record InspectionMemo(FolioState Folio, Profile Profile, bool Collateral, IReadOnlyList<FieldCheck> Checks, IReadOnlyList<string> Exercised);
 
 /// <summary>A mapped region; a Zero region remembers which of its pages a fault replaced (each now an order-0 folio).</summary>
 internal sealed record RegionState(int Id, RegionKind Kind, ulong Start, int Folios, int Order, int StartRefcount, ImmutableSortedSet<long> Faulted)
@@ -161,6 +181,39 @@ internal sealed record RegionState(int Id, RegionKind Kind, ulong Start, int Fol
     public bool IsVmIoOrPfnMap => Kind is RegionKind.Io or RegionKind.PfnMap;
 
     public RegionView View => new(Id, Kind, Start, Folios, Order, Mm, Movable);
+
+    // The creation-value states of this region's untouched folios, made once each (FindFolio): an inspection's checks
+    // are remembered per folio state (FolioState.Memo), so an untouched folio must be the same object every time.
+    // A `with` copy carries the field but not its owner, so it never reuses another region's folios.
+    private (RegionState Owner, FolioState?[] Items)? _fresh;
+
+    internal FolioState FreshFolio(long index, string key, int order, int refcount)
+    {
+        if (index >= KeyCacheSize)
+        {
+            return FolioState.Fresh(key, order, refcount);
+        }
+
+        var items = _fresh is { } c && ReferenceEquals(c.Owner, this) ? c.Items : null;
+        if (items is null)
+        {
+            items = new FolioState?[Math.Min(Folios, KeyCacheSize)];
+            _fresh = (this, items);
+        }
+
+        return items[index] is { } made && made.Key == key && made.Order == order && made.Refcount == refcount
+            ? made
+            : items[index] = FolioState.Fresh(key, order, refcount);
+    }
+
+    // Equality is the region's values (the folio cache is not).
+    public bool Equals(RegionState? other) => other is not null && (ReferenceEquals(this, other)
+        || (Id == other.Id && Kind == other.Kind && Start == other.Start && Folios == other.Folios && Order == other.Order
+            && StartRefcount == other.StartRefcount && EqualityComparer<ImmutableSortedSet<long>>.Default.Equals(Faulted, other.Faulted)
+            && EqualityComparer<ImmutableSortedSet<long>>.Default.Equals(WriteMapped, other.WriteMapped) && Mm == other.Mm
+            && Movable == other.Movable && EqualityComparer<ImmutableSortedSet<long>>.Default.Equals(Migrated, other.Migrated)));
+
+    public override int GetHashCode() => HashCode.Combine(Id, Kind, Start, Folios, Order, StartRefcount, Mm, Movable);
 
     private const int KeyCacheSize = 64;
     private static readonly string?[] KeyCache = new string?[KeyCacheSize * KeyCacheSize];
@@ -283,7 +336,10 @@ public sealed partial class ModelState
     internal ImmutableList<RegionState> RegionList { get; init; } = [];
 
     /// <summary>Folios whose state differs from their creation value, and the zero page and faulted folios.</summary>
-    internal ImmutableDictionary<string, FolioState> FolioMap { get; init; } = ImmutableDictionary.Create<string, FolioState>(StringComparer.Ordinal);
+    internal ImmutableDictionary<string, FolioState> FolioMap { get; init; } = NoFolios;
+
+    // Made once: an initializer runs for every state, and most states replace it at once.
+    private static readonly ImmutableDictionary<string, FolioState> NoFolios = ImmutableDictionary.Create<string, FolioState>(StringComparer.Ordinal);
 
     /// <summary>Folios created after their region was mapped (the zero page, fault-replaced pages), in creation order.</summary>
     internal ImmutableList<string> LateFolios { get; init; } = [];
@@ -313,7 +369,21 @@ public sealed partial class ModelState
     internal long StepNo { get; init; }
 
     /// <summary>Folios the last state-changing command addressed (for CORE-NO-COLLATERAL).</summary>
-    internal ImmutableHashSet<string> LastTouched { get; init; } = ImmutableHashSet.Create<string>(StringComparer.Ordinal);
+    internal string[] LastTouched { get; init; } = [];
+
+    /// <summary>Whether the command that made this state addressed folio <paramref name="key"/> (a handful at most).</summary>
+    internal bool WasTouchedLast(string key)
+    {
+        foreach (var k in LastTouched)
+        {
+            if (string.Equals(k, key, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>The regions by id, built on first use: an inspection looks its folio's region up, and a state is
     /// inspected once per folio, so a scan here made every action cost regions x folios.</summary>
@@ -367,11 +437,11 @@ public sealed partial class ModelState
 
         return r.Kind switch
         {
-            RegionKind.Anon when index < r.Folios => FolioState.Fresh(key, r.Order, r.StartRefcount),
-            RegionKind.File when index < r.Folios => FolioState.Fresh(key, 0, 1),
+            RegionKind.Anon when index < r.Folios => r.FreshFolio(index, key, r.Order, r.StartRefcount),
+            RegionKind.File when index < r.Folios => r.FreshFolio(index, key, 0, 1),
             // VM_IO / VM_PFNMAP pages are never grabbed, but old frame vectors follow them: they are reported so that
             // a release that puts them anyway is seen (FV-PUT-ONLY-IF-GOT-REF).
-            RegionKind.Io or RegionKind.PfnMap when index < r.Folios => FolioState.Fresh(key, 0, 1),
+            RegionKind.Io or RegionKind.PfnMap when index < r.Folios => r.FreshFolio(index, key, 0, 1),
             _ => null,
         };
     }

@@ -330,15 +330,13 @@ internal sealed class StepContext
             ReleasedProv = ReleasedProv,
             PinnedMms = PinnedMms,
             StepNo = StepNo,
-            LastTouched = _folioBefore is null ? NoneTouched : ImmutableHashSet.CreateRange(StringComparer.Ordinal, _folioBefore.Keys),
+            LastTouched = _folioBefore is null ? [] : [.. _folioBefore.Keys],
             Changes = new StepChanges(_before.Serial, _changed ?? (IReadOnlyList<ChangedKey>)[]),
         };
         return new StepOutcome(next, _checks, _exercised, Account);
     }
 
     /// <summary>"r1.f0 refcount 1→1025, acquired 0→1": folio changes first, then counters, then the other notes.</summary>
-    private static readonly ImmutableHashSet<string> NoneTouched = ImmutableHashSet.Create<string>(StringComparer.Ordinal);
-
     private string Account()
     {
         var parts = new List<string>();

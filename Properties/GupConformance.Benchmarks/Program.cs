@@ -103,8 +103,10 @@ public static class Program
 
         if (checkedOnly > 0)
         {
+            var (g0, g1, g2, bytes) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalAllocatedBytes());
             var c = Best(checkedOnly, () => ConformanceRun.Run(new KernelStyleFactory(), profile, options).CommandsExecuted);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"checked run: best {Ms(c):F1} ms wall, best CPU {Ms(LastBestCpu):F1} ms, load {Load()}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"checked run: best {Ms(c):F1} ms wall, best CPU {Ms(LastBestCpu):F1} ms, load {Load()}; per run: {(GC.GetTotalAllocatedBytes() - bytes) / checkedOnly / 1e6:F0} MB allocated, GCs gen0 {(GC.CollectionCount(0) - g0) / (double)checkedOnly:F1} gen1 {(GC.CollectionCount(1) - g1) / (double)checkedOnly:F1} gen2 {(GC.CollectionCount(2) - g2) / (double)checkedOnly:F1}"));
             return 0;
         }
 
