@@ -291,12 +291,8 @@ public sealed class SequenceGenerator
         {
             // Targets no sequence reached at all come first; then those fewer than EdgeTally.Wanted sequences reached.
             var tally = _g._tally!;
-            var open = tally.Unreached.Where(t => !_labels.Contains(t.Label)).ToList();
-            var never = open.Where(t => !tally.Reached(t.Label)).ToList();
-            if (never.Count > 0)
-            {
-                open = never;
-            }
+            var never = Open(tally.NeverReached);
+            var open = never.Count > 0 ? never : Open(tally.Unreached);
 
             if (open.Count == 0)
             {
@@ -306,6 +302,21 @@ public sealed class SequenceGenerator
             var families = open.Select(t => t.Family).Distinct().ToList();
             var family = _rng.Pick(families);
             return _rng.Pick(open.Where(t => t.Family == family).ToList());
+        }
+
+        /// <summary>The targets this sequence has not reached yet.</summary>
+        private List<EdgeTarget> Open(IReadOnlyList<EdgeTarget> targets)
+        {
+            var open = new List<EdgeTarget>();
+            foreach (var t in targets)
+            {
+                if (!_labels.Contains(t.Label))
+                {
+                    open.Add(t);
+                }
+            }
+
+            return open;
         }
 
         /// <summary>The commands that reach <paramref name="t"/> from the current state (mapping what they need first).</summary>

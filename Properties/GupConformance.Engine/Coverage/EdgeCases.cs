@@ -463,12 +463,22 @@ public sealed class EdgeTally
     /// <summary>How many sequences must reach a target before steering leaves it to chance: a rare shape is met more than once.</summary>
     public const int Wanted = 6;
 
+    // Unreached and NeverReached change only when a sequence is counted; the generator asks for them before most
+    // commands, so they are worked out once per sequence.
+    private List<EdgeTarget>? _unreached;
+    private List<EdgeTarget>? _never;
+
     /// <summary>The targets fewer than <see cref="Wanted"/> sequences have reached, in target order.</summary>
-    public IEnumerable<EdgeTarget> Unreached => Targets.Where(t => _sequences.GetValueOrDefault(t.Label) < Wanted);
+    public IReadOnlyList<EdgeTarget> Unreached => _unreached ??= [.. Targets.Where(t => _sequences.GetValueOrDefault(t.Label) < Wanted)];
+
+    /// <summary>The targets no sequence has reached, in target order (a part of <see cref="Unreached"/>).</summary>
+    public IReadOnlyList<EdgeTarget> NeverReached => _never ??= [.. Targets.Where(t => !_sequences.ContainsKey(t.Label))];
 
     /// <summary>Counts one sequence's labels (each label once per sequence).</summary>
     public void Add(IEnumerable<string> labels)
     {
+        _unreached = null;
+        _never = null;
         foreach (var label in labels.Distinct(StringComparer.Ordinal))
         {
             _sequences.TryGetValue(label, out var n);
