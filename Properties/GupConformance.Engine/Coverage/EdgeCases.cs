@@ -174,13 +174,13 @@ public static class EdgeCases
                     }
 
                     var key = string.Create(CultureInfo.InvariantCulture, $"r{region.Region}.f{(long)((g.Start - region.Start) / (ulong)Sizes.PageSize) >> region.Order}");
-                    if (region.Kind == RegionKind.Anon && before.Folios.FirstOrDefault(f => f.Key == key) is { Refcount: >= int.MaxValue - 2048 })
+                    if (region.Kind == RegionKind.Anon && before.FolioByKey(key) is { Refcount: >= int.MaxValue - 2048 })
                     {
                         yield return ShapeLabel(Shape.NearOverflow);
                     }
 
                     if (region.Kind == RegionKind.Anon && !g.WithPages && !g.Flags.Has(Foll.Get) && !g.Flags.Has(Foll.Pin)
-                        && before.Folios.FirstOrDefault(f => f.Key == key) is { Refcount: <= 0 })
+                        && before.FolioByKey(key) is { Refcount: <= 0 })
                     {
                         yield return ShapeLabel(Shape.LookupWrapped);
                     }
@@ -197,7 +197,7 @@ public static class EdgeCases
 
                     if (region.Movable && g.Entry.IsPin() && g.Flags.Has(Foll.LongTerm))
                     {
-                        yield return ShapeLabel(before.Folios.FirstOrDefault(f => f.Key == key) is { Refcount: > 1 } ? Shape.LongTermMigrateBusy : Shape.LongTermMigrate);
+                        yield return ShapeLabel(before.FolioByKey(key) is { Refcount: > 1 } ? Shape.LongTermMigrateBusy : Shape.LongTermMigrate);
                     }
                 }
 
@@ -214,7 +214,7 @@ public static class EdgeCases
                     yield return ShapeLabel(Shape.ZeroPinUnpin);
                 }
 
-                if (r.MakeDirty && r.Fn == ReleaseFn.UnpinUserPagesDirtyLock && before.Folios.FirstOrDefault(f => f.Key == span.Value.FirstFolio) is { Order: > 0 })
+                if (r.MakeDirty && r.Fn == ReleaseFn.UnpinUserPagesDirtyLock && before.FolioByKey(span.Value.FirstFolio) is { Order: > 0 })
                 {
                     yield return ShapeLabel(Shape.DirtyLargeFolio);
                 }
@@ -230,7 +230,7 @@ public static class EdgeCases
                 }
 
                 if (r.MakeDirty && r.Fn is ReleaseFn.UnpinUserPagesDirtyLock or ReleaseFn.UnpinUserPageRangeDirtyLock
-                    && before.Folios.FirstOrDefault(f => f.Key == span.Value.FirstFolio) is { Dirty: true })
+                    && before.FolioByKey(span.Value.FirstFolio) is { Dirty: true })
                 {
                     yield return MakeDirtyAlreadyDirtyLabel;
                 }
