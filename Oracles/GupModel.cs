@@ -87,6 +87,15 @@ public static class GupModel
             throw new InvalidOperationException($"invalid command {command}: {why}");
         }
 
+        // The other two queries asked after every action: their checks are remembered too (InspectStep).
+        switch (command)
+        {
+            case ReadVmstat:
+                return InspectStep.VmstatOutcome(state);
+            case InspectMm mm:
+                return InspectStep.MmOutcome(state, mm);
+        }
+
         var ctx = new StepContext(state, command.IsQuery);
         switch (command)
         {
@@ -134,12 +143,6 @@ public static class GupModel
                 break;
             case NetfsFree c:
                 NetfsStep.Free(ctx, c);
-                break;
-            case ReadVmstat:
-                InspectStep.Vmstat(ctx);
-                break;
-            case InspectMm c:
-                InspectStep.Mm(ctx, c);
                 break;
             default:
                 throw new InvalidOperationException($"unknown command {command.GetType().Name}");

@@ -118,8 +118,63 @@ internal static class InspectStep
             ? "ZERO-FAULTED-PAGE-KEPT"
             : null;
 
+    /// <summary>
+    /// ReadVmstat's outcome. Its checks depend on the two counters, their provenances and the profile, which most
+    /// actions leave as they were: the last ones worked out are remembered (per thread, one entry).
+    /// </summary>
+    public static StepOutcome VmstatOutcome(ModelState state)
+    {
+        if (t_vmstat is not { } m || !ReferenceEquals(m.Profile, state.Profile) || m.Acquired != state.Acquired || m.Released != state.Released
+            || !ReferenceEquals(m.AcquiredProv, state.AcquiredProv) || !ReferenceEquals(m.ReleasedProv, state.ReleasedProv))
+        {
+            var ctx = new StepContext(state, isQuery: true);
+            Vmstat(ctx);
+            var made = ctx.Finish();
+            m = new VmstatMemo(state.Profile, state.Acquired, state.Released, state.AcquiredProv, state.ReleasedProv, made.Checks, made.Exercised);
+            t_vmstat = m;
+        }
+
+        return new StepOutcome(state, m.Checks, m.Exercised, NoChange);
+    }
+
+    /// <summary>InspectMm's outcome: its checks depend only on the profile, the address space and whether it is marked.</summary>
+    public static StepOutcome MmOutcome(ModelState state, InspectMm c)
+    {
+        var slot = (c.Mm * 2) + (state.PinnedMms.Contains(c.Mm) ? 1 : 0);
+        if (c.Mm is < 0 or > 1)
+        {
+            return Made(state, ctx => Mm(ctx, c));
+        }
+
+        if (t_mm is not { } memo || !ReferenceEquals(memo.Profile, state.Profile))
+        {
+            memo = (state.Profile, new StepOutcome?[4]);
+            t_mm = memo;
+        }
+
+        var made = memo.Items[slot] ??= Made(state, ctx => Mm(ctx, c));
+        return new StepOutcome(state, made.Checks, made.Exercised, NoChange);
+    }
+
+    private static StepOutcome Made(ModelState state, Action<StepContext> step)
+    {
+        var ctx = new StepContext(state, isQuery: true);
+        step(ctx);
+        return ctx.Finish();
+    }
+
+    // Per thread: the profile last asked about, and per address space (0, 1) and mark (no, yes) its outcome.
+    [ThreadStatic]
+    private static (Profile Profile, StepOutcome?[] Items)? t_mm;
+
+    private sealed record VmstatMemo(Profile Profile, long Acquired, long Released, Prov AcquiredProv, Prov ReleasedProv, IReadOnlyList<FieldCheck> Checks, IReadOnlyList<string> Exercised);
+
+    [ThreadStatic]
+    private static VmstatMemo? t_vmstat;
+
+
     /// <summary>ReadVmstat: each counter cites the rules that last changed or decided it.</summary>
-    public static void Vmstat(StepContext ctx)
+    private static void Vmstat(StepContext ctx)
     {
         ctx.Check("nr_foll_pin_acquired", StepContext.Num(ctx.Acquired), ctx.AcquiredProv, false);
         ctx.Check("nr_foll_pin_released", StepContext.Num(ctx.Released), ctx.ReleasedProv, false);
@@ -131,7 +186,7 @@ internal static class InspectStep
     /// MMF_HAS_PINNED of one address space: set by the first FOLL_PIN call that walked it (GUP-PIN-MARKS-MM), which for
     /// the second address space can only be a *_remote call given it (GUP-REMOTE-TARGET-MM).
     /// </summary>
-    public static void Mm(StepContext ctx, InspectMm c)
+    private static void Mm(StepContext ctx, InspectMm c)
     {
         var rules = c.Mm == 0 ? MarksMm : MarksRemoteMm;
         ctx.Check("has_pinned", StepContext.Bool(ctx.PinnedMms.Contains(c.Mm)), rules);
