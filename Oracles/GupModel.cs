@@ -41,12 +41,7 @@ public sealed partial class ModelState
     public IReadOnlyList<FolioView> Folios { get => _folios ??= BuildFolios(); init => _folios = value; }
 
     /// <summary>The folio of <see cref="Folios"/> with key <paramref name="key"/>, or null; without building the others' views.</summary>
-    public FolioView? FolioByKey(string key)
-    {
-        var exists = TryParseKey(key, out var region, out var index) && RegionById(region) is { } r
-            && r.Kind is RegionKind.Anon or RegionKind.File or RegionKind.Io or RegionKind.PfnMap && index >= 0 && index < r.Folios;
-        return exists || LateFolios.Contains(key) ? InspectStep.View(Profile, FindFolio(key)!) : null;
-    }
+    public FolioView? FolioByKey(string key) => FindFolio(key) is { } f ? InspectStep.View(Profile, f) : null;
 
     /// <summary>The keys of <see cref="Folios"/>, in the same order, without building the views.</summary>
     public IReadOnlyList<string> FolioKeys => _folioKeys ??= BuildFolioKeys();

@@ -61,17 +61,25 @@ internal static class InspectStep
         {
             // The checks depend on the folio's state, the profile and whether the last action addressed it: nothing
             // else of the state (KeptRule reads the region's kind, which never changes).
-            var ctx = new StepContext(state, isQuery: true);
-            Folio(ctx, c);
-            var made = ctx.Finish();
+            var made = Made(state, ctx => Folio(ctx, c));
             memo = new InspectionMemo(f, state.Profile, collateral, made.Checks, made.Exercised);
             f.Remember(memo);
         }
 
-        return new StepOutcome(state, memo.Checks, memo.Exercised, NoChange);
+        return Again(state, memo.Checks, memo.Exercised);
     }
 
-    private const string NoChange = "no change (query)";
+    /// <summary>A query's outcome worked out in full.</summary>
+    private static StepOutcome Made(ModelState state, Action<StepContext> query)
+    {
+        var ctx = new StepContext(state, isQuery: true);
+        query(ctx);
+        return ctx.Finish();
+    }
+
+    /// <summary>A query's remembered checks, answered for <paramref name="state"/>.</summary>
+    private static StepOutcome Again(ModelState state, IReadOnlyList<FieldCheck> checks, IReadOnlyList<string> exercised) =>
+        new(state, checks, exercised, StepContext.QueryChange);
 
     private static void Folio(StepContext ctx, InspectFolio c)
     {
@@ -127,14 +135,12 @@ internal static class InspectStep
         if (t_vmstat is not { } m || !ReferenceEquals(m.Profile, state.Profile) || m.Acquired != state.Acquired || m.Released != state.Released
             || !ReferenceEquals(m.AcquiredProv, state.AcquiredProv) || !ReferenceEquals(m.ReleasedProv, state.ReleasedProv))
         {
-            var ctx = new StepContext(state, isQuery: true);
-            Vmstat(ctx);
-            var made = ctx.Finish();
+            var made = Made(state, Vmstat);
             m = new VmstatMemo(state.Profile, state.Acquired, state.Released, state.AcquiredProv, state.ReleasedProv, made.Checks, made.Exercised);
             t_vmstat = m;
         }
 
-        return new StepOutcome(state, m.Checks, m.Exercised, NoChange);
+        return Again(state, m.Checks, m.Exercised);
     }
 
     /// <summary>InspectMm's outcome: its checks depend only on the profile, the address space and whether it is marked.</summary>
@@ -153,14 +159,7 @@ internal static class InspectStep
         }
 
         var made = memo.Items[slot] ??= Made(state, ctx => Mm(ctx, c));
-        return new StepOutcome(state, made.Checks, made.Exercised, NoChange);
-    }
-
-    private static StepOutcome Made(ModelState state, Action<StepContext> step)
-    {
-        var ctx = new StepContext(state, isQuery: true);
-        step(ctx);
-        return ctx.Finish();
+        return Again(state, made.Checks, made.Exercised);
     }
 
     // Per thread: the profile last asked about, and per address space (0, 1) and mark (no, yes) its outcome.

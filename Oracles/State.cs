@@ -182,16 +182,30 @@ internal sealed record RegionState(int Id, RegionKind Kind, ulong Start, int Fol
 
     public RegionView View => new(Id, Kind, Start, Folios, Order, Mm, Movable);
 
-    // The creation-value states of this region's untouched folios, made once each (FindFolio): an inspection's checks
-    // are remembered per folio state (FolioState.Memo), so an untouched folio must be the same object every time.
+    /// <summary>Whether folio <paramref name="index"/> is one of the region's own folios (a Zero region has none: its
+    /// pages are the zero page until a fault replaces one, which is then a late folio).</summary>
+    public bool HasOwnFolio(long index) => Kind is RegionKind.Anon or RegionKind.File or RegionKind.Io or RegionKind.PfnMap && index >= 0 && index < Folios;
+
+    // The creation-value states of this region's untouched folios, made once each: an inspection's checks are
+    // remembered per folio state (FolioState.Memo), so an untouched folio must be the same object every time.
     // A `with` copy carries the field but not its owner, so it never reuses another region's folios.
     private (RegionState Owner, FolioState?[] Items)? _fresh;
 
-    internal FolioState FreshFolio(long index, string key, int order, int refcount)
+    /// <summary>Folio <paramref name="index"/> at its creation value, or null when the region has no such folio.</summary>
+    internal FolioState? FreshFolio(long index)
     {
+        if (!HasOwnFolio(index))
+        {
+            return null;
+        }
+
+        // An Anon folio starts at the region's order and refcount; a File page, and the VM_IO / VM_PFNMAP pages (never
+        // grabbed, but old frame vectors follow them, so a release that puts them anyway is seen:
+        // FV-PUT-ONLY-IF-GOT-REF), at order 0 and refcount 1.
+        var (order, refcount) = Kind == RegionKind.Anon ? (Order, StartRefcount) : (0, 1);
         if (index >= KeyCacheSize)
         {
-            return FolioState.Fresh(key, order, refcount);
+            return FolioState.Fresh(FolioKey(Id, index), order, refcount);
         }
 
         var items = _fresh is { } c && ReferenceEquals(c.Owner, this) ? c.Items : null;
@@ -201,9 +215,7 @@ internal sealed record RegionState(int Id, RegionKind Kind, ulong Start, int Fol
             _fresh = (this, items);
         }
 
-        return items[index] is { } made && made.Key == key && made.Order == order && made.Refcount == refcount
-            ? made
-            : items[index] = FolioState.Fresh(key, order, refcount);
+        return items[index] ??= FolioState.Fresh(FolioKey(Id, index), order, refcount);
     }
 
     // Equality is the region's values (the folio cache is not).
@@ -430,20 +442,7 @@ public sealed partial class ModelState
             return f;
         }
 
-        if (!TryParseKey(key, out var region, out var index) || RegionById(region) is not { } r)
-        {
-            return null;
-        }
-
-        return r.Kind switch
-        {
-            RegionKind.Anon when index < r.Folios => r.FreshFolio(index, key, r.Order, r.StartRefcount),
-            RegionKind.File when index < r.Folios => r.FreshFolio(index, key, 0, 1),
-            // VM_IO / VM_PFNMAP pages are never grabbed, but old frame vectors follow them: they are reported so that
-            // a release that puts them anyway is seen (FV-PUT-ONLY-IF-GOT-REF).
-            RegionKind.Io or RegionKind.PfnMap when index < r.Folios => r.FreshFolio(index, key, 0, 1),
-            _ => null,
-        };
+        return TryParseKey(key, out var region, out var index) && RegionById(region) is { } r ? r.FreshFolio(index) : null;
     }
 
     /// <summary>Whether <see cref="FindFolio"/> finds the folio (without materialising it).</summary>
@@ -454,8 +453,7 @@ public sealed partial class ModelState
             return true;
         }
 
-        return TryParseKey(key, out var region, out var index) && RegionById(region) is { } r
-            && r.Kind is RegionKind.Anon or RegionKind.File or RegionKind.Io or RegionKind.PfnMap && index < r.Folios;
+        return TryParseKey(key, out var region, out var index) && RegionById(region) is { } r && r.HasOwnFolio(index);
     }
 
     internal static bool TryParseKey(string key, out int region, out long index)
@@ -482,12 +480,9 @@ public sealed partial class ModelState
         var list = new List<string>();
         foreach (var r in RegionList)
         {
-            if (r.Kind is RegionKind.Anon or RegionKind.File or RegionKind.Io or RegionKind.PfnMap)
+            for (long i = 0; r.HasOwnFolio(i); i++)
             {
-                for (long i = 0; i < r.Folios; i++)
-                {
-                    list.Add(RegionState.FolioKey(r.Id, i));
-                }
+                list.Add(RegionState.FolioKey(r.Id, i));
             }
         }
 
@@ -498,9 +493,9 @@ public sealed partial class ModelState
     private List<FolioView> BuildFolios()
     {
         var list = new List<FolioView>();
-        foreach (var r in RegionList.Where(r => r.Kind is RegionKind.Anon or RegionKind.File or RegionKind.Io or RegionKind.PfnMap))
+        foreach (var r in RegionList)
         {
-            for (long i = 0; i < r.Folios; i++)
+            for (long i = 0; r.HasOwnFolio(i); i++)
             {
                 list.Add(InspectStep.View(Profile, FindFolio(RegionState.FolioKey(r.Id, i))!));
             }
@@ -618,24 +613,25 @@ public sealed partial class ModelState
         return changes;
     }
 
+    /// <summary>Adds entry <paramref name="key"/> when its description differs between <paramref name="was"/> and <paramref name="now"/> (null: absent on that side).</summary>
+    private static void Add<TValue>(List<(string Key, string? Before, string? After)> changes, string key, TValue? was, TValue? now, Func<TValue, string> text)
+        where TValue : class
+    {
+        if (ReferenceEquals(was, now))
+        {
+            return;
+        }
+
+        var (a, b) = (was is null ? null : text(was), now is null ? null : text(now));
+        if (!string.Equals(a, b, StringComparison.Ordinal))
+        {
+            changes.Add((key, a, b));
+        }
+    }
+
     /// <summary>The described entries <paramref name="step"/> set or removed that differ from <paramref name="before"/>'s.</summary>
     private void OneStep(StepChanges step, ModelState before, List<(string Key, string? Before, string? After)> changes)
     {
-        static void Add<TValue>(List<(string Key, string? Before, string? After)> changes, string key, TValue? was, TValue? now, Func<TValue, string> text)
-            where TValue : class
-        {
-            if (ReferenceEquals(was, now))
-            {
-                return;
-            }
-
-            var (a, b) = (was is null ? null : text(was), now is null ? null : text(now));
-            if (!string.Equals(a, b, StringComparison.Ordinal))
-            {
-                changes.Add((key, a, b));
-            }
-        }
-
         var seen = new HashSet<ChangedKey>();
         foreach (var k in step.Keys)
         {
@@ -678,16 +674,12 @@ public sealed partial class ModelState
         void Compare<TKey, TValue>(string prefix, IEnumerable<KeyValuePair<TKey, TValue>> now, Func<TKey, TValue?> old, IEnumerable<KeyValuePair<TKey, TValue>> was, Func<TKey, bool> still, Func<TValue, string> text)
             where TValue : class
         {
+            static string Key(string prefix, TKey k) => prefix + string.Format(CultureInfo.InvariantCulture, "{0}", k);
             foreach (var (k, v) in now)
             {
-                var o = old(k);
-                if (!ReferenceEquals(o, v))
+                if (old(k) is var o && !ReferenceEquals(o, v))
                 {
-                    var (a, b) = (o is null ? null : text(o), text(v));
-                    if (!string.Equals(a, b, StringComparison.Ordinal))
-                    {
-                        changes.Add((prefix + string.Format(CultureInfo.InvariantCulture, "{0}", k), a, b));
-                    }
+                    Add(changes, Key(prefix, k), o, v, text);
                 }
             }
 
@@ -695,7 +687,7 @@ public sealed partial class ModelState
             {
                 if (!still(k))
                 {
-                    changes.Add((prefix + string.Format(CultureInfo.InvariantCulture, "{0}", k), text(v), null));
+                    Add(changes, Key(prefix, k), v, null, text);
                 }
             }
         }

@@ -303,12 +303,15 @@ internal sealed class StepContext
 
     public static string Bool(bool b) => b ? "true" : "false";
 
+    /// <summary>The account of a query's (no) change.</summary>
+    public const string QueryChange = "no change (query)";
+
     public StepOutcome Finish()
     {
         _exercised.Sort(StringComparer.Ordinal);
         if (_isQuery)
         {
-            return new StepOutcome(_before, _checks, _exercised, "no change (query)");
+            return new StepOutcome(_before, _checks, _exercised, QueryChange);
         }
 
         var next = new ModelState

@@ -121,10 +121,8 @@ public sealed class SequenceGenerator
         private int _longTermChance = 30;
         private int _probeChance = 18;
         private readonly HashSet<string> _labels = new(StringComparer.Ordinal);
-        private List<EdgeTarget>? _open;
         private int _openFor = -1;
-        private List<EdgeFamily>? _families;
-        private Dictionary<EdgeFamily, List<EdgeTarget>>? _byFamily;
+        private List<List<EdgeTarget>>? _byFamily;
 
         public Context(SequenceGenerator g, Prng rng, int length)
         {
@@ -296,23 +294,23 @@ public sealed class SequenceGenerator
             // Targets no sequence reached at all come first; then those fewer than EdgeTally.Wanted sequences reached.
             // The tally does not change during a sequence and this sequence's labels only grow, so the open targets
             // are worked out again only when a label was added since the last pick.
-            if (_openFor != _labels.Count || _open is null)
+            if (_openFor != _labels.Count || _byFamily is null)
             {
                 var tally = _g._tally!;
                 var never = Open(tally.NeverReached);
-                _open = never.Count > 0 ? never : Open(tally.Unreached);
+                var open = never.Count > 0 ? never : Open(tally.Unreached);
                 _openFor = _labels.Count;
-                _families = [.. _open.Select(t => t.Family).Distinct()];
-                _byFamily = _open.GroupBy(t => t.Family).ToDictionary(g => g.Key, g => g.ToList());
+
+                // One group per family, in the order the families first appear (the order a pick draws from).
+                _byFamily = [.. open.GroupBy(t => t.Family).Select(g => g.ToList())];
             }
 
-            if (_open.Count == 0)
+            if (_byFamily.Count == 0)
             {
                 return null;
             }
 
-            var family = _rng.Pick(_families!);
-            return _rng.Pick(_byFamily![family]);
+            return _rng.Pick(_rng.Pick(_byFamily));
         }
 
         /// <summary>The targets this sequence has not reached yet.</summary>
