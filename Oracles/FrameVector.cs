@@ -54,12 +54,6 @@ internal static class FrameVectorStep
             rules.Add("FV-EFAULT");
         }
 
-        if (result < 0 && rules.Remove("OVF-SIGN-CHECK"))
-        {
-            // The overflow check refused the grab: that decided the error, so it is cited first (as a bio does).
-            rules.Insert(0, "OVF-SIGN-CHECK");
-        }
-
         if (result > 0)
         {
             fv = fv with { NrFrames = result };
@@ -110,7 +104,8 @@ internal static class FrameVectorStep
         long result = walk.Done;
         if (walk.Error is { } err)
         {
-            rules.AddRange(walk.ErrorRules);
+            // What stopped the walk decided the result: cited ahead of what the walk did before it.
+            rules.InsertRange(0, walk.ErrorRules);
             if (walk.Done > 0)
             {
                 rules.Add("GUP-PARTIAL-RESULT");
@@ -177,7 +172,8 @@ internal static class FrameVectorStep
             return (call.Result, fv with { GotRef = true, IsPfns = false, Frames = call.Entries });
         }
 
-        rules.AddRange(call.ResultRules);
+        // The call failed: what made it fail decided the vector's result, so it is cited first.
+        rules.InsertRange(0, call.ResultRules);
         var fallback = fv with { GotRef = false, IsPfns = true, Frames = [] };
         if (ctx.RegionAt(start) is { IsVmIoOrPfnMap: true })
         {
@@ -213,7 +209,8 @@ internal static class FrameVectorStep
             return (call.Result, held);
         }
 
-        rules.AddRange(call.ResultRules);
+        // The call failed: what made it fail decided the vector's result, so it is cited first.
+        rules.InsertRange(0, call.ResultRules);
         rules.Add("FV-PFNMAP-REMOVED");
         if (call.Result < 0 && call.ResultRules.Contains("API-FAULT-HOLE"))
         {
