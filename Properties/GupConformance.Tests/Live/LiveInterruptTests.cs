@@ -137,7 +137,13 @@ public sealed class LiveInterruptTests
                 "settings-changed" => WaitUntil(() => Read(LiveRestoreJournal.DefaultPath).Contains("set\t", StringComparison.Ordinal) || midRun.IsSet, p),
                 _ => midRun.Wait(TimeSpan.FromSeconds(60)),
             };
-            Assert.True(reached, $"the run never reached {point}\n{output}");
+            // The messages are built from a copy taken under the lock: the output handlers keep appending on their own
+            // threads, and a StringBuilder read while it grows throws.
+            if (!reached)
+            {
+                Assert.Fail($"the run never reached {point}\n{Snapshot()}");
+            }
+
             var target = signal.EndsWith("-to-group", StringComparison.Ordinal) ? $"-{p.Id}" : p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
             var name = signal.Split('-')[0];
             using (var kill = Process.Start(new ProcessStartInfo("kill", ["-s", name, "--", target]) { UseShellExecute = false })!)
@@ -145,15 +151,28 @@ public sealed class LiveInterruptTests
                 kill.WaitForExit();
             }
 
-            Assert.True(p.WaitForExit(60_000), $"the run did not end within 60 s of SIG{name}\n{output}");
+            if (!p.WaitForExit(60_000))
+            {
+                Assert.Fail($"the run did not end within 60 s of SIG{name}\n{Snapshot()}");
+            }
+
+            // The second wait returns once the output handlers have seen the end of both streams.
             p.WaitForExit();
-            return (p.ExitCode, output.ToString());
+            return (p.ExitCode, Snapshot());
         }
         finally
         {
             if (!p.HasExited)
             {
                 p.Kill(entireProcessTree: true);
+            }
+        }
+
+        string Snapshot()
+        {
+            lock (output)
+            {
+                return output.ToString();
             }
         }
 
