@@ -41,6 +41,7 @@ public static class Program
         var unbatched = true;
         var modelOnly = 0;
         var checkedOnly = 0;
+        var restricted = false;
         var killSeeds = 0;
         string? killOnly = null;
         var replayScaling = false;
@@ -67,6 +68,10 @@ public static class Program
                     // For a profiler: the checked run of the default stream (in-process reference), this many times.
                     checkedOnly = int.Parse(args[++i], CultureInfo.InvariantCulture);
                     break;
+                case "--restricted":
+                    // With --model-only / --checked-only: the Core + LargeFolios + ZeroPage stream of table 1's last rows.
+                    restricted = true;
+                    break;
                 case "--kill-matrix" when i + 1 < args.Length:
                     // Only table 4: the kill matrix's runs with this many seeds per bug.
                     killSeeds = int.Parse(args[++i], CultureInfo.InvariantCulture);
@@ -89,12 +94,13 @@ public static class Program
                     unbatched = false;
                     break;
                 default:
-                    Console.Error.WriteLine($"usage: GupConformance.Benchmarks [--sequences N] [--profile ID] [--repeat N] [--skip-unbatched] [--model-only N] [--checked-only N] [--kill-matrix SEEDS [--bug NAME]] [--replay-scaling [--lengths N,N,...] [--write-traces DIR]] [--kernel ...] (unknown option {args[i]})");
+                    Console.Error.WriteLine($"usage: GupConformance.Benchmarks [--sequences N] [--profile ID] [--repeat N] [--skip-unbatched] [--model-only N] [--checked-only N] [--restricted] [--kill-matrix SEEDS [--bug NAME]] [--replay-scaling [--lengths N,N,...] [--write-traces DIR]] [--kernel ...] (unknown option {args[i]})");
                     return 2;
             }
         }
 
         var options = new RunOptions { Sequences = sequences };
+        Func<IImplementationFactory> reference = restricted ? () => new Restricted(new KernelStyleFactory()) : () => new KernelStyleFactory();
         if (killSeeds > 0)
         {
             KillTiming.Print(killSeeds, killOnly);
@@ -104,7 +110,7 @@ public static class Program
         if (checkedOnly > 0)
         {
             var (g0, g1, g2, bytes) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalAllocatedBytes());
-            var c = Best(checkedOnly, () => ConformanceRun.Run(new KernelStyleFactory(), profile, options).CommandsExecuted);
+            var c = Best(checkedOnly, () => ConformanceRun.Run(reference(), profile, options).CommandsExecuted);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"checked run: best {Ms(c):F1} ms wall, best CPU {Ms(LastBestCpu):F1} ms, load {Load()}; per run: {(GC.GetTotalAllocatedBytes() - bytes) / checkedOnly / 1e6:F0} MB allocated, GCs gen0 {(GC.CollectionCount(0) - g0) / (double)checkedOnly:F1} gen1 {(GC.CollectionCount(1) - g1) / (double)checkedOnly:F1} gen2 {(GC.CollectionCount(2) - g2) / (double)checkedOnly:F1}"));
             return 0;
@@ -118,13 +124,15 @@ public static class Program
 
         if (modelOnly > 0)
         {
-            var stream = RecordedStream.Record(new KernelStyleFactory(), profile, options);
+            var stream = RecordedStream.Record(reference(), profile, options);
             var s = Best(modelOnly, () => stream.ReplayModel());
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"model alone: {stream.Commands} commands, best {Ms(s):F1} ms wall, {stream.Commands / s:F0}/s, best CPU {Ms(LastBestCpu):F1} ms, load {Load()}"));
-            var generator = new SequenceGenerator(profile, profile.Facets);
+            var facets = restricted ? profile.Facets & ProcessFacets : profile.Facets;
             var g = Best(modelOnly, () =>
             {
+                // As a run generates: coverage steering on, with a tally of its own.
+                var generator = new SequenceGenerator(profile, facets, null, new Engine.Coverage.EdgeTally(Engine.Coverage.EdgeCases.Targets(profile, facets)));
                 long made = 0;
                 for (var i = 0; i < options.Sequences; i++)
                 {
@@ -134,7 +142,7 @@ public static class Program
                 return made;
             });
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"generation alone: {options.Sequences} sequences, best {Ms(g):F1} ms wall, best CPU {Ms(LastBestCpu):F1} ms"));
-            using (var executor = new SequenceExecutor(new KernelStyleFactory(), profile, profile.Facets, options.CommandTimeout))
+            using (var executor = new SequenceExecutor(reference(), profile, profile.Facets, options.CommandTimeout))
             {
                 var empty = Best(modelOnly, () =>
                 {
