@@ -121,8 +121,8 @@ public sealed class SequenceGenerator
         private int _longTermChance = 30;
         private int _probeChance = 18;
         private readonly HashSet<string> _labels = new(StringComparer.Ordinal);
-        private int _openFor = -1;
         private List<List<EdgeTarget>>? _byFamily;
+        private bool _fromNever;
 
         public Context(SequenceGenerator g, Prng rng, int length)
         {
@@ -232,7 +232,13 @@ public sealed class SequenceGenerator
                     var outcome = GupModel.Step(State, cmd);
                     if (_g._tally is not null)
                     {
-                        _labels.UnionWith(EdgeCases.Of(State, cmd, outcome));
+                        foreach (var label in EdgeCases.Of(State, cmd, outcome))
+                        {
+                            if (_labels.Add(label))
+                            {
+                                Reached(label);
+                            }
+                        }
                     }
 
                     State = outcome.Next;
@@ -292,14 +298,14 @@ public sealed class SequenceGenerator
         private EdgeTarget? PickTarget()
         {
             // Targets no sequence reached at all come first; then those fewer than EdgeTally.Wanted sequences reached.
-            // The tally does not change during a sequence and this sequence's labels only grow, so the open targets
-            // are worked out again only when a label was added since the last pick.
-            if (_openFor != _labels.Count || _byFamily is null)
+            // The tally does not change during a sequence, so the open targets are worked out once and then only lose
+            // the targets this sequence reaches (Reached).
+            if (_byFamily is null)
             {
                 var tally = _g._tally!;
                 var never = Open(tally.NeverReached);
-                var open = never.Count > 0 ? never : Open(tally.Unreached);
-                _openFor = _labels.Count;
+                _fromNever = never.Count > 0;
+                var open = _fromNever ? never : Open(tally.Unreached);
 
                 // One group per family, in the order the families first appear (the order a pick draws from).
                 _byFamily = [.. open.GroupBy(t => t.Family).Select(g => g.ToList())];
@@ -311,6 +317,60 @@ public sealed class SequenceGenerator
             }
 
             return _rng.Pick(_rng.Pick(_byFamily));
+        }
+
+        /// <summary>
+        /// This sequence reached <paramref name="label"/>: its targets leave the open groups, which stay exactly as
+        /// <see cref="PickTarget"/> would have built them from scratch (a group whose first target left moves to where
+        /// its next target puts it; when the never-reached targets are all gone, the rarely reached ones come next).
+        /// </summary>
+        private void Reached(string label)
+        {
+            if (_byFamily is null)
+            {
+                return;
+            }
+
+            var tally = _g._tally!;
+            foreach (var t in tally.WithLabel(label))
+            {
+                var i = _byFamily.FindIndex(g => g[0].Family == t.Family);
+                if (i < 0)
+                {
+                    continue;
+                }
+
+                var group = _byFamily[i];
+                var at = group.IndexOf(t);
+                if (at < 0)
+                {
+                    continue;
+                }
+
+                group.RemoveAt(at);
+                if (at > 0)
+                {
+                    continue;
+                }
+
+                _byFamily.RemoveAt(i);
+                if (group.Count > 0)
+                {
+                    var first = tally.OrderOf(group[0]);
+                    var to = i;
+                    while (to < _byFamily.Count && tally.OrderOf(_byFamily[to][0]) < first)
+                    {
+                        to++;
+                    }
+
+                    _byFamily.Insert(to, group);
+                }
+            }
+
+            if (_byFamily.Count == 0 && _fromNever)
+            {
+                _byFamily = null;
+            }
         }
 
         /// <summary>The targets this sequence has not reached yet.</summary>

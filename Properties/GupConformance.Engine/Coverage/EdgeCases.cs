@@ -451,9 +451,28 @@ public sealed class EdgeTally
     public EdgeTally(IReadOnlyList<EdgeTarget> targets)
     {
         Targets = targets;
+        for (var i = 0; i < targets.Count; i++)
+        {
+            _order.TryAdd(targets[i], i);
+            if (!_byLabel.TryGetValue(targets[i].Label, out var same))
+            {
+                _byLabel[targets[i].Label] = same = [];
+            }
+
+            same.Add(targets[i]);
+        }
     }
 
     public IReadOnlyList<EdgeTarget> Targets { get; }
+
+    private readonly Dictionary<EdgeTarget, int> _order = [];
+    private readonly Dictionary<string, List<EdgeTarget>> _byLabel = new(StringComparer.Ordinal);
+
+    /// <summary>A target's place in <see cref="Targets"/> (what "target order" means).</summary>
+    public int OrderOf(EdgeTarget target) => _order[target];
+
+    /// <summary>The targets whose label is <paramref name="label"/> (none for a label that is no target's).</summary>
+    public IReadOnlyList<EdgeTarget> WithLabel(string label) => _byLabel.TryGetValue(label, out var t) ? t : [];
 
     /// <summary>Per label (targets and any other label reached): sequences that reached it.</summary>
     public IReadOnlyDictionary<string, long> Sequences => _sequences;
