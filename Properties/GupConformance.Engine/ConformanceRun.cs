@@ -30,6 +30,10 @@ namespace GupConformance.Engine;
 /// which is what makes a share of the run well-defined (<see cref="RunShard"/>): every shard generates the whole
 /// stream (coverage steering makes a sequence depend on those before it) and executes only its own positions.
 /// </para>
+/// <para>
+/// The sequences are generated ahead, in order, on a thread of their own (<see cref="SequenceStream"/>), which draws
+/// the same seeds from the same FsCheck configuration: on two cores, sequence i + 1 is generated while sequence i runs.
+/// </para>
 /// </summary>
 public static partial class ConformanceRun
 {
@@ -147,6 +151,7 @@ public static partial class ConformanceRun
         private readonly List<Counterexample> _counterexamples = [];
         private readonly ConditionalWeakTable<Command[], SequenceInfo> _info = [];
         private readonly Coverage.EdgeTally _edges;
+        private SequenceStream? _stream;
 
         private int _done;
         private int _failing;
@@ -196,14 +201,21 @@ public static partial class ConformanceRun
                 weights = weights with { MaxOrder = manifest.MaxFolioOrder };
             }
 
-            _edges = new Coverage.EdgeTally(Coverage.EdgeCases.Targets(profile, _facets));
-            _generator = new SequenceGenerator(profile, _facets, weights, _edges);
+            // Two tallies of the same labels: the generator's steers (it may run a sequence or two ahead of the run),
+            // the run's counts the sequences the run took, for the report.
+            var targets = Coverage.EdgeCases.Targets(profile, _facets);
+            _edges = new Coverage.EdgeTally(targets);
+            _generator = new SequenceGenerator(profile, _facets, weights, new Coverage.EdgeTally(targets));
             _shrinker = new Shrinker(profile, _facets);
             _executor = new SequenceExecutor(factory, profile, _facets, options.CommandTimeout);
             _implId = options.ImplementationId ?? factory.Name;
         }
 
-        public void Dispose() => _executor.Dispose();
+        public void Dispose()
+        {
+            _stream?.Dispose();
+            _executor.Dispose();
+        }
 
         public RunResult Run()
         {
@@ -225,13 +237,7 @@ public static partial class ConformanceRun
             while (_resume < _options.Sequences)
             {
                 BeginRound();
-                var config = Config.Quick
-                    .WithMaxTest(_options.Sequences)
-                    .WithReplay(FSharpOption<Replay>.Some(new Replay(FsCheckRnd(_options.Seed), FSharpOption<int>.None)))
-                    .WithQuietOnSuccess(true)
-                    .WithRunner(SilentRunner.Instance)
-                    .WithName($"{_profile.Id}/{_implId}");
-                Check.One(config, Prop.ForAll(arb, (Func<Command[], bool>)Property));
+                Check.One(RoundConfig(), Prop.ForAll(arb, (Func<Command[], bool>)Property));
                 _done += _countedThisRound;
                 if (_lastFailing is not null)
                 {
@@ -297,6 +303,14 @@ public static partial class ConformanceRun
             };
         }
 
+        /// <summary>Every round's FsCheck configuration: the run seed replayed, one test per sequence of the run.</summary>
+        private Config RoundConfig() => Config.Quick
+            .WithMaxTest(_options.Sequences)
+            .WithReplay(FSharpOption<Replay>.Some(new Replay(FsCheckRnd(_options.Seed), FSharpOption<int>.None)))
+            .WithQuietOnSuccess(true)
+            .WithRunner(SilentRunner.Instance)
+            .WithName($"{_profile.Id}/{_implId}");
+
         internal static string Describe(string signature) => signature switch
         {
             "timeout" => "the implementation timed out",
@@ -323,8 +337,11 @@ public static partial class ConformanceRun
                 }
 
                 // Every shard generates every sequence: steering makes each depend on what the earlier ones reached.
+                // They are generated ahead, one after the other, on a thread of their own (SequenceStream).
                 _generatedUpTo = position;
-                var cmds = _generator.Generate(seed, _options.Length, out var stepped);
+                _stream ??= new SequenceStream(_generator, RoundConfig(), _options.Length);
+                var (_, _, cmds, stepped, labels, _) = _stream.Take(position, seed);
+                _edges.Add(labels);
                 if (_options.Shard is { } shard && !shard.Owns(position))
                 {
                     return NotMine;

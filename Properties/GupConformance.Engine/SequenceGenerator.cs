@@ -83,11 +83,15 @@ public sealed class SequenceGenerator
     /// sequence only when the model threw on the last command). The executor reuses them instead of stepping the
     /// model a second time on the same actions.
     /// </summary>
-    public Command[] Generate(ulong seed, int length, out StepOutcome[] outcomes)
+    public Command[] Generate(ulong seed, int length, out StepOutcome[] outcomes) => Generate(seed, length, out outcomes, out _);
+
+    /// <summary>As above, and the edge-case labels the sequence reached (empty without a tally: nothing is steered).</summary>
+    public Command[] Generate(ulong seed, int length, out StepOutcome[] outcomes, out IReadOnlyCollection<string> labels)
     {
         var ctx = new Context(this, new Prng(seed), length);
         ctx.Run();
         outcomes = [.. ctx.Outcomes];
+        labels = ctx.Labels;
         return [.. ctx.Commands];
     }
 
@@ -152,6 +156,8 @@ public sealed class SequenceGenerator
         public List<Command> Commands { get; } = [];
 
         public List<StepOutcome> Outcomes { get; } = [];
+
+        public IReadOnlyCollection<string> Labels => _labels;
 
         private ModelState State { get; set; }
 
