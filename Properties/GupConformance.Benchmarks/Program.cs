@@ -109,10 +109,14 @@ public static class Program
 
         if (checkedOnly > 0)
         {
-            var (g0, g1, g2, bytes) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalAllocatedBytes());
             var c = Best(checkedOnly, () => ConformanceRun.Run(reference(), profile, options).CommandsExecuted);
+            var cpu = LastBestCpu;
+
+            // Allocation and collections of one more run (Best's warm-up runs vary in number).
+            var (g0, g1, g2, bytes) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalAllocatedBytes(precise: true));
+            ConformanceRun.Run(reference(), profile, options);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"checked run: best {Ms(c):F1} ms wall, best CPU {Ms(LastBestCpu):F1} ms, load {Load()}; per run: {(GC.GetTotalAllocatedBytes() - bytes) / checkedOnly / 1e6:F0} MB allocated, GCs gen0 {(GC.CollectionCount(0) - g0) / (double)checkedOnly:F1} gen1 {(GC.CollectionCount(1) - g1) / (double)checkedOnly:F1} gen2 {(GC.CollectionCount(2) - g2) / (double)checkedOnly:F1}"));
+                $"checked run: best {Ms(c):F1} ms wall, best CPU {Ms(cpu):F1} ms, load {Load()}; one run: {(GC.GetTotalAllocatedBytes(precise: true) - bytes) / 1e6:F0} MB allocated, GCs gen0 {GC.CollectionCount(0) - g0} gen1 {GC.CollectionCount(1) - g1} gen2 {GC.CollectionCount(2) - g2}"));
             return 0;
         }
 
@@ -264,8 +268,10 @@ public static class Program
     /// <summary>The best (shortest) of <paramref name="repeat"/> timed calls after one warm-up, in seconds.</summary>
     public static double Best(int repeat, Func<long> work)
     {
-        // Warm-up: long enough for tiered compilation to reach its optimised code.
-        for (var i = 0; i < 3; i++)
+        // Warm-up: at least three calls and two seconds, so that tiered compilation has reached its optimised code
+        // (three calls alone left a run's figures up to twice the settled ones, worst for code on a second thread).
+        var warming = Stopwatch.StartNew();
+        for (var i = 0; i < 3 || warming.Elapsed < WarmUp; i++)
         {
             work();
         }
@@ -287,6 +293,8 @@ public static class Program
         LastBestCpu = bestCpu;
         return best;
     }
+
+    private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(2);
 
     /// <summary>The best process CPU time (all threads) of the last <see cref="Best"/>, in seconds: less sensitive to other load than wall time.</summary>
     public static double LastBestCpu { get; private set; }
