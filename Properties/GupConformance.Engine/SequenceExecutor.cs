@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using GupConformance.Oracles;
 using GupConformance.Spec;
 
@@ -143,9 +145,9 @@ public sealed class SequenceExecutor : IDisposable
         private readonly IReadOnlyList<Command> _actions;
         private readonly bool _trace;
         private readonly IReadOnlyList<StepOutcome>? _stepped;
-        private readonly Dictionary<string, long> _rules = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, long> _kinds = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, Dictionary<string, long>> _byKind = new(StringComparer.Ordinal);
+        // Per command kind and exercised list (by reference), how many commands: inspections share their remembered
+        // outcome's list, so a sequence's per-rule counts are added up once per distinct list (Counts), not per command.
+        private readonly Dictionary<(string Kind, IReadOnlyList<string> Exercised), long> _counted = new(SameKindAndList.Instance);
         private readonly List<StepTrace> _steps = [];
         private readonly List<FieldMismatch> _mismatches = [];
         private long _commands;
@@ -345,20 +347,8 @@ public sealed class SequenceExecutor : IDisposable
             }
 
             _commands++;
-            var kind = CommandText.Kind(cmd);
-            Bump(_kinds, kind);
-            if (!_byKind.TryGetValue(kind, out var perKind))
-            {
-                perKind = new Dictionary<string, long>(StringComparer.Ordinal);
-                _byKind[kind] = perKind;
-            }
-
-            var exercised = outcome.Exercised;
-            for (var e = 0; e < exercised.Count; e++)
-            {
-                Bump(_rules, exercised[e]);
-                Bump(perKind, exercised[e]);
-            }
+            ref var counted = ref CollectionsMarshal.GetValueRefOrAddDefault(_counted, (CommandText.Kind(cmd), outcome.Exercised), out _);
+            counted++;
 
             if (_trace && isAction)
             {
@@ -523,7 +513,9 @@ public sealed class SequenceExecutor : IDisposable
         }
 
         private SequenceResult Result(SequenceStatus status, int actions, int? failedAction, string? failedCommand, string? message, string? exceptionType)
-            => new()
+        {
+            var (rules, kinds, byKind) = Counts();
+            return new()
             {
                 Status = status,
                 ActionsExecuted = actions,
@@ -537,11 +529,37 @@ public sealed class SequenceExecutor : IDisposable
                     : null,
                 Message = message ?? (status == SequenceStatus.Diverged ? _lostInspection : null),
                 ExceptionType = exceptionType,
-                RuleCounts = _rules,
-                KindCounts = _kinds,
-                RuleCountsByKind = _byKind,
+                RuleCounts = rules,
+                KindCounts = kinds,
+                RuleCountsByKind = byKind,
                 Trace = [.. _steps],
             };
+        }
+
+        /// <summary>Commands per kind, and per rule the commands that exercised it, in all and per kind.</summary>
+        private (Dictionary<string, long> Rules, Dictionary<string, long> Kinds, Dictionary<string, Dictionary<string, long>> ByKind) Counts()
+        {
+            var rules = new Dictionary<string, long>(StringComparer.Ordinal);
+            var kinds = new Dictionary<string, long>(StringComparer.Ordinal);
+            var byKind = new Dictionary<string, Dictionary<string, long>>(StringComparer.Ordinal);
+            foreach (var ((kind, exercised), n) in _counted)
+            {
+                Add(kinds, kind, n);
+                if (!byKind.TryGetValue(kind, out var perKind))
+                {
+                    perKind = new Dictionary<string, long>(StringComparer.Ordinal);
+                    byKind[kind] = perKind;
+                }
+
+                for (var e = 0; e < exercised.Count; e++)
+                {
+                    Add(rules, exercised[e], n);
+                    Add(perKind, exercised[e], n);
+                }
+            }
+
+            return (rules, kinds, byKind);
+        }
 
         /// <summary>The violated rules, the cause first, then in the order their checks failed.</summary>
         private List<string> Violated()
@@ -562,10 +580,18 @@ public sealed class SequenceExecutor : IDisposable
             return list;
         }
 
-        private static void Bump(Dictionary<string, long> d, string key)
+        private static void Add(Dictionary<string, long> d, string key, long n) => CollectionsMarshal.GetValueRefOrAddDefault(d, key, out _) += n;
+
+        /// <summary>Keys of <see cref="_counted"/>: the same kind text and the very same exercised list.</summary>
+        private sealed class SameKindAndList : IEqualityComparer<(string Kind, IReadOnlyList<string> Exercised)>
         {
-            d.TryGetValue(key, out var n);
-            d[key] = n + 1;
+            public static readonly SameKindAndList Instance = new();
+
+            public bool Equals((string Kind, IReadOnlyList<string> Exercised) x, (string Kind, IReadOnlyList<string> Exercised) y)
+                => ReferenceEquals(x.Exercised, y.Exercised) && string.Equals(x.Kind, y.Kind, StringComparison.Ordinal);
+
+            public int GetHashCode((string Kind, IReadOnlyList<string> Exercised) k)
+                => HashCode.Combine(RuntimeHelpers.GetHashCode(k.Exercised), k.Kind.Length, k.Kind.Length > 0 ? k.Kind[0] : '\0');
         }
 
         private static List<string> DescribeDiff(ModelState before, ModelState after)
