@@ -65,6 +65,20 @@ public static class GupModel
     /// <summary>Null when <paramref name="command"/> is valid in <paramref name="state"/>; otherwise why not.</summary>
     public static string? Precondition(ModelState state, Command command) => Validity.Check(state, command);
 
+    /// <summary>
+    /// Precondition and Step in one for the queries an executor makes after every action (a folio's inspection, the
+    /// pin counters, an address space's mark), the most frequent commands: their outcome, or null where the query does
+    /// not apply (no such folio, no counters or mark in this era). Any other command is checked and stepped as usual.
+    /// </summary>
+    public static StepOutcome? Inspection(ModelState state, Command query) =>
+        (query.Needs & state.Profile.Facets) == 0 ? null
+        : query switch
+        {
+            InspectFolio f => InspectStep.FolioOutcome(state, f),
+            ReadVmstat => state.Profile.HasPinVmstat ? InspectStep.VmstatOutcome(state) : null,
+            _ => Precondition(state, query) is null ? Step(state, query) : null,
+        };
+
     /// <summary>Applies a valid command. Throws <see cref="InvalidOperationException"/> if the precondition fails.</summary>
     public static StepOutcome Step(ModelState state, Command command)
     {

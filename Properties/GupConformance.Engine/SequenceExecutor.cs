@@ -327,18 +327,24 @@ public sealed class SequenceExecutor : IDisposable
             {
                 try
                 {
-                    var why = GupModel.Precondition(state, cmd);
-                    if (why is not null)
+                    if (!isAction)
                     {
-                        if (!isAction)
+                        // An inspection that does not apply here (no such folio, no counters in this era) is not made.
+                        if (GupModel.Inspection(state, cmd) is not { } answered)
                         {
                             return null;
                         }
 
+                        outcome = answered;
+                    }
+                    else if (GupModel.Precondition(state, cmd) is { } why)
+                    {
                         return Result(SequenceStatus.Invalid, action + 1, action, Render(cmd), $"the model's precondition refuses it: {why}", null);
                     }
-
-                    outcome = GupModel.Step(state, cmd);
+                    else
+                    {
+                        outcome = GupModel.Step(state, cmd);
+                    }
                 }
                 catch (Exception e)
                 {

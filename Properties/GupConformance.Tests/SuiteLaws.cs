@@ -157,5 +157,35 @@ public sealed class SuiteLaws
         return true.ToProperty();
     });
 
+    /// <summary>
+    /// <see cref="GupModel.Inspection"/> is Precondition and Step in one for the queries the executor makes after every
+    /// action: the same answer, and none exactly where the precondition refuses (a folio that does not exist, counters
+    /// or a mark the era has not).
+    /// </summary>
+    [Property(MaxTest = 50)]
+    public Property An_inspection_answers_what_precondition_and_step_answer_and_nothing_where_they_refuse() => ForAnySequence((p, seq) =>
+    {
+        static string Text(StepOutcome o) => string.Join('\n', o.Checks.Select(c => $"{c.Field}={string.Join('|', c.Allowed)} [{string.Join(',', c.Rules)}]"))
+            + " / " + string.Join(',', o.Exercised);
+
+        var state = GupModel.Init(p);
+        foreach (var cmd in seq.Commands)
+        {
+            state = GupModel.Step(state, cmd).Next;
+            Command[] queries = [.. state.FolioKeys.Select(k => new InspectFolio(k)), new InspectFolio("r999.f0"), new ReadVmstat(), new InspectMm(0), new InspectMm(1)];
+            foreach (var q in queries)
+            {
+                var answered = GupModel.Inspection(state, q);
+                var stepped = GupModel.Precondition(state, q) is null ? GupModel.Step(state, q) : null;
+                if ((answered is null) != (stepped is null) || (answered is not null && (Text(answered) != Text(stepped!) || !ReferenceEquals(answered.Next, state))))
+                {
+                    return false.Label($"{CommandText.Render(q, p)} after {CommandText.Render(cmd, p)}: Inspection says {(answered is null ? "none" : Text(answered))}, Precondition + Step {(stepped is null ? "none" : Text(stepped))}");
+                }
+            }
+        }
+
+        return true.ToProperty();
+    });
+
     private static string Snapshot(ModelState s) => string.Join('\n', s.Describe().Select(kv => kv.Key + "=" + kv.Value));
 }
