@@ -120,6 +120,9 @@ public sealed class EngineTests
             StopAtFirstFailure = true,
             CommandTimeout = TimeSpan.FromMilliseconds(200),
             MaxShrinkRuns = 10,
+
+            // Every timed-out run costs the whole limit: one failing sequence shrunk is enough to show the verdict.
+            ShrinkAttempts = 1,
         });
         Assert.False(result.Conformant);
         Assert.Equal(FailureKind.Timeout, result.Counterexamples[0].Kind);

@@ -383,7 +383,10 @@ internal sealed class ProcessConnection : IDisposable
 
             if (exitedAt is null && HasExited())
             {
+                // Nothing it left running may answer for it: ending its group closes the pipe, so the end of file comes
+                // as soon as the lines already on their way are read.
                 exitedAt = clock.Elapsed;
+                Kill();
             }
 
             if (exitedAt is { } at && clock.Elapsed - at > TimeSpan.FromMilliseconds(300))
@@ -403,7 +406,10 @@ internal sealed class ProcessConnection : IDisposable
             {
                 code = _process.ExitCode;
 
-                // Its last words on stderr say why it stopped: let the reader thread take them in before quoting.
+                // Its last words on stderr say why it stopped: let the reader thread take them in before quoting. What
+                // it left running in its group goes first, or a child holding stderr open keeps the end from coming
+                // and every exit costs the whole wait.
+                Kill();
                 _stderrDone.Wait(1000);
             }
         }
