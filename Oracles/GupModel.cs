@@ -76,6 +76,7 @@ public static class GupModel
         {
             InspectFolio f => InspectStep.FolioOutcome(state, f),
             ReadVmstat => state.Profile.HasPinVmstat ? InspectStep.VmstatOutcome(state) : null,
+            InspectMm mm => Precondition(state, mm) is null ? InspectStep.MmOutcome(state, mm) : null,
             _ => Precondition(state, query) is null ? Step(state, query) : null,
         };
 

@@ -1,5 +1,6 @@
 using GupConformance.Engine;
 using GupConformance.Engine.Plugins;
+using GupConformance.Fixtures;
 using GupConformance.Oracles;
 using GupConformance.Spec;
 
@@ -29,7 +30,7 @@ public sealed class RecordedStream
     /// <summary>Runs <paramref name="factory"/> (which must conform: no shrinking) with <paramref name="options"/> and records what it was sent.</summary>
     public static RecordedStream Record(IImplementationFactory factory, Profile profile, RunOptions options)
     {
-        var recorder = new Recorder(factory);
+        var recorder = new RecordingFactory(factory);
         var run = ConformanceRun.Run(recorder, profile, options);
         if (!run.Conformant)
         {
@@ -115,33 +116,5 @@ public sealed class RecordedStream
         }
 
         return n;
-    }
-
-    /// <summary>Passes everything through, recording each command per created instance.</summary>
-    private sealed class Recorder(IImplementationFactory inner) : IImplementationFactory
-    {
-        public List<IReadOnlyList<Command>> Sequences { get; } = [];
-
-        public string Name => inner.Name;
-
-        public CapabilityManifest? ManifestFor(Profile profile) => inner.ManifestFor(profile);
-
-        public IGupImplementation Create(Profile profile)
-        {
-            var list = new List<Command>();
-            Sequences.Add(list);
-            return new Recording(inner.Create(profile), list);
-        }
-    }
-
-    private sealed class Recording(IGupImplementation inner, List<Command> log) : IGupImplementation
-    {
-        public Observation Execute(Command command)
-        {
-            log.Add(command);
-            return inner.Execute(command);
-        }
-
-        public void Dispose() => inner.Dispose();
     }
 }

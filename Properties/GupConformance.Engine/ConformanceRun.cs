@@ -53,6 +53,11 @@ public static partial class ConformanceRun
         return session.Run();
     }
 
+    /// <summary>What decides the sequence seeds FsCheck draws for a run: the run seed replayed, one test per sequence.</summary>
+    internal static Config SeedConfig(RunOptions options) => Config.Quick
+        .WithMaxTest(options.Sequences)
+        .WithReplay(FSharpOption<Replay>.Some(new Replay(FsCheckRnd(options.Seed), FSharpOption<int>.None)));
+
     /// <summary>FsCheck's SplitMix state for a run seed: the seed itself, and an odd gamma derived from it.</summary>
     public static Rnd FsCheckRnd(ulong seed) => new(seed, Prng.Derive(seed, 0x67616D6D61) | 1);
 
@@ -303,10 +308,8 @@ public static partial class ConformanceRun
             };
         }
 
-        /// <summary>Every round's FsCheck configuration: the run seed replayed, one test per sequence of the run.</summary>
-        private Config RoundConfig() => Config.Quick
-            .WithMaxTest(_options.Sequences)
-            .WithReplay(FSharpOption<Replay>.Some(new Replay(FsCheckRnd(_options.Seed), FSharpOption<int>.None)))
+        /// <summary>Every round's FsCheck configuration: <see cref="SeedConfig"/>, silent.</summary>
+        private Config RoundConfig() => SeedConfig(_options)
             .WithQuietOnSuccess(true)
             .WithRunner(SilentRunner.Instance)
             .WithName($"{_profile.Id}/{_implId}");

@@ -597,7 +597,7 @@ public sealed class SequenceExecutor : IDisposable
                 => ReferenceEquals(x.Exercised, y.Exercised) && string.Equals(x.Kind, y.Kind, StringComparison.Ordinal);
 
             public int GetHashCode((string Kind, IReadOnlyList<string> Exercised) k)
-                => HashCode.Combine(RuntimeHelpers.GetHashCode(k.Exercised), k.Kind.Length, k.Kind.Length > 0 ? k.Kind[0] : '\0');
+                => HashCode.Combine(RuntimeHelpers.GetHashCode(k.Exercised), StringComparer.Ordinal.GetHashCode(k.Kind));
         }
 
         private static List<string> DescribeDiff(ModelState before, ModelState after)

@@ -4,7 +4,6 @@ using GupConformance.Engine;
 using GupConformance.Engine.Coverage;
 using GupConformance.Fixtures;
 using GupConformance.Spec;
-using Microsoft.FSharp.Core;
 
 namespace GupConformance.Tests;
 
@@ -22,7 +21,7 @@ public sealed class SequenceStreamTests
     {
         var profile = Profiles.Linux618;
         var options = new RunOptions { Sequences = Sequences, Length = Length, Seed = 11 };
-        var recorder = new Recorder(new KernelStyleFactory());
+        var recorder = new RecordingFactory(new KernelStyleFactory());
         var run = ConformanceRun.Run(recorder, profile, options);
         Assert.True(run.Conformant, "the reference must conform, or shrinking would add sequences");
 
@@ -70,10 +69,7 @@ public sealed class SequenceStreamTests
         Assert.True(ReferenceEquals(first, disposed), "Dispose did not return within 30 s: the generation thread kept running");
     }
 
-    private static FsCheck.Config Config(RunOptions options) => FsCheck.Config.Quick
-        .WithMaxTest(options.Sequences)
-        .WithReplay(FSharpOption<FsCheck.Replay>.Some(new FsCheck.Replay(ConformanceRun.FsCheckRnd(options.Seed), FSharpOption<int>.None)))
-        .WithQuietOnSuccess(true);
+    private static FsCheck.Config Config(RunOptions options) => ConformanceRun.SeedConfig(options).WithQuietOnSuccess(true);
 
     /// <summary>The seeds FsCheck draws, test by test, for a run with these options.</summary>
     private static List<ulong> SeedsOfRun(RunOptions options)
@@ -88,31 +84,4 @@ public sealed class SequenceStreamTests
     }
 
     private static List<string> Actions(IEnumerable<Command> sequence) => [.. sequence.Where(c => !c.IsQuery).Select(c => CommandText.Render(c))];
-
-    private sealed class Recorder(IImplementationFactory inner) : IImplementationFactory
-    {
-        public List<List<Command>> Sequences { get; } = [];
-
-        public string Name => inner.Name;
-
-        public CapabilityManifest? ManifestFor(Profile profile) => inner.ManifestFor(profile);
-
-        public IGupImplementation Create(Profile profile)
-        {
-            var log = new List<Command>();
-            Sequences.Add(log);
-            return new Recording(inner.Create(profile), log);
-        }
-    }
-
-    private sealed class Recording(IGupImplementation inner, List<Command> log) : IGupImplementation
-    {
-        public Observation Execute(Command command)
-        {
-            log.Add(command);
-            return inner.Execute(command);
-        }
-
-        public void Dispose() => inner.Dispose();
-    }
 }
