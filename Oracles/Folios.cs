@@ -96,6 +96,22 @@ internal static class FolioOps
         return rules;
     }
 
+    private static readonly string[] ZeroNotPinned = ["ZERO-NOT-PINNED"];
+    private static readonly string[] NoPagesNoRef = ["REF-NO-PAGES-NO-REF"];
+
+    // The rules that say an operation applies to this folio at all (the zero page not skipped): a change left out is
+    // theirs before anyone's.
+    private static readonly string[] GateRules = ["ZERO-PINNED-LEGACY", "ZERO-GET-COUNTS"];
+
+    /// <summary>A change of <paramref name="entries"/> × <paramref name="unit"/> made for <paramref name="due"/> under the
+    /// rules <paramref name="why"/> (which include <paramref name="due"/>): see <see cref="CountShare"/>.</summary>
+    private static CountShare ShareOf(long entries, long unit, List<string> why, List<string> due) => new(
+        entries,
+        unit,
+        [.. due],
+        [.. why.Where(id => !due.Contains(id) && !GateRules.Contains(id))],
+        [.. why.Where(id => GateRules.Contains(id) && !due.Contains(id))]);
+
     /// <summary>
     /// try_grab_folio(folio, refs, flags) entry by entry: before each entry the sign check (OVF-SIGN-CHECK: a
     /// refcount &lt;= 0 fails), then the add without saturation (OVF-NO-SATURATION). FOLL_GET: +1
@@ -119,8 +135,8 @@ internal static class FolioOps
                 return 0;
             }
 
-            // Neither FOLL_GET nor FOLL_PIN: the walk only faults pages in.
-            ctx.Put(f with { RefProv = f.RefProv.Decide(["REF-NO-PAGES-NO-REF"]) });
+            // Neither FOLL_GET nor FOLL_PIN: the walk only faults pages in (a reference kept would be +1 per entry).
+            ctx.Put(f with { RefProv = f.RefProv.Decide(["REF-NO-PAGES-NO-REF"], new CountShare(refs, 1, NoPagesNoRef, [], [])) });
             rules.Add("REF-NO-PAGES-NO-REF");
             return refs;
         }
@@ -185,16 +201,17 @@ internal static class FolioOps
         var next = f;
         if (kind == PinKind.ZeroNoop)
         {
-            next = next with { RefProv = next.RefProv.Decide(why) };
+            // What a pin of a small page would have added, had the zero page not been skipped.
+            next = next with { RefProv = next.RefProv.Decide(why, new CountShare(granted, Sizes.GupPinCountingBias, ZeroNotPinned, [], [])) };
         }
         else
         {
-            next = next with { Refcount = unchecked((int)sum), RefProv = next.RefProv.Change(ctx.StepNo, why) };
+            next = next with { Refcount = unchecked((int)sum), RefProv = next.RefProv.Change(ctx.StepNo, why, ShareOf(granted, unit, why, extra)) };
         }
 
         if (hold == Hold.Pin && kind == PinKind.Exact)
         {
-            next = next with { Pincount = unchecked((int)(next.Pincount + granted)), PinProv = next.PinProv.Change(ctx.StepNo, why) };
+            next = next with { Pincount = unchecked((int)(next.Pincount + granted)), PinProv = next.PinProv.Change(ctx.StepNo, why, ShareOf(granted, 1, why, extra)) };
         }
 
         if (hold == Hold.Pin && kind != PinKind.ZeroNoop)
@@ -248,7 +265,8 @@ internal static class FolioOps
         var p = ctx.Profile;
         var f = ctx.Folio(key);
         ctx.Touch(key);
-        var why = cause?.ToList() ?? [];
+        var due = cause?.ToList() ?? [];
+        List<string> why = [.. due];
         if (!asPin)
         {
             why.Add("REL-PUT-PAGE");
@@ -262,7 +280,7 @@ internal static class FolioOps
                 why.Add("REL-MISUSE-PUT-PINNED");
             }
 
-            Subtract(ctx, f, refs, 1, 0, why, rules);
+            Subtract(ctx, f, refs, 1, 0, why, due, rules);
             if (p.HasPinVmstat)
             {
                 ctx.ReleasedProv = ctx.ReleasedProv.Decide(heldAs == Hold.Pin ? ["REL-MISUSE-PUT-PINNED"] : ["VMSTAT-GET-INVISIBLE"]);
@@ -276,7 +294,7 @@ internal static class FolioOps
         if (kind == PinKind.ZeroNoop)
         {
             why.Add("ZERO-NOT-PINNED");
-            ctx.Put(f with { RefProv = f.RefProv.Decide(why) });
+            ctx.Put(f with { RefProv = f.RefProv.Decide(why, new CountShare(refs, -Sizes.GupPinCountingBias, ZeroNotPinned, [], [])) });
             ctx.ReleasedProv = ctx.ReleasedProv.Decide(["ZERO-NOT-PINNED"]);
             foreach (var r in why)
             {
@@ -309,13 +327,13 @@ internal static class FolioOps
             rules.Add("VMSTAT-REL-PER-ENTRY");
         }
 
-        Subtract(ctx, f, refs, PinUnit(kind), kind == PinKind.Exact ? refs : 0, why, rules);
+        Subtract(ctx, f, refs, PinUnit(kind), kind == PinKind.Exact ? refs : 0, why, due, rules);
         var after = ctx.Folio(key);
         ctx.Put(after with { Pins = after.Pins - refs });
     }
 
     /// <summary>folio_put_refs(): refcount -= refs * unit, wrapping (OVF-NO-SATURATION), pin count -= pins.</summary>
-    private static void Subtract(StepContext ctx, FolioState f, long refs, int unit, long pins, List<string> why, ICollection<string> rules)
+    private static void Subtract(StepContext ctx, FolioState f, long refs, int unit, long pins, List<string> why, List<string> due, ICollection<string> rules)
     {
         var diff = f.Refcount - (refs * unit);
         if (diff < int.MinValue)
@@ -323,10 +341,10 @@ internal static class FolioOps
             why.Add("OVF-NO-SATURATION");
         }
 
-        var next = f with { Refcount = unchecked((int)diff), RefProv = f.RefProv.Change(ctx.StepNo, why) };
+        var next = f with { Refcount = unchecked((int)diff), RefProv = f.RefProv.Change(ctx.StepNo, why, ShareOf(refs, -unit, why, due)) };
         if (pins != 0)
         {
-            next = next with { Pincount = unchecked((int)(next.Pincount - pins)), PinProv = next.PinProv.Change(ctx.StepNo, why) };
+            next = next with { Pincount = unchecked((int)(next.Pincount - pins)), PinProv = next.PinProv.Change(ctx.StepNo, why, ShareOf(pins, -1, why, due)) };
         }
         else if (!f.IsZero && HasExactPinCount(ctx.Profile, f.Order))
         {
@@ -361,7 +379,7 @@ internal static class FolioOps
         ctx.AcquiredProv = ctx.AcquiredProv.Decide(["VMSTAT-ADD-PIN-UNCOUNTED"]);
         if (kind == PinKind.ZeroNoop)
         {
-            ctx.Put(f with { RefProv = f.RefProv.Decide(why) });
+            ctx.Put(f with { RefProv = f.RefProv.Decide(why, new CountShare(1, Sizes.GupPinCountingBias, ZeroNotPinned, [], [])) });
             return;
         }
 
@@ -372,10 +390,11 @@ internal static class FolioOps
             rules.Add("OVF-NO-SATURATION");
         }
 
-        var next = f with { Refcount = unchecked((int)sum), RefProv = f.RefProv.Change(ctx.StepNo, why), Pins = f.Pins + 1 };
+        List<string> addPin = ["PIN-FOLIO-ADD-PIN"];
+        var next = f with { Refcount = unchecked((int)sum), RefProv = f.RefProv.Change(ctx.StepNo, why, ShareOf(1, PinUnit(kind), why, addPin)), Pins = f.Pins + 1 };
         if (kind == PinKind.Exact)
         {
-            next = next with { Pincount = unchecked(next.Pincount + 1), PinProv = next.PinProv.Change(ctx.StepNo, why) };
+            next = next with { Pincount = unchecked(next.Pincount + 1), PinProv = next.PinProv.Change(ctx.StepNo, why, ShareOf(1, 1, why, addPin)) };
         }
 
         ctx.Put(next);

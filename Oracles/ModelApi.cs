@@ -46,6 +46,16 @@ public sealed record FolioView(
     long OutstandingPins);
 
 /// <summary>
+/// Orders the rules of a count check that failed by how far the observed value is from the expected one: the rules whose
+/// part in the value (a change left out, made twice, made in the wrong unit, or prevented yet made) accounts for exactly
+/// that difference first; null when nothing accounts for it.
+/// </summary>
+public interface ICountExplainer
+{
+    IReadOnlyList<string>? Explain(string? observed, string expected, IReadOnlyList<string> rules);
+}
+
+/// <summary>
 /// One comparison: the observation field <see cref="Field"/> must be one of <see cref="Allowed"/>; if it is not,
 /// <see cref="Rules"/> are violated. A missing field is a violation too, unless <see cref="Absent"/> is allowed: that is
 /// how the model says a field must not be reported (CONTRACT.md: an extraction that returns no bytes has no offset0).
@@ -59,8 +69,14 @@ public sealed record FieldCheck(string Field, IReadOnlyList<string> Allowed, IRe
     /// for a folio a fault or a migration made, what made it comes first.</summary>
     public IReadOnlyList<string>? WhenAbsent { get; init; }
 
-    /// <summary>The rules a failing observation cites.</summary>
-    public IReadOnlyList<string> RulesFor(string? observed) => observed is null && WhenAbsent is { } made ? made : Rules;
+    /// <summary>What weighs the rules of a failing count by the difference observed (null: none recorded).</summary>
+    public ICountExplainer? Explainer { get; init; }
+
+    /// <summary>The rules a failing observation cites: what made the value first when it is not reported; for a count,
+    /// the rules whose share explains the difference first (<see cref="ICountExplainer"/>).</summary>
+    public IReadOnlyList<string> RulesFor(string? observed) => observed is null
+        ? WhenAbsent ?? Rules
+        : Explainer is { } e && Allowed.Count == 1 ? e.Explain(observed, Allowed[0], Rules) ?? Rules : Rules;
 
     /// <summary>Whether an observed value (null when the implementation did not report the field) passes.</summary>
     public bool Accepts(string? observed) => Allowed.Contains(observed ?? Absent, StringComparer.Ordinal);

@@ -9,7 +9,7 @@ namespace GupConformance.Oracles;
 /// that step), <see cref="Since"/> the rules that decided "no change" afterwards (e.g. ZERO-NOT-PINNED,
 /// VMSTAT-GET-INVISIBLE). An inspection cites both; a value never touched cites CORE-NO-COLLATERAL.
 /// </summary>
-internal sealed record Prov(ImmutableSortedSet<string> Changed, long Step, ImmutableSortedSet<string> Since)
+internal sealed record Prov(ImmutableSortedSet<string> Changed, long Step, ImmutableSortedSet<string> Since) : ICountExplainer
 {
     public static readonly ImmutableSortedSet<string> NoRules = ImmutableSortedSet.Create<string>(StringComparer.Ordinal);
 
@@ -28,11 +28,92 @@ internal sealed record Prov(ImmutableSortedSet<string> Changed, long Step, Immut
     /// <summary>The provenance of a value made at <paramref name="step"/> by <paramref name="rules"/>.</summary>
     public static Prov Made(long step, IReadOnlyList<string> rules) => new(NoRules.Union(rules), step, NoRules) { MadeBy = [.. rules] };
 
+    /// <summary>The count changes of the step that last changed the value, and the changes later steps decided against
+    /// (<see cref="CountShare.Prevented"/>): what a failing check weighs its rules by (<see cref="Explain"/>). Not part of
+    /// equality: they only say why the value is what it is.</summary>
+    public ImmutableArray<CountShare> Shares { get; init; } = [];
+
     public Prov Change(long step, IEnumerable<string> rules) => step == Step
-        ? new Prov(Changed.Union(rules), Step, Since) { MadeBy = MadeBy }
+        ? new Prov(Changed.Union(rules), Step, Since) { MadeBy = MadeBy, Shares = Shares }
         : new Prov(NoRules.Union(rules), step, NoRules) { MadeBy = MadeBy };
 
-    public Prov Decide(IEnumerable<string> rules) => new(Changed, Step, Since.Union(rules)) { MadeBy = MadeBy };
+    /// <summary>As <see cref="Change(long, IEnumerable{string})"/>, recording the change as <paramref name="share"/>.</summary>
+    public Prov Change(long step, IEnumerable<string> rules, CountShare share)
+    {
+        var next = Change(step, rules);
+        return next with { Shares = next.Shares.Add(share) };
+    }
+
+    public Prov Decide(IEnumerable<string> rules) => new(Changed, Step, Since.Union(rules)) { MadeBy = MadeBy, Shares = Shares };
+
+    /// <summary>As <see cref="Decide(IEnumerable{string})"/>, recording the change decided against as <paramref name="prevented"/>.</summary>
+    public Prov Decide(IEnumerable<string> rules, CountShare prevented) =>
+        new(Changed, Step, Since.Union(rules)) { MadeBy = MadeBy, Shares = Shares.Add(prevented with { Prevented = true }) };
+
+    /// <summary>
+    /// Orders a failing count check's <paramref name="rules"/> by what the difference between the
+    /// <paramref name="observed"/> and the <paramref name="expected"/> value says (see <see cref="CountShare"/>): the rules
+    /// that answer for a share which accounts for exactly that difference, and for no share which does not, come first;
+    /// a rule that only decided against a change the implementation did not make goes last. Null when the difference
+    /// tells nothing (the order stays).
+    /// </summary>
+    public IReadOnlyList<string>? Explain(string? observed, string expected, IReadOnlyList<string> rules)
+    {
+        if (Shares.IsEmpty || observed is null
+            || !long.TryParse(observed, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seen)
+            || !long.TryParse(expected, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var due))
+        {
+            return null;
+        }
+
+        // The counters are signed 32-bit and wrap: a difference is the same across the wrap. Entries the step changed
+        // alike are one share (a grab entry by entry is one change of n entries).
+        var diff = seen - due;
+        var wrapped = (long)unchecked((int)diff);
+        var shares = CountShare.Merge(Shares);
+        var modes = shares.Select(sh => sh.Mode(diff) is var m && m != ShareMode.None ? m : sh.Mode(wrapped)).ToList();
+        var made = shares.Where(sh => !sh.Prevented).ToList();
+        var lead = new List<(ShareMode Mode, string Rule)>();
+        var last = new List<string>();
+        for (var i = 0; i < shares.Count; i++)
+        {
+            var sh = shares[i];
+            IEnumerable<string> blamed = modes[i] switch
+            {
+                ShareMode.PreventedMade => sh.Due,
+                ShareMode.OtherUnit or ShareMode.Miscounted => sh.Amount,
+
+                // A change left out: the gate (the zero page not skipped), and the reason it was due when the step made
+                // other changes too; a change made twice: that reason. Only what sets the share apart from the step's
+                // other changes (a rule they share cannot be what one of them got wrong).
+                ShareMode.Omitted => Distinct(sh, made, made.Count == 1 ? sh.Gate : sh.Gate.Concat(sh.Due)),
+                ShareMode.Doubled => made.Count == 1 ? [] : Distinct(sh, made, sh.Due),
+                _ => [],
+            };
+            lead.AddRange(blamed.Select(id => (modes[i], id)));
+            if (sh.Prevented && modes[i] == ShareMode.None)
+            {
+                last.AddRange(sh.Due);
+            }
+        }
+
+        // The likelier mistake first: a change prevented yet made, one in the wrong unit, one left out, one made twice,
+        // and last a wrong number of entries (stable: in the order the step made them).
+        List<string> ordered = [.. lead.Where(l => rules.Contains(l.Rule, StringComparer.Ordinal)).OrderBy(l => (int)l.Mode).Select(l => l.Rule).Distinct(StringComparer.Ordinal)];
+        last.RemoveAll(id => ordered.Contains(id, StringComparer.Ordinal) || !rules.Contains(id, StringComparer.Ordinal));
+        if (ordered.Count == 0 && last.Count == 0)
+        {
+            return null;
+        }
+
+        ordered.AddRange(rules.Where(id => !ordered.Contains(id, StringComparer.Ordinal) && !last.Contains(id, StringComparer.Ordinal)));
+        ordered.AddRange(rules.Where(id => last.Contains(id, StringComparer.Ordinal) && !ordered.Contains(id, StringComparer.Ordinal)));
+        return ordered;
+    }
+
+    // The rules of `ids` that no other change of the step rests on.
+    private static IEnumerable<string> Distinct(CountShare share, List<CountShare> made, IEnumerable<string> ids) =>
+        ids.Where(id => !made.Any(o => !ReferenceEquals(o, share) && o.Rules.Contains(id, StringComparer.Ordinal)));
 
     /// <summary>CORE-NO-COLLATERAL: a value nothing ever decided is still its creation value.</summary>
     public IReadOnlyList<string> Cite() => _cite ??= Build();
@@ -101,6 +182,101 @@ internal sealed record Prov(ImmutableSortedSet<string> Changed, long Step, Immut
     // a check that fails cites first what changed it.
     private IReadOnlyList<string> Build() =>
         Changed.Count == 0 && Since.Count == 0 ? Collateral : [.. Changed, .. Since.Where(id => !Changed.Contains(id))];
+}
+
+/// <summary>How a count check's difference relates to one <see cref="CountShare"/>.</summary>
+internal enum ShareMode
+{
+    /// <summary>A change the step decided against, made anyway.</summary>
+    PreventedMade,
+
+    /// <summary>The same entries in the other unit (a reference for a bias pin, a pin for a put).</summary>
+    OtherUnit,
+
+    /// <summary>The change was left out.</summary>
+    Omitted,
+
+    /// <summary>The change was made twice.</summary>
+    Doubled,
+
+    /// <summary>Some of the entries, not all (or more of them).</summary>
+    Miscounted,
+
+    None,
+}
+
+/// <summary>
+/// One change a step made to a count (or, <see cref="Prevented"/>, decided against): <see cref="Entries"/> entries of
+/// <see cref="Unit"/> each (negative for a release), and who answers for each way it can go wrong (<see cref="ShareMode"/>):
+/// a change left out or made twice is the failure of <see cref="Gate"/> (the rule that it applies to this folio at all,
+/// such as the zero page before v6.5) or of <see cref="Due"/> (the reason the step made it: a trim, a merge, a
+/// migration's unpin); the same entries in the other unit, or a wrong number of entries, of <see cref="Amount"/> (how much
+/// one entry is); a change prevented and made anyway, of the rules that prevented it (<see cref="Due"/>).
+/// </summary>
+internal sealed record CountShare(long Entries, long Unit, IReadOnlyList<string> Due, IReadOnlyList<string> Amount, IReadOnlyList<string> Gate)
+{
+    public bool Prevented { get; init; }
+
+    public long Delta => Entries * Unit;
+
+    public IEnumerable<string> Rules => Due.Concat(Amount).Concat(Gate);
+
+    // The units a port confuses: a reference (and an exact pin) is 1, a bias pin 1024.
+    private static readonly long[] Units = [1, Sizes.GupPinCountingBias];
+
+    /// <summary>How a check off by <paramref name="diff"/> relates to this share.</summary>
+    public ShareMode Mode(long diff)
+    {
+        if (Entries == 0 || diff == 0)
+        {
+            return ShareMode.None;
+        }
+
+        if (Prevented)
+        {
+            return diff == Delta ? ShareMode.PreventedMade : ShareMode.None;
+        }
+
+        if (diff == -Delta)
+        {
+            return ShareMode.Omitted;
+        }
+
+        if (diff == Delta)
+        {
+            return ShareMode.Doubled;
+        }
+
+        var sign = Math.Sign(Unit);
+        if (Units.Any(other => other != Math.Abs(Unit) && diff == (Entries * sign * other) - Delta))
+        {
+            return ShareMode.OtherUnit;
+        }
+
+        // Whole entries off, fewer than all of them (or more): the count of entries, not the reason, is wrong.
+        return Entries > 1 && diff % Unit == 0 && diff / Unit is var k && k != 0 && Math.Abs(k) < Entries ? ShareMode.Miscounted : ShareMode.None;
+    }
+
+    /// <summary>Shares that differ only in their entries, as one (in the order first seen).</summary>
+    public static List<CountShare> Merge(IEnumerable<CountShare> shares)
+    {
+        var merged = new List<CountShare>();
+        foreach (var sh in shares)
+        {
+            var i = merged.FindIndex(m => m.Prevented == sh.Prevented && m.Unit == sh.Unit && m.Due.SequenceEqual(sh.Due, StringComparer.Ordinal)
+                && m.Amount.SequenceEqual(sh.Amount, StringComparer.Ordinal) && m.Gate.SequenceEqual(sh.Gate, StringComparer.Ordinal));
+            if (i < 0)
+            {
+                merged.Add(sh);
+            }
+            else
+            {
+                merged[i] = merged[i] with { Entries = merged[i].Entries + sh.Entries };
+            }
+        }
+
+        return merged;
+    }
 }
 
 /// <summary>

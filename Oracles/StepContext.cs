@@ -290,7 +290,7 @@ internal sealed class StepContext
             whenAbsent = [.. made, .. cited.Where(id => !made.Contains(id, StringComparer.Ordinal))];
         }
 
-        _checks.Add(new FieldCheck(field, [value], cited) { WhenAbsent = whenAbsent });
+        _checks.Add(new FieldCheck(field, [value], cited) { WhenAbsent = whenAbsent, Explainer = prov.Shares.IsEmpty ? null : prov });
     }
 
     /// <summary>The field must not be reported at all (see <see cref="FieldCheck.Absent"/>).</summary>
