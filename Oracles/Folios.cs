@@ -99,18 +99,33 @@ internal static class FolioOps
     private static readonly string[] ZeroNotPinned = ["ZERO-NOT-PINNED"];
     private static readonly string[] NoPagesNoRef = ["REF-NO-PAGES-NO-REF"];
 
-    // The rules that say an operation applies to this folio at all (the zero page not skipped): a change left out is
-    // theirs before anyone's.
-    private static readonly string[] GateRules = ["ZERO-PINNED-LEGACY", "ZERO-GET-COUNTS"];
-
     /// <summary>A change of <paramref name="entries"/> × <paramref name="unit"/> made for <paramref name="due"/> under the
-    /// rules <paramref name="why"/> (which include <paramref name="due"/>): see <see cref="CountShare"/>.</summary>
-    private static CountShare ShareOf(long entries, long unit, List<string> why, List<string> due) => new(
-        entries,
-        unit,
-        [.. due],
-        [.. why.Where(id => !due.Contains(id) && !GateRules.Contains(id))],
-        [.. why.Where(id => GateRules.Contains(id) && !due.Contains(id))]);
+    /// rules <paramref name="why"/> (which include <paramref name="due"/>): see <see cref="CountShare"/>. The gate rules say
+    /// the operation applies to this folio at all (the zero page not skipped): a change left out is theirs first.</summary>
+    private static CountShare ShareOf(long entries, long unit, List<string> why, List<string> due)
+    {
+        // Made for every grab and release: plain loops over lists of a few ids.
+        List<string>? amount = null;
+        List<string>? gate = null;
+        foreach (var id in why)
+        {
+            if (due.Contains(id))
+            {
+                continue;
+            }
+
+            if (id is "ZERO-PINNED-LEGACY" or "ZERO-GET-COUNTS")
+            {
+                (gate ??= []).Add(id);
+            }
+            else
+            {
+                (amount ??= []).Add(id);
+            }
+        }
+
+        return new(entries, unit, due.Count == 0 ? [] : [.. due], amount ?? (IReadOnlyList<string>)[], gate ?? (IReadOnlyList<string>)[]);
+    }
 
     /// <summary>
     /// try_grab_folio(folio, refs, flags) entry by entry: before each entry the sign check (OVF-SIGN-CHECK: a

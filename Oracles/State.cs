@@ -38,11 +38,9 @@ internal sealed record Prov(ImmutableSortedSet<string> Changed, long Step, Immut
         : new Prov(NoRules.Union(rules), step, NoRules) { MadeBy = MadeBy };
 
     /// <summary>As <see cref="Change(long, IEnumerable{string})"/>, recording the change as <paramref name="share"/>.</summary>
-    public Prov Change(long step, IEnumerable<string> rules, CountShare share)
-    {
-        var next = Change(step, rules);
-        return next with { Shares = next.Shares.Add(share) };
-    }
+    public Prov Change(long step, IEnumerable<string> rules, CountShare share) => step == Step
+        ? new Prov(Changed.Union(rules), Step, Since) { MadeBy = MadeBy, Shares = Shares.Add(share) }
+        : new Prov(NoRules.Union(rules), step, NoRules) { MadeBy = MadeBy, Shares = [share] };
 
     public Prov Decide(IEnumerable<string> rules) => new(Changed, Step, Since.Union(rules)) { MadeBy = MadeBy, Shares = Shares };
 
