@@ -463,6 +463,16 @@ public sealed class SequenceGenerator
                 yield break;
             }
 
+            if (shape is Shape.BvecIntoNextSegment or Shape.BioMorePagesThanVecs or Shape.UserExtractionNoMem)
+            {
+                foreach (var c in RareIterMove(shape))
+                {
+                    yield return c;
+                }
+
+                yield break;
+            }
+
             if (shape is Shape.LongTermMigrate or Shape.LongTermMigrateBusy)
             {
                 foreach (var c in MigrateMove(shape == Shape.LongTermMigrateBusy))
@@ -548,6 +558,50 @@ public sealed class SequenceGenerator
             for (var i = 0; i < 2; i++)
             {
                 yield return new Gup(_nextCall++, entry, start, nr, Foll.LongTerm | write);
+            }
+        }
+
+        /// <summary>
+        /// The iterator shapes random moves rarely make: a bvec array of whole pages with an extraction asking for more
+        /// than the first bvec; a user buffer over a large folio given to a bio with fewer bvecs than pages; a user
+        /// buffer whose extraction cannot allocate its pages array.
+        /// </summary>
+        private IEnumerable<Command?> RareIterMove(Shape shape)
+        {
+            var order = shape == Shape.BioMorePagesThanVecs ? _rng.Range(2, 4) : 0;
+            var map = new MapRegion(_nextRegion++, RegionKind.Anon, NextFreeAddress(order), order == 0 ? 3 : 1, order);
+            yield return map;
+            var pages = order == 0 ? 3L : 1L << order;
+            switch (shape)
+            {
+                case Shape.BvecIntoNextSegment:
+                {
+                    // The first bvec ends at a page boundary and the next starts at one: a v6.13+ walk goes on into it.
+                    var first = _rng.Chance(50) ? 0L : 512L * _rng.Range(1, 7);
+                    List<IterSeg> segs = [new IterSeg(map.Start + (ulong)first, Page - first), new IterSeg(map.Start + (ulong)Page, _rng.Range(1L, 2 * Page))];
+                    var init = new IterInit(_nextIter++, IterKind.Bvec, _rng.Chance(50) ? IterDir.Source : IterDir.Dest, segs);
+                    yield return init;
+                    yield return new IterExtract(_nextCall++, init.Iter, segs.Sum(g => g.Len), _rng.Range(2, 4));
+                    break;
+                }
+
+                case Shape.BioMorePagesThanVecs:
+                {
+                    var init = new IterInit(_nextIter++, IterKind.Ubuf, _rng.Chance(50) ? IterDir.Source : IterDir.Dest, [new IterSeg(map.Start, pages * Page)]);
+                    yield return init;
+                    var add = new BioAdd(_nextBio++, init.Iter, _rng.Range(1, 2));
+                    yield return add;
+                    yield return BioReleaseCommand(add.Bio);
+                    break;
+                }
+
+                default:
+                {
+                    var init = new IterInit(_nextIter++, IterKind.Ubuf, _rng.Chance(50) ? IterDir.Source : IterDir.Dest, [new IterSeg(map.Start + (ulong)_rng.Range(0L, Page - 1), _rng.Range(1L, 2 * Page))]);
+                    yield return init;
+                    yield return new IterExtract(_nextCall++, init.Iter, Page * _rng.Range(1, 2), _rng.Range(1, 4), AllocFails: true);
+                    break;
+                }
             }
         }
 

@@ -66,6 +66,29 @@ public sealed class GenerationCoverageTests
         Assert.True(missed.Count == 0, $"{profileId} (seed {result.Options.Seed}): not reached: {string.Join("; ", missed)}");
     }
 
+    /// <summary>
+    /// Three shapes each once took a zoo bug a hundred sequences or more to meet (iov-bvec-one-segment-after-6.13,
+    /// bio-full-counts-pages, iov-nomem-after-pin): a bvec extraction walking on into the next bvec, a bio handed more
+    /// pages than max_vecs, a user-backed extraction whose pages array cannot be allocated. They are steering targets
+    /// wherever the profile has their rule, and the default budget reaches each.
+    /// </summary>
+    [Theory]
+    [InlineData("linux-6.18")]
+    [InlineData("linux-6.8")]
+    public void The_default_budget_reaches_the_rare_iterator_shapes_under(string profileId)
+    {
+        var profile = Profiles.Get(profileId);
+        var rare = new[] { Shape.BvecIntoNextSegment, Shape.BioMorePagesThanVecs, Shape.UserExtractionNoMem }
+            .Where(s => s != Shape.BvecIntoNextSegment || Rules.Get("IOV-BVEC-MULTI-SEGMENT").AppliesTo(profile)).ToList();
+        var targets = EdgeCases.Targets(profile, profile.Facets).Where(t => t.Shape is { } s && rare.Contains(s)).ToList();
+        Assert.Equal(rare.Count, targets.Count);
+        var run = DefaultRun(profileId);
+        foreach (var t in targets)
+        {
+            Assert.True(run.EdgeCases.Single(e => e.Label == t.Label).Sequences > 0, $"{profileId} (seed {run.Options.Seed}): {t.Label} not reached");
+        }
+    }
+
     [Fact]
     public void Without_swarm_and_steering_the_default_budget_never_builds_a_zero_length_user_segment()
     {

@@ -22,8 +22,9 @@ public sealed class KillMatrixTests(ITestOutputHelper output)
 {
     public const int Seeds = 20;
 
-    /// <summary>Seeds out of <see cref="Seeds"/> whose first counterexample may lead with a rule the bug does not declare.</summary>
-    public const int MaxUndeclaredCauses = Seeds / 4;
+    /// <summary>Seeds out of <see cref="Seeds"/> whose first counterexample may lead with a rule the bug does not declare:
+    /// none (issue 17: the report's first cited rule is a declared one for every bug on every seed).</summary>
+    public const int MaxUndeclaredCauses = 0;
 
     /// <summary>Why a rule no broken implementation violates is still trusted (rendered into the matrix).</summary>
     public static readonly IReadOnlyDictionary<string, string> UnprovenNotes = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -37,11 +38,6 @@ public sealed class KillMatrixTests(ITestOutputHelper output)
     /// </summary>
     public static readonly IReadOnlyDictionary<string, int> ShrinkerGaps = new Dictionary<string, int>(StringComparer.Ordinal)
     {
-        // Seed 18 (swarm and steering): the first failure pins the order-1 folio through a bio (map, iov_iter_init,
-        // bio_iov_iter_get_pages); deleting the iterator makes the bio invalid, and none of the shorter failing sequences
-        // shrunk for it (ShrinkAttempts) was shorter. The minimal one (a map and a direct pin + 1) is found on 19 of 20 seeds.
-        ["broken-pin-order1-exact-on-32bit"] = 3,
-
         // Seed 8 under proposal-2023-iov-extract-v8 (since movable regions joined the generator's draws): the failure goes
         // through a frame vector (map at the wrap edge, a fast-only pin that wraps the refcount, frame_vector_create,
         // get_vaddr_frames); deleting the frame vector makes get_vaddr_frames invalid, and the shrinker cannot turn that
@@ -103,9 +99,9 @@ public sealed class KillMatrixTests(ITestOutputHelper output)
             }
         }
 
-        // The rule broken first is chosen by scope and by the step (Spec/RuleScopes.cs), not known: where one check
-        // rests on several behaviours a seed may lead with another one. At most a quarter of the seeds may; the matrix
-        // marks each such first rule **undeclared**.
+        // The rule broken first is chosen by scope and by the step (Spec/RuleScopes.cs) and, for a count, by how far it is
+        // off (CountShare): not known. Where one check rests on several behaviours a seed could lead with another one;
+        // the matrix would mark it **undeclared**, and this test fails on it.
         if (causeMisses.Count > MaxUndeclaredCauses)
         {
             failures.AddRange(causeMisses);

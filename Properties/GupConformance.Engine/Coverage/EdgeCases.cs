@@ -68,6 +68,15 @@ public enum Shape
 
     /// <summary>A long-term pin of a movable page someone else holds: migration fails, -ENOMEM (GUP-MIGRATE-BUSY-ENOMEM).</summary>
     LongTermMigrateBusy,
+
+    /// <summary>A BVEC extraction that walks on from one bvec into the next (IOV-BVEC-MULTI-SEGMENT, v6.13+).</summary>
+    BvecIntoNextSegment,
+
+    /// <summary>A bio handed more pages than max_vecs, physically contiguous ones sharing a bvec (BIO-FULL-COUNTS-BVECS).</summary>
+    BioMorePagesThanVecs,
+
+    /// <summary>A user-backed extraction whose pages array cannot be allocated: -ENOMEM, nothing pinned (IOV-ALLOC-ENOMEM).</summary>
+    UserExtractionNoMem,
 }
 
 /// <summary>
@@ -130,6 +139,9 @@ public static class EdgeCases
         Shape.FastLongTermFilePin => "long-term GUP-fast pin of a file page",
         Shape.LongTermMigrate => "long-term pin of a movable page",
         Shape.LongTermMigrateBusy => "long-term pin of a movable page held by another reference",
+        Shape.BvecIntoNextSegment => "bvec extraction walking on into the next bvec",
+        Shape.BioMorePagesThanVecs => "bio holding more pages than max_vecs",
+        Shape.UserExtractionNoMem => "user-backed extraction failing to allocate its pages array",
         _ => "extraction from " + kind.ToString()!.ToLowerInvariant(),
     };
 
@@ -153,6 +165,21 @@ public static class EdgeCases
                 break;
             case IterExtract x when x.MaxSize > 0 && before.Iters.FirstOrDefault(i => i.Iter == x.Iter) is { Count: > 0 } iter:
                 yield return ShapeLabel(Shape.Extraction, iter.Kind);
+                if (iter.Kind == IterKind.Bvec && iter.Remaining.Count > 1
+                    && outcome.Next.Iters.FirstOrDefault(i => i.Iter == x.Iter) is { } after && iter.Count - after.Count > iter.Remaining[0].Len)
+                {
+                    yield return ShapeLabel(Shape.BvecIntoNextSegment);
+                }
+
+                if (x.AllocFails && iter.Kind is IterKind.Ubuf or IterKind.Iovec && outcome.Exercised.Contains("IOV-ALLOC-ENOMEM"))
+                {
+                    yield return ShapeLabel(Shape.UserExtractionNoMem);
+                }
+
+                break;
+            case BioAdd b when outcome.Checks.FirstOrDefault(c => c.Field == "bio_pages") is { } pages
+                && long.TryParse(pages.Allowed[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > b.MaxVecs:
+                yield return ShapeLabel(Shape.BioMorePagesThanVecs);
                 break;
             case Gup g:
                 if (outcome.Exercised.Any(RefusalRules.Contains))
@@ -360,8 +387,29 @@ public static class EdgeCases
             list.AddRange(Enum.GetValues<IterKind>().Select(k => new EdgeTarget(ShapeLabel(Shape.Extraction, k), EdgeFamily.StateShape) { Shape = Shape.Extraction, IterKind = k }));
         }
 
+        // Shapes a rule turns on that random moves rarely make (each once took a zoo bug a hundred sequences or more).
+        var rare = new List<Shape>();
+        if ((f & Facet.IovIter) != 0 && p.Iov != IovScheme.None && IterKinds(p, f).Contains(IterKind.Bvec) && Applies(p, "IOV-BVEC-MULTI-SEGMENT"))
+        {
+            rare.Add(Shape.BvecIntoNextSegment);
+        }
+
+        if ((f & Facet.IovIter) != 0 && p.Iov != IovScheme.None && IterKinds(p, f).Contains(IterKind.Ubuf) && Applies(p, "IOV-ALLOC-ENOMEM"))
+        {
+            rare.Add(Shape.UserExtractionNoMem);
+        }
+
+        if ((f & Facet.Bio) != 0 && (f & Facet.LargeFolios) != 0 && Applies(p, "BIO-FULL-COUNTS-BVECS"))
+        {
+            rare.Add(Shape.BioMorePagesThanVecs);
+        }
+
+        list.AddRange(rare.Select(s => new EdgeTarget(ShapeLabel(s), EdgeFamily.StateShape) { Shape = s }));
+
         return list;
     }
+
+    private static bool Applies(Profile p, string ruleId) => Rules.Get(ruleId).AppliesTo(p);
 
     /// <summary>The iterator kinds the generator builds for these facets (as its PickIterKind does).</summary>
     public static IReadOnlyList<IterKind> IterKinds(Profile p, Facet f)

@@ -16,10 +16,10 @@ public sealed class Reproducer_broken_pin_bias_adds_refs_linux_6_18_1
         var profile = Profiles.Get("linux-6.18");
         IImplementationFactory factory = GupConformance.Fixtures.Broken.BrokenImplementations.Find("broken-pin-bias-adds-refs")!.Factory;
         using var impl = factory.Create(profile);
-        // [0] map r4 anon [0x1000b000, 0x1000c000): 1 small folio
-        impl.Execute(new MapRegion(4, RegionKind.Anon, 0x1000b000UL, 1, 0, 1, 0, false));
-        // [1] pin_user_pages_remote(mm0, start=0x1000b000, nr=1, 0) [call 3]
-        impl.Execute(new Gup(3, EntryPoint.PinUserPagesRemote, 0x1000b000UL, 1, Foll.None, true, 0, null));
+        // [0] map r4 anon [0x1020d000, 0x1020e000): 1 small folio
+        impl.Execute(new MapRegion(4, RegionKind.Anon, 0x1020d000UL, 1, 0, 1, 0, false));
+        // [1] pin_user_pages_unlocked(start=0x1020d000, nr=1, 0) [call 6]
+        impl.Execute(new Gup(6, EntryPoint.PinUserPagesUnlocked, 0x1020d000UL, 1, Foll.None, true, 0, null));
         // after [1]: inspect r4.f0
         var observed = impl.Execute(new InspectFolio("r4.f0")).Fields();
         // PIN-BIAS-SMALL: A pin adds GUP_PIN_COUNTING_BIAS (1024) to an order-0 folio
