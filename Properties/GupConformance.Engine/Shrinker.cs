@@ -7,8 +7,8 @@ namespace GupConformance.Engine;
 /// <summary>
 /// Chunk-removal shrinking (ddmin-style) over a sequence of actions. Candidates are produced lazily, largest
 /// removals first: the prefix up to the failing action (when known), then every sequence with one chunk of
-/// n/2, n/4, … 1 consecutive actions removed, then single commands with smaller arguments, then one command's
-/// refcount change folded into a region's start refcount. Only candidates that the model accepts when replayed from
+/// n/2, n/4, … 1 consecutive actions removed, then single commands with smaller arguments, then a frame vector's get
+/// replaced by the direct pin or get it makes, then one command's refcount change folded into a region's start refcount. Only candidates that the model accepts when replayed from
 /// <see cref="GupModel.Init"/> (every precondition holds, every step succeeds) are yielded.
 /// </summary>
 public sealed class Shrinker
@@ -65,9 +65,49 @@ public sealed class Shrinker
             }
         }
 
+        foreach (var candidate in Direct(actions))
+        {
+            yield return candidate;
+        }
+
         foreach (var candidate in Folds(actions))
         {
             yield return candidate;
+        }
+    }
+
+    /// <summary>
+    /// A frame vector's get_vaddr_frames() in place of the pin (or get) it makes: the direct call over the same pages,
+    /// with a call number of its own. Same length, but the frame_vector_create() it needed can then be deleted, and a
+    /// failure reached through a consumer shrinks to the direct path the minimal counterexample takes. Kept, like every
+    /// candidate, only if the model accepts it and it still fails.
+    /// </summary>
+    private IEnumerable<Command[]> Direct(Command[] actions)
+    {
+        var call = 1 + actions.Max(c => c switch
+        {
+            Gup g => g.Call,
+            Release r => r.Call,
+            UnpinArray u => u.Call,
+            IterExtract x => x.Call,
+            _ => 0,
+        });
+        for (var i = 0; i < actions.Length; i++)
+        {
+            if (actions[i] is not FvGet f)
+            {
+                continue;
+            }
+
+            foreach (var entry in new[] { EntryPoint.PinUserPages, EntryPoint.GetUserPages })
+            {
+                var candidate = (Command[])actions.Clone();
+                candidate[i] = new Gup(call, entry, f.Start, f.NrFrames, f.Write ? Foll.Write : Foll.None);
+                if (IsValid(candidate))
+                {
+                    yield return candidate;
+                }
+            }
         }
     }
 

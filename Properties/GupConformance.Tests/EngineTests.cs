@@ -19,6 +19,44 @@ public sealed class EngineTests
         Assert.Contains("Seed:", a, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Seed 8 of broken-ovf-no-sign-check under proposal-2023-iov-extract-v8 once shrank to four actions: the second
+    /// grab of a wrapped folio went through a frame vector, and deleting frame_vector_create() made the get invalid. The
+    /// shrinker now tries the direct pin the frame vector makes in its place, after which the create goes.
+    /// </summary>
+    [Fact]
+    public void A_failure_reached_through_a_frame_vector_shrinks_to_the_direct_pin()
+    {
+        var profile = Profiles.Get("proposal-2023-iov-extract-v8");
+        var bug = BrokenImplementations.Find("broken-ovf-no-sign-check")!;
+        Command[] seq =
+        [
+            new MapRegion(2, RegionKind.Anon, 0x10005000, 1, 0, int.MaxValue),
+            new Gup(5, EntryPoint.PinUserPagesFastOnly, 0x10005000, 1, Foll.None),
+            new FvCreate(4, 24),
+            new FvGet(4, 0x10005000, 1, true),
+        ];
+        using var executor = new SequenceExecutor(bug.Factory, profile, profile.Facets, TimeSpan.FromSeconds(5));
+        Assert.False(executor.Execute(seq).Passed);
+
+        // Greedy descent, as FsCheck takes the candidates: the first that still fails wins.
+        var shrinker = new Shrinker(profile, profile.Facets);
+        var current = seq;
+        for (var steps = 0; steps < 100; steps++)
+        {
+            var next = shrinker.Candidates(current).FirstOrDefault(c => !executor.Execute(c).Passed);
+            if (next is null)
+            {
+                break;
+            }
+
+            current = next;
+        }
+
+        Assert.True(current.Length <= bug.Declaration.MinimalActions + 1, string.Join("; ", current.Select(c => CommandText.Render(c, profile))));
+        Assert.DoesNotContain(current, c => c is FvGet or FvCreate);
+    }
+
     [Fact]
     public void A_fixed_seed_generates_the_same_sequence_and_another_seed_a_different_one()
     {

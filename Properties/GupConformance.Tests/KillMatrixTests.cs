@@ -38,12 +38,6 @@ public sealed class KillMatrixTests(ITestOutputHelper output)
     /// </summary>
     public static readonly IReadOnlyDictionary<string, int> ShrinkerGaps = new Dictionary<string, int>(StringComparer.Ordinal)
     {
-        // Seed 8 under proposal-2023-iov-extract-v8 (since movable regions joined the generator's draws): the failure goes
-        // through a frame vector (map at the wrap edge, a fast-only pin that wraps the refcount, frame_vector_create,
-        // get_vaddr_frames); deleting the frame vector makes get_vaddr_frames invalid, and the shrinker cannot turn that
-        // path into the direct pin of the minimal counterexample, which the other 19 seeds find.
-        ["broken-ovf-no-sign-check"] = 4,
-        ["broken-ovf-add-unless-zero"] = 4,
     };
 
     /// <summary>

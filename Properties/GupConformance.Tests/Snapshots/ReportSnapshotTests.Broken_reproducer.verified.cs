@@ -16,12 +16,12 @@ public sealed class Reproducer_broken_pin_bias_adds_refs_linux_6_18_1
         var profile = Profiles.Get("linux-6.18");
         IImplementationFactory factory = GupConformance.Fixtures.Broken.BrokenImplementations.Find("broken-pin-bias-adds-refs")!.Factory;
         using var impl = factory.Create(profile);
-        // [0] map r4 anon [0x1020d000, 0x1020e000): 1 small folio
-        impl.Execute(new MapRegion(4, RegionKind.Anon, 0x1020d000UL, 1, 0, 1, 0, false));
-        // [1] pin_user_pages_unlocked(start=0x1020d000, nr=1, 0) [call 6]
-        impl.Execute(new Gup(6, EntryPoint.PinUserPagesUnlocked, 0x1020d000UL, 1, Foll.None, true, 0, null));
-        // after [1]: inspect r4.f0
-        var observed = impl.Execute(new InspectFolio("r4.f0")).Fields();
+        // [0] map r2 anon [0x10005000, 0x10007000): 2 small folios
+        impl.Execute(new MapRegion(2, RegionKind.Anon, 0x10005000UL, 2, 0, 1, 0, false));
+        // [1] pin_user_pages(start=0x10006000, nr=1, 0) [call 1]
+        impl.Execute(new Gup(1, EntryPoint.PinUserPages, 0x10006000UL, 1, Foll.None, true, 0, null));
+        // after [1]: inspect r2.f1
+        var observed = impl.Execute(new InspectFolio("r2.f1")).Fields();
         // PIN-BIAS-SMALL: A pin adds GUP_PIN_COUNTING_BIAS (1024) to an order-0 folio
         // If this fails, check try_grab_folio()/try_grab_page(): the FOLL_PIN branch must add refs * GUP_PIN_COUNTING_BIAS for a folio without an exact counter, not refs or refs * (BIAS - 1) twice.
         Xunit.Assert.True(observed.TryGetValue("refcount", out var refcount), "refcount not reported");
