@@ -79,7 +79,20 @@ public sealed record FieldCheck(string Field, IReadOnlyList<string> Allowed, IRe
         : Explainer is { } e && Allowed.Count == 1 ? e.Explain(observed, Allowed[0], Rules) ?? Rules : Rules;
 
     /// <summary>Whether an observed value (null when the implementation did not report the field) passes.</summary>
-    public bool Accepts(string? observed) => Allowed.Contains(observed ?? Absent, StringComparer.Ordinal);
+    public bool Accepts(string? observed)
+    {
+        // Asked for every field of every observation: an index loop, no enumerator.
+        var value = observed ?? Absent;
+        for (var i = 0; i < Allowed.Count; i++)
+        {
+            if (string.Equals(Allowed[i], value, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }
 
 /// <summary>

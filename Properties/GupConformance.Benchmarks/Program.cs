@@ -130,8 +130,15 @@ public static class Program
         {
             var stream = RecordedStream.Record(reference(), profile, options);
             var s = Best(modelOnly, () => stream.ReplayModel());
+            var cpuBest = LastBestCpu;
+            var before = GC.GetTotalAllocatedBytes(precise: true);
+            stream.ReplayModel();
+            var modelBytes = GC.GetTotalAllocatedBytes(precise: true) - before;
+            before = GC.GetTotalAllocatedBytes(precise: true);
+            stream.ReplayImplementation(reference());
+            var implBytes = GC.GetTotalAllocatedBytes(precise: true) - before;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"model alone: {stream.Commands} commands, best {Ms(s):F1} ms wall, {stream.Commands / s:F0}/s, best CPU {Ms(LastBestCpu):F1} ms, load {Load()}"));
+                $"model alone: {stream.Commands} commands, best {Ms(s):F1} ms wall, {stream.Commands / s:F0}/s, best CPU {Ms(cpuBest):F1} ms, load {Load()}; one replay: {modelBytes / 1e6:F0} MB allocated (the implementation alone: {implBytes / 1e6:F0} MB)"));
             var facets = restricted ? profile.Facets & ProcessFacets : profile.Facets;
             var g = Best(modelOnly, () =>
             {
