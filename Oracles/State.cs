@@ -225,7 +225,7 @@ internal sealed record CountShare(long Entries, long Unit, IReadOnlyList<string>
     /// <summary>How a check off by <paramref name="diff"/> relates to this share.</summary>
     public ShareMode Mode(long diff)
     {
-        if (Entries == 0 || diff == 0)
+        if (Entries == 0 || Unit == 0 || diff == 0)
         {
             return ShareMode.None;
         }
