@@ -53,7 +53,14 @@ public sealed record FolioView(
 public interface ICountExplainer
 {
     IReadOnlyList<string>? Explain(string? observed, string expected, IReadOnlyList<string> rules);
+
+    /// <summary>The rules of the change put first, and those of other changes that account for the difference as well.</summary>
+    CountFit? Fit(string? observed, string expected, IReadOnlyList<string> rules);
 }
+
+/// <summary>What a count's difference says: the rules of the change that accounts for it (<see cref="Chosen"/>), and
+/// those of other changes of the step that account for it in the same way (<see cref="Equally"/>, a tie).</summary>
+public sealed record CountFit(IReadOnlyList<string> Chosen, IReadOnlyList<string> Equally);
 
 /// <summary>
 /// One comparison: the observation field <see cref="Field"/> must be one of <see cref="Allowed"/>; if it is not,
@@ -77,6 +84,15 @@ public sealed record FieldCheck(string Field, IReadOnlyList<string> Allowed, IRe
     public IReadOnlyList<string> RulesFor(string? observed) => observed is null
         ? WhenAbsent ?? Rules
         : Explainer is { } e && Allowed.Count == 1 ? e.Explain(observed, Allowed[0], Rules) ?? Rules : Rules;
+
+    /// <summary>For a count that failed with <paramref name="observed"/>: the rules other than <paramref name="cause"/>
+    /// that the difference fits just as well (empty when the count names one change, or the cause is not the one it
+    /// names).</summary>
+    public IReadOnlyList<string> EquallyFitting(string? observed, string cause) =>
+        observed is not null && Explainer is { } e && Allowed.Count == 1 && e.Fit(observed, Allowed[0], Rules) is { } fit
+            && fit.Chosen.Contains(cause, StringComparer.Ordinal)
+            ? fit.Equally
+            : [];
 
     /// <summary>Whether an observed value (null when the implementation did not report the field) passes.</summary>
     public bool Accepts(string? observed)

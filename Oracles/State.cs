@@ -57,6 +57,39 @@ internal sealed record Prov(ImmutableSortedSet<string> Changed, long Step, Immut
     /// </summary>
     public IReadOnlyList<string>? Explain(string? observed, string expected, IReadOnlyList<string> rules)
     {
+        if (Weigh(observed, expected, rules) is not var (lead, last))
+        {
+            return null;
+        }
+
+        List<string> ordered = [.. lead.Select(l => l.Rule).Distinct(StringComparer.Ordinal)];
+        ordered.AddRange(rules.Where(id => !ordered.Contains(id, StringComparer.Ordinal) && !last.Contains(id, StringComparer.Ordinal)));
+        ordered.AddRange(rules.Where(id => last.Contains(id, StringComparer.Ordinal) && !ordered.Contains(id, StringComparer.Ordinal)));
+        return ordered;
+    }
+
+    /// <summary>
+    /// The rules of the change <see cref="Explain"/> puts first (<see cref="CountFit.Chosen"/>), and those of the other
+    /// changes that account for the difference in the same way (<see cref="CountFit.Equally"/>): a tie the count alone
+    /// cannot break. Null when nothing accounts for the difference.
+    /// </summary>
+    public CountFit? Fit(string? observed, string expected, IReadOnlyList<string> rules)
+    {
+        if (Weigh(observed, expected, rules) is not var (lead, _) || lead.Count == 0)
+        {
+            return null;
+        }
+
+        var (mode, share, _) = lead[0];
+        List<string> chosen = [.. lead.Where(l => l.Share == share).Select(l => l.Rule).Distinct(StringComparer.Ordinal)];
+        List<string> equally = [.. lead.Where(l => l.Mode == mode && l.Share != share && !chosen.Contains(l.Rule, StringComparer.Ordinal)).Select(l => l.Rule).Distinct(StringComparer.Ordinal)];
+        return new CountFit(chosen, equally);
+    }
+
+    /// <summary>The rules that account for the difference (with how, and which merged share), likelier first, and the
+    /// rules that only prevented a change not made; null when the difference tells nothing.</summary>
+    private (List<(ShareMode Mode, int Share, string Rule)> Lead, List<string> Last)? Weigh(string? observed, string expected, IReadOnlyList<string> rules)
+    {
         if (Shares.IsEmpty || observed is null
             || !long.TryParse(observed, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seen)
             || !long.TryParse(expected, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var due))
@@ -71,7 +104,7 @@ internal sealed record Prov(ImmutableSortedSet<string> Changed, long Step, Immut
         var shares = CountShare.Merge(Shares);
         var modes = shares.Select(sh => sh.Mode(diff) is var m && m != ShareMode.None ? m : sh.Mode(wrapped)).ToList();
         var made = shares.Where(sh => !sh.Prevented).ToList();
-        var lead = new List<(ShareMode Mode, string Rule)>();
+        var lead = new List<(ShareMode Mode, int Share, string Rule)>();
         var last = new List<string>();
         for (var i = 0; i < shares.Count; i++)
         {
@@ -88,7 +121,7 @@ internal sealed record Prov(ImmutableSortedSet<string> Changed, long Step, Immut
                 ShareMode.Doubled => made.Count == 1 ? [] : Distinct(sh, made, sh.Due),
                 _ => [],
             };
-            lead.AddRange(blamed.Select(id => (modes[i], id)));
+            lead.AddRange(blamed.Where(id => rules.Contains(id, StringComparer.Ordinal)).Select(id => (modes[i], i, id)));
             if (sh.Prevented && modes[i] == ShareMode.None)
             {
                 last.AddRange(sh.Due);
@@ -97,16 +130,9 @@ internal sealed record Prov(ImmutableSortedSet<string> Changed, long Step, Immut
 
         // The likelier mistake first: a change prevented yet made, one in the wrong unit, one left out, one made twice,
         // and last a wrong number of entries (stable: in the order the step made them).
-        List<string> ordered = [.. lead.Where(l => rules.Contains(l.Rule, StringComparer.Ordinal)).OrderBy(l => (int)l.Mode).Select(l => l.Rule).Distinct(StringComparer.Ordinal)];
-        last.RemoveAll(id => ordered.Contains(id, StringComparer.Ordinal) || !rules.Contains(id, StringComparer.Ordinal));
-        if (ordered.Count == 0 && last.Count == 0)
-        {
-            return null;
-        }
-
-        ordered.AddRange(rules.Where(id => !ordered.Contains(id, StringComparer.Ordinal) && !last.Contains(id, StringComparer.Ordinal)));
-        ordered.AddRange(rules.Where(id => last.Contains(id, StringComparer.Ordinal) && !ordered.Contains(id, StringComparer.Ordinal)));
-        return ordered;
+        lead = [.. lead.OrderBy(l => (int)l.Mode)];
+        last.RemoveAll(id => lead.Any(l => l.Rule == id) || !rules.Contains(id, StringComparer.Ordinal));
+        return lead.Count == 0 && last.Count == 0 ? null : (lead, last);
     }
 
     // The rules of `ids` that no other change of the step rests on.

@@ -183,6 +183,11 @@ public static class ReportWriter
                     Line(sb, $"      If this fails, {rule.IfFails}");
                 }
 
+                if (AlsoFits(c) is { } also)
+                {
+                    Line(sb, $"    {also}");
+                }
+
                 if (c.Consequences.Count > 0)
                 {
                     Line(sb, $"  and {N(c.Consequences.Count)} rule{(c.Consequences.Count == 1 ? string.Empty : "s")} whose checks failed after it: {string.Join(", ", c.Consequences.Select(id => c.UnexpectedRules.Contains(id, StringComparer.Ordinal) ? id : id + " (declared expected divergence)"))}");
@@ -198,6 +203,11 @@ public static class ReportWriter
     }
 
     /// <summary>", and N rules whose checks failed after it", or nothing.</summary>
+    /// <summary>The sentence saying which other rules the first failing count fits just as well, or null when none.</summary>
+    public static string? AlsoFits(Counterexample c) => c.CauseAlsoFits.Count == 0
+        ? null
+        : $"The count's difference fits {string.Join(" or ", c.CauseAlsoFits)} as well: two changes of the step could each have been the one the implementation got wrong, and the count alone cannot tell which (the first the step made is named).";
+
     public static string Folded(Counterexample c) => c.Consequences.Count == 0
         ? string.Empty
         : $", and {N(c.Consequences.Count)} rule{(c.Consequences.Count == 1 ? string.Empty : "s")} whose checks failed after it";

@@ -135,6 +135,7 @@ public sealed record Counterexample
             UnexpectedRules = [.. r.ViolatedRules.Where(id => !declared.Contains(id))],
             Message = r.Message,
             Cause = r.Cause,
+            CauseAlsoFits = r.CauseAlsoFits,
         };
     }
 
@@ -191,6 +192,16 @@ public sealed record Counterexample
     }
 
     private readonly string? _cause;
+
+    /// <summary>Rules the first failing count's difference fits as well as <see cref="Cause"/> (a tie the count cannot
+    /// break); empty unless the cause is the one the run chose.</summary>
+    public IReadOnlyList<string> CauseAlsoFits
+    {
+        get => string.Equals(_cause, Cause, StringComparison.Ordinal) ? _alsoFits : [];
+        init => _alsoFits = value;
+    }
+
+    private readonly IReadOnlyList<string> _alsoFits = [];
 
     /// <summary>The violated rules after the cause, in the order their checks failed.</summary>
     public IReadOnlyList<string> Consequences => [.. ViolatedRules.Where(id => !string.Equals(id, Cause, StringComparison.Ordinal))];

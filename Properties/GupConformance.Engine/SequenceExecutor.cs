@@ -64,6 +64,10 @@ public sealed class SequenceResult
     /// <summary>The rule broken first: chosen among the first failing check's rules (<see cref="RuleScopes.Cause"/>).</summary>
     public string? Cause { get; init; }
 
+    /// <summary>Rules a failing count's difference fits as well as <see cref="Cause"/> (two changes of the step that
+    /// either could have been the one left out): the count alone cannot tell them apart.</summary>
+    public IReadOnlyList<string> CauseAlsoFits { get; init; } = [];
+
     /// <summary>Exception or time-out text, or the invalid command's reason.</summary>
     public string? Message { get; init; }
 
@@ -150,6 +154,10 @@ public sealed class SequenceExecutor : IDisposable
         private readonly Dictionary<(string Kind, IReadOnlyList<string> Exercised), long> _counted = new(SameKindAndList.Instance);
         private readonly List<StepTrace> _steps = [];
         private readonly List<FieldMismatch> _mismatches = [];
+
+        // The check that failed first (null when the first mismatch was an unknown folio): asked, once the cause is
+        // chosen, whether the count's difference fits other rules just as well.
+        private FieldCheck? _firstFailed;
         private long _commands;
         private IGupImplementation? _impl;
 
@@ -413,6 +421,11 @@ public sealed class SequenceExecutor : IDisposable
                 var value = observed?.Field(check.Field);
                 if (!check.Accepts(value))
                 {
+                    if (_mismatches.Count == 0)
+                    {
+                        _firstFailed = check;
+                    }
+
                     _mismatches.Add(new FieldMismatch(Render(cmd), check.Field, value, check.Allowed, check.RulesFor(value)));
                 }
             }
@@ -521,6 +534,9 @@ public sealed class SequenceExecutor : IDisposable
         private SequenceResult Result(SequenceStatus status, int actions, int? failedAction, string? failedCommand, string? message, string? exceptionType)
         {
             var (rules, kinds, byKind) = Counts();
+            var cause = status == SequenceStatus.Diverged && _mismatches.Count > 0
+                ? RuleScopes.Cause(_mismatches[0].Rules, _actionExercised, _mismatches[0].Observed, _mismatches[0].Allowed, _mismatches[0].Command)
+                : null;
             return new()
             {
                 Status = status,
@@ -530,9 +546,8 @@ public sealed class SequenceExecutor : IDisposable
                 FailedCommand = failedCommand,
                 Mismatches = status == SequenceStatus.Diverged ? [.. _mismatches] : [],
                 ViolatedRules = status == SequenceStatus.Diverged ? Violated() : [],
-                Cause = status == SequenceStatus.Diverged && _mismatches.Count > 0
-                    ? RuleScopes.Cause(_mismatches[0].Rules, _actionExercised, _mismatches[0].Observed, _mismatches[0].Allowed, _mismatches[0].Command)
-                    : null,
+                Cause = cause,
+                CauseAlsoFits = cause is not null && _firstFailed is { } first ? first.EquallyFitting(_mismatches[0].Observed, cause) : [],
                 Message = message ?? (status == SequenceStatus.Diverged ? _lostInspection : null),
                 ExceptionType = exceptionType,
                 RuleCounts = rules,

@@ -189,6 +189,10 @@ public static class JsonReport
         {
             w.WriteString("cause", cause);
             WriteStrings(w, "consequences", c.Consequences);
+            if (c.CauseAlsoFits.Count > 0)
+            {
+                WriteStrings(w, "causeAlsoFits", c.CauseAlsoFits);
+            }
         }
         w.WriteString("replayCommand", c.ReplayCommand);
         if (c.FromTrace is { } from)

@@ -255,6 +255,10 @@ public static class MarkdownReport
                 sb.Append(rule is null
                     ? $"- `{cause}`: not in the catalogue\n"
                     : $"- `{cause}` ({ReportWriter.LevelText(rule.Level)}): {rule.Title}. If this fails, {rule.IfFails}\n");
+                if (ReportWriter.AlsoFits(c) is { } also)
+                {
+                    sb.Append(CultureInfo.InvariantCulture, $"- {also}\n");
+                }
                 if (c.Consequences.Count > 0)
                 {
                     sb.Append(CultureInfo.InvariantCulture, $"\nand {N(c.Consequences.Count)} rule{(c.Consequences.Count == 1 ? string.Empty : "s")} whose checks failed after it: ");

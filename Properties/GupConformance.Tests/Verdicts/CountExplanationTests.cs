@@ -81,6 +81,47 @@ public sealed class CountExplanationTests
     }
 
     [Fact]
+    public void Two_releases_either_of_which_could_be_the_one_left_out_are_named_as_a_tie()
+    {
+        // Seed 5 of bio-same-page-keeps-duplicate: a user buffer from 0x600 of an order-2 folio, a 4,096-byte block and
+        // three bvecs. One bio step gives back a same-page duplicate and a page the trim left with nothing: a count one
+        // too high fits either release left out.
+        var run = ModelRun.Anon(Profiles.Proposal2022IovExtractRfc, order: 2)
+            .Do(new IterInit(1, IterKind.Ubuf, IterDir.Dest, [new IterSeg(A + 0x600, 29696)]));
+        var (rules, exercised, due) = AfterAction(run, new BioAdd(1, 1, 3, 4096), "r1.f0");
+        var cause = CauseOf(rules, exercised, due, +1);
+        Assert.Equal("BIO-SAME-PAGE-MERGE", cause);
+        Assert.Equal(["BIO-LOGICAL-BLOCK-TRIM"], rules.EquallyFitting(Num(due + 1), cause));
+
+        // The same count with only the merge in the step (the v8 case above) names no tie.
+        var single = ModelRun.Anon(Profiles.Proposal2023IovExtractV8, folios: 4)
+            .Do(new IterInit(1, IterKind.Iovec, IterDir.Dest, [new IterSeg(A + 0x3800, 512), new IterSeg(A + 0x3a00, 2048)]));
+        var (other, _, otherDue) = AfterAction(single, new BioAdd(1, 1, 3), "r1.f3");
+        Assert.Empty(other.EquallyFitting(Num(otherDue + 1024), "BIO-SAME-PAGE-MERGE"));
+    }
+
+    [Fact]
+    public void A_counterexample_whose_count_fits_two_releases_says_so_beside_the_cause()
+    {
+        var profile = Profiles.Proposal2022IovExtractRfc;
+        var bug = Fixtures.Broken.BrokenImplementations.Find("broken-bio-same-page-keeps-duplicate")!;
+        Command[] seq =
+        [
+            new MapRegion(1, RegionKind.Anon, A, 1, 2),
+            new IterInit(3, IterKind.Ubuf, IterDir.Dest, [new IterSeg(A + 0x600, 29696)]),
+            new BioAdd(1, 3, 3, 4096),
+        ];
+        using var executor = new Engine.SequenceExecutor(bug.Factory, profile, profile.Facets, TimeSpan.FromSeconds(5));
+        var result = executor.Execute(seq, trace: true);
+        Assert.Equal("BIO-SAME-PAGE-MERGE", result.Cause);
+        Assert.Equal(["BIO-LOGICAL-BLOCK-TRIM"], result.CauseAlsoFits);
+
+        var cx = Engine.Counterexample.Of(result, seq, new HashSet<string>(StringComparer.Ordinal), 1, bug.Name, profile.Id, 5, "replay", 3, 0);
+        Assert.Contains("fits BIO-LOGICAL-BLOCK-TRIM as well", Engine.ReportWriter.RenderCounterexample(cx), StringComparison.Ordinal);
+        Assert.Contains("fits BIO-LOGICAL-BLOCK-TRIM as well", Engine.MarkdownReport.RenderCounterexample(cx, "#"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_difference_no_change_accounts_for_leaves_the_order_as_it_was()
     {
         var run = ModelRun.Anon(Profiles.Linux618).Do(ModelRun.Get(1, A, 1));
