@@ -495,7 +495,7 @@ internal static class Validity
             case IterKind.Bvec when !c.Segs.All(g => PhysicallyContiguous(s, g)):
                 return "a bio_vec spans physically adjacent pages only: each BVEC segment lies inside one Anon region or one page";
             case IterKind.Kvec when !c.Segs.All(g => g.Len == 0 || KernelMapped(s, g)):
-                return "KVEC segments must lie inside Anon/File/Zero regions";
+                return "KVEC segments must lie inside Anon/File regions, or over pages of a Zero region already faulted in";
             default:
                 return null;
         }
@@ -508,6 +508,13 @@ internal static class Validity
     private static bool InsideOne(ModelState s, IterSeg g) =>
         s.RegionAt(g.Addr) is { Kind: RegionKind.Anon or RegionKind.File } r && g.Addr + (ulong)Math.Max(g.Len, 1) <= r.End;
 
+    /// <summary>
+    /// Whether a KVEC segment lies over kernel memory whose pages stay what they were when the iterator was set up (a
+    /// kernel address names a fixed page; the model lists the page mapped at the address when it extracts): Anon and File
+    /// pages, and Zero-region pages once a fault has put a page of their own there. An untouched Zero-region page is the
+    /// shared zero page until a write fault replaces it in the mapping, which a kernel buffer would not follow (a run on
+    /// 6.12.118 showed the kernel listing the zero page where the model listed the faulted page).
+    /// </summary>
     private static bool KernelMapped(ModelState s, IterSeg g)
     {
         var addr = g.Addr;
@@ -517,6 +524,18 @@ internal static class Validity
             if (s.RegionAt(addr) is not { Kind: RegionKind.Anon or RegionKind.File or RegionKind.Zero } r)
             {
                 return false;
+            }
+
+            if (r.Kind == RegionKind.Zero)
+            {
+                var last = (Math.Min(end, r.End) - 1 - r.Start) / (ulong)Sizes.PageSize;
+                for (var page = (addr - r.Start) / (ulong)Sizes.PageSize; page <= last; page++)
+                {
+                    if (!r.Faulted.Contains((long)page))
+                    {
+                        return false;
+                    }
+                }
             }
 
             addr = r.End;

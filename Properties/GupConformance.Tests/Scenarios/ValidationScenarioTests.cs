@@ -447,6 +447,23 @@ public sealed partial class ValidationScenarioTests
         Assert.Null(r.Invalid(new IterInit(1, IterKind.Kvec, IterDir.Source, [new IterSeg(A, 2 * 4096), new IterSeg(VHole, 0)])));
     }
 
+    /// <summary>
+    /// From a run on 6.12.118: a KVEC set up over an untouched Zero-region page, then a write pin that faulted a page of
+    /// its own there; the kernel's extraction listed the zero page (the kernel buffer is the page it was set up over),
+    /// the model the faulted page (it lists what is mapped when it extracts). A KVEC may lie over a Zero-region page only
+    /// once a fault has replaced it, after which no fault replaces it again (ZERO-FAULTED-PAGE-KEPT).
+    /// </summary>
+    [Fact]
+    public void VALIDITY_iter_init_kvec_segments_over_a_zero_region_need_its_pages_faulted_in()
+    {
+        var r = Zero(Profiles.Linux612Stable, pages: 3);
+        Assert.Contains("KVEC segments", r.Invalid(new IterInit(1, IterKind.Kvec, IterDir.Source, [new IterSeg(A + 0x5a7, 4982)])));
+        r.Do(Pin(1, A, 1, Foll.Write | Foll.LongTerm));
+        Assert.Null(r.Invalid(new IterInit(1, IterKind.Kvec, IterDir.Source, [new IterSeg(A + 0x5a7, 100)])));
+        Assert.Contains("KVEC segments", r.Invalid(new IterInit(1, IterKind.Kvec, IterDir.Source, [new IterSeg(A + 0x5a7, 4982)])));
+        Assert.Null(r.Invalid(new IterInit(1, IterKind.Kvec, IterDir.Source, [new IterSeg(A + 0x5a7, 0), new IterSeg(A + 0x5a7, 2000)])));
+    }
+
     [Fact]
     public void VALIDITY_iov_iter_extract_pages_needs_a_fresh_call_a_known_iterator_maxpages_1_and_maxsize_0()
     {
