@@ -425,6 +425,9 @@ public partial class KernelStyleImplementation
     /// <summary>The address space the walk in progress looks VMAs up in (GUP-REMOTE-TARGET-MM).</summary>
     private int _walkMm;
 
+    /// <summary>The address space the walk in progress looks VMAs up in: a walk written anew (a broken one) looks there too.</summary>
+    protected int WalkMm => _walkMm;
+
     /// <summary>mm_set_has_pinned_flag(&amp;mm-&gt;flags) for a FOLL_PIN call (GUP-PIN-MARKS-MM): set once, never cleared.</summary>
     protected virtual void MmSetHasPinnedFlag(int mm, long gupFlags)
     {

@@ -80,6 +80,11 @@ public static class RuleScopes
                 ? observed.StartsWith('-') && allowed.All(a => a == "0")
                 : allowed.All(IsPositiveCount) && !command.StartsWith("netfs_", StringComparison.Ordinal)),
 
+        // A *_remote call that found a hole (-EFAULT) where the mm it was given has pages looked somewhere else: that is
+        // the walk's target broken, whatever the pages would then have been held by.
+        ["GUP-REMOTE-TARGET-MM"] = (observed, allowed, command) => observed == "-EFAULT" && command.Contains("_remote(", StringComparison.Ordinal)
+            && allowed.Count > 0 && allowed.All(IsPositiveCount),
+
         // What the era accepts, refused (with -EINVAL, or with a pin entry point's 0).
         ["API-TOUCH-ACCEPTED-LEGACY"] = Refused,
         ["API-LONGTERM-GET-LEGACY"] = Refused,
@@ -107,7 +112,11 @@ public static class RuleScopes
         ArgumentNullException.ThrowIfNull(checkRules);
         ArgumentNullException.ThrowIfNull(stepExercised);
         ArgumentNullException.ThrowIfNull(allowed);
-        int Rank(string id) => ByValue.TryGetValue(id, out var broken) ? (broken(observed, allowed, command) ? -1 : 4) : (int)Of(id);
+        // A rule whose breach depends on the answer comes first when the answer breaks it; otherwise it keeps its scope
+        // if it has one, and is context (last) if not.
+        int Rank(string id) => ByValue.TryGetValue(id, out var broken)
+            ? (broken(observed, allowed, command) ? -1 : Broad.TryGetValue(id, out var scope) ? (int)scope : 4)
+            : (int)Of(id);
         var cited = checkRules.OrderBy(Rank).First();
         var exercised = checkRules.Where(stepExercised.Contains).OrderBy(Rank).FirstOrDefault();
 

@@ -52,7 +52,7 @@ public sealed class GrabAddsOneNotRefs(Profile profile) : KernelStyleImplementat
         for (long i = 0; i < nrPages; i++)
         {
             var addr = start + ((ulong)i << Sizes.PageShift);
-            var vma = Mm.FindVma(addr);
+            var vma = Mm.FindVma(addr, WalkMm);
             long err = vma is null ? -Errno.EFAULT : CheckVmaFlags(vma, gupFlags);
             if (err != 0)
             {

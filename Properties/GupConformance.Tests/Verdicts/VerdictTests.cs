@@ -43,6 +43,30 @@ public sealed class VerdictTests
         Assert.Contains($"\"cause\": \"{c.Cause}\"", JsonReport.Render(r), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A *_remote call that finds a hole where the mm it was given has a page looked in another mm: GUP-REMOTE-TARGET-MM is
+    /// broken first, not the reference the page would have taken (seed 16 of broken-remote-walks-caller-mm once cited
+    /// REF-GET-PLUS-ONE). A remote call that fails the same way over a real hole keeps the hole's rule.
+    /// </summary>
+    [Fact]
+    public void A_remote_walk_that_finds_a_hole_where_the_target_mm_has_a_page_breaks_the_target_rule_first()
+    {
+        var profile = Profiles.Get("proposal-2023-iov-extract-v8");
+        var bug = Fixtures.Broken.BrokenImplementations.Find("broken-remote-walks-caller-mm")!;
+        Command[] seq =
+        [
+            new MapRegion(4, RegionKind.Anon, 0x10019000, 1, Mm: 1),
+            new Gup(9, EntryPoint.GetUserPagesRemote, 0x10019000, 1, Foll.None, true, Mm: 1),
+        ];
+        using var executor = new SequenceExecutor(bug.Factory, profile, profile.Facets, TimeSpan.FromSeconds(5));
+        var result = executor.Execute(seq);
+        Assert.Equal("result", result.Mismatches[0].Field);
+        Assert.Equal("GUP-REMOTE-TARGET-MM", result.Cause);
+
+        Assert.Equal("API-FAULT-HOLE", RuleScopes.Cause(["GUP-REMOTE-TARGET-MM", "API-FAULT-HOLE"], ["API-FAULT-HOLE"], "-EFAULT", ["-EFAULT"], "get_user_pages_remote(mm1, …)"));
+        Assert.Equal("REF-GET-PLUS-ONE", RuleScopes.Cause(["GUP-REMOTE-TARGET-MM", "REF-GET-PLUS-ONE"], ["REF-GET-PLUS-ONE"], "2", ["1"], "get_user_pages_remote(mm1, …)"));
+    }
+
     [Fact]
     public void An_inspection_the_implementation_cannot_answer_does_not_hide_the_actions_own_divergence()
     {
