@@ -99,6 +99,10 @@ internal static class FolioOps
     private static readonly string[] ZeroNotPinned = ["ZERO-NOT-PINNED"];
     private static readonly string[] NoPagesNoRef = ["REF-NO-PAGES-NO-REF"];
 
+    /// <summary>The change ZERO-NOT-PINNED prevents on the zero page: <paramref name="entries"/> pins (+1) or unpins (-1)
+    /// of a small page, 1024 each.</summary>
+    private static CountShare ZeroSkipped(long entries, int sign) => new(entries, sign * Sizes.GupPinCountingBias, ZeroNotPinned, [], []);
+
     /// <summary>A change of <paramref name="entries"/> × <paramref name="unit"/> made for <paramref name="due"/> under the
     /// rules <paramref name="why"/> (which include <paramref name="due"/>): see <see cref="CountShare"/>. The gate rules say
     /// the operation applies to this folio at all (the zero page not skipped): a change left out is theirs first.</summary>
@@ -217,7 +221,7 @@ internal static class FolioOps
         if (kind == PinKind.ZeroNoop)
         {
             // What a pin of a small page would have added, had the zero page not been skipped.
-            next = next with { RefProv = next.RefProv.Decide(why, new CountShare(granted, Sizes.GupPinCountingBias, ZeroNotPinned, [], [])) };
+            next = next with { RefProv = next.RefProv.Decide(why, ZeroSkipped(granted, +1)) };
         }
         else
         {
@@ -309,7 +313,7 @@ internal static class FolioOps
         if (kind == PinKind.ZeroNoop)
         {
             why.Add("ZERO-NOT-PINNED");
-            ctx.Put(f with { RefProv = f.RefProv.Decide(why, new CountShare(refs, -Sizes.GupPinCountingBias, ZeroNotPinned, [], [])) });
+            ctx.Put(f with { RefProv = f.RefProv.Decide(why, ZeroSkipped(refs, -1)) });
             ctx.ReleasedProv = ctx.ReleasedProv.Decide(["ZERO-NOT-PINNED"]);
             foreach (var r in why)
             {
@@ -394,7 +398,7 @@ internal static class FolioOps
         ctx.AcquiredProv = ctx.AcquiredProv.Decide(["VMSTAT-ADD-PIN-UNCOUNTED"]);
         if (kind == PinKind.ZeroNoop)
         {
-            ctx.Put(f with { RefProv = f.RefProv.Decide(why, new CountShare(1, Sizes.GupPinCountingBias, ZeroNotPinned, [], [])) });
+            ctx.Put(f with { RefProv = f.RefProv.Decide(why, ZeroSkipped(1, +1)) });
             return;
         }
 

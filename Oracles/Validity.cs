@@ -528,10 +528,10 @@ internal static class Validity
 
             if (r.Kind == RegionKind.Zero)
             {
-                var last = (Math.Min(end, r.End) - 1 - r.Start) / (ulong)Sizes.PageSize;
-                for (var page = (addr - r.Start) / (ulong)Sizes.PageSize; page <= last; page++)
+                var last = (long)((Math.Min(end, r.End) - 1 - r.Start) / (ulong)Sizes.PageSize);
+                for (var page = (long)((addr - r.Start) / (ulong)Sizes.PageSize); page <= last; page++)
                 {
-                    if (!r.Faulted.Contains((long)page))
+                    if (Memory.PageOf(r, page).Folio == FolioState.ZeroKey)
                     {
                         return false;
                     }

@@ -202,12 +202,12 @@ public static class ReportWriter
         }
     }
 
-    /// <summary>", and N rules whose checks failed after it", or nothing.</summary>
     /// <summary>The sentence saying which other rules the first failing count fits just as well, or null when none.</summary>
     public static string? AlsoFits(Counterexample c) => c.CauseAlsoFits.Count == 0
         ? null
         : $"The count's difference fits {string.Join(" or ", c.CauseAlsoFits)} as well: two changes of the step could each have been the one the implementation got wrong, and the count alone cannot tell which (the first the step made is named).";
 
+    /// <summary>", and N rules whose checks failed after it", or nothing.</summary>
     public static string Folded(Counterexample c) => c.Consequences.Count == 0
         ? string.Empty
         : $", and {N(c.Consequences.Count)} rule{(c.Consequences.Count == 1 ? string.Empty : "s")} whose checks failed after it";

@@ -8,8 +8,9 @@ namespace GupConformance.Engine;
 /// Chunk-removal shrinking (ddmin-style) over a sequence of actions. Candidates are produced lazily, largest
 /// removals first: the prefix up to the failing action (when known), then every sequence with one chunk of
 /// n/2, n/4, … 1 consecutive actions removed, then single commands with smaller arguments, then a frame vector's get
-/// replaced by the direct pin or get it makes, then one command's refcount change folded into a region's start refcount. Only candidates that the model accepts when replayed from
-/// <see cref="GupModel.Init"/> (every precondition holds, every step succeeds) are yielded.
+/// replaced by the direct pin or get it makes, then one command's refcount change folded into a region's start
+/// refcount. Only candidates that the model accepts when replayed from <see cref="GupModel.Init"/> (every precondition
+/// holds, every step succeeds) are yielded.
 /// </summary>
 public sealed class Shrinker
 {
@@ -84,12 +85,12 @@ public sealed class Shrinker
     /// </summary>
     private IEnumerable<Command[]> Direct(Command[] actions)
     {
+        // A call id no command of the sequence uses (every command that makes a pages array names its id).
         var call = 1 + actions.Max(c => c switch
         {
             Gup g => g.Call,
-            Release r => r.Call,
-            UnpinArray u => u.Call,
             IterExtract x => x.Call,
+            FolioAddPin a => a.NewCall,
             _ => 0,
         });
         for (var i = 0; i < actions.Length; i++)
