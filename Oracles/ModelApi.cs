@@ -94,6 +94,24 @@ public sealed record FieldCheck(string Field, IReadOnlyList<string> Allowed, IRe
             ? fit.Equally
             : [];
 
+    /// <summary>
+    /// Whether an observation passes: the same answer as <see cref="Accepts(string?)"/> of its field's text (null when
+    /// the implementation returned no observation), without making the text of a number or flag.
+    /// </summary>
+    public bool Accepts(Observation? observed)
+    {
+        for (var i = 0; i < Allowed.Count; i++)
+        {
+            var allowed = Allowed[i];
+            if (observed?.Is(Field, allowed) ?? string.Equals(allowed, Absent, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Whether an observed value (null when the implementation did not report the field) passes.</summary>
     public bool Accepts(string? observed)
     {

@@ -127,6 +127,42 @@ public sealed record Observation
         return f;
     }
 
+    /// <summary>
+    /// Whether field <paramref name="name"/> reads <paramref name="text"/>, i.e. <c>Field(name) == text</c>, or null when
+    /// the field is not set (or not a field name). The checker asks this of every field of every observation, so numbers
+    /// and flags are compared without making their text: a number is formatted into a stack buffer.
+    /// </summary>
+    public bool? Is(string name, string text)
+    {
+        switch (name)
+        {
+            case "refcount": return Refcount is { } rc ? IsNumber(rc, text) : null;
+            case "pincount": return Pincount is { } pc ? IsNumber(pc, text) : null;
+            case "maybe_dma_pinned": return MaybeDmaPinned is { } m ? IsFlag(m, text) : null;
+            case "dirty": return Dirty is { } d ? IsFlag(d, text) : null;
+            case "nr_foll_pin_acquired": return Acquired is { } a ? IsNumber(a, text) : null;
+            case "nr_foll_pin_released": return Released is { } rel ? IsNumber(rel, text) : null;
+            case "has_pinned": return HasPinned is { } hp ? IsFlag(hp, text) : null;
+            case "offset0": return Offset0 is { } o ? IsNumber(o, text) : null;
+            case "iter_count": return IterCount is { } ic ? IsNumber(ic, text) : null;
+            case "bio_pages": return BioPages is { } bp ? IsNumber(bp, text) : null;
+            case "nr_frames": return NrFrames is { } nf ? IsNumber(nf, text) : null;
+            case "will_pin": return WillPin is { } w ? IsFlag(w, text) : null;
+            case "got_ref": return GotRef is { } g ? IsFlag(g, text) : null;
+            case "is_pfns": return IsPfns is { } ip ? IsFlag(ip, text) : null;
+            default: return Field(name) is { } v ? string.Equals(v, text, StringComparison.Ordinal) : null;
+        }
+    }
+
+    private static bool IsFlag(bool value, string text) => string.Equals(text, value ? "true" : "false", StringComparison.Ordinal);
+
+    private static bool IsNumber(long value, string text)
+    {
+        // A long is at most 20 characters with its sign.
+        Span<char> digits = stackalloc char[20];
+        return value.TryFormat(digits, out var n, default, CultureInfo.InvariantCulture) && text.AsSpan().SequenceEqual(digits[..n]);
+    }
+
     /// <summary>One field's canonical text (as in <see cref="Fields"/>), or null when it is not set or not a field name.</summary>
     public string? Field(string name)
     {

@@ -418,9 +418,9 @@ public sealed class SequenceExecutor : IDisposable
             for (var c = 0; c < checks.Count; c++)
             {
                 var check = checks[c];
-                var value = observed?.Field(check.Field);
-                if (!check.Accepts(value))
+                if (!check.Accepts(observed))
                 {
+                    var value = observed?.Field(check.Field);
                     if (_mismatches.Count == 0)
                     {
                         _firstFailed = check;

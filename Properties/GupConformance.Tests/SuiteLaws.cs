@@ -187,5 +187,46 @@ public sealed class SuiteLaws
         return true.ToProperty();
     });
 
+    /// <summary>
+    /// The checker compares numbers and flags without making their text (<see cref="Observation.Is"/>): it must answer
+    /// exactly what comparing <see cref="Observation.Field"/>'s text answers, for the field's own text and for texts that
+    /// mean the same number but are not its canonical text ("05", "+5", "-0", " 5").
+    /// </summary>
+    [Property(MaxTest = 300)]
+    public Property An_observation_compared_by_value_answers_what_its_canonical_text_answers()
+    {
+        var number = Gen.OneOf(Gen.Choose(-3, 3).Select(i => (long)i), Gen.Elements(0L, 1024L, -1024L, long.MaxValue, long.MinValue, int.MaxValue + 1L));
+        var observation =
+            from rc in number
+            from pc in number
+            from n in number
+            from flag in Gen.Elements(true, false)
+            from set in Gen.Choose(0, 7)
+            select new Observation
+            {
+                Refcount = (set & 1) != 0 ? rc : null,
+                Pincount = (set & 2) != 0 ? pc : null,
+                Acquired = n,
+                Dirty = (set & 4) != 0 ? flag : null,
+                MaybeDmaPinned = flag,
+                ExtractMode = n,
+                Result = n,
+            };
+        var text = Gen.OneOf(
+            number.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            number.Select(v => "0" + v.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            number.Select(v => "+" + v.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            number.Select(v => " " + v.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            Gen.Elements("-0", "true", "false", "True", "0x0", "0x1", "", FieldCheck.Absent));
+        var field = Gen.Elements("refcount", "pincount", "nr_foll_pin_acquired", "dirty", "maybe_dma_pinned", "extract_mode", "result", "iter_count", "no_such_field");
+        return Prop.ForAll(Arb.From(observation), Arb.From(field), Arb.From(text), (o, name, t) =>
+        {
+            var byText = o.Field(name) is { } v ? string.Equals(v, t, StringComparison.Ordinal) : (bool?)null;
+            var check = new FieldCheck(name, [t], ["CORE-NO-COLLATERAL"]);
+            return (o.Is(name, t) == byText && check.Accepts(o) == check.Accepts(o.Field(name)))
+                .Label($"{name} = {o.Field(name) ?? "(not set)"} against \"{t}\": by value {o.Is(name, t)}, by text {byText}");
+        });
+    }
+
     private static string Snapshot(ModelState s) => string.Join('\n', s.Describe().Select(kv => kv.Key + "=" + kv.Value));
 }
