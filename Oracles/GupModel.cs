@@ -63,7 +63,23 @@ public static class GupModel
     public static ModelState Init(Profile profile) => new() { Profile = profile };
 
     /// <summary>Null when <paramref name="command"/> is valid in <paramref name="state"/>; otherwise why not.</summary>
-    public static string? Precondition(ModelState state, Command command) => Validity.Check(state, command);
+    public static string? Precondition(ModelState state, Command command)
+    {
+        var why = Validity.Check(state, command);
+        t_accepted = why is null ? (state, command) : default;
+        return why;
+    }
+
+    // The last command this thread's Precondition accepted, and the state it accepted it in. Callers ask Precondition
+    // and then Step the same command (the generator for every command it makes, a replay for every command it reads):
+    // Step, which must refuse an invalid command too, need not check it a second time. States and commands are
+    // immutable, so the very same pair has the very same answer.
+    [ThreadStatic]
+    private static (ModelState? State, Command? Command) t_accepted;
+
+    /// <summary>Whether this thread's last <see cref="Precondition"/> accepted exactly this command in exactly this state.</summary>
+    private static bool JustAccepted(ModelState state, Command command) =>
+        ReferenceEquals(t_accepted.State, state) && ReferenceEquals(t_accepted.Command, command);
 
     /// <summary>
     /// Precondition and Step in one for the queries an executor makes after every action (a folio's inspection, the
@@ -91,7 +107,7 @@ public static class GupModel
                 ?? throw new InvalidOperationException($"invalid command {command}: no folio {inspect.Folio}");
         }
 
-        var why = Precondition(state, command);
+        var why = JustAccepted(state, command) ? null : Precondition(state, command);
         if (why is not null)
         {
             throw new InvalidOperationException($"invalid command {command}: {why}");

@@ -182,6 +182,21 @@ public sealed partial class ValidationScenarioTests
     }
 
     [Fact]
+    public void VALIDITY_Step_refuses_an_invalid_command_right_after_Precondition_accepted_another_pair()
+    {
+        // Step skips the check only for the very pair Precondition last accepted: not for another command in that
+        // state, nor for that command in another state.
+        var empty = GupModel.Init(Profiles.Linux62);
+        var create = new FvCreate(1, 4);
+        Assert.Null(GupModel.Precondition(empty, create));
+        Assert.Throws<InvalidOperationException>(() => GupModel.Step(empty, new FvCreate(1, -1)));
+
+        var created = GupModel.Step(empty, create).Next;
+        Assert.Null(GupModel.Precondition(empty, create));
+        Assert.Throws<InvalidOperationException>(() => GupModel.Step(created, create));
+    }
+
+    [Fact]
     public void VALIDITY_a_folio_index_past_the_region_names_no_folio()
     {
         var r = Anon(Profiles.Linux618)
