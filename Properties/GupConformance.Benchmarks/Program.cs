@@ -153,6 +153,9 @@ public static class Program
                 return made;
             });
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"generation alone: {options.Sequences} sequences, best {Ms(g):F1} ms wall, best CPU {Ms(LastBestCpu):F1} ms"));
+            var (execution, executionBytes) = ExecutionAlone(reference, profile, facets, options, modelOnly);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"execution alone (the checking thread's part: implementation, inspections, comparison, on the generator's outcomes): best {Ms(execution):F1} ms wall, {executionBytes / 1e6:F1} MB allocated, load {Load()}"));
             using (var executor = new SequenceExecutor(reference(), profile, profile.Facets, options.CommandTimeout))
             {
                 var empty = Best(modelOnly, () =>
@@ -270,6 +273,42 @@ public static class Program
                 (factory as IDisposable)?.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// The checking thread's half of a run on its own: each sequence is generated untimed, then executed against the
+    /// implementation with the generator's outcomes, as the run does, one after the other (as in a run, no more than
+    /// one generated sequence is held at a time). The best of <paramref name="repeat"/> sums of the executions, in seconds, and what one run's executions allocate.
+    /// </summary>
+    private static (double Seconds, long Bytes) ExecutionAlone(Func<IImplementationFactory> reference, Profile profile, Facet facets, RunOptions options, int repeat)
+    {
+        var best = double.MaxValue;
+        var bytesPerRun = 0L;
+        using var executor = new SequenceExecutor(reference(), profile, facets, options.CommandTimeout);
+        for (var i = -3; i < repeat; i++)
+        {
+            var generator = new SequenceGenerator(profile, facets, null, new Engine.Coverage.EdgeTally(Engine.Coverage.EdgeCases.Targets(profile, facets)));
+            var executing = 0L;
+            var allocated = 0L;
+            for (var s = 0; s < options.Sequences; s++)
+            {
+                var commands = generator.Generate(Engine.Prng.Derive(options.Seed, (ulong)s), options.Length, out var stepped);
+                var bytes = GC.GetTotalAllocatedBytes(precise: true);
+                var start = Stopwatch.GetTimestamp();
+                executor.Execute(commands, stepped: stepped);
+                executing += Stopwatch.GetTimestamp() - start;
+                allocated += GC.GetTotalAllocatedBytes(precise: true) - bytes;
+            }
+
+            bytesPerRun = allocated;
+
+            if (i >= 0)
+            {
+                best = Math.Min(best, (double)executing / Stopwatch.Frequency);
+            }
+        }
+
+        return (best, bytesPerRun);
     }
 
     /// <summary>The best (shortest) of <paramref name="repeat"/> timed calls after one warm-up, in seconds.</summary>
