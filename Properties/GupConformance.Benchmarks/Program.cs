@@ -20,7 +20,7 @@ namespace GupConformance.Benchmarks;
 /// <item>Operations checked per second against the in-process figure, out-of-process with and without batching.</item>
 /// </list>
 /// <code>dotnet run --project Properties/GupConformance.Benchmarks -c Release -- [--sequences N] [--profile ID] [--repeat N] [--skip-unbatched]</code>
-/// Table 4 alone: <c>-- --kill-matrix SEEDS [--bug NAME]</c> (<see cref="KillTiming"/>); table 5 alone, trace replay against
+/// Table 4 alone: <c>-- --kill-matrix SEEDS [--bug NAME] [--shrink-attempts N]</c> (<see cref="KillTiming"/>); table 5 alone, trace replay against
 /// trace length: <c>-- --replay-scaling [--lengths 2500,5000,10000,20000] [--write-traces DIR]</c> (<see cref="ReplayScaling"/>).
 /// </summary>
 public static class Program
@@ -44,6 +44,7 @@ public static class Program
         var restricted = false;
         var killSeeds = 0;
         string? killOnly = null;
+        int? shrinkAttempts = null;
         var replayScaling = false;
         IReadOnlyList<int> replayLengths = ReplayScaling.DefaultLengths;
         string? traceDir = null;
@@ -79,6 +80,10 @@ public static class Program
                 case "--bug" when i + 1 < args.Length:
                     killOnly = args[++i];
                     break;
+                case "--shrink-attempts" when i + 1 < args.Length:
+                    // With --kill-matrix: RunOptions.ShrinkAttempts (what refining the first counterexample buys and costs).
+                    shrinkAttempts = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
                 case "--replay-scaling":
                     // Only table 5: trace replay time against trace length (issue 16).
                     replayScaling = true;
@@ -94,7 +99,7 @@ public static class Program
                     unbatched = false;
                     break;
                 default:
-                    Console.Error.WriteLine($"usage: GupConformance.Benchmarks [--sequences N] [--profile ID] [--repeat N] [--skip-unbatched] [--model-only N] [--checked-only N] [--restricted] [--kill-matrix SEEDS [--bug NAME]] [--replay-scaling [--lengths N,N,...] [--write-traces DIR]] [--kernel ...] (unknown option {args[i]})");
+                    Console.Error.WriteLine($"usage: GupConformance.Benchmarks [--sequences N] [--profile ID] [--repeat N] [--skip-unbatched] [--model-only N] [--checked-only N] [--restricted] [--kill-matrix SEEDS [--bug NAME] [--shrink-attempts N]] [--replay-scaling [--lengths N,N,...] [--write-traces DIR]] [--kernel ...] (unknown option {args[i]})");
                     return 2;
             }
         }
@@ -103,7 +108,7 @@ public static class Program
         Func<IImplementationFactory> reference = restricted ? () => new Restricted(new KernelStyleFactory()) : () => new KernelStyleFactory();
         if (killSeeds > 0)
         {
-            KillTiming.Print(killSeeds, killOnly);
+            KillTiming.Print(killSeeds, killOnly, shrinkAttempts);
             return 0;
         }
 
