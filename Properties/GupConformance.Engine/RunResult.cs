@@ -84,7 +84,8 @@ public sealed record RunOptions
     /// <summary>Stop once the first failure has been shrunk (and refined, see <see cref="ShrinkAttempts"/>).</summary>
     public bool StopAtFirstFailure { get; init; }
 
-    /// <summary>How many failing sequences showing the same failure are shrunk; the shortest counterexample is kept.</summary>
+    /// <summary>How many failing sequences showing the same failure are shrunk at most; the shortest counterexample is
+    /// kept. Fewer are when four shrinks in a row have found nothing shorter.</summary>
     public int ShrinkAttempts { get; init; } = 6;
 
     /// <summary>The runner's name for the implementation (its --impl value), for the replay command line.</summary>

@@ -183,6 +183,20 @@ public sealed class EngineTests
     }
 
     [Fact]
+    public void A_run_stops_refining_a_counterexample_after_four_shrinks_in_a_row_found_nothing_shorter()
+    {
+        // broken-pin-bias-adds-refs fails in most sequences and its first shrink is already the minimum (2 actions):
+        // with room for a hundred refinements the run still stops after the first shrink and four fruitless ones,
+        // long before its budget.
+        var bug = BrokenImplementations.Find("broken-pin-bias-adds-refs")!;
+        var options = new RunOptions { StopAtFirstFailure = true, Seed = 3, ShrinkAttempts = 100 };
+        var result = ConformanceRun.Run(bug.Factory, Profiles.Linux618, options);
+        var cx = Assert.Single(result.Counterexamples);
+        Assert.Equal(2, cx.Commands.Count);
+        Assert.True(result.SequencesRun <= 10, $"{result.SequencesRun} of {options.Sequences} sequences run, {result.FailingSequences} failing, {result.ShrinkRuns} shrink runs (seed 3)");
+    }
+
+    [Fact]
     public void The_replay_command_quotes_an_implementation_id_the_shell_would_split_and_leaves_a_plain_one_alone()
     {
         var options = new RunOptions { Seed = 7 };
