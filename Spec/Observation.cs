@@ -132,29 +132,13 @@ public sealed record Observation
     /// the field is not set (or not a field name). The checker asks this of every field of every observation, so numbers
     /// and flags are compared without making their text: a number is formatted into a stack buffer.
     /// </summary>
-    public bool? Is(string name, string text)
+    public bool? Is(string name, string text) => Value(name) switch
     {
-        switch (name)
-        {
-            case "refcount": return Refcount is { } rc ? IsNumber(rc, text) : null;
-            case "pincount": return Pincount is { } pc ? IsNumber(pc, text) : null;
-            case "maybe_dma_pinned": return MaybeDmaPinned is { } m ? IsFlag(m, text) : null;
-            case "dirty": return Dirty is { } d ? IsFlag(d, text) : null;
-            case "nr_foll_pin_acquired": return Acquired is { } a ? IsNumber(a, text) : null;
-            case "nr_foll_pin_released": return Released is { } rel ? IsNumber(rel, text) : null;
-            case "has_pinned": return HasPinned is { } hp ? IsFlag(hp, text) : null;
-            case "offset0": return Offset0 is { } o ? IsNumber(o, text) : null;
-            case "iter_count": return IterCount is { } ic ? IsNumber(ic, text) : null;
-            case "bio_pages": return BioPages is { } bp ? IsNumber(bp, text) : null;
-            case "nr_frames": return NrFrames is { } nf ? IsNumber(nf, text) : null;
-            case "will_pin": return WillPin is { } w ? IsFlag(w, text) : null;
-            case "got_ref": return GotRef is { } g ? IsFlag(g, text) : null;
-            case "is_pfns": return IsPfns is { } ip ? IsFlag(ip, text) : null;
-            default: return Field(name) is { } v ? string.Equals(v, text, StringComparison.Ordinal) : null;
-        }
-    }
-
-    private static bool IsFlag(bool value, string text) => string.Equals(text, value ? "true" : "false", StringComparison.Ordinal);
+        { Form: Form.Unset } => null,
+        { Form: Form.Decimal, Number: var n } => IsNumber(n, text),
+        { Form: Form.Flag, Number: var b } => string.Equals(text, b != 0 ? "true" : "false", StringComparison.Ordinal),
+        { Text: var t } => string.Equals(t, text, StringComparison.Ordinal),
+    };
 
     private static bool IsNumber(long value, string text)
     {
@@ -164,32 +148,54 @@ public sealed record Observation
     }
 
     /// <summary>One field's canonical text (as in <see cref="Fields"/>), or null when it is not set or not a field name.</summary>
-    public string? Field(string name)
+    public string? Field(string name) => Value(name) switch
     {
-        static string B(bool b) => b ? "true" : "false";
-        static string L(long v) => v.ToString(CultureInfo.InvariantCulture);
+        { Form: Form.Unset } => null,
+        { Form: Form.Decimal, Number: var n } => n.ToString(CultureInfo.InvariantCulture),
+        { Form: Form.Flag, Number: var b } => b != 0 ? "true" : "false",
+        { Text: var t } => t,
+    };
+
+    private enum Form
+    {
+        Unset,
+        Decimal,
+        Flag,
+        Text,
+    }
+
+    /// <summary>A field's value in the form its canonical text is made from: a decimal number, a flag, or the text itself.</summary>
+    private readonly record struct FieldValue(Form Form, long Number = 0, string? Text = null);
+
+    /// <summary>The one place a field name is mapped to its property and its canonical form.</summary>
+    private FieldValue Value(string name)
+    {
+        static FieldValue D(long? v) => v is { } n ? new(Form.Decimal, n) : default;
+        static FieldValue B(bool? v) => v is { } b ? new(Form.Flag, b ? 1 : 0) : default;
+        static FieldValue T(string? t) => t is null ? default : new(Form.Text, Text: t);
+        static string Hex(long v) => "0x" + v.ToString("x", CultureInfo.InvariantCulture);
         return name switch
         {
-            "result" => Result is { } r ? Errno.Describe(r) : null,
-            "pages" => Pages is { } p ? PageRuns.Render(p) : null,
-            "offset0" => Offset0 is { } o ? L(o) : null,
-            "iter_count" => IterCount is { } ic ? L(ic) : null,
-            "refcount" => Refcount is { } rc ? L(rc) : null,
-            "pincount" => Pincount is { } pc ? L(pc) : null,
-            "maybe_dma_pinned" => MaybeDmaPinned is { } m ? B(m) : null,
-            "dirty" => Dirty is { } d ? B(d) : null,
-            "nr_foll_pin_acquired" => Acquired is { } a ? L(a) : null,
-            "nr_foll_pin_released" => Released is { } rel ? L(rel) : null,
-            "will_pin" => WillPin is { } w ? B(w) : null,
-            "extract_mode" => ExtractMode is { } em ? "0x" + em.ToString("x", CultureInfo.InvariantCulture) : null,
-            "bio_flags" => BioFlags is { } bf ? (bf.Count == 0 ? "0" : string.Join('|', bf.Order(StringComparer.Ordinal))) : null,
-            "bio_flag_bits" => BioFlagBits is { } bb ? "0x" + bb.ToString("x", CultureInfo.InvariantCulture) : null,
-            "bio_pages" => BioPages is { } bp ? L(bp) : null,
-            "got_ref" => GotRef is { } g ? B(g) : null,
-            "is_pfns" => IsPfns is { } ip ? B(ip) : null,
-            "nr_frames" => NrFrames is { } nf ? L(nf) : null,
-            "has_pinned" => HasPinned is { } hp ? B(hp) : null,
-            _ => null,
+            "result" => T(Result is { } r ? Errno.Describe(r) : null),
+            "pages" => T(Pages is { } p ? PageRuns.Render(p) : null),
+            "offset0" => D(Offset0),
+            "iter_count" => D(IterCount),
+            "refcount" => D(Refcount),
+            "pincount" => D(Pincount),
+            "maybe_dma_pinned" => B(MaybeDmaPinned),
+            "dirty" => B(Dirty),
+            "nr_foll_pin_acquired" => D(Acquired),
+            "nr_foll_pin_released" => D(Released),
+            "will_pin" => B(WillPin),
+            "extract_mode" => T(ExtractMode is { } em ? Hex(em) : null),
+            "bio_flags" => T(BioFlags is { } bf ? (bf.Count == 0 ? "0" : string.Join('|', bf.Order(StringComparer.Ordinal))) : null),
+            "bio_flag_bits" => T(BioFlagBits is { } bb ? Hex(bb) : null),
+            "bio_pages" => D(BioPages),
+            "got_ref" => B(GotRef),
+            "is_pfns" => B(IsPfns),
+            "nr_frames" => D(NrFrames),
+            "has_pinned" => B(HasPinned),
+            _ => default,
         };
     }
 }
