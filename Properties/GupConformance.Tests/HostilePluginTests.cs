@@ -154,16 +154,15 @@ public sealed class HostilePluginTests
     /// <summary>Processes whose command line holds the text (the test runner's own excluded).</summary>
     private static List<int> Running(string text) =>
     [
-        .. Directory.GetDirectories("/proc")
-            .Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : -1)
-            .Where(pid => pid > 0 && pid != Environment.ProcessId)
+        .. ProcFs.Pids()
+            .Where(pid => pid != Environment.ProcessId)
             .Where(pid =>
             {
                 try
                 {
-                    return File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/cmdline").Replace('\0', ' ').Contains(text, StringComparison.Ordinal);
+                    return ProcFs.Read(pid, "cmdline")?.Replace('\0', ' ').Contains(text, StringComparison.Ordinal) == true;
                 }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                catch (UnauthorizedAccessException)
                 {
                     return false;
                 }

@@ -68,18 +68,8 @@ public sealed class KernelHostTests : IDisposable
         Assert.Fail($"the QEMU stand-in (pid {pid}) is still running after the host finished");
     }
 
-    /// <summary>Whether the process has ended: no /proc entry, a zombie's, or one that vanishes while it is read (ESRCH).</summary>
-    private static bool GoneOrZombie(int pid)
-    {
-        try
-        {
-            return File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat").Contains(") Z ", StringComparison.Ordinal);
-        }
-        catch (IOException)
-        {
-            return true;
-        }
-    }
+    /// <summary>Whether the process has ended: no /proc entry (or one that vanished while read), or a zombie's.</summary>
+    private static bool GoneOrZombie(int pid) => ProcFs.Read(pid, "stat") is not { } stat || stat.Contains(") Z ", StringComparison.Ordinal);
 
     [Theory]
     [InlineData("panic", "guest kernel panic", "try_grab_folio")]

@@ -225,24 +225,6 @@ public sealed class LiveInterruptTests
 
         Assert.Empty(Helpers());
 
-        static List<string> Helpers() => [.. Directory.GetDirectories("/proc")
-            .Where(d => int.TryParse(Path.GetFileName(d), out _))
-            .Where(d => Comm(d) == "livehelper")];
-    }
-
-    /// <summary>
-    /// A process's name, or null when it ended between the listing of /proc and the read (any process on the machine
-    /// may: the read then fails with ESRCH, "No such process", which failed this test once in a clean-clone CI run).
-    /// </summary>
-    private static string? Comm(string procDir)
-    {
-        try
-        {
-            return File.ReadAllText(Path.Combine(procDir, "comm")).Trim();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
+        static List<int> Helpers() => [.. ProcFs.Pids().Where(pid => ProcFs.Read(pid, "comm")?.Trim() == "livehelper")];
     }
 }
