@@ -27,12 +27,12 @@ public static class KillTiming
 
         // Warm-up, longer than for the other figures (Program.Best): a bug timed alone (--bug) after two seconds of it
         // still took 2-3 times as long on its first seeds as on its last (iov-nomem-after-pin: median 288 ms, seeds
-        // 2-4 near 750 ms); after ten seconds, median 218 ms and no seed over 305 ms. The whole matrix warms itself.
+        // 2-4 near 750 ms); after ten seconds, median 218 ms and no seed over 305 ms.
         var warming = Stopwatch.StartNew();
         for (var i = 0; bugs.Count > 0 && (i < 3 || warming.Elapsed < TimeSpan.FromSeconds(10)); i++)
         {
             var b = bugs[i % bugs.Count];
-            ConformanceRun.Run(b.Factory, Profiles.Get(b.Declaration.WrongIn[0]), new RunOptions { Seed = 1, StopAtFirstFailure = true, ShrinkAttempts = attempts });
+            ConformanceRun.Run(b.Factory, Profiles.Get(b.Declaration.WrongIn[0]), Options(1, attempts));
         }
 
         foreach (var b in bugs)
@@ -49,11 +49,8 @@ public static class KillTiming
                 var profile = Profiles.Get(b.Declaration.WrongIn[(s - 1) % b.Declaration.WrongIn.Count]);
                 var clock = Stopwatch.StartNew();
                 double? caughtAt = null;
-                var run = ConformanceRun.Run(b.Factory, profile, new RunOptions
+                var run = ConformanceRun.Run(b.Factory, profile, Options((ulong)s, attempts) with
                 {
-                    Seed = (ulong)s,
-                    StopAtFirstFailure = true,
-                    ShrinkAttempts = attempts,
                     Progress = p => caughtAt ??= p.FailingSequences > 0 ? clock.Elapsed.TotalMilliseconds : null,
                 });
                 times.Add(clock.Elapsed.TotalMilliseconds);
@@ -99,6 +96,9 @@ public static class KillTiming
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"bugs {medians.Count}: worst median {medians.Max():F0} ms, median of medians {Median(medians):F0} ms, bugs with median > 200 ms: {medians.Count(m => m > 200)}"));
     }
+
+    /// <summary>A kill-matrix run's options: stop at the first failure, refined as <paramref name="attempts"/> says.</summary>
+    private static RunOptions Options(ulong seed, int attempts) => new() { Seed = seed, StopAtFirstFailure = true, ShrinkAttempts = attempts };
 
     private static double Median(List<double> values)
     {

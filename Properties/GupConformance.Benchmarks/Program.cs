@@ -147,8 +147,7 @@ public static class Program
             var facets = restricted ? profile.Facets & ProcessFacets : profile.Facets;
             var g = Best(modelOnly, () =>
             {
-                // As a run generates: coverage steering on, with a tally of its own.
-                var generator = new SequenceGenerator(profile, facets, null, new Engine.Coverage.EdgeTally(Engine.Coverage.EdgeCases.Targets(profile, facets)));
+                var generator = Steered(profile, facets);
                 long made = 0;
                 for (var i = 0; i < options.Sequences; i++)
                 {
@@ -280,6 +279,10 @@ public static class Program
         }
     }
 
+    /// <summary>A generator as a run makes one: coverage steering on, with a tally of its own.</summary>
+    private static SequenceGenerator Steered(Profile profile, Facet facets) =>
+        new(profile, facets, null, new Engine.Coverage.EdgeTally(Engine.Coverage.EdgeCases.Targets(profile, facets)));
+
     /// <summary>
     /// The checking thread's half of a run on its own: each sequence is generated untimed, then executed against the
     /// implementation with the generator's outcomes, as the run does, one after the other (as in a run, no more than
@@ -292,7 +295,7 @@ public static class Program
         using var executor = new SequenceExecutor(reference(), profile, facets, options.CommandTimeout);
         for (var i = -3; i < repeat; i++)
         {
-            var generator = new SequenceGenerator(profile, facets, null, new Engine.Coverage.EdgeTally(Engine.Coverage.EdgeCases.Targets(profile, facets)));
+            var generator = Steered(profile, facets);
             var executing = 0L;
             var allocated = 0L;
             for (var s = 0; s < options.Sequences; s++)
