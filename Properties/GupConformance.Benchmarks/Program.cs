@@ -41,6 +41,7 @@ public static class Program
         var unbatched = true;
         var modelOnly = 0;
         var checkedOnly = 0;
+        var executionOnly = 0;
         var restricted = false;
         var killSeeds = 0;
         string? killOnly = null;
@@ -68,6 +69,10 @@ public static class Program
                 case "--checked-only" when i + 1 < args.Length:
                     // For a profiler: the checked run of the default stream (in-process reference), this many times.
                     checkedOnly = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
+                case "--execution-only" when i + 1 < args.Length:
+                    // For a profiler: the checking thread's part alone (see ExecutionAlone), this many times.
+                    executionOnly = int.Parse(args[++i], CultureInfo.InvariantCulture);
                     break;
                 case "--restricted":
                     // With --model-only / --checked-only: the Core + LargeFolios + ZeroPage stream of table 1's last rows.
@@ -99,7 +104,7 @@ public static class Program
                     unbatched = false;
                     break;
                 default:
-                    Console.Error.WriteLine($"usage: GupConformance.Benchmarks [--sequences N] [--profile ID] [--repeat N] [--skip-unbatched] [--model-only N] [--checked-only N] [--restricted] [--kill-matrix SEEDS [--bug NAME] [--shrink-attempts N]] [--replay-scaling [--lengths N,N,...] [--write-traces DIR]] [--kernel ...] (unknown option {args[i]})");
+                    Console.Error.WriteLine($"usage: GupConformance.Benchmarks [--sequences N] [--profile ID] [--repeat N] [--skip-unbatched] [--model-only N] [--checked-only N] [--execution-only N] [--restricted] [--kill-matrix SEEDS [--bug NAME] [--shrink-attempts N]] [--replay-scaling [--lengths N,N,...] [--write-traces DIR]] [--kernel ...] (unknown option {args[i]})");
                     return 2;
             }
         }
@@ -119,9 +124,18 @@ public static class Program
 
             // Allocation and collections of one more run (Best's warm-up runs vary in number).
             var (g0, g1, g2, bytes) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalAllocatedBytes(precise: true));
+            var paused = GC.GetTotalPauseDuration();
             ConformanceRun.Run(reference(), profile, options);
+            paused = GC.GetTotalPauseDuration() - paused;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"checked run: best {Ms(c):F1} ms wall, best CPU {Ms(cpu):F1} ms, load {Load()}; one run: {(GC.GetTotalAllocatedBytes(precise: true) - bytes) / 1e6:F0} MB allocated, GCs gen0 {GC.CollectionCount(0) - g0} gen1 {GC.CollectionCount(1) - g1} gen2 {GC.CollectionCount(2) - g2}"));
+                $"checked run: best {Ms(c):F1} ms wall, best CPU {Ms(cpu):F1} ms, load {Load()}; one run: {(GC.GetTotalAllocatedBytes(precise: true) - bytes) / 1e6:F0} MB allocated, GCs gen0 {GC.CollectionCount(0) - g0} gen1 {GC.CollectionCount(1) - g1} gen2 {GC.CollectionCount(2) - g2}, paused {paused.TotalMilliseconds:F1} ms"));
+            return 0;
+        }
+
+        if (executionOnly > 0)
+        {
+            var (seconds, bytes) = ExecutionAlone(reference, profile, restricted ? profile.Facets & ProcessFacets : profile.Facets, options, executionOnly);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"execution alone: best {Ms(seconds):F1} ms wall, {bytes / 1e6:F1} MB allocated, load {Load()}"));
             return 0;
         }
 
@@ -182,7 +196,7 @@ public static class Program
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"GupConformance benchmark: profile {profile.Id}, {sequences} sequences x {options.Length} actions, seed {options.Seed}, best of {repeat}, {Environment.ProcessorCount} CPU(s), load {Load()}"));
+            $"GupConformance benchmark: profile {profile.Id}, {sequences} sequences x {options.Length} actions, seed {options.Seed}, best of {repeat}, {Environment.ProcessorCount} CPU(s), {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC, load {Load()}"));
 
         var python = "process:python3 " + Path.Combine(AppContext.BaseDirectory, "python", "gup_impl.py");
         var native = File.Exists(PluginResolver.NativeHostPath);
@@ -287,6 +301,9 @@ public static class Program
     /// The checking thread's half of a run on its own: each sequence is generated untimed, then executed against the
     /// implementation with the generator's outcomes, as the run does, one after the other (as in a run, no more than
     /// one generated sequence is held at a time). The best of <paramref name="repeat"/> sums of the executions, in seconds, and what one run's executions allocate.
+    /// The executing thread sleeps while the next sequence is generated, so each execution here also pays for waking it
+    /// (timed inside the executor on 2026-12-07: 25-30 ms of an execution-alone figure of about 95 ms, where the walks
+    /// themselves took 55-60 ms).
     /// </summary>
     private static (double Seconds, long Bytes) ExecutionAlone(Func<IImplementationFactory> reference, Profile profile, Facet facets, RunOptions options, int repeat)
     {
