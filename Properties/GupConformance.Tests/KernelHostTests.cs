@@ -31,10 +31,10 @@ public sealed class KernelHostTests : IDisposable
 
     // A hung guest costs the whole reply time-out once per run and shrink candidate: 1 s there; 3 s where the stand-in
     // answers, so that a loaded machine never makes it late.
-    private ProcessLaunch Host(string mode) => new("python3",
+    private ProcessLaunch Host(string mode) => new(PythonInterpreter.Path,
     [
         KernelLauncher.HostScript, "--image", FakeQemu, "--initramfs", FakeQemu, "--label", "fake",
-        "--qemu", $"python3 {FakeQemu} {mode} {PidFile}", "--reply-timeout", mode == "hang" ? "1" : "3", "--boot-timeout", "20",
+        "--qemu", $"{PythonInterpreter.Word} {FakeQemu} {mode} {PidFile}", "--reply-timeout", mode == "hang" ? "1" : "3", "--boot-timeout", "20",
     ]);
 
     private static RunResult Run(IImplementationFactory factory) =>
@@ -117,7 +117,7 @@ public sealed class KernelHostTests : IDisposable
     {
         var missing = Path.Combine(_dir, "no-such-bzImage");
         var e = Assert.Throws<PluginSetupException>(() => ProcessImplementationFactory.Start(
-            new ProcessLaunch("python3", [KernelLauncher.HostScript, "--image", missing, "--initramfs", missing]), Options));
+            new ProcessLaunch(PythonInterpreter.Path, [KernelLauncher.HostScript, "--image", missing, "--initramfs", missing]), Options));
         Assert.Contains("does not exist", e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', e.Message);
     }

@@ -20,10 +20,10 @@ public sealed class LiveGuestTests : IDisposable
 
     private string PidFile => Path.Combine(_dir, "qemu.pid");
 
-    private LiveGuest Boot(string mode) => LiveGuest.Boot("fake", "python3",
+    private LiveGuest Boot(string mode) => LiveGuest.Boot("fake", PythonInterpreter.Path,
         [
             KernelLauncher.HostScript, "--image", FakeQemu, "--initramfs", FakeQemu, "--label", "fake", "--live",
-            "--qemu", $"python3 {FakeQemu} {mode} {PidFile}", "--reply-timeout", "3", "--boot-timeout", "20",
+            "--qemu", $"{PythonInterpreter.Word} {FakeQemu} {mode} {PidFile}", "--reply-timeout", "3", "--boot-timeout", "20",
         ], progress: null, TimeSpan.FromSeconds(30));
 
     [Theory]
