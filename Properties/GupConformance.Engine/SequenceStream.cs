@@ -24,8 +24,13 @@ namespace GupConformance.Engine;
 /// </summary>
 internal sealed class SequenceStream : IDisposable
 {
-    /// <summary>How many generated sequences may wait to be taken.</summary>
-    public const int Ahead = 2;
+    /// <summary>
+    /// How many generated sequences may wait to be taken (the producer may have made one more, waiting to hand it over).
+    /// One: every sequence waiting keeps its 40 model states and outcomes alive across collections, and with one
+    /// instead of two the checked run was faster in 6 of 7 alternated pairs (best of 30, server GC: median 5 ms of
+    /// about 95, GC pause 13-20 ms against 15-37).
+    /// </summary>
+    public const int Ahead = 1;
 
     private readonly SequenceGenerator _generator;
     private readonly Config _config;
