@@ -10,7 +10,7 @@ namespace GupConformance.Benchmarks;
 /// Table 4 (<c>--kill-matrix SEEDS</c>): the kill matrix's runs one at a time — every broken implementation, seed s under
 /// WrongIn[(s - 1) mod |WrongIn|], stop at the first failure, as KillMatrixTests runs them — with the wall time of each
 /// run (catching and shrinking: "ms"), the time until the first failing sequence ("catch ms"), the sequences up to that
-/// one ("seqs") and all the run took ("run": it stops once it has shrunk RunOptions.ShrinkAttempts failing sequences, or four in a row found nothing shorter),
+/// one ("seqs") and all the run took ("run": it stops once it has shrunk RunOptions.ShrinkAttempts failing sequences, or ConformanceRun.RefinePatience in a row found nothing shorter),
 /// the shrink runs, and the shrunk length. With
 /// <c>--bug NAME</c>, every seed's run is printed too (its profile, time, sequences and shrink runs).
 /// </summary>

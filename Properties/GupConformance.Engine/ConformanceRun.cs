@@ -37,6 +37,15 @@ namespace GupConformance.Engine;
 /// </summary>
 public static partial class ConformanceRun
 {
+    /// <summary>
+    /// A failure's counterexample is refined (another failing sequence showing it shrunk, the shorter kept) until
+    /// <see cref="RunOptions.ShrinkAttempts"/> sequences have been shrunk for it, or until this many shrinks in a row
+    /// found nothing shorter. The first shrink is the minimum in most runs: over the kill matrix (80 bugs, 20 seeds
+    /// each, six attempts) no counterexample got shorter after four fruitless shrinks in a row, and stopping there
+    /// saves one shrink in six where the first was already the shortest.
+    /// </summary>
+    public const int RefinePatience = 4;
+
     public static RunResult Run(IImplementationFactory factory, Profile profile, RunOptions options)
     {
         ArgumentNullException.ThrowIfNull(factory);
@@ -180,15 +189,6 @@ public static partial class ConformanceRun
         private readonly List<int> _attempts = [];
         private readonly List<int> _fruitless = [];
         private int _refining = -1;
-
-        /// <summary>
-        /// A failure's counterexample is refined (another failing sequence showing it shrunk, the shorter kept) until
-        /// <see cref="RunOptions.ShrinkAttempts"/> sequences have been shrunk for it, or until this many shrinks in a row
-        /// found nothing shorter. The first shrink is the minimum in most runs: over the kill matrix (80 bugs, 20 seeds
-        /// each, six attempts) no counterexample got shorter after four fruitless shrinks in a row, and stopping there
-        /// saves one shrink in six where the first was already the shortest.
-        /// </summary>
-        private const int RefinePatience = 4;
 
         private bool Refined(int i) => _attempts[i] >= _options.ShrinkAttempts || _fruitless[i] >= RefinePatience;
 

@@ -85,7 +85,7 @@ public sealed record RunOptions
     public bool StopAtFirstFailure { get; init; }
 
     /// <summary>How many failing sequences showing the same failure are shrunk at most; the shortest counterexample is
-    /// kept. Fewer are when four shrinks in a row have found nothing shorter.</summary>
+    /// kept. Fewer are when <see cref="ConformanceRun.RefinePatience"/> shrinks in a row have found nothing shorter.</summary>
     public int ShrinkAttempts { get; init; } = 6;
 
     /// <summary>The runner's name for the implementation (its --impl value), for the replay command line.</summary>
