@@ -63,7 +63,7 @@ public sealed class HostilePluginTests
     }
 
     private static string[] Args(string script, params string[] more) =>
-        ["--impl", $"process:{PythonInterpreter.Word} {Path.Combine(Faults, script)}", "--profile", "linux-6.18", "--sequences", "3", "--length", "20", "--no-corpus", .. more];
+        ["--impl", "process:" + PythonInterpreter.CommandLine(Path.Combine(Faults, script)), "--profile", "linux-6.18", "--sequences", "3", "--length", "20", "--no-corpus", .. more];
 
     [Fact]
     public void A_stderr_flood_without_newlines_is_kept_as_a_bounded_tail_and_the_run_goes_on()
@@ -93,7 +93,7 @@ public sealed class HostilePluginTests
     public void Children_that_keep_the_pipe_open_or_detach_are_ended_with_the_plugin()
     {
         var token = $"{Random.Shared.Next(100_000, 999_999).ToString(CultureInfo.InvariantCulture)}.25";
-        var r = RunRunner("--impl", $"process:{PythonInterpreter.Word} {Path.Combine(Faults, "forks_children.py")} {token}", "--profile", "linux-6.18",
+        var r = RunRunner("--impl", "process:" + PythonInterpreter.CommandLine(Path.Combine(Faults, "forks_children.py"), token), "--profile", "linux-6.18",
             "--sequences", "2", "--length", "20", "--no-corpus");
 
         Assert.True(r.Code == 1, $"exit {r.Code}\n{r.Out}\n{r.Err}");
@@ -110,7 +110,7 @@ public sealed class HostilePluginTests
     [Fact]
     public void A_stray_blank_line_while_a_batch_is_in_flight_is_the_ExtraOutput_fault()
     {
-        using var factory = ProcessImplementationFactory.Start(new ProcessLaunch(PythonInterpreter.Path, [Path.Combine(Faults, "stray_line.py")]));
+        using var factory = ProcessImplementationFactory.Start(PythonInterpreter.Launch(Path.Combine(Faults, "stray_line.py")));
         var r = ConformanceRun.Run(factory, Profiles.Get("linux-6.18"), new RunOptions { Sequences = 2, Length = 20, MaxShrinkRuns = 4, StopAtFirstFailure = true });
 
         var cx = Assert.Single(r.Counterexamples);

@@ -34,7 +34,7 @@ public sealed class KernelHostTests : IDisposable
     private ProcessLaunch Host(string mode) => new(PythonInterpreter.Path,
     [
         KernelLauncher.HostScript, "--image", FakeQemu, "--initramfs", FakeQemu, "--label", "fake",
-        "--qemu", $"{PythonInterpreter.Word} {FakeQemu} {mode} {PidFile}", "--reply-timeout", mode == "hang" ? "1" : "3", "--boot-timeout", "20",
+        "--qemu", PythonInterpreter.CommandLine(FakeQemu, mode, PidFile), "--reply-timeout", mode == "hang" ? "1" : "3", "--boot-timeout", "20",
     ]);
 
     private static RunResult Run(IImplementationFactory factory) =>
@@ -117,7 +117,7 @@ public sealed class KernelHostTests : IDisposable
     {
         var missing = Path.Combine(_dir, "no-such-bzImage");
         var e = Assert.Throws<PluginSetupException>(() => ProcessImplementationFactory.Start(
-            new ProcessLaunch(PythonInterpreter.Path, [KernelLauncher.HostScript, "--image", missing, "--initramfs", missing]), Options));
+            PythonInterpreter.Launch(KernelLauncher.HostScript, "--image", missing, "--initramfs", missing), Options));
         Assert.Contains("does not exist", e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', e.Message);
     }

@@ -65,24 +65,24 @@ public sealed class PluginArgumentTests
 
     [Fact]
     public void Unknown_profile_with_a_process_implementation() =>
-        AssertBad(RunRunner("--impl", $"process:{PythonInterpreter.Word} {PythonImpl}", "--profile", "linux-9.9"), "unknown profile 'linux-9.9'", "known profiles:");
+        AssertBad(RunRunner("--impl", "process:" + PythonInterpreter.CommandLine(PythonImpl), "--profile", "linux-9.9"), "unknown profile 'linux-9.9'", "known profiles:");
 
     [Fact]
     public void Profile_the_process_does_not_claim() =>
-        AssertBad(RunRunner("--impl", $"process:{PythonInterpreter.Word} {Path.Combine(Faults, "malformed_json.py")}", "--profile", "linux-6.5"), "does not claim profile 'linux-6.5'", "linux-6.18");
+        AssertBad(RunRunner("--impl", "process:" + PythonInterpreter.CommandLine(Path.Combine(Faults, "malformed_json.py")), "--profile", "linux-6.5"), "does not claim profile 'linux-6.5'", "linux-6.18");
 
     [Fact]
     public void Manifest_claiming_a_facet_the_profile_does_not_have() =>
-        AssertBad(RunRunner("--impl", $"process:{PythonInterpreter.Word} {Path.Combine(Faults, "bad_facet.py")}"), "claims facet iov_iter under profile 'linux-5.6'", "remove it from that manifest");
+        AssertBad(RunRunner("--impl", "process:" + PythonInterpreter.CommandLine(Path.Combine(Faults, "bad_facet.py"))), "claims facet iov_iter under profile 'linux-5.6'", "remove it from that manifest");
 
     [Fact]
     public void Protocol_version_mismatch() =>
-        AssertBad(RunRunner("--impl", $"process:{PythonInterpreter.Word} {Path.Combine(Faults, "version_2.py")}"), "the engine speaks protocol version 1, the implementation speaks 2", "fix:");
+        AssertBad(RunRunner("--impl", "process:" + PythonInterpreter.CommandLine(Path.Combine(Faults, "version_2.py"))), "the engine speaks protocol version 1, the implementation speaks 2", "fix:");
 
     [Fact]
     public void A_conforming_process_implementation_exits_zero()
     {
-        var r = RunRunner("--impl", $"process:{PythonInterpreter.Word} {PythonImpl}", "--profile", "linux-6.18", "--sequences", "150");
+        var r = RunRunner("--impl", "process:" + PythonInterpreter.CommandLine(PythonImpl), "--profile", "linux-6.18", "--sequences", "150");
         Assert.True(r.Exit == Program.ExitConformant, r.Error);
     }
 }

@@ -26,7 +26,7 @@ public sealed class ProtocolTests
     /// <summary>For the hanging implementation: every attempt costs the per-command limit.</summary>
     private static readonly ProcessOptions HangLimit = Quick with { CommandTimeout = TimeSpan.FromMilliseconds(700) };
 
-    private static ProcessLaunch Python(string script) => new(PythonInterpreter.Path, [script]);
+    private static ProcessLaunch Python(string script) => PythonInterpreter.Launch(script);
 
     private static ProcessLaunch Fault(string script) => Python(Path.Combine(Faults, script));
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using GupConformance.Engine.Plugins;
 
 namespace GupConformance.Tests;
 
@@ -16,8 +17,11 @@ internal static class PythonInterpreter
     /// <summary>The interpreter's path (or "python3").</summary>
     public static string Path => Resolved.Value;
 
-    /// <summary>The interpreter as the first word of a command line (quoted if its path holds a space).</summary>
-    public static string Word => Path.Contains(' ', StringComparison.Ordinal) ? $"\"{Path}\"" : Path;
+    /// <summary>The interpreter started with <paramref name="arguments"/> (a script and its arguments).</summary>
+    public static ProcessLaunch Launch(params string[] arguments) => new(Path, arguments);
+
+    /// <summary>The same as a command line, quoted as a user would type it (for --impl process:… and --qemu).</summary>
+    public static string CommandLine(params string[] arguments) => Launch(arguments).Display;
 
     private static string Resolve()
     {

@@ -23,7 +23,7 @@ public sealed class LiveGuestTests : IDisposable
     private LiveGuest Boot(string mode) => LiveGuest.Boot("fake", PythonInterpreter.Path,
         [
             KernelLauncher.HostScript, "--image", FakeQemu, "--initramfs", FakeQemu, "--label", "fake", "--live",
-            "--qemu", $"{PythonInterpreter.Word} {FakeQemu} {mode} {PidFile}", "--reply-timeout", "3", "--boot-timeout", "20",
+            "--qemu", PythonInterpreter.CommandLine(FakeQemu, mode, PidFile), "--reply-timeout", "3", "--boot-timeout", "20",
         ], progress: null, TimeSpan.FromSeconds(30));
 
     [Theory]

@@ -127,7 +127,7 @@ public sealed class TraceReplayTests : IDisposable
     {
         // The trace keeps the plugin's --impl id (process:"PROGRAM ARGS"), which is all the runner needs to start it.
         var (_, path) = Record();
-        var plugin = $"process:{PythonInterpreter.Word} " + Path.Combine(AppContext.BaseDirectory, "python", "gup_impl.py");
+        var plugin = "process:" + PythonInterpreter.CommandLine(Path.Combine(AppContext.BaseDirectory, "python", "gup_impl.py"));
         var retagged = Path.Combine(_dir, "plugin.trace.json");
         File.WriteAllText(retagged, (TraceFile.FromJson(File.ReadAllText(path)) with { Implementation = plugin }).ToJson());
         var stdout = new StringWriter();

@@ -20,7 +20,7 @@ internal static partial class ScenarioSupport
     internal static void AssertCoreImplementationsAgree(string profileId, params Command[] actions)
     {
         AssertReferenceAgrees(profileId, actions);
-        using (var python = ProcessImplementationFactory.Start(new ProcessLaunch(PythonInterpreter.Path, [Path.Combine(AppContext.BaseDirectory, "python", "gup_impl.py")]), Quick))
+        using (var python = ProcessImplementationFactory.Start(PythonInterpreter.Launch(Path.Combine(AppContext.BaseDirectory, "python", "gup_impl.py")), Quick))
         {
             AssertAgrees(python, profileId, actions);
         }
