@@ -111,6 +111,7 @@ public static class Program
 
         var options = new RunOptions { Sequences = sequences };
         Func<IImplementationFactory> reference = restricted ? () => new Restricted(new KernelStyleFactory()) : () => new KernelStyleFactory();
+        var facets = restricted ? profile.Facets & ProcessFacets : profile.Facets;
         if (killSeeds > 0)
         {
             KillTiming.Print(killSeeds, killOnly, shrinkAttempts);
@@ -134,7 +135,7 @@ public static class Program
 
         if (executionOnly > 0)
         {
-            var (seconds, bytes) = ExecutionAlone(reference, profile, restricted ? profile.Facets & ProcessFacets : profile.Facets, options, executionOnly);
+            var (seconds, bytes) = ExecutionAlone(reference, profile, facets, options, executionOnly);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"execution alone: best {Ms(seconds):F1} ms wall, {bytes / 1e6:F1} MB allocated, load {Load()}"));
             return 0;
         }
@@ -158,7 +159,6 @@ public static class Program
             var implBytes = GC.GetTotalAllocatedBytes(precise: true) - before;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"model alone: {stream.Commands} commands, best {Ms(s):F1} ms wall, {stream.Commands / s:F0}/s, best CPU {Ms(cpuBest):F1} ms, load {Load()}; one replay: {modelBytes / 1e6:F0} MB allocated (the implementation alone: {implBytes / 1e6:F0} MB)"));
-            var facets = restricted ? profile.Facets & ProcessFacets : profile.Facets;
             var g = Best(modelOnly, () =>
             {
                 var generator = Steered(profile, facets);
