@@ -228,14 +228,14 @@ internal static class BioStep
         List<string> counted = [.. decisive.Distinct(), .. rules.Where(r => r != "BIO-CLEANUP-FLAGS" && !decisive.Contains(r)), "BIO-CLEANUP-FLAGS"];
         List<string> flagRules = flags.Contains(Cloned) ? ["BIO-BVEC-CLONED", "BIO-CLEANUP-FLAGS"] : ["BIO-CLEANUP-FLAGS"];
         ctx.Check("result", Errno.Describe(result), counted);
-        ctx.Check("bio_flags", InspectStep.BioFlagsText(flags), flagRules);
+        ctx.Check("bio_flags", Observation.BioFlagsText(flags), flagRules);
         ctx.Check("bio_flag_bits", "0x" + BioFlagLayout.Bits(p.Bio, flags).ToString("x", CultureInfo.InvariantCulture), ["BIO-FLAG-BITS", .. flagRules]);
         ctx.Check("bio_pages", StepContext.Num(pageCount), counted);
         ctx.Check("iter_count", StepContext.Num(it.Count), counted);
         rules.AddRange(flagRules.Where(r => !rules.Contains(r)));
         rules.Add("BIO-FLAG-BITS");
         ctx.Exercise(rules);
-        ctx.Note($"bio {StepContext.Num(c.Bio)} built: {StepContext.Num(pageCount)} pages, flags {InspectStep.BioFlagsText(flags)}");
+        ctx.Note($"bio {StepContext.Num(c.Bio)} built: {StepContext.Num(pageCount)} pages, flags {Observation.BioFlagsText(flags)}");
     }
 
     /// <summary>

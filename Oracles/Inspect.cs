@@ -191,8 +191,4 @@ internal static class InspectStep
         ctx.Check("has_pinned", StepContext.Bool(ctx.PinnedMms.Contains(c.Mm)), rules);
         ctx.Exercise(rules);
     }
-
-    /// <summary>Canonical bio_flags text: names sorted ordinally and joined by '|', or "0".</summary>
-    public static string BioFlagsText(IReadOnlyCollection<string> flags) =>
-        flags.Count == 0 ? "0" : string.Join('|', flags.Order(StringComparer.Ordinal));
 }

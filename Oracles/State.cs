@@ -495,7 +495,7 @@ internal sealed record IterState(int Id, IterKind Kind, IterDir Dir, long Count,
 internal sealed record BioState(int Id, ImmutableList<string> Flags, ImmutableList<EntryRun> Pages, long PageCount, EntryRun? LastPage, long LastEnd)
 {
     public string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"flags={InspectStep.BioFlagsText(Flags)} pages={PageCount}");
+        $"flags={Observation.BioFlagsText(Flags)} pages={PageCount}");
 }
 
 /// <summary>A frame vector: GotRef / IsPfns are null until get_vaddr_frames() first sets them (kvmalloc leaves them undefined).</summary>

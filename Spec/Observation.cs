@@ -127,6 +127,10 @@ public sealed record Observation
         return f;
     }
 
+    /// <summary>Canonical bio_flags text: the names sorted ordinally and joined by '|', or "0" for none.</summary>
+    public static string BioFlagsText(IReadOnlyCollection<string> flags) =>
+        flags.Count == 0 ? "0" : string.Join('|', flags.Order(StringComparer.Ordinal));
+
     /// <summary>
     /// Whether field <paramref name="name"/> reads <paramref name="text"/>, i.e. <c>Field(name) == text</c>, or null when
     /// the field is not set (or not a field name). The checker asks this of every field of every observation, so numbers
@@ -188,7 +192,7 @@ public sealed record Observation
             "nr_foll_pin_released" => D(Released),
             "will_pin" => B(WillPin),
             "extract_mode" => T(ExtractMode is { } em ? Hex(em) : null),
-            "bio_flags" => T(BioFlags is { } bf ? (bf.Count == 0 ? "0" : string.Join('|', bf.Order(StringComparer.Ordinal))) : null),
+            "bio_flags" => T(BioFlags is { } bf ? BioFlagsText(bf) : null),
             "bio_flag_bits" => T(BioFlagBits is { } bb ? Hex(bb) : null),
             "bio_pages" => D(BioPages),
             "got_ref" => B(GotRef),
