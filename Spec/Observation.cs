@@ -50,56 +50,109 @@ public static class PageRuns
 /// </summary>
 public sealed record Observation
 {
+    // The fields are stored compactly (a number each, one bit per flag, and which of them are set), not as nullable
+    // properties: implementations make one observation per inspection, tens of thousands per run, and the size of each
+    // is what the garbage collector pays for while the run's sequences are in flight.
+    private long _result, _offset0, _iterCount, _refcount, _pincount, _acquired, _released, _extractMode, _bioFlagBits, _bioPages, _nrFrames;
+    private Set _set;
+
+    [Flags]
+    private enum Set
+    {
+        None = 0,
+        Result = 1 << 0,
+        Offset0 = 1 << 1,
+        IterCount = 1 << 2,
+        Refcount = 1 << 3,
+        Pincount = 1 << 4,
+        Acquired = 1 << 5,
+        Released = 1 << 6,
+        ExtractMode = 1 << 7,
+        BioFlagBits = 1 << 8,
+        BioPages = 1 << 9,
+        NrFrames = 1 << 10,
+        MaybeDmaPinned = 1 << 11,
+        MaybeDmaPinnedTrue = 1 << 12,
+        Dirty = 1 << 13,
+        DirtyTrue = 1 << 14,
+        WillPin = 1 << 15,
+        WillPinTrue = 1 << 16,
+        GotRef = 1 << 17,
+        GotRefTrue = 1 << 18,
+        IsPfns = 1 << 19,
+        IsPfnsTrue = 1 << 20,
+        HasPinned = 1 << 21,
+        HasPinnedTrue = 1 << 22,
+    }
+
+    private long? Get(Set which, long value) => (_set & which) != 0 ? value : null;
+
+    private bool? Get(Set which, Set isTrue) => (_set & which) != 0 ? (_set & isTrue) != 0 : null;
+
+    private void Put(Set which, ref long field, long? value)
+    {
+        field = value.GetValueOrDefault();
+        _set = value.HasValue ? _set | which : _set & ~which;
+    }
+
+    private void Put(Set which, Set isTrue, bool? value)
+    {
+        _set &= ~(which | isTrue);
+        if (value is { } b)
+        {
+            _set |= b ? which | isTrue : which;
+        }
+    }
     /// <summary>Return value: a count (pages, bytes, bvecs, frames) or -errno; 0 for calls that return void.</summary>
-    public long? Result { get; init; }
+    public long? Result { get => Get(Set.Result, _result); init => Put(Set.Result, ref _result, value); }
 
     /// <summary>The entries of the pages array produced by the command, in order.</summary>
     public IReadOnlyList<PageRun>? Pages { get; init; }
 
     /// <summary>*offset0 of an extraction.</summary>
-    public long? Offset0 { get; init; }
+    public long? Offset0 { get => Get(Set.Offset0, _offset0); init => Put(Set.Offset0, ref _offset0, value); }
 
     /// <summary>iov_iter_count() after the command.</summary>
-    public long? IterCount { get; init; }
+    public long? IterCount { get => Get(Set.IterCount, _iterCount); init => Put(Set.IterCount, ref _iterCount, value); }
 
     /// <summary>Folio refcount as the signed 32-bit value the kernel holds (it wraps).</summary>
-    public long? Refcount { get; init; }
+    public long? Refcount { get => Get(Set.Refcount, _refcount); init => Put(Set.Refcount, ref _refcount, value); }
 
     /// <summary>Exact pin count, only for a folio that has one in this era; null otherwise.</summary>
-    public long? Pincount { get; init; }
+    public long? Pincount { get => Get(Set.Pincount, _pincount); init => Put(Set.Pincount, ref _pincount, value); }
 
-    public bool? MaybeDmaPinned { get; init; }
+    public bool? MaybeDmaPinned { get => Get(Set.MaybeDmaPinned, Set.MaybeDmaPinnedTrue); init => Put(Set.MaybeDmaPinned, Set.MaybeDmaPinnedTrue, value); }
 
     /// <summary>Folio dirty flag (not reported for the shared zero page).</summary>
-    public bool? Dirty { get; init; }
+    public bool? Dirty { get => Get(Set.Dirty, Set.DirtyTrue); init => Put(Set.Dirty, Set.DirtyTrue, value); }
 
-    public long? Acquired { get; init; }
+    public long? Acquired { get => Get(Set.Acquired, _acquired); init => Put(Set.Acquired, ref _acquired, value); }
 
-    public long? Released { get; init; }
+    public long? Released { get => Get(Set.Released, _released); init => Put(Set.Released, ref _released, value); }
 
     /// <summary>iov_iter_extract_will_pin() (merged eras).</summary>
-    public bool? WillPin { get; init; }
+    public bool? WillPin { get => Get(Set.WillPin, Set.WillPinTrue); init => Put(Set.WillPin, Set.WillPinTrue, value); }
 
     /// <summary>iov_iter_extract_mode() as the era's numeric FOLL_* value (RFC and v8 proposals).</summary>
-    public long? ExtractMode { get; init; }
+    public long? ExtractMode { get => Get(Set.ExtractMode, _extractMode); init => Put(Set.ExtractMode, ref _extractMode, value); }
 
     /// <summary>Bio flag names set after the command, e.g. BIO_PAGE_PINNED (sorted).</summary>
     public IReadOnlyList<string>? BioFlags { get; init; }
 
     /// <summary>The same flags as the era's bi_flags bits (1 &lt;&lt; flag number), e.g. 0x3 for BIO_NO_PAGE_REF|BIO_CLONED ≤ v6.4.</summary>
-    public long? BioFlagBits { get; init; }
+    public long? BioFlagBits { get => Get(Set.BioFlagBits, _bioFlagBits); init => Put(Set.BioFlagBits, ref _bioFlagBits, value); }
 
     /// <summary>Pages (bvec entries counted per page) held by the bio.</summary>
-    public long? BioPages { get; init; }
+    public long? BioPages { get => Get(Set.BioPages, _bioPages); init => Put(Set.BioPages, ref _bioPages, value); }
 
-    public bool? GotRef { get; init; }
+    public bool? GotRef { get => Get(Set.GotRef, Set.GotRefTrue); init => Put(Set.GotRef, Set.GotRefTrue, value); }
 
-    public bool? IsPfns { get; init; }
+    public bool? IsPfns { get => Get(Set.IsPfns, Set.IsPfnsTrue); init => Put(Set.IsPfns, Set.IsPfnsTrue, value); }
 
-    public long? NrFrames { get; init; }
+    public long? NrFrames { get => Get(Set.NrFrames, _nrFrames); init => Put(Set.NrFrames, ref _nrFrames, value); }
 
     /// <summary>MMF_HAS_PINNED of the inspected address space.</summary>
-    public bool? HasPinned { get; init; }
+    public bool? HasPinned { get => Get(Set.HasPinned, Set.HasPinnedTrue); init => Put(Set.HasPinned, Set.HasPinnedTrue, value); }
 
     /// <summary>The names of the canonical fields, in the order <see cref="Fields"/> lists them.</summary>
     public static IReadOnlyList<string> FieldNames { get; } =
