@@ -61,12 +61,19 @@ internal static class InspectStep
         {
             // The checks depend on the folio's state, the profile and whether the last action addressed it: nothing
             // else of the state (KeptRule reads the region's kind, which never changes).
-            var made = Made(state, ctx => Folio(ctx, c));
-            memo = new InspectionMemo(f, state.Profile, collateral, made.Checks, made.Exercised);
-            f.Remember(memo);
+            memo = Remembered(state, f, collateral, c);
         }
 
         return Again(state, memo.Checks, memo.Exercised);
+    }
+
+    // Apart from FolioOutcome so that its lambda's closure is only made when the memo misses, not on every inspection.
+    private static InspectionMemo Remembered(ModelState state, FolioState f, bool collateral, InspectFolio c)
+    {
+        var made = Made(state, ctx => Folio(ctx, c));
+        var memo = new InspectionMemo(f, state.Profile, collateral, made.Checks, made.Exercised);
+        f.Remember(memo);
+        return memo;
     }
 
     /// <summary>A query's outcome worked out in full.</summary>

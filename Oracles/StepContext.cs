@@ -218,28 +218,54 @@ internal sealed class StepContext
     /// <summary>The subset of <paramref name="ids"/> that applies to this profile (never cite a rule of another era).</summary>
     public List<string> Applicable(IEnumerable<string> ids)
     {
+        // The rule lists are nearly always lists or arrays: read them by index (a foreach over the interface would
+        // allocate an enumerator for every check).
+        if (ids is IReadOnlyList<string> given)
+        {
+            var result = new List<string>(given.Count);
+            for (var i = 0; i < given.Count; i++)
+            {
+                AddApplicable(result, given[i]);
+            }
+
+            return result;
+        }
+
         var list = new List<string>();
         foreach (var id in ids)
         {
-            if (AppliesHere(id) && !list.Contains(id))
-            {
-                list.Add(id);
-            }
+            AddApplicable(list, id);
         }
 
         return list;
+    }
+
+    private void AddApplicable(List<string> list, string id)
+    {
+        if (AppliesHere(id) && !list.Contains(id))
+        {
+            list.Add(id);
+        }
     }
 
     public void Exercise(params string[] ids) => Exercise((IEnumerable<string>)ids);
 
     public void Exercise(IEnumerable<string> ids)
     {
+        // By index when it is a list (most are), for the reason Applicable gives.
+        if (ids is IReadOnlyList<string> given)
+        {
+            for (var i = 0; i < given.Count; i++)
+            {
+                AddApplicable(_exercised, given[i]);
+            }
+
+            return;
+        }
+
         foreach (var id in ids)
         {
-            if (AppliesHere(id) && !_exercised.Contains(id))
-            {
-                _exercised.Add(id);
-            }
+            AddApplicable(_exercised, id);
         }
     }
 
