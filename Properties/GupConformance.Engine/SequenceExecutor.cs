@@ -151,7 +151,9 @@ public sealed class SequenceExecutor : IDisposable
         private readonly IReadOnlyList<StepOutcome>? _stepped;
         // Per command kind and exercised list (by reference), how many commands: inspections share their remembered
         // outcome's list, so a sequence's per-rule counts are added up once per distinct list (Counts), not per command.
-        private readonly Dictionary<(string Kind, IReadOnlyList<string> Exercised), long> _counted = new(SameKindAndList.Instance);
+        // A default-length sequence makes 100-200 distinct pairs (every action and every inspection it changed), so the
+        // table starts at a size that holds them instead of growing through six copies.
+        private readonly Dictionary<(string Kind, IReadOnlyList<string> Exercised), long> _counted = new(128, SameKindAndList.Instance);
         private readonly List<StepTrace> _steps = [];
         private readonly List<FieldMismatch> _mismatches = [];
 

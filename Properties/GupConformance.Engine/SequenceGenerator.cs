@@ -309,12 +309,12 @@ public sealed class SequenceGenerator
             if (_byFamily is null)
             {
                 var tally = _g._tally!;
-                var never = Open(tally.NeverReached);
-                _fromNever = never.Count > 0;
-                var open = _fromNever ? never : Open(tally.Unreached);
-
-                // One group per family, in the order the families first appear (the order a pick draws from).
-                _byFamily = [.. open.GroupBy(t => t.Family).Select(g => g.ToList())];
+                _byFamily = OpenByFamily(tally.NeverReached);
+                _fromNever = _byFamily.Count > 0;
+                if (!_fromNever)
+                {
+                    _byFamily = OpenByFamily(tally.Unreached);
+                }
             }
 
             if (_byFamily.Count == 0)
@@ -379,19 +379,37 @@ public sealed class SequenceGenerator
             }
         }
 
-        /// <summary>The targets this sequence has not reached yet.</summary>
-        private List<EdgeTarget> Open(IReadOnlyList<EdgeTarget> targets)
+        /// <summary>
+        /// The targets this sequence has not reached yet, one group per family in the order the families first appear
+        /// (the order a pick draws from). Made once per sequence; the families are few, so a group is found by a scan.
+        /// </summary>
+        private List<List<EdgeTarget>> OpenByFamily(IReadOnlyList<EdgeTarget> targets)
         {
-            var open = new List<EdgeTarget>();
-            foreach (var t in targets)
+            var groups = new List<List<EdgeTarget>>();
+            for (var i = 0; i < targets.Count; i++)
             {
-                if (!_labels.Contains(t.Label))
+                var t = targets[i];
+                if (_labels.Contains(t.Label))
                 {
-                    open.Add(t);
+                    continue;
                 }
+
+                var g = groups.Count - 1;
+                while (g >= 0 && groups[g][0].Family != t.Family)
+                {
+                    g--;
+                }
+
+                if (g < 0)
+                {
+                    groups.Add([]);
+                    g = groups.Count - 1;
+                }
+
+                groups[g].Add(t);
             }
 
-            return open;
+            return groups;
         }
 
         /// <summary>The commands that reach <paramref name="t"/> from the current state (mapping what they need first).</summary>

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using GupConformance.Oracles;
 using GupConformance.Spec;
 
@@ -530,8 +531,9 @@ public sealed class EdgeTally
     /// <summary>How many sequences must reach a target before steering leaves it to chance: a rare shape is met more than once.</summary>
     public const int Wanted = 6;
 
-    // Unreached and NeverReached change only when a sequence is counted; the generator asks for them before most
-    // commands, so they are worked out once per sequence.
+    // Unreached and NeverReached change only when a counted sequence takes a target's label over a threshold (its
+    // first sequence, its Wanted-th); the generator asks for them at the start of most sequences, so they are worked
+    // out again only then, not once per sequence.
     private List<EdgeTarget>? _unreached;
     private List<EdgeTarget>? _never;
 
@@ -544,12 +546,15 @@ public sealed class EdgeTally
     /// <summary>Counts one sequence's labels (each label once per sequence).</summary>
     public void Add(IEnumerable<string> labels)
     {
-        _unreached = null;
-        _never = null;
         foreach (var label in labels.Distinct(StringComparer.Ordinal))
         {
-            _sequences.TryGetValue(label, out var n);
-            _sequences[label] = n + 1;
+            ref var n = ref CollectionsMarshal.GetValueRefOrAddDefault(_sequences, label, out _);
+            n++;
+            if (n is 1 or Wanted && _byLabel.ContainsKey(label))
+            {
+                _never = n == 1 ? null : _never;
+                _unreached = n == Wanted ? null : _unreached;
+            }
         }
     }
 }
