@@ -153,9 +153,7 @@ public static partial class ConformanceRun
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private readonly string _implId;
 
-        private readonly Dictionary<string, long> _exercised = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, long> _kinds = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, Dictionary<string, long>> _byKind = new(StringComparer.Ordinal);
+        private readonly CommandTally _tally = new();
         private readonly Dictionary<string, long> _unexpected = new(StringComparer.Ordinal);
         private readonly Dictionary<string, long> _expected = new(StringComparer.Ordinal);
         private readonly List<string> _problems = [];
@@ -280,7 +278,7 @@ public static partial class ConformanceRun
             }
 
             WriteTraces();
-            var verdicts = Verdicts(_profile, _manifest, _exercised, _unexpected, _expected);
+            var verdicts = Verdicts(_profile, _manifest, _tally.Rules, _unexpected, _expected);
             foreach (var id in _unexpected.Keys.Where(id => Rules.All.All(r => !string.Equals(r.Id, id, StringComparison.Ordinal))).Order(StringComparer.Ordinal))
             {
                 _problems.Add($"a check names rule '{id}', which is not in the catalogue (violated in {_unexpected[id].ToString(CultureInfo.InvariantCulture)} sequence(s))");
@@ -299,10 +297,10 @@ public static partial class ConformanceRun
                 Options = _options,
                 ReplayCommand = ReplayCommand(_implId, _profile, _options),
                 Verdicts = verdicts,
-                ExercisedByRule = new SortedDictionary<string, long>(_exercised, StringComparer.Ordinal),
-                CommandsByKind = new SortedDictionary<string, long>(_kinds, StringComparer.Ordinal),
+                ExercisedByRule = new SortedDictionary<string, long>(_tally.Rules, StringComparer.Ordinal),
+                CommandsByKind = new SortedDictionary<string, long>(_tally.Kinds, StringComparer.Ordinal),
                 ExercisedByKind = new SortedDictionary<string, IReadOnlyDictionary<string, long>>(
-                    _byKind.ToDictionary(kv => kv.Key, kv => (IReadOnlyDictionary<string, long>)new SortedDictionary<string, long>(kv.Value, StringComparer.Ordinal)),
+                    _tally.ByKind.ToDictionary(kv => kv.Key, kv => (IReadOnlyDictionary<string, long>)new SortedDictionary<string, long>(kv.Value, StringComparer.Ordinal)),
                     StringComparer.Ordinal),
                 Counterexamples = _counterexamples,
                 Problems = _problems,
@@ -539,29 +537,7 @@ public static partial class ConformanceRun
         private void Count(SequenceResult r)
         {
             _commands += r.CommandsExecuted;
-            foreach (var (rule, n) in r.RuleCounts)
-            {
-                Add(_exercised, rule, n);
-            }
-
-            foreach (var (kind, n) in r.KindCounts)
-            {
-                Add(_kinds, kind, n);
-            }
-
-            foreach (var (kind, rules) in r.RuleCountsByKind)
-            {
-                if (!_byKind.TryGetValue(kind, out var d))
-                {
-                    d = new Dictionary<string, long>(StringComparer.Ordinal);
-                    _byKind[kind] = d;
-                }
-
-                foreach (var (rule, n) in rules)
-                {
-                    Add(d, rule, n);
-                }
-            }
+            _tally.Add(r.CommandCounts);
         }
 
         private void Capture(Command[] minimal)
@@ -614,9 +590,7 @@ public static partial class ConformanceRun
                     Cause = seen.Cause,
                     Message = seen.Message,
                     ExceptionType = seen.ExceptionType,
-                    RuleCounts = seen.RuleCounts,
-                    KindCounts = seen.KindCounts,
-                    RuleCountsByKind = seen.RuleCountsByKind,
+                    CommandCounts = seen.CommandCounts,
                     Trace = r.Trace,
                 };
             }

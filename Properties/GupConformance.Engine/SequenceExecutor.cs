@@ -74,14 +74,31 @@ public sealed class SequenceResult
     /// <summary>Exception type name for crashes and model errors.</summary>
     public string? ExceptionType { get; init; }
 
+    /// <summary>
+    /// How many commands ran, per command kind and list of exercised rules: what the three counts below add up. A run
+    /// adds these to its totals directly; the per-sequence counts are only worked out when asked for.
+    /// </summary>
+    public required IReadOnlyList<CommandCount> CommandCounts { get; init; }
+
+    private IReadOnlyDictionary<string, long>? _ruleCounts;
+    private IReadOnlyDictionary<string, long>? _kindCounts;
+    private IReadOnlyDictionary<string, Dictionary<string, long>>? _ruleCountsByKind;
+
     /// <summary>Per rule id: how many steps exercised it.</summary>
-    public required IReadOnlyDictionary<string, long> RuleCounts { get; init; }
+    public IReadOnlyDictionary<string, long> RuleCounts => _ruleCounts ??= Tally().Rules;
 
     /// <summary>Per command kind: how many commands of that kind were executed.</summary>
-    public required IReadOnlyDictionary<string, long> KindCounts { get; init; }
+    public IReadOnlyDictionary<string, long> KindCounts => _kindCounts ??= Tally().Kinds;
 
     /// <summary>Per command kind, per rule id: exercise counts.</summary>
-    public required IReadOnlyDictionary<string, Dictionary<string, long>> RuleCountsByKind { get; init; }
+    public IReadOnlyDictionary<string, Dictionary<string, long>> RuleCountsByKind => _ruleCountsByKind ??= Tally().ByKind;
+
+    private CommandTally Tally()
+    {
+        var t = new CommandTally();
+        t.Add(CommandCounts);
+        return t;
+    }
 
     /// <summary>The traced actions (only with tracing on).</summary>
     public IReadOnlyList<StepTrace> Trace { get; init; } = [];
@@ -535,7 +552,6 @@ public sealed class SequenceExecutor : IDisposable
 
         private SequenceResult Result(SequenceStatus status, int actions, int? failedAction, string? failedCommand, string? message, string? exceptionType)
         {
-            var (rules, kinds, byKind) = Counts();
             var cause = status == SequenceStatus.Diverged && _mismatches.Count > 0
                 ? RuleScopes.Cause(_mismatches[0].Rules, _actionExercised, _mismatches[0].Observed, _mismatches[0].Allowed, _mismatches[0].Command)
                 : null;
@@ -552,36 +568,21 @@ public sealed class SequenceExecutor : IDisposable
                 CauseAlsoFits = cause is not null && _firstFailed is { } first ? first.EquallyFitting(_mismatches[0].Observed, cause) : [],
                 Message = message ?? (status == SequenceStatus.Diverged ? _lostInspection : null),
                 ExceptionType = exceptionType,
-                RuleCounts = rules,
-                KindCounts = kinds,
-                RuleCountsByKind = byKind,
+                CommandCounts = Counted(),
                 Trace = [.. _steps],
             };
         }
 
-        /// <summary>Commands per kind, and per rule the commands that exercised it, in all and per kind.</summary>
-        private (Dictionary<string, long> Rules, Dictionary<string, long> Kinds, Dictionary<string, Dictionary<string, long>> ByKind) Counts()
+        private CommandCount[] Counted()
         {
-            var rules = new Dictionary<string, long>(StringComparer.Ordinal);
-            var kinds = new Dictionary<string, long>(StringComparer.Ordinal);
-            var byKind = new Dictionary<string, Dictionary<string, long>>(StringComparer.Ordinal);
+            var counts = new CommandCount[_counted.Count];
+            var i = 0;
             foreach (var ((kind, exercised), n) in _counted)
             {
-                Add(kinds, kind, n);
-                if (!byKind.TryGetValue(kind, out var perKind))
-                {
-                    perKind = new Dictionary<string, long>(StringComparer.Ordinal);
-                    byKind[kind] = perKind;
-                }
-
-                for (var e = 0; e < exercised.Count; e++)
-                {
-                    Add(rules, exercised[e], n);
-                    Add(perKind, exercised[e], n);
-                }
+                counts[i++] = new CommandCount(kind, exercised, n);
             }
 
-            return (rules, kinds, byKind);
+            return counts;
         }
 
         /// <summary>The violated rules, the cause first, then in the order their checks failed.</summary>
@@ -602,8 +603,6 @@ public sealed class SequenceExecutor : IDisposable
 
             return list;
         }
-
-        private static void Add(Dictionary<string, long> d, string key, long n) => CollectionsMarshal.GetValueRefOrAddDefault(d, key, out _) += n;
 
         /// <summary>Keys of <see cref="_counted"/>: the same kind text and the very same exercised list.</summary>
         private sealed class SameKindAndList : IEqualityComparer<(string Kind, IReadOnlyList<string> Exercised)>
@@ -637,4 +636,39 @@ public sealed class SequenceExecutor : IDisposable
             })];
         }
     }
+}
+
+/// <summary>Commands of one kind that exercised the very same list of rules (<see cref="SequenceResult.CommandCounts"/>).</summary>
+public readonly record struct CommandCount(string Kind, IReadOnlyList<string> Exercised, long Commands);
+
+/// <summary>Commands per kind, and per rule the commands that exercised it, in all and per kind: the sums of <see cref="CommandCount"/>s.</summary>
+public sealed class CommandTally
+{
+    public Dictionary<string, long> Rules { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, long> Kinds { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, Dictionary<string, long>> ByKind { get; } = new(StringComparer.Ordinal);
+
+    public void Add(IReadOnlyList<CommandCount> counts)
+    {
+        for (var c = 0; c < counts.Count; c++)
+        {
+            var (kind, exercised, n) = counts[c];
+            Add(Kinds, kind, n);
+            if (!ByKind.TryGetValue(kind, out var perKind))
+            {
+                perKind = new Dictionary<string, long>(StringComparer.Ordinal);
+                ByKind[kind] = perKind;
+            }
+
+            for (var e = 0; e < exercised.Count; e++)
+            {
+                Add(Rules, exercised[e], n);
+                Add(perKind, exercised[e], n);
+            }
+        }
+    }
+
+    private static void Add(Dictionary<string, long> d, string key, long n) => CollectionsMarshal.GetValueRefOrAddDefault(d, key, out _) += n;
 }

@@ -500,22 +500,33 @@ public sealed class EdgeTally
     public EdgeTally(IReadOnlyList<EdgeTarget> targets)
     {
         Targets = targets;
+        _slot = new int[targets.Count];
         for (var i = 0; i < targets.Count; i++)
         {
             _order.TryAdd(targets[i], i);
             if (!_byLabel.TryGetValue(targets[i].Label, out var same))
             {
                 _byLabel[targets[i].Label] = same = [];
+                _slotOf[targets[i].Label] = _slotOf.Count;
             }
 
             same.Add(targets[i]);
+            _slot[i] = _slotOf[targets[i].Label];
         }
+
+        _slotSequences = new long[_slotOf.Count];
     }
 
     public IReadOnlyList<EdgeTarget> Targets { get; }
 
     private readonly Dictionary<EdgeTarget, int> _order = [];
     private readonly Dictionary<string, List<EdgeTarget>> _byLabel = new(StringComparer.Ordinal);
+
+    // The targets' labels numbered (one slot per distinct label), each target's slot, and per slot the sequences that
+    // reached it (the same counts as _sequences): Unreached and NeverReached are worked out by index, without hashing.
+    private readonly Dictionary<string, int> _slotOf = new(StringComparer.Ordinal);
+    private readonly int[] _slot;
+    private readonly long[] _slotSequences;
 
     /// <summary>A target's place in <see cref="Targets"/> (what "target order" means).</summary>
     public int OrderOf(EdgeTarget target) => _order[target];
@@ -538,10 +549,25 @@ public sealed class EdgeTally
     private List<EdgeTarget>? _never;
 
     /// <summary>The targets fewer than <see cref="Wanted"/> sequences have reached, in target order.</summary>
-    public IReadOnlyList<EdgeTarget> Unreached => _unreached ??= [.. Targets.Where(t => _sequences.GetValueOrDefault(t.Label) < Wanted)];
+    public IReadOnlyList<EdgeTarget> Unreached => _unreached ??= ReachedBelow(Wanted);
 
     /// <summary>The targets no sequence has reached, in target order (a part of <see cref="Unreached"/>).</summary>
-    public IReadOnlyList<EdgeTarget> NeverReached => _never ??= [.. Targets.Where(t => !_sequences.ContainsKey(t.Label))];
+    public IReadOnlyList<EdgeTarget> NeverReached => _never ??= ReachedBelow(1);
+
+    /// <summary>The targets fewer than <paramref name="sequences"/> sequences reached, in target order.</summary>
+    private List<EdgeTarget> ReachedBelow(long sequences)
+    {
+        var list = new List<EdgeTarget>();
+        for (var i = 0; i < _slot.Length; i++)
+        {
+            if (_slotSequences[_slot[i]] < sequences)
+            {
+                list.Add(Targets[i]);
+            }
+        }
+
+        return list;
+    }
 
     /// <summary>Counts one sequence's labels (each label once per sequence).</summary>
     public void Add(IEnumerable<string> labels)
@@ -550,8 +576,9 @@ public sealed class EdgeTally
         {
             ref var n = ref CollectionsMarshal.GetValueRefOrAddDefault(_sequences, label, out _);
             n++;
-            if (n is 1 or Wanted && _byLabel.ContainsKey(label))
+            if (_slotOf.TryGetValue(label, out var slot))
             {
+                _slotSequences[slot] = n;
                 _never = n == 1 ? null : _never;
                 _unreached = n == Wanted ? null : _unreached;
             }
