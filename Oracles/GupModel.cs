@@ -17,7 +17,6 @@ public sealed partial class ModelState
     private IReadOnlyList<int>? _netfsRequests;
     private IReadOnlyList<FolioView>? _folios;
     private IReadOnlyDictionary<string, string>? _describe;
-    private IReadOnlyList<string>? _folioKeys;
 
     public required Profile Profile { get; init; }
 
@@ -44,7 +43,7 @@ public sealed partial class ModelState
     public FolioView? FolioByKey(string key) => FindFolio(key) is { } f ? InspectStep.View(Profile, f) : null;
 
     /// <summary>The keys of <see cref="Folios"/>, in the same order, without building the views.</summary>
-    public IReadOnlyList<string> FolioKeys => _folioKeys ??= BuildFolioKeys();
+    public IReadOnlyList<string> FolioKeys => Layout.FolioKeys;
 
     public long Acquired { get; init; }
 

@@ -597,33 +597,23 @@ public sealed partial class ModelState
         return false;
     }
 
-    /// <summary>The regions by id, built on first use: an inspection looks its folio's region up, and a state is
-    /// inspected once per folio, so a scan here made every action cost regions x folios.</summary>
-    private Dictionary<int, RegionState>? _regionById;
+    // What is worked out from the regions and late folios alone (see StateLayout): shared with the state this one was
+    // stepped from when the step changed neither, which most steps do not.
+    private StateLayout? _layout;
 
-    internal RegionState? RegionById(int id)
+    /// <summary>This state's <see cref="StateLayout"/>; a step that changes neither list passes it on (StepContext.Finish).</summary>
+    internal StateLayout Layout
     {
-        if (RegionList.Count <= 8)
-        {
-            foreach (var r in RegionList)
-            {
-                if (r.Id == id)
-                {
-                    return r;
-                }
-            }
-
-            return null;
-        }
-
-        _regionById ??= RegionList.ToDictionary(r => r.Id);
-        return _regionById.GetValueOrDefault(id);
+        get => _layout ??= new StateLayout(RegionList, LateFolios);
+        init => _layout = value;
     }
+
+    internal RegionState? RegionById(int id) => Layout.RegionById(id);
 
     /// <summary>The region (VMA) of address space <paramref name="mm"/> containing <paramref name="addr"/>, or null for a hole.</summary>
     internal RegionState? RegionAt(ulong addr, int mm = 0)
     {
-        foreach (var r in RegionList)
+        foreach (var r in Layout.Regions)
         {
             if (r.Mm == mm && r.Contains(addr))
             {
@@ -674,21 +664,6 @@ public sealed partial class ModelState
     private List<IterView> BuildIters() => [.. IterMap.Values.Select(i => i.View)];
 
     private List<FvView> BuildFrameVectors() => [.. FvMap.Values.Select(f => f.View)];
-
-    private List<string> BuildFolioKeys()
-    {
-        var list = new List<string>();
-        foreach (var r in RegionList)
-        {
-            for (long i = 0; r.HasOwnFolio(i); i++)
-            {
-                list.Add(RegionState.FolioKey(r.Id, i));
-            }
-        }
-
-        list.AddRange(LateFolios);
-        return list;
-    }
 
     private List<FolioView> BuildFolios()
     {
@@ -899,5 +874,57 @@ public sealed partial class ModelState
         Compare("bio.", BioMap, k => before.BioMap.GetValueOrDefault(k), before.BioMap, BioMap.ContainsKey, b => b.Describe());
         Compare("fv.", FvMap, k => before.FvMap.GetValueOrDefault(k), before.FvMap, FvMap.ContainsKey, f => f.Describe());
         Compare("netfs.", NetfsMap, k => before.NetfsMap.GetValueOrDefault(k), before.NetfsMap, NetfsMap.ContainsKey, DescribeNetfs);
+    }
+}
+
+/// <summary>
+/// What a state's regions and late folios alone decide: the regions as an array, by id, and the keys of every folio.
+/// Immutable lists are slow to walk, and a state is inspected once per folio, so these are worked out once and shared by
+/// the states of consecutive steps that left both lists as they were. Lazily built; a race only builds a part twice.
+/// </summary>
+internal sealed class StateLayout(ImmutableList<RegionState> regions, ImmutableList<string> lateFolios)
+{
+    private RegionState[]? _regions;
+    private Dictionary<int, RegionState>? _byId;
+    private List<string>? _folioKeys;
+
+    public RegionState[] Regions => _regions ??= [.. regions];
+
+    public RegionState? RegionById(int id)
+    {
+        var all = Regions;
+        if (all.Length <= 8)
+        {
+            foreach (var r in all)
+            {
+                if (r.Id == id)
+                {
+                    return r;
+                }
+            }
+
+            return null;
+        }
+
+        _byId ??= all.ToDictionary(r => r.Id);
+        return _byId.GetValueOrDefault(id);
+    }
+
+    /// <summary>Every folio's key: each region's own folios in region order, then the late folios in creation order.</summary>
+    public List<string> FolioKeys => _folioKeys ??= BuildFolioKeys();
+
+    private List<string> BuildFolioKeys()
+    {
+        var list = new List<string>();
+        foreach (var r in Regions)
+        {
+            for (long i = 0; r.HasOwnFolio(i); i++)
+            {
+                list.Add(RegionState.FolioKey(r.Id, i));
+            }
+        }
+
+        list.AddRange(lateFolios);
+        return list;
     }
 }

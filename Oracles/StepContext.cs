@@ -360,6 +360,9 @@ internal sealed class StepContext
             PinnedMms = PinnedMms,
             StepNo = StepNo,
             LastTouched = _folioBefore is null ? [] : [.. _folioBefore.Keys],
+            Layout = ReferenceEquals(Regions, _before.RegionList) && ReferenceEquals(LateFolios, _before.LateFolios)
+                ? _before.Layout
+                : new StateLayout(Regions, LateFolios),
             Changes = new StepChanges(_before.Serial, _changed ?? (IReadOnlyList<ChangedKey>)[]),
         };
         return new StepOutcome(next, _checks, _exercised, Account);
