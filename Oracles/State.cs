@@ -175,7 +175,21 @@ internal sealed record Prov(ImmutableSortedSet<string> Changed, long Step, Immut
             return cached.Rules;
         }
 
-        List<string> rules = [.. Cite(collateral).Where(id => applicable.Contains(id) || (Rules.Exists(id) ? false : throw new KeyNotFoundException($"no rule '{id}'")))];
+        var cite = Cite(collateral);
+        var rules = new List<string>(cite.Count);
+        for (var i = 0; i < cite.Count; i++)
+        {
+            var id = cite[i];
+            if (applicable.Contains(id))
+            {
+                rules.Add(id);
+            }
+            else if (!Rules.Exists(id))
+            {
+                throw new KeyNotFoundException($"no rule '{id}'");
+            }
+        }
+
         if (rules.Count == 0)
         {
             rules.Add("CORE-NO-COLLATERAL");
@@ -204,8 +218,26 @@ internal sealed record Prov(ImmutableSortedSet<string> Changed, long Step, Immut
 
     // The rules that made the value come before those that later decided it should not move: when one step did both,
     // a check that fails cites first what changed it.
-    private IReadOnlyList<string> Build() =>
-        Changed.Count == 0 && Since.Count == 0 ? Collateral : [.. Changed, .. Since.Where(id => !Changed.Contains(id))];
+    private IReadOnlyList<string> Build()
+    {
+        if (Changed.Count == 0 && Since.Count == 0)
+        {
+            return Collateral;
+        }
+
+        // Copied out of the sorted sets once (walking one is slow); a check reads the list by index.
+        var list = new List<string>(Changed.Count + Since.Count);
+        list.AddRange(Changed);
+        foreach (var id in Since)
+        {
+            if (!Changed.Contains(id))
+            {
+                list.Add(id);
+            }
+        }
+
+        return list;
+    }
 }
 
 /// <summary>How a count check's difference relates to one <see cref="CountShare"/>.</summary>
