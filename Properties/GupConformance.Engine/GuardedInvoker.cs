@@ -16,8 +16,9 @@ internal sealed class SequenceAbandonedException : Exception
 /// Runs a whole sequence on a dedicated background worker thread and watches the calls into the implementation it
 /// makes, so that a hung implementation is abandoned instead of hanging the run, at the price of two thread switches
 /// per sequence instead of two per call. The worker brackets each call with <see cref="Enter"/> / <see cref="Leave"/>
-/// (two interlocked operations and a timestamp); the waiting caller gives up on the sequence when one call has been
-/// running longer than the time limit. From then on the worker never touches the sequence's state again: when the hung
+/// (a count and a volatile write in, one interlocked operation out); the waiting caller looks at the open call at
+/// least four times per time limit and gives up on the sequence when it has seen the same call open for longer than the
+/// limit, so a hung call is abandoned between one limit and a quarter more after it started. From then on the worker never touches the sequence's state again: when the hung
 /// call returns, <see cref="Leave"/> throws <see cref="SequenceAbandonedException"/> and the worker thread ends (it is a
 /// background thread and never blocks process exit); a fresh worker serves the next sequence. Only the implementation's
 /// calls are timed: the model and the comparison are the engine's own code.
@@ -86,7 +87,10 @@ public sealed class GuardedInvoker : IDisposable
         private Action? _work;
         private volatile bool _stop;
         private int _phase = Idle;
-        private long _callStarted;
+
+        // Calls started, written by the worker only. Reading the clock on every call cost more than many
+        // implementations' calls themselves, so a call is timed by the watcher, from when it first saw it open.
+        private long _calls;
 
         public Worker()
         {
@@ -108,19 +112,28 @@ public sealed class GuardedInvoker : IDisposable
         public bool WaitWatching(TimeSpan limit)
         {
             var limitTicks = (long)(limit.TotalSeconds * Stopwatch.Frequency);
+            var look = TimeSpan.FromTicks(Math.Max(limit.Ticks / 4, TimeSpan.TicksPerMillisecond));
+            long seen = -1;
+            long seenAt = 0;
             while (true)
             {
-                var wait = limit;
+                var wait = look;
                 if (Volatile.Read(ref _phase) == InCall)
                 {
-                    var running = Stopwatch.GetTimestamp() - Volatile.Read(ref _callStarted);
-                    if (running >= limitTicks && Interlocked.CompareExchange(ref _phase, Abandoned, InCall) == InCall)
+                    var call = Volatile.Read(ref _calls);
+                    var now = Stopwatch.GetTimestamp();
+                    if (call != seen)
+                    {
+                        (seen, seenAt) = (call, now);
+                    }
+                    else if (now - seenAt >= limitTicks && Interlocked.CompareExchange(ref _phase, Abandoned, InCall) == InCall)
                     {
                         _stop = true;
                         return false;
                     }
 
-                    wait = TimeSpan.FromSeconds((double)Math.Max(limitTicks - running, 0) / Stopwatch.Frequency) + TimeSpan.FromMilliseconds(1);
+                    var left = TimeSpan.FromSeconds((double)Math.Max(seenAt + limitTicks - now, 0) / Stopwatch.Frequency) + TimeSpan.FromMilliseconds(1);
+                    wait = left < look ? left : look;
                 }
 
                 if (_done.Wait(wait))
@@ -132,8 +145,10 @@ public sealed class GuardedInvoker : IDisposable
 
         public void Enter()
         {
-            Volatile.Write(ref _callStarted, Stopwatch.GetTimestamp());
-            Interlocked.Exchange(ref _phase, InCall);
+            // Only the worker moves the phase from Idle to InCall (the watcher only from InCall to Abandoned), so
+            // ordered writes do; the count is written first, so a watcher that sees the call open sees its number.
+            Volatile.Write(ref _calls, _calls + 1);
+            Volatile.Write(ref _phase, InCall);
         }
 
         public void Leave()
