@@ -82,7 +82,9 @@ public sealed class GuardedInvoker : IDisposable
 
     private sealed class Worker
     {
-        private readonly SemaphoreSlim _go = new(0);
+        // Neither wait spins (spinCount 0): on two cores a spinning waiter takes the core from the thread it waits for.
+        // One piece of work is posted at a time (Run waits for it), so _go is reset by the worker as it takes the work.
+        private readonly ManualResetEventSlim _go = new(false, spinCount: 0);
         private readonly ManualResetEventSlim _done = new(false, spinCount: 0);
         private Action? _work;
         private volatile bool _stop;
@@ -105,7 +107,7 @@ public sealed class GuardedInvoker : IDisposable
             Error = null;
             _done.Reset();
             _work = work;
-            _go.Release();
+            _go.Set();
         }
 
         /// <summary>Waits for the posted work; false (and the worker abandoned) when a call outlived the limit.</summary>
@@ -162,7 +164,7 @@ public sealed class GuardedInvoker : IDisposable
         public void Stop()
         {
             _stop = true;
-            _go.Release();
+            _go.Set();
         }
 
         private void Loop()
@@ -171,6 +173,7 @@ public sealed class GuardedInvoker : IDisposable
             while (true)
             {
                 _go.Wait();
+                _go.Reset();
                 if (_stop)
                 {
                     return;
