@@ -72,6 +72,22 @@ public sealed record FieldCheck(string Field, IReadOnlyList<string> Allowed, IRe
     /// <summary>The allowed value that stands for "the field is not reported".</summary>
     public const string Absent = "(not reported)";
 
+    private readonly string _field = Field;
+
+    // The field's number (Observation.FieldId), looked up once: a check is asked of many observations.
+    private readonly int _fieldId = Observation.FieldId(Field);
+
+    /// <summary>The observation field compared (a name of <see cref="Observation.FieldNames"/>).</summary>
+    public string Field
+    {
+        get => _field;
+        init
+        {
+            _field = value;
+            _fieldId = Observation.FieldId(value);
+        }
+    }
+
     /// <summary>The rules to cite when the implementation does not report the field at all (null: <see cref="Rules"/>):
     /// for a folio a fault or a migration made, what made it comes first.</summary>
     public IReadOnlyList<string>? WhenAbsent { get; init; }
@@ -103,7 +119,7 @@ public sealed record FieldCheck(string Field, IReadOnlyList<string> Allowed, IRe
         for (var i = 0; i < Allowed.Count; i++)
         {
             var allowed = Allowed[i];
-            if (observed?.Is(Field, allowed) ?? string.Equals(allowed, Absent, StringComparison.Ordinal))
+            if (observed?.Is(_fieldId, allowed) ?? string.Equals(allowed, Absent, StringComparison.Ordinal))
             {
                 return true;
             }

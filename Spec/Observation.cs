@@ -189,7 +189,18 @@ public sealed record Observation
     /// the field is not set (or not a field name). The checker asks this of every field of every observation, so numbers
     /// and flags are compared without making their text: a number is formatted into a stack buffer.
     /// </summary>
-    public bool? Is(string name, string text) => Value(name) switch
+    public bool? Is(string name, string text) => Is(FieldId(name), text);
+
+    /// <summary>
+    /// The number of field <paramref name="name"/> (its place in <see cref="FieldNames"/>), or -1 when it is not a field
+    /// name: resolved once by a checker that asks about the same field of many observations (<see cref="Is(int, string)"/>).
+    /// </summary>
+    public static int FieldId(string name) => FieldIds.TryGetValue(name, out var id) ? id : -1;
+
+    private static readonly Dictionary<string, int> FieldIds = FieldNames.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => p.i, StringComparer.Ordinal);
+
+    /// <summary>As <see cref="Is(string, string)"/> for the field numbered <paramref name="fieldId"/> (<see cref="FieldId"/>).</summary>
+    public bool? Is(int fieldId, string text) => Value(fieldId) switch
     {
         { Form: Form.Unset } => null,
         { Form: Form.Decimal, Number: var n } => IsNumber(n, text),
@@ -205,7 +216,7 @@ public sealed record Observation
     }
 
     /// <summary>One field's canonical text (as in <see cref="Fields"/>), or null when it is not set or not a field name.</summary>
-    public string? Field(string name) => Value(name) switch
+    public string? Field(string name) => Value(FieldId(name)) switch
     {
         { Form: Form.Unset } => null,
         { Form: Form.Decimal, Number: var n } => n.ToString(CultureInfo.InvariantCulture),
@@ -224,34 +235,58 @@ public sealed record Observation
     /// <summary>A field's value in the form its canonical text is made from: a decimal number, a flag, or the text itself.</summary>
     private readonly record struct FieldValue(Form Form, long Number = 0, string? Text = null);
 
-    /// <summary>The one place a field name is mapped to its property and its canonical form.</summary>
-    private FieldValue Value(string name)
+    // The fields' numbers: their places in FieldNames (alphabetical), which FieldId gives out.
+    private enum No
+    {
+        BioFlagBits,
+        BioFlags,
+        BioPages,
+        Dirty,
+        ExtractMode,
+        GotRef,
+        HasPinned,
+        IsPfns,
+        IterCount,
+        MaybeDmaPinned,
+        NrFollPinAcquired,
+        NrFollPinReleased,
+        NrFrames,
+        Offset0,
+        Pages,
+        Pincount,
+        Refcount,
+        Result,
+        WillPin,
+    }
+
+    /// <summary>The one place a field (by its number in <see cref="FieldNames"/>) is mapped to its property and its canonical form.</summary>
+    private FieldValue Value(int fieldId)
     {
         static FieldValue D(long? v) => v is { } n ? new(Form.Decimal, n) : default;
         static FieldValue B(bool? v) => v is { } b ? new(Form.Flag, b ? 1 : 0) : default;
         static FieldValue T(string? t) => t is null ? default : new(Form.Text, Text: t);
         static string Hex(long v) => "0x" + v.ToString("x", CultureInfo.InvariantCulture);
-        return name switch
+        return fieldId switch
         {
-            "result" => T(Result is { } r ? Errno.Describe(r) : null),
-            "pages" => T(Pages is { } p ? PageRuns.Render(p) : null),
-            "offset0" => D(Offset0),
-            "iter_count" => D(IterCount),
-            "refcount" => D(Refcount),
-            "pincount" => D(Pincount),
-            "maybe_dma_pinned" => B(MaybeDmaPinned),
-            "dirty" => B(Dirty),
-            "nr_foll_pin_acquired" => D(Acquired),
-            "nr_foll_pin_released" => D(Released),
-            "will_pin" => B(WillPin),
-            "extract_mode" => T(ExtractMode is { } em ? Hex(em) : null),
-            "bio_flags" => T(BioFlags is { } bf ? BioFlagsText(bf) : null),
-            "bio_flag_bits" => T(BioFlagBits is { } bb ? Hex(bb) : null),
-            "bio_pages" => D(BioPages),
-            "got_ref" => B(GotRef),
-            "is_pfns" => B(IsPfns),
-            "nr_frames" => D(NrFrames),
-            "has_pinned" => B(HasPinned),
+            (int)No.Result => T(Result is { } r ? Errno.Describe(r) : null),
+            (int)No.Pages => T(Pages is { } p ? PageRuns.Render(p) : null),
+            (int)No.Offset0 => D(Offset0),
+            (int)No.IterCount => D(IterCount),
+            (int)No.Refcount => D(Refcount),
+            (int)No.Pincount => D(Pincount),
+            (int)No.MaybeDmaPinned => B(MaybeDmaPinned),
+            (int)No.Dirty => B(Dirty),
+            (int)No.NrFollPinAcquired => D(Acquired),
+            (int)No.NrFollPinReleased => D(Released),
+            (int)No.WillPin => B(WillPin),
+            (int)No.ExtractMode => T(ExtractMode is { } em ? Hex(em) : null),
+            (int)No.BioFlags => T(BioFlags is { } bf ? BioFlagsText(bf) : null),
+            (int)No.BioFlagBits => T(BioFlagBits is { } bb ? Hex(bb) : null),
+            (int)No.BioPages => D(BioPages),
+            (int)No.GotRef => B(GotRef),
+            (int)No.IsPfns => B(IsPfns),
+            (int)No.NrFrames => D(NrFrames),
+            (int)No.HasPinned => B(HasPinned),
             _ => default,
         };
     }

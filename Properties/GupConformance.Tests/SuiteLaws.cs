@@ -188,7 +188,7 @@ public sealed class SuiteLaws
     });
 
     /// <summary>
-    /// The checker compares numbers and flags without making their text (<see cref="Observation.Is"/>): it must answer
+    /// The checker compares numbers and flags without making their text (<see cref="Observation.Is(string, string)"/>): it must answer
     /// exactly what comparing <see cref="Observation.Field"/>'s text answers, for the field's own text and for texts that
     /// mean the same number but are not its canonical text ("05", "+5", "-0", " 5").
     /// </summary>
