@@ -9,6 +9,10 @@ public static class CommandText
     /// <summary>The command's kind: the same names the JSON trace format uses as "op".</summary>
     public static string Kind(Command command) => command switch
     {
+        // The inspections first: they are most of the commands of a run, and each case is one type test.
+        InspectFolio => "inspect_folio",
+        ReadVmstat => "read_vmstat",
+        InspectMm => "inspect_mm",
         MapRegion => "map",
         Gup => "gup",
         Release => "release",
@@ -24,9 +28,6 @@ public static class CommandText
         FvPut => "fv_put",
         NetfsExtract => "netfs_extract",
         NetfsFree => "netfs_free",
-        InspectFolio => "inspect_folio",
-        ReadVmstat => "read_vmstat",
-        InspectMm => "inspect_mm",
         _ => command.GetType().Name,
     };
 
