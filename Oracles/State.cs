@@ -153,7 +153,7 @@ internal sealed record Prov(ImmutableSortedSet<string> Changed, long Step, Immut
         if (_citeCollateral is null)
         {
             var c = Cite();
-            _citeCollateral = c.Contains("CORE-NO-COLLATERAL", StringComparer.Ordinal) ? c : [.. c, .. Collateral];
+            _citeCollateral = Has(c, "CORE-NO-COLLATERAL") ? c : [.. c, .. Collateral];
         }
 
         return _citeCollateral;
@@ -176,6 +176,37 @@ internal sealed record Prov(ImmutableSortedSet<string> Changed, long Step, Immut
         }
 
         var cite = Cite(collateral);
+        IReadOnlyList<string> rules = cite.Count > 0 && AllApply(cite, applicable) ? cite : Filtered(cite, applicable);
+
+        var made = new CitedIn(applicable, rules);
+        if (collateral)
+        {
+            _citedInCollateral = made;
+        }
+        else
+        {
+            _citedIn = made;
+        }
+
+        return rules;
+    }
+
+    // Usually every cited rule is the profile's: then the cited list itself is the answer (it is never changed).
+    private static bool AllApply(IReadOnlyList<string> cite, IReadOnlySet<string> applicable)
+    {
+        for (var i = 0; i < cite.Count; i++)
+        {
+            if (!applicable.Contains(cite[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static List<string> Filtered(IReadOnlyList<string> cite, IReadOnlySet<string> applicable)
+    {
         var rules = new List<string>(cite.Count);
         for (var i = 0; i < cite.Count; i++)
         {
@@ -193,16 +224,6 @@ internal sealed record Prov(ImmutableSortedSet<string> Changed, long Step, Immut
         if (rules.Count == 0)
         {
             rules.Add("CORE-NO-COLLATERAL");
-        }
-
-        var made = new CitedIn(applicable, rules);
-        if (collateral)
-        {
-            _citedInCollateral = made;
-        }
-        else
-        {
-            _citedIn = made;
         }
 
         return rules;
@@ -225,18 +246,34 @@ internal sealed record Prov(ImmutableSortedSet<string> Changed, long Step, Immut
             return Collateral;
         }
 
-        // Copied out of the sorted sets once (walking one is slow); a check reads the list by index.
+        // Copied out of the sorted sets once (walking one is slow, even an empty one); a check reads the list by index.
         var list = new List<string>(Changed.Count + Since.Count);
         list.AddRange(Changed);
-        foreach (var id in Since)
+        if (Since.Count > 0)
         {
-            if (!Changed.Contains(id))
+            foreach (var id in Since)
             {
-                list.Add(id);
+                if (!Changed.Contains(id))
+                {
+                    list.Add(id);
+                }
             }
         }
 
         return list;
+    }
+
+    private static bool Has(IReadOnlyList<string> ids, string id)
+    {
+        for (var i = 0; i < ids.Count; i++)
+        {
+            if (string.Equals(ids[i], id, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }
 
