@@ -334,7 +334,12 @@ internal sealed class StepContext
 
     public StepOutcome Finish()
     {
-        _exercised.Sort(StringComparer.Ordinal);
+        if (_exercised.Count > 1)
+        {
+            // (Sorting allocates a comparison delegate even for one element.)
+            _exercised.Sort(StringComparer.Ordinal);
+        }
+
         if (_isQuery)
         {
             return new StepOutcome(_before, _checks, _exercised, QueryChange);
