@@ -80,23 +80,24 @@ public sealed class SequenceResult
     /// </summary>
     public required IReadOnlyList<CommandCount> CommandCounts { get; init; }
 
-    private IReadOnlyDictionary<string, long>? _ruleCounts;
-    private IReadOnlyDictionary<string, long>? _kindCounts;
-    private IReadOnlyDictionary<string, Dictionary<string, long>>? _ruleCountsByKind;
+    // The three counts below, worked out together on first use (a race only works them out twice).
+    private CommandTally? _tally;
+
+    private CommandTally Tallied => _tally ??= Tally(CommandCounts);
 
     /// <summary>Per rule id: how many steps exercised it.</summary>
-    public IReadOnlyDictionary<string, long> RuleCounts => _ruleCounts ??= Tally().Rules;
+    public IReadOnlyDictionary<string, long> RuleCounts => Tallied.Rules;
 
     /// <summary>Per command kind: how many commands of that kind were executed.</summary>
-    public IReadOnlyDictionary<string, long> KindCounts => _kindCounts ??= Tally().Kinds;
+    public IReadOnlyDictionary<string, long> KindCounts => Tallied.Kinds;
 
     /// <summary>Per command kind, per rule id: exercise counts.</summary>
-    public IReadOnlyDictionary<string, Dictionary<string, long>> RuleCountsByKind => _ruleCountsByKind ??= Tally().ByKind;
+    public IReadOnlyDictionary<string, Dictionary<string, long>> RuleCountsByKind => Tallied.ByKind;
 
-    private CommandTally Tally()
+    private static CommandTally Tally(IReadOnlyList<CommandCount> counts)
     {
         var t = new CommandTally();
-        t.Add(CommandCounts);
+        t.Add(counts);
         return t;
     }
 
@@ -167,7 +168,8 @@ public sealed class SequenceExecutor : IDisposable
         private readonly bool _trace;
         private readonly IReadOnlyList<StepOutcome>? _stepped;
         // Per command kind and exercised list (by reference), how many commands: inspections share their remembered
-        // outcome's list, so a sequence's per-rule counts are added up once per distinct list (Counts), not per command.
+        // outcome's list, so a sequence's per-rule counts are added up once per distinct list (CommandTally), not per
+        // command.
         // A default-length sequence makes 100-200 distinct pairs (every action and every inspection it changed), so the
         // table starts at a size that holds them instead of growing through six copies.
         private readonly Dictionary<(string Kind, IReadOnlyList<string> Exercised), long> _counted = new(128, SameKindAndList.Instance);
