@@ -103,6 +103,7 @@ public sealed record Observation
             _set |= b ? which | isTrue : which;
         }
     }
+
     /// <summary>Return value: a count (pages, bytes, bvecs, frames) or -errno; 0 for calls that return void.</summary>
     public long? Result { get => Get(Set.Result, _result); init => Put(Set.Result, ref _result, value); }
 

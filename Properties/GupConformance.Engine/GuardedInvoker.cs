@@ -17,11 +17,12 @@ internal sealed class SequenceAbandonedException : Exception
 /// makes, so that a hung implementation is abandoned instead of hanging the run, at the price of two thread switches
 /// per sequence instead of two per call. The worker brackets each call with <see cref="Enter"/> / <see cref="Leave"/>
 /// (a count and a volatile write in, one interlocked operation out); the waiting caller looks at the open call at
-/// least four times per time limit and gives up on the sequence when it has seen the same call open for longer than the
-/// limit, so a hung call is abandoned between one limit and a quarter more after it started. From then on the worker never touches the sequence's state again: when the hung
-/// call returns, <see cref="Leave"/> throws <see cref="SequenceAbandonedException"/> and the worker thread ends (it is a
-/// background thread and never blocks process exit); a fresh worker serves the next sequence. Only the implementation's
-/// calls are timed: the model and the comparison are the engine's own code.
+/// least four times per time limit and gives up on the sequence when it has seen the same call open for longer than
+/// the limit, so a hung call is abandoned between one limit and a quarter more after it started. From then on the
+/// worker never touches the sequence's state again: when the hung call returns, <see cref="Leave"/> throws
+/// <see cref="SequenceAbandonedException"/> and the worker thread ends (it is a background thread and never blocks
+/// process exit); a fresh worker serves the next sequence. Only the implementation's calls are timed: the model and the
+/// comparison are the engine's own code.
 /// </summary>
 public sealed class GuardedInvoker : IDisposable
 {
