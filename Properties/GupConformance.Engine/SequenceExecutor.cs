@@ -646,31 +646,110 @@ public readonly record struct CommandCount(string Kind, IReadOnlyList<string> Ex
 /// <summary>Commands per kind, and per rule the commands that exercised it, in all and per kind: the sums of <see cref="CommandCount"/>s.</summary>
 public sealed class CommandTally
 {
-    public Dictionary<string, long> Rules { get; } = new(StringComparer.Ordinal);
+    // A run adds every sequence's counts on its own thread, one per rule of every distinct exercised list, so the rules
+    // are numbered as they are first met and counted in arrays: one lookup of the number per rule instead of two
+    // dictionary updates. The dictionaries below are made from the arrays when asked for, in first-met order (overall,
+    // and per kind its own), as they were when they were updated directly.
+    private readonly Dictionary<string, int> _ruleNo = new(StringComparer.Ordinal);
+    private readonly List<string> _ruleIds = [];
+    private long[] _rules = new long[64];
+    private readonly Dictionary<string, long> _kinds = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, KindCounts> _byKind = new(StringComparer.Ordinal);
+    private (Dictionary<string, long> Rules, Dictionary<string, Dictionary<string, long>> ByKind)? _made;
 
-    public Dictionary<string, long> Kinds { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, long> Rules => Made().Rules;
 
-    public Dictionary<string, Dictionary<string, long>> ByKind { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, long> Kinds => _kinds;
+
+    public Dictionary<string, Dictionary<string, long>> ByKind => Made().ByKind;
 
     public void Add(IReadOnlyList<CommandCount> counts)
     {
+        _made = null;
         for (var c = 0; c < counts.Count; c++)
         {
             var (kind, exercised, n) = counts[c];
-            Add(Kinds, kind, n);
-            if (!ByKind.TryGetValue(kind, out var perKind))
-            {
-                perKind = new Dictionary<string, long>(StringComparer.Ordinal);
-                ByKind[kind] = perKind;
-            }
-
+            CollectionsMarshal.GetValueRefOrAddDefault(_kinds, kind, out _) += n;
+            ref var perKind = ref CollectionsMarshal.GetValueRefOrAddDefault(_byKind, kind, out _);
+            perKind ??= new KindCounts();
             for (var e = 0; e < exercised.Count; e++)
             {
-                Add(Rules, exercised[e], n);
-                Add(perKind, exercised[e], n);
+                var no = Number(exercised[e]);
+                _rules[no] += n;
+                perKind.Add(no, n);
             }
         }
     }
 
-    private static void Add(Dictionary<string, long> d, string key, long n) => CollectionsMarshal.GetValueRefOrAddDefault(d, key, out _) += n;
+    private int Number(string rule)
+    {
+        ref var no = ref CollectionsMarshal.GetValueRefOrAddDefault(_ruleNo, rule, out var known);
+        if (!known)
+        {
+            no = _ruleIds.Count;
+            _ruleIds.Add(rule);
+            if (no == _rules.Length)
+            {
+                Array.Resize(ref _rules, no * 2);
+            }
+        }
+
+        return no;
+    }
+
+    private (Dictionary<string, long> Rules, Dictionary<string, Dictionary<string, long>> ByKind) Made()
+    {
+        if (_made is { } made)
+        {
+            return made;
+        }
+
+        var rules = new Dictionary<string, long>(_ruleIds.Count, StringComparer.Ordinal);
+        for (var no = 0; no < _ruleIds.Count; no++)
+        {
+            rules[_ruleIds[no]] = _rules[no];
+        }
+
+        var byKind = new Dictionary<string, Dictionary<string, long>>(_byKind.Count, StringComparer.Ordinal);
+        foreach (var (kind, counts) in _byKind)
+        {
+            byKind[kind] = counts.ToDictionary(_ruleIds);
+        }
+
+        _made = (rules, byKind);
+        return (rules, byKind);
+    }
+
+    /// <summary>One kind's count per rule number, and the numbers in the order the kind first met them.</summary>
+    private sealed class KindCounts
+    {
+        private readonly List<int> _order = [];
+        private long[] _counts = new long[64];
+
+        public void Add(int no, long n)
+        {
+            if (no >= _counts.Length)
+            {
+                Array.Resize(ref _counts, Math.Max(no + 1, _counts.Length * 2));
+            }
+
+            if (_counts[no] == 0)
+            {
+                _order.Add(no);
+            }
+
+            _counts[no] += n;
+        }
+
+        public Dictionary<string, long> ToDictionary(List<string> ids)
+        {
+            var d = new Dictionary<string, long>(_order.Count, StringComparer.Ordinal);
+            foreach (var no in _order)
+            {
+                d[ids[no]] = _counts[no];
+            }
+
+            return d;
+        }
+    }
 }
