@@ -215,57 +215,30 @@ internal sealed class StepContext
 
     public void Note(string text) => (_notes ??= []).Add(text);
 
+    // The rule lists are read by index (every caller has a list or an array): a foreach over the interface would
+    // allocate an enumerator for every check and every exercised list.
+
     /// <summary>The subset of <paramref name="ids"/> that applies to this profile (never cite a rule of another era).</summary>
-    public List<string> Applicable(IEnumerable<string> ids)
+    public List<string> Applicable(IReadOnlyList<string> ids)
     {
-        // The rule lists are nearly always lists or arrays: read them by index (a foreach over the interface would
-        // allocate an enumerator for every check).
-        if (ids is IReadOnlyList<string> given)
-        {
-            var result = new List<string>(given.Count);
-            for (var i = 0; i < given.Count; i++)
-            {
-                AddApplicable(result, given[i]);
-            }
-
-            return result;
-        }
-
-        var list = new List<string>();
-        foreach (var id in ids)
-        {
-            AddApplicable(list, id);
-        }
-
+        var list = new List<string>(ids.Count);
+        AddApplicable(list, ids);
         return list;
     }
 
-    private void AddApplicable(List<string> list, string id)
-    {
-        if (AppliesHere(id) && !list.Contains(id))
-        {
-            list.Add(id);
-        }
-    }
+    public void Exercise(params string[] ids) => Exercise((IReadOnlyList<string>)ids);
 
-    public void Exercise(params string[] ids) => Exercise((IEnumerable<string>)ids);
+    public void Exercise(IReadOnlyList<string> ids) => AddApplicable(_exercised, ids);
 
-    public void Exercise(IEnumerable<string> ids)
+    /// <summary>Adds each of <paramref name="ids"/> that applies to this profile and is not in <paramref name="list"/> yet.</summary>
+    private void AddApplicable(List<string> list, IReadOnlyList<string> ids)
     {
-        // By index when it is a list (most are), for the reason Applicable gives.
-        if (ids is IReadOnlyList<string> given)
+        for (var i = 0; i < ids.Count; i++)
         {
-            for (var i = 0; i < given.Count; i++)
+            if (AppliesHere(ids[i]) && !list.Contains(ids[i]))
             {
-                AddApplicable(_exercised, given[i]);
+                list.Add(ids[i]);
             }
-
-            return;
-        }
-
-        foreach (var id in ids)
-        {
-            AddApplicable(_exercised, id);
         }
     }
 
@@ -276,9 +249,9 @@ internal sealed class StepContext
     private const string VmstatRulePrefix = "VMSTAT-";
 
     /// <summary>One field check with one allowed value; the rules are filtered to the profile (and never empty).</summary>
-    public void Check(string field, string value, IEnumerable<string> rules) => Check(field, [value], rules);
+    public void Check(string field, string value, IReadOnlyList<string> rules) => Check(field, [value], rules);
 
-    public void Check(string field, IReadOnlyList<string> allowed, IEnumerable<string> rules)
+    public void Check(string field, IReadOnlyList<string> allowed, IReadOnlyList<string> rules)
     {
         // The VMSTAT rules say what the nr_foll_pin_* counters do; a step's other fields (its result, its pages, an
         // iterator's count) never rest on them, so they are not cited there even when the step exercised them.
@@ -320,7 +293,7 @@ internal sealed class StepContext
     }
 
     /// <summary>The field must not be reported at all (see <see cref="FieldCheck.Absent"/>).</summary>
-    public void CheckAbsent(string field, IEnumerable<string> rules) => Check(field, FieldCheck.Absent, rules);
+    public void CheckAbsent(string field, IReadOnlyList<string> rules) => Check(field, FieldCheck.Absent, rules);
 
     private static readonly string[] SmallNumbers = [.. Enumerable.Range(-1, 4098).Select(i => i.ToString(CultureInfo.InvariantCulture))];
 
