@@ -50,118 +50,89 @@ public static class PageRuns
 /// </summary>
 public sealed record Observation
 {
-    // The fields are stored compactly (a number each, one bit per flag, and which of them are set), not as nullable
-    // properties: implementations make one observation per inspection, tens of thousands per run, and the size of each
-    // is what the garbage collector pays for while the run's sequences are in flight.
+    // The fields are stored compactly (a number each, and per field a bit for "set" and one for a flag's value), not as
+    // nullable properties: implementations make one observation per inspection, tens of thousands per run, and the size
+    // of each is what the garbage collector pays for while the run's sequences are in flight. The bits are the fields'
+    // numbers (No).
     private long _result, _offset0, _iterCount, _refcount, _pincount, _acquired, _released, _extractMode, _bioFlagBits, _bioPages, _nrFrames;
-    private Set _set;
+    private int _set;
+    private int _true;
 
-    [Flags]
-    private enum Set
+    private static int Bit(No field) => 1 << (int)field;
+
+    private long? Get(No field, long value) => (_set & Bit(field)) != 0 ? value : null;
+
+    private bool? Get(No field) => (_set & Bit(field)) != 0 ? (_true & Bit(field)) != 0 : null;
+
+    private void Put(No field, ref long number, long? value)
     {
-        None = 0,
-        Result = 1 << 0,
-        Offset0 = 1 << 1,
-        IterCount = 1 << 2,
-        Refcount = 1 << 3,
-        Pincount = 1 << 4,
-        Acquired = 1 << 5,
-        Released = 1 << 6,
-        ExtractMode = 1 << 7,
-        BioFlagBits = 1 << 8,
-        BioPages = 1 << 9,
-        NrFrames = 1 << 10,
-        MaybeDmaPinned = 1 << 11,
-        MaybeDmaPinnedTrue = 1 << 12,
-        Dirty = 1 << 13,
-        DirtyTrue = 1 << 14,
-        WillPin = 1 << 15,
-        WillPinTrue = 1 << 16,
-        GotRef = 1 << 17,
-        GotRefTrue = 1 << 18,
-        IsPfns = 1 << 19,
-        IsPfnsTrue = 1 << 20,
-        HasPinned = 1 << 21,
-        HasPinnedTrue = 1 << 22,
+        number = value.GetValueOrDefault();
+        _set = value.HasValue ? _set | Bit(field) : _set & ~Bit(field);
     }
 
-    private long? Get(Set which, long value) => (_set & which) != 0 ? value : null;
-
-    private bool? Get(Set which, Set isTrue) => (_set & which) != 0 ? (_set & isTrue) != 0 : null;
-
-    private void Put(Set which, ref long field, long? value)
+    private void Put(No field, bool? value)
     {
-        field = value.GetValueOrDefault();
-        _set = value.HasValue ? _set | which : _set & ~which;
-    }
-
-    private void Put(Set which, Set isTrue, bool? value)
-    {
-        _set &= ~(which | isTrue);
-        if (value is { } b)
-        {
-            _set |= b ? which | isTrue : which;
-        }
+        _set = value.HasValue ? _set | Bit(field) : _set & ~Bit(field);
+        _true = value == true ? _true | Bit(field) : _true & ~Bit(field);
     }
 
     /// <summary>Return value: a count (pages, bytes, bvecs, frames) or -errno; 0 for calls that return void.</summary>
-    public long? Result { get => Get(Set.Result, _result); init => Put(Set.Result, ref _result, value); }
+    public long? Result { get => Get(No.Result, _result); init => Put(No.Result, ref _result, value); }
 
     /// <summary>The entries of the pages array produced by the command, in order.</summary>
     public IReadOnlyList<PageRun>? Pages { get; init; }
 
     /// <summary>*offset0 of an extraction.</summary>
-    public long? Offset0 { get => Get(Set.Offset0, _offset0); init => Put(Set.Offset0, ref _offset0, value); }
+    public long? Offset0 { get => Get(No.Offset0, _offset0); init => Put(No.Offset0, ref _offset0, value); }
 
     /// <summary>iov_iter_count() after the command.</summary>
-    public long? IterCount { get => Get(Set.IterCount, _iterCount); init => Put(Set.IterCount, ref _iterCount, value); }
+    public long? IterCount { get => Get(No.IterCount, _iterCount); init => Put(No.IterCount, ref _iterCount, value); }
 
     /// <summary>Folio refcount as the signed 32-bit value the kernel holds (it wraps).</summary>
-    public long? Refcount { get => Get(Set.Refcount, _refcount); init => Put(Set.Refcount, ref _refcount, value); }
+    public long? Refcount { get => Get(No.Refcount, _refcount); init => Put(No.Refcount, ref _refcount, value); }
 
     /// <summary>Exact pin count, only for a folio that has one in this era; null otherwise.</summary>
-    public long? Pincount { get => Get(Set.Pincount, _pincount); init => Put(Set.Pincount, ref _pincount, value); }
+    public long? Pincount { get => Get(No.Pincount, _pincount); init => Put(No.Pincount, ref _pincount, value); }
 
-    public bool? MaybeDmaPinned { get => Get(Set.MaybeDmaPinned, Set.MaybeDmaPinnedTrue); init => Put(Set.MaybeDmaPinned, Set.MaybeDmaPinnedTrue, value); }
+    public bool? MaybeDmaPinned { get => Get(No.MaybeDmaPinned); init => Put(No.MaybeDmaPinned, value); }
 
     /// <summary>Folio dirty flag (not reported for the shared zero page).</summary>
-    public bool? Dirty { get => Get(Set.Dirty, Set.DirtyTrue); init => Put(Set.Dirty, Set.DirtyTrue, value); }
+    public bool? Dirty { get => Get(No.Dirty); init => Put(No.Dirty, value); }
 
-    public long? Acquired { get => Get(Set.Acquired, _acquired); init => Put(Set.Acquired, ref _acquired, value); }
+    public long? Acquired { get => Get(No.NrFollPinAcquired, _acquired); init => Put(No.NrFollPinAcquired, ref _acquired, value); }
 
-    public long? Released { get => Get(Set.Released, _released); init => Put(Set.Released, ref _released, value); }
+    public long? Released { get => Get(No.NrFollPinReleased, _released); init => Put(No.NrFollPinReleased, ref _released, value); }
 
     /// <summary>iov_iter_extract_will_pin() (merged eras).</summary>
-    public bool? WillPin { get => Get(Set.WillPin, Set.WillPinTrue); init => Put(Set.WillPin, Set.WillPinTrue, value); }
+    public bool? WillPin { get => Get(No.WillPin); init => Put(No.WillPin, value); }
 
     /// <summary>iov_iter_extract_mode() as the era's numeric FOLL_* value (RFC and v8 proposals).</summary>
-    public long? ExtractMode { get => Get(Set.ExtractMode, _extractMode); init => Put(Set.ExtractMode, ref _extractMode, value); }
+    public long? ExtractMode { get => Get(No.ExtractMode, _extractMode); init => Put(No.ExtractMode, ref _extractMode, value); }
 
     /// <summary>Bio flag names set after the command, e.g. BIO_PAGE_PINNED (sorted).</summary>
     public IReadOnlyList<string>? BioFlags { get; init; }
 
     /// <summary>The same flags as the era's bi_flags bits (1 &lt;&lt; flag number), e.g. 0x3 for BIO_NO_PAGE_REF|BIO_CLONED ≤ v6.4.</summary>
-    public long? BioFlagBits { get => Get(Set.BioFlagBits, _bioFlagBits); init => Put(Set.BioFlagBits, ref _bioFlagBits, value); }
+    public long? BioFlagBits { get => Get(No.BioFlagBits, _bioFlagBits); init => Put(No.BioFlagBits, ref _bioFlagBits, value); }
 
     /// <summary>Pages (bvec entries counted per page) held by the bio.</summary>
-    public long? BioPages { get => Get(Set.BioPages, _bioPages); init => Put(Set.BioPages, ref _bioPages, value); }
+    public long? BioPages { get => Get(No.BioPages, _bioPages); init => Put(No.BioPages, ref _bioPages, value); }
 
-    public bool? GotRef { get => Get(Set.GotRef, Set.GotRefTrue); init => Put(Set.GotRef, Set.GotRefTrue, value); }
+    public bool? GotRef { get => Get(No.GotRef); init => Put(No.GotRef, value); }
 
-    public bool? IsPfns { get => Get(Set.IsPfns, Set.IsPfnsTrue); init => Put(Set.IsPfns, Set.IsPfnsTrue, value); }
+    public bool? IsPfns { get => Get(No.IsPfns); init => Put(No.IsPfns, value); }
 
-    public long? NrFrames { get => Get(Set.NrFrames, _nrFrames); init => Put(Set.NrFrames, ref _nrFrames, value); }
+    public long? NrFrames { get => Get(No.NrFrames, _nrFrames); init => Put(No.NrFrames, ref _nrFrames, value); }
 
     /// <summary>MMF_HAS_PINNED of the inspected address space.</summary>
-    public bool? HasPinned { get => Get(Set.HasPinned, Set.HasPinnedTrue); init => Put(Set.HasPinned, Set.HasPinnedTrue, value); }
+    public bool? HasPinned { get => Get(No.HasPinned); init => Put(No.HasPinned, value); }
 
-    /// <summary>The names of the canonical fields, in the order <see cref="Fields"/> lists them.</summary>
-    public static IReadOnlyList<string> FieldNames { get; } =
-    [
-        "bio_flag_bits", "bio_flags", "bio_pages", "dirty", "extract_mode", "got_ref", "has_pinned", "is_pfns", "iter_count", "maybe_dma_pinned",
-        "nr_foll_pin_acquired", "nr_foll_pin_released", "nr_frames", "offset0", "pages", "pincount", "refcount", "result",
-        "will_pin",
-    ];
+    /// <summary>The names of the canonical fields, in the order <see cref="Fields"/> lists them: their numbers' names (No)
+    /// in snake case.</summary>
+    public static IReadOnlyList<string> FieldNames { get; } = [.. Enum.GetNames<No>().Select(SnakeCase)];
+
+    private static string SnakeCase(string name) =>
+        string.Concat(name.Select((c, i) => char.IsUpper(c) ? (i == 0 ? string.Empty : "_") + char.ToLowerInvariant(c) : c.ToString()));
 
     /// <summary>
     /// The observation as named canonical text fields: the form every report and trace uses (only the fields that are
@@ -236,7 +207,7 @@ public sealed record Observation
     /// <summary>A field's value in the form its canonical text is made from: a decimal number, a flag, or the text itself.</summary>
     private readonly record struct FieldValue(Form Form, long Number = 0, string? Text = null);
 
-    // The fields' numbers: their places in FieldNames (alphabetical), which FieldId gives out.
+    // The fields' numbers, which FieldId gives out: their names in snake case are FieldNames, in this (alphabetical) order.
     private enum No
     {
         BioFlagBits,
