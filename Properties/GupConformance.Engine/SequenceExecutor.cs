@@ -75,31 +75,10 @@ public sealed class SequenceResult
     public string? ExceptionType { get; init; }
 
     /// <summary>
-    /// How many commands ran, per command kind and list of exercised rules: what the three counts below add up. A run
-    /// adds these to its totals directly; the per-sequence counts are only worked out when asked for.
+    /// How many commands ran, per command kind and list of exercised rules. A run adds these to its totals directly
+    /// (<see cref="CommandTally"/>, which also gives one sequence's counts per rule and kind).
     /// </summary>
     public required IReadOnlyList<CommandCount> CommandCounts { get; init; }
-
-    // The three counts below, worked out together on first use (a race only works them out twice).
-    private CommandTally? _tally;
-
-    private CommandTally Tallied => _tally ??= Tally(CommandCounts);
-
-    /// <summary>Per rule id: how many steps exercised it.</summary>
-    public IReadOnlyDictionary<string, long> RuleCounts => Tallied.Rules;
-
-    /// <summary>Per command kind: how many commands of that kind were executed.</summary>
-    public IReadOnlyDictionary<string, long> KindCounts => Tallied.Kinds;
-
-    /// <summary>Per command kind, per rule id: exercise counts.</summary>
-    public IReadOnlyDictionary<string, Dictionary<string, long>> RuleCountsByKind => Tallied.ByKind;
-
-    private static CommandTally Tally(IReadOnlyList<CommandCount> counts)
-    {
-        var t = new CommandTally();
-        t.Add(counts);
-        return t;
-    }
 
     /// <summary>The traced actions (only with tracing on).</summary>
     public IReadOnlyList<StepTrace> Trace { get; init; } = [];
@@ -654,7 +633,7 @@ public sealed class CommandTally
     private readonly List<string> _ruleIds = [];
     private long[] _rules = new long[64];
     private readonly Dictionary<string, long> _kinds = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, KindCounts> _byKind = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PerKind> _byKind = new(StringComparer.Ordinal);
     private (Dictionary<string, long> Rules, Dictionary<string, Dictionary<string, long>> ByKind)? _made;
 
     public Dictionary<string, long> Rules => Made().Rules;
@@ -671,7 +650,7 @@ public sealed class CommandTally
             var (kind, exercised, n) = counts[c];
             CollectionsMarshal.GetValueRefOrAddDefault(_kinds, kind, out _) += n;
             ref var perKind = ref CollectionsMarshal.GetValueRefOrAddDefault(_byKind, kind, out _);
-            perKind ??= new KindCounts();
+            perKind ??= new PerKind();
             for (var e = 0; e < exercised.Count; e++)
             {
                 var no = Number(exercised[e]);
@@ -721,7 +700,7 @@ public sealed class CommandTally
     }
 
     /// <summary>One kind's count per rule number, and the numbers in the order the kind first met them.</summary>
-    private sealed class KindCounts
+    private sealed class PerKind
     {
         private readonly List<int> _order = [];
         private long[] _counts = new long[64];

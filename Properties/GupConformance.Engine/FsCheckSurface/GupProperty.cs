@@ -217,8 +217,10 @@ public static class GupProperty
     private sealed class RunTally
     {
         private readonly Lock _lock = new();
+        private readonly CommandTally _commands = new();
 
-        public Dictionary<string, long> Exercised { get; } = new(StringComparer.Ordinal);
+        /// <summary>Per rule, the commands that exercised it (read once the check is done).</summary>
+        public Dictionary<string, long> Exercised => _commands.Rules;
 
         public Dictionary<string, long> Unexpected { get; } = new(StringComparer.Ordinal);
 
@@ -228,10 +230,7 @@ public static class GupProperty
         {
             lock (_lock)
             {
-                foreach (var (rule, n) in r.RuleCounts)
-                {
-                    Exercised[rule] = Exercised.GetValueOrDefault(rule) + n;
-                }
+                _commands.Add(r.CommandCounts);
 
                 if (r.Status == SequenceStatus.Diverged)
                 {
