@@ -506,33 +506,39 @@ public sealed class EdgeTally
             _order.TryAdd(targets[i], i);
             if (!_byLabel.TryGetValue(targets[i].Label, out var same))
             {
-                _byLabel[targets[i].Label] = same = [];
-                _slotOf[targets[i].Label] = _slotOf.Count;
+                _byLabel[targets[i].Label] = same = new LabelTargets(_byLabel.Count);
             }
 
-            same.Add(targets[i]);
-            _slot[i] = _slotOf[targets[i].Label];
+            same.Targets.Add(targets[i]);
+            _slot[i] = same.Slot;
         }
 
-        _slotSequences = new long[_slotOf.Count];
+        _slotSequences = new long[_byLabel.Count];
     }
 
     public IReadOnlyList<EdgeTarget> Targets { get; }
 
     private readonly Dictionary<EdgeTarget, int> _order = [];
-    private readonly Dictionary<string, List<EdgeTarget>> _byLabel = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, LabelTargets> _byLabel = new(StringComparer.Ordinal);
 
-    // The targets' labels numbered (one slot per distinct label), each target's slot, and per slot the sequences that
-    // reached it (the same counts as _sequences): Unreached and NeverReached are worked out by index, without hashing.
-    private readonly Dictionary<string, int> _slotOf = new(StringComparer.Ordinal);
+    // The targets' labels are numbered (a slot per distinct label, LabelTargets.Slot); each target's slot, and per slot
+    // the sequences that reached it (the same counts as _sequences): Unreached and NeverReached are worked out by
+    // index, without hashing.
     private readonly int[] _slot;
     private readonly long[] _slotSequences;
+
+    private sealed class LabelTargets(int slot)
+    {
+        public int Slot => slot;
+
+        public List<EdgeTarget> Targets { get; } = [];
+    }
 
     /// <summary>A target's place in <see cref="Targets"/> (what "target order" means).</summary>
     public int OrderOf(EdgeTarget target) => _order[target];
 
     /// <summary>The targets whose label is <paramref name="label"/> (none for a label that is no target's).</summary>
-    public IReadOnlyList<EdgeTarget> WithLabel(string label) => _byLabel.TryGetValue(label, out var t) ? t : [];
+    public IReadOnlyList<EdgeTarget> WithLabel(string label) => _byLabel.TryGetValue(label, out var t) ? t.Targets : [];
 
     /// <summary>Per label (targets and any other label reached): sequences that reached it.</summary>
     public IReadOnlyDictionary<string, long> Sequences => _sequences;
@@ -576,9 +582,9 @@ public sealed class EdgeTally
         {
             ref var n = ref CollectionsMarshal.GetValueRefOrAddDefault(_sequences, label, out _);
             n++;
-            if (_slotOf.TryGetValue(label, out var slot))
+            if (_byLabel.TryGetValue(label, out var targets))
             {
-                _slotSequences[slot] = n;
+                _slotSequences[targets.Slot] = n;
                 _never = n == 1 ? null : _never;
                 _unreached = n == Wanted ? null : _unreached;
             }
