@@ -73,9 +73,15 @@ public sealed record FieldCheck(string Field, IReadOnlyList<string> Allowed, IRe
     public const string Absent = "(not reported)";
 
     private readonly string _field = Field;
+    private readonly IReadOnlyList<string> _allowed = Allowed;
 
     // The field's number (Observation.FieldId), looked up once: a check is asked of many observations.
     private readonly int _fieldId = Observation.FieldId(Field);
+
+    // When the field is a count or a flag and its one or two allowed values are numbers' canonical texts (nearly every
+    // check): those numbers, parsed once, so that an observation is checked by comparing numbers, not texts. Set
+    // together with the field and the allowed values (Numbers), and plain values, so checks stay equal by value.
+    private readonly (int Count, long First, long Second) _numbers = Numbers(Field, Allowed);
 
     /// <summary>The observation field compared (a name of <see cref="Observation.FieldNames"/>).</summary>
     public string Field
@@ -85,7 +91,40 @@ public sealed record FieldCheck(string Field, IReadOnlyList<string> Allowed, IRe
         {
             _field = value;
             _fieldId = Observation.FieldId(value);
+            _numbers = Numbers(value, _allowed);
         }
+    }
+
+    /// <summary>The values the field may have (canonical texts, or <see cref="Absent"/>).</summary>
+    public IReadOnlyList<string> Allowed
+    {
+        get => _allowed;
+        init
+        {
+            _allowed = value;
+            _numbers = Numbers(_field, value);
+        }
+    }
+
+    private static (int Count, long First, long Second) Numbers(string? field, IReadOnlyList<string>? allowed)
+    {
+        if (field is null || allowed is not { Count: 1 or 2 })
+        {
+            return default;
+        }
+
+        var id = Observation.FieldId(field);
+        if (!Observation.TryParseNumber(id, allowed[0], out var first))
+        {
+            return default;
+        }
+
+        if (allowed.Count == 1)
+        {
+            return (1, first, first);
+        }
+
+        return Observation.TryParseNumber(id, allowed[1], out var second) ? (2, first, second) : default;
     }
 
     /// <summary>The rules to cite when the implementation does not report the field at all (null: <see cref="Rules"/>):
@@ -116,16 +155,15 @@ public sealed record FieldCheck(string Field, IReadOnlyList<string> Allowed, IRe
     /// </summary>
     public bool Accepts(Observation? observed)
     {
-        for (var i = 0; i < Allowed.Count; i++)
+        if (_numbers.Count > 0)
         {
-            var allowed = Allowed[i];
-            if (observed?.Is(_fieldId, allowed) ?? string.Equals(allowed, Absent, StringComparison.Ordinal))
-            {
-                return true;
-            }
+            // Every allowed value is a number: a field that is not reported (or no observation) passes only when
+            // "(not reported)" is allowed, which it is not.
+            return observed?.Number(_fieldId) is { } n && (n == _numbers.First || n == _numbers.Second);
         }
 
-        return false;
+        // Text fields (and unusual allowed values): the observed text, made once, against each allowed one.
+        return Accepts(observed is null ? null : observed.Field(_fieldId));
     }
 
     /// <summary>Whether an observed value (null when the implementation did not report the field) passes.</summary>

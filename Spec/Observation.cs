@@ -136,7 +136,7 @@ public sealed record Observation
 
     /// <summary>
     /// The observation as named canonical text fields: the form every report and trace uses (only the fields that are
-    /// set). Comparisons read one field at a time with <see cref="Field"/>, which gives the same text.
+    /// set). A check reads one field at a time: as a number (<see cref="Number"/>) or as this same text (<see cref="Field(int)"/>).
     /// </summary>
     public SortedDictionary<string, string> Fields()
     {
@@ -157,27 +157,53 @@ public sealed record Observation
         flags.Count == 0 ? "0" : string.Join('|', flags.Order(StringComparer.Ordinal));
 
     /// <summary>
-    /// Whether field <paramref name="name"/> reads <paramref name="text"/>, i.e. <c>Field(name) == text</c>, or null when
-    /// the field is not set (or not a field name). The checker asks this of every field of every observation, so numbers
-    /// and flags are compared without making their text: a number is formatted into a stack buffer.
-    /// </summary>
-    public bool? Is(string name, string text) => Is(FieldId(name), text);
-
-    /// <summary>
     /// The number of field <paramref name="name"/> (its place in <see cref="FieldNames"/>), or -1 when it is not a field
-    /// name: resolved once by a checker that asks about the same field of many observations (<see cref="Is(int, string)"/>).
+    /// name: resolved once by a checker that asks about the same field of many observations (<see cref="Number"/>, <see cref="Field(int)"/>).
     /// </summary>
     public static int FieldId(string name) => FieldIds.TryGetValue(name, out var id) ? id : -1;
 
     private static readonly Dictionary<string, int> FieldIds = FieldNames.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => p.i, StringComparer.Ordinal);
 
-    /// <summary>As <see cref="Is(string, string)"/> for the field numbered <paramref name="fieldId"/> (<see cref="FieldId"/>).</summary>
-    public bool? Is(int fieldId, string text) => Value(fieldId) switch
+    /// <summary>
+    /// The number of field <paramref name="fieldId"/> when it is set and is a count or a flag (a flag as 1 or 0); null
+    /// when it is not set, and for the fields compared as text (<see cref="TryParseNumber"/> says which).
+    /// </summary>
+    public long? Number(int fieldId) => Value(fieldId) switch
     {
-        { Form: Form.Unset } => null,
-        { Form: Form.Decimal, Number: var n } => IsNumber(n, text),
-        { Form: Form.Flag, Number: var b } => string.Equals(text, b != 0 ? "true" : "false", StringComparison.Ordinal),
-        { Text: var t } => string.Equals(t, text, StringComparison.Ordinal),
+        { Form: Form.Decimal or Form.Flag, Number: var n } => n,
+        _ => null,
+    };
+
+    /// <summary>
+    /// Whether <paramref name="text"/> is exactly the canonical text of a number of field <paramref name="fieldId"/> (a
+    /// count's decimal text, or a flag's "true" / "false"), and which: then <c>Field(fieldId) == text</c> holds exactly
+    /// when <c>Number(fieldId) == number</c>, so a checker that asks about the same text of many observations parses it
+    /// once and compares numbers, without making the observation's text.
+    /// False for any other text ("05", "+5", "-0") and for the fields compared as text.
+    /// </summary>
+    public static bool TryParseNumber(int fieldId, string text, out long number)
+    {
+        number = 0;
+        switch (FormOf(fieldId))
+        {
+            case Form.Flag when text is "true" or "false":
+                number = text == "true" ? 1 : 0;
+                return true;
+            case Form.Decimal:
+                return long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out number) && IsNumber(number, text);
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>The form field <paramref name="fieldId"/> is compared in: what <see cref="Value"/> gives it when it is set.</summary>
+    private static Form FormOf(int fieldId) => fieldId switch
+    {
+        (int)No.Result or (int)No.Pages or (int)No.ExtractMode or (int)No.BioFlags or (int)No.BioFlagBits => Form.Text,
+        (int)No.Offset0 or (int)No.IterCount or (int)No.Refcount or (int)No.Pincount or (int)No.NrFollPinAcquired
+            or (int)No.NrFollPinReleased or (int)No.BioPages or (int)No.NrFrames => Form.Decimal,
+        (int)No.MaybeDmaPinned or (int)No.Dirty or (int)No.WillPin or (int)No.GotRef or (int)No.IsPfns or (int)No.HasPinned => Form.Flag,
+        _ => Form.Unset,
     };
 
     private static bool IsNumber(long value, string text)
@@ -188,7 +214,10 @@ public sealed record Observation
     }
 
     /// <summary>One field's canonical text (as in <see cref="Fields"/>), or null when it is not set or not a field name.</summary>
-    public string? Field(string name) => Value(FieldId(name)) switch
+    public string? Field(string name) => Field(FieldId(name));
+
+    /// <summary>As <see cref="Field(string)"/> for the field numbered <paramref name="fieldId"/> (<see cref="FieldId"/>).</summary>
+    public string? Field(int fieldId) => Value(fieldId) switch
     {
         { Form: Form.Unset } => null,
         { Form: Form.Decimal, Number: var n } => n.ToString(CultureInfo.InvariantCulture),
