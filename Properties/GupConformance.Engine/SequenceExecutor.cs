@@ -593,8 +593,9 @@ public sealed class SequenceExecutor : IDisposable
             public bool Equals((string Kind, IReadOnlyList<string> Exercised) x, (string Kind, IReadOnlyList<string> Exercised) y)
                 => ReferenceEquals(x.Exercised, y.Exercised) && string.Equals(x.Kind, y.Kind, StringComparison.Ordinal);
 
-            public int GetHashCode((string Kind, IReadOnlyList<string> Exercised) k)
-                => HashCode.Combine(RuntimeHelpers.GetHashCode(k.Exercised), StringComparer.Ordinal.GetHashCode(k.Kind));
+            // The list alone: one list is rarely shared by commands of different kinds, and hashing the kind's text for
+            // every command cost more than the few collisions.
+            public int GetHashCode((string Kind, IReadOnlyList<string> Exercised) k) => RuntimeHelpers.GetHashCode(k.Exercised);
         }
 
         private static List<string> DescribeDiff(ModelState before, ModelState after)
@@ -629,16 +630,36 @@ public sealed class CommandTally
     // are numbered as they are first met and counted in arrays: one lookup of the number per rule instead of two
     // dictionary updates. The dictionaries below are made from the arrays when asked for, in first-met order (overall,
     // and per kind its own), as they were when they were updated directly.
+    //
+    // Rule ids and kinds are nearly always the same string objects every time (the catalogue's and CommandText's), so
+    // they are looked up by reference first, which hashes no text, and by text only for a string object not met before.
     private readonly Dictionary<string, int> _ruleNo = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _ruleNoByRef = new(ReferenceEqualityComparer.Instance);
     private readonly List<string> _ruleIds = [];
     private long[] _rules = new long[64];
     private readonly Dictionary<string, long> _kinds = new(StringComparer.Ordinal);
     private readonly Dictionary<string, PerKind> _byKind = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PerKind> _byKindByRef = new(ReferenceEqualityComparer.Instance);
     private (Dictionary<string, long> Rules, Dictionary<string, Dictionary<string, long>> ByKind)? _made;
+
+    // The by-reference tables stop growing past this many string objects (texts copied afresh for every command would
+    // otherwise make them grow without end); lookups by text still find them.
+    private const int ByRefLimit = 4096;
 
     public Dictionary<string, long> Rules => Made().Rules;
 
-    public Dictionary<string, long> Kinds => _kinds;
+    public Dictionary<string, long> Kinds
+    {
+        get
+        {
+            foreach (var (kind, perKind) in _byKind)
+            {
+                _kinds[kind] = perKind.Commands;
+            }
+
+            return _kinds;
+        }
+    }
 
     public Dictionary<string, Dictionary<string, long>> ByKind => Made().ByKind;
 
@@ -648,9 +669,8 @@ public sealed class CommandTally
         for (var c = 0; c < counts.Count; c++)
         {
             var (kind, exercised, n) = counts[c];
-            CollectionsMarshal.GetValueRefOrAddDefault(_kinds, kind, out _) += n;
-            ref var perKind = ref CollectionsMarshal.GetValueRefOrAddDefault(_byKind, kind, out _);
-            perKind ??= new PerKind();
+            var perKind = Of(kind);
+            perKind.Commands += n;
             for (var e = 0; e < exercised.Count; e++)
             {
                 var no = Number(exercised[e]);
@@ -660,10 +680,32 @@ public sealed class CommandTally
         }
     }
 
+    private PerKind Of(string kind)
+    {
+        if (_byKindByRef.TryGetValue(kind, out var perKind))
+        {
+            return perKind;
+        }
+
+        ref var byText = ref CollectionsMarshal.GetValueRefOrAddDefault(_byKind, kind, out _);
+        byText ??= new PerKind();
+        if (_byKindByRef.Count < ByRefLimit)
+        {
+            _byKindByRef[kind] = byText;
+        }
+
+        return byText;
+    }
+
     private int Number(string rule)
     {
-        ref var no = ref CollectionsMarshal.GetValueRefOrAddDefault(_ruleNo, rule, out var known);
-        if (!known)
+        if (_ruleNoByRef.TryGetValue(rule, out var known))
+        {
+            return known;
+        }
+
+        ref var no = ref CollectionsMarshal.GetValueRefOrAddDefault(_ruleNo, rule, out var exists);
+        if (!exists)
         {
             no = _ruleIds.Count;
             _ruleIds.Add(rule);
@@ -671,6 +713,11 @@ public sealed class CommandTally
             {
                 Array.Resize(ref _rules, no * 2);
             }
+        }
+
+        if (_ruleNoByRef.Count < ByRefLimit)
+        {
+            _ruleNoByRef[rule] = no;
         }
 
         return no;
@@ -699,9 +746,11 @@ public sealed class CommandTally
         return (rules, byKind);
     }
 
-    /// <summary>One kind's count per rule number, and the numbers in the order the kind first met them.</summary>
+    /// <summary>One kind's commands, its count per rule number, and the numbers in the order the kind first met them.</summary>
     private sealed class PerKind
     {
+        public long Commands { get; set; }
+
         private readonly List<int> _order = [];
         private long[] _counts = new long[64];
 
