@@ -45,6 +45,12 @@ public sealed class SequenceGenerator
 
     private readonly EdgeTally? _tally;
 
+    // The open targets of one of the tally's lists grouped by family, as a sequence that has reached none of them sees
+    // them (Context.OpenByFamily): the same for every sequence until the tally's list changes, so it is made once per
+    // list; a sequence that removes a target copies what it changes (Context.Own).
+    private IReadOnlyList<EdgeTarget>? _groupedOf;
+    private List<List<EdgeTarget>>? _grouped;
+
     public SequenceGenerator(Profile profile, Facet facets, GeneratorWeights? weights = null, EdgeTally? tally = null)
     {
         _profile = profile;
@@ -127,6 +133,10 @@ public sealed class SequenceGenerator
         private readonly HashSet<string> _labels = new(StringComparer.Ordinal);
         private List<List<EdgeTarget>>? _byFamily;
         private bool _fromNever;
+
+        // Whether _byFamily started as the generator's shared grouping, and the groups of it this sequence has copied.
+        private bool _shared;
+        private HashSet<List<EdgeTarget>>? _copied;
 
         public Context(SequenceGenerator g, Prng rng, int length)
         {
@@ -346,13 +356,13 @@ public sealed class SequenceGenerator
                     continue;
                 }
 
-                var group = _byFamily[i];
-                var at = group.IndexOf(t);
+                var at = _byFamily[i].IndexOf(t);
                 if (at < 0)
                 {
                     continue;
                 }
 
+                var group = Own(i);
                 group.RemoveAt(at);
                 if (at > 0)
                 {
@@ -381,15 +391,73 @@ public sealed class SequenceGenerator
 
         /// <summary>
         /// The targets this sequence has not reached yet, one group per family in the order the families first appear
-        /// (the order a pick draws from). Made once per sequence; the families are few, so a group is found by a scan.
+        /// (the order a pick draws from). While the sequence has reached no target at all, that is the generator's
+        /// shared grouping of the list, used as it is until <see cref="Reached"/> changes it (<see cref="Own"/>).
         /// </summary>
         private List<List<EdgeTarget>> OpenByFamily(IReadOnlyList<EdgeTarget> targets)
+        {
+            _copied = null;
+            _shared = targets.Count > 0 && !ReachedAnyTarget();
+            if (!_shared)
+            {
+                return Group(targets, _labels);
+            }
+
+            if (!ReferenceEquals(_g._groupedOf, targets) || _g._grouped is null)
+            {
+                _g._grouped = Group(targets, null);
+                _g._groupedOf = targets;
+            }
+
+            return _g._grouped;
+        }
+
+        private bool ReachedAnyTarget()
+        {
+            foreach (var label in _labels)
+            {
+                if (_g._tally!.WithLabel(label).Count > 0)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        /// <summary>Group <paramref name="i"/> of <see cref="_byFamily"/>, copied first (with the list of groups) if it is still the shared grouping's.</summary>
+        private List<EdgeTarget> Own(int i)
+        {
+            if (!_shared)
+            {
+                return _byFamily![i];
+            }
+
+            if (ReferenceEquals(_byFamily, _g._grouped))
+            {
+                _byFamily = [.. _byFamily!];
+            }
+
+            _copied ??= new(ReferenceEqualityComparer.Instance);
+            var group = _byFamily![i];
+            if (!_copied.Contains(group))
+            {
+                group = [.. group];
+                _copied.Add(group);
+                _byFamily[i] = group;
+            }
+
+            return group;
+        }
+
+        /// <summary><paramref name="targets"/> but those whose label is in <paramref name="reached"/>, one group per family in the order the families first appear (the families are few: a group is found by a scan).</summary>
+        private static List<List<EdgeTarget>> Group(IReadOnlyList<EdgeTarget> targets, HashSet<string>? reached)
         {
             var groups = new List<List<EdgeTarget>>();
             for (var i = 0; i < targets.Count; i++)
             {
                 var t = targets[i];
-                if (_labels.Contains(t.Label))
+                if (reached is not null && reached.Contains(t.Label))
                 {
                     continue;
                 }

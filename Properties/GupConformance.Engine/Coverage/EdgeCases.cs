@@ -578,7 +578,9 @@ public sealed class EdgeTally
     /// <summary>Counts one sequence's labels (each label once per sequence).</summary>
     public void Add(IEnumerable<string> labels)
     {
-        foreach (var label in labels.Distinct(StringComparer.Ordinal))
+        // A sequence's labels come as an ordinal set: no need to make them distinct again.
+        var distinct = labels is HashSet<string> set && ReferenceEquals(set.Comparer, StringComparer.Ordinal) ? set : labels.Distinct(StringComparer.Ordinal);
+        foreach (var label in distinct)
         {
             ref var n = ref CollectionsMarshal.GetValueRefOrAddDefault(_sequences, label, out _);
             n++;
