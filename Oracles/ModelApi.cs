@@ -78,10 +78,10 @@ public sealed record FieldCheck(string Field, IReadOnlyList<string> Allowed, IRe
     // The field's number (Observation.FieldId), looked up once: a check is asked of many observations.
     private readonly int _fieldId = Observation.FieldId(Field);
 
-    // When the field is a count or a flag and its one or two allowed values are numbers' canonical texts (nearly every
-    // check): those numbers, parsed once, so that an observation is checked by comparing numbers, not texts. Set
-    // together with the field and the allowed values (Numbers), and plain values, so checks stay equal by value.
-    private readonly (int Count, long First, long Second) _numbers = Numbers(Field, Allowed);
+    // When the field is a count or a flag and its one allowed value is a number's canonical text (nearly every check):
+    // that number, parsed once, so that an observation is checked by comparing numbers, not texts. Set together with the
+    // field and the allowed values, and plain values, so checks stay equal by value.
+    private readonly long? _number = Number(Field, Allowed);
 
     /// <summary>The observation field compared (a name of <see cref="Observation.FieldNames"/>).</summary>
     public string Field
@@ -91,7 +91,7 @@ public sealed record FieldCheck(string Field, IReadOnlyList<string> Allowed, IRe
         {
             _field = value;
             _fieldId = Observation.FieldId(value);
-            _numbers = Numbers(value, _allowed);
+            _number = Number(value, _allowed);
         }
     }
 
@@ -102,30 +102,12 @@ public sealed record FieldCheck(string Field, IReadOnlyList<string> Allowed, IRe
         init
         {
             _allowed = value;
-            _numbers = Numbers(_field, value);
+            _number = Number(_field, value);
         }
     }
 
-    private static (int Count, long First, long Second) Numbers(string? field, IReadOnlyList<string>? allowed)
-    {
-        if (field is null || allowed is not { Count: 1 or 2 })
-        {
-            return default;
-        }
-
-        var id = Observation.FieldId(field);
-        if (!Observation.TryParseNumber(id, allowed[0], out var first))
-        {
-            return default;
-        }
-
-        if (allowed.Count == 1)
-        {
-            return (1, first, first);
-        }
-
-        return Observation.TryParseNumber(id, allowed[1], out var second) ? (2, first, second) : default;
-    }
+    private static long? Number(string? field, IReadOnlyList<string>? allowed) =>
+        field is not null && allowed is { Count: 1 } && Observation.TryParseNumber(Observation.FieldId(field), allowed[0], out var n) ? n : null;
 
     /// <summary>The rules to cite when the implementation does not report the field at all (null: <see cref="Rules"/>):
     /// for a folio a fault or a migration made, what made it comes first.</summary>
@@ -155,11 +137,11 @@ public sealed record FieldCheck(string Field, IReadOnlyList<string> Allowed, IRe
     /// </summary>
     public bool Accepts(Observation? observed)
     {
-        if (_numbers.Count > 0)
+        if (_number is { } allowed)
         {
-            // Every allowed value is a number: a field that is not reported (or no observation) passes only when
+            // The allowed value is a number: a field that is not reported (or no observation) passes only when
             // "(not reported)" is allowed, which it is not.
-            return observed?.Number(_fieldId) is { } n && (n == _numbers.First || n == _numbers.Second);
+            return observed?.Number(_fieldId) == allowed;
         }
 
         // Text fields (and unusual allowed values): the observed text, made once, against each allowed one.
