@@ -95,6 +95,28 @@ public static class GupModel
             _ => Precondition(state, query) is null ? Step(state, query) : null,
         };
 
+    /// <summary>
+    /// <see cref="Inspection"/> without the outcome object: the checks and the exercised rules, all an executor needs of
+    /// a query (it leaves the state as it is). An executor asks it after every action for every folio, so it makes
+    /// nothing where the model remembers the checks. Null where the query does not apply.
+    /// </summary>
+    public static Expectation? Expect(ModelState state, Command query)
+    {
+        if (!query.IsQuery)
+        {
+            throw new ArgumentException($"{query.GetType().Name} is not a query: its outcome has a next state, which only Step gives", nameof(query));
+        }
+
+        return (query.Needs & state.Profile.Facets) == 0 ? null
+            : query switch
+            {
+                InspectFolio f => InspectStep.FolioAnswer(state, f),
+                ReadVmstat => state.Profile.HasPinVmstat ? InspectStep.VmstatAnswer(state) : null,
+                InspectMm mm => Precondition(state, mm) is null ? InspectStep.MmAnswer(state, mm) : null,
+                _ => Precondition(state, query) is null && Step(state, query) is var o ? new Expectation(o.Checks, o.Exercised) : null,
+            };
+    }
+
     /// <summary>Applies a valid command. Throws <see cref="InvalidOperationException"/> if the precondition fails.</summary>
     public static StepOutcome Step(ModelState state, Command command)
     {

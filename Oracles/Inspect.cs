@@ -49,7 +49,11 @@ internal static class InspectStep
     /// exact answer.
     /// </summary>
     /// <summary>InspectFolio's outcome, or null when the state has no such folio (the command's precondition).</summary>
-    public static StepOutcome? FolioOutcome(ModelState state, InspectFolio c)
+    public static StepOutcome? FolioOutcome(ModelState state, InspectFolio c) =>
+        FolioAnswer(state, c) is { } a ? Again(state, a.Checks, a.Exercised) : null;
+
+    /// <summary>What <see cref="FolioOutcome"/> holds besides the unchanged state, without making an outcome.</summary>
+    public static Expectation? FolioAnswer(ModelState state, InspectFolio c)
     {
         if (state.FindFolio(c.Folio) is not { } f)
         {
@@ -64,7 +68,7 @@ internal static class InspectStep
             memo = Remembered(state, f, collateral, c);
         }
 
-        return Again(state, memo.Checks, memo.Exercised);
+        return new Expectation(memo.Checks, memo.Exercised);
     }
 
     // Apart from FolioOutcome so that its lambda's closure is only made when the memo misses, not on every inspection.
@@ -87,6 +91,8 @@ internal static class InspectStep
     /// <summary>A query's remembered checks, answered for <paramref name="state"/>.</summary>
     private static StepOutcome Again(ModelState state, IReadOnlyList<FieldCheck> checks, IReadOnlyList<string> exercised) =>
         new(state, checks, exercised, StepContext.QueryChange);
+
+    private static StepOutcome Again(ModelState state, Expectation answer) => Again(state, answer.Checks, answer.Exercised);
 
     private static void Folio(StepContext ctx, InspectFolio c)
     {
@@ -137,7 +143,10 @@ internal static class InspectStep
     /// ReadVmstat's outcome. Its checks depend on the two counters, their provenances and the profile, which most
     /// actions leave as they were: the last ones worked out are remembered (per thread, one entry).
     /// </summary>
-    public static StepOutcome VmstatOutcome(ModelState state)
+    public static StepOutcome VmstatOutcome(ModelState state) => Again(state, VmstatAnswer(state));
+
+    /// <summary>What <see cref="VmstatOutcome"/> holds besides the unchanged state, without making an outcome.</summary>
+    public static Expectation VmstatAnswer(ModelState state)
     {
         if (t_vmstat is not { } m || !ReferenceEquals(m.Profile, state.Profile) || m.Acquired != state.Acquired || m.Released != state.Released
             || !ReferenceEquals(m.AcquiredProv, state.AcquiredProv) || !ReferenceEquals(m.ReleasedProv, state.ReleasedProv))
@@ -147,16 +156,20 @@ internal static class InspectStep
             t_vmstat = m;
         }
 
-        return Again(state, m.Checks, m.Exercised);
+        return new Expectation(m.Checks, m.Exercised);
     }
 
     /// <summary>InspectMm's outcome: its checks depend only on the profile, the address space and whether it is marked.</summary>
-    public static StepOutcome MmOutcome(ModelState state, InspectMm c)
+    public static StepOutcome MmOutcome(ModelState state, InspectMm c) => Again(state, MmAnswer(state, c));
+
+    /// <summary>What <see cref="MmOutcome"/> holds besides the unchanged state, without making an outcome.</summary>
+    public static Expectation MmAnswer(ModelState state, InspectMm c)
     {
         var slot = (c.Mm * 2) + (state.PinnedMms.Contains(c.Mm) ? 1 : 0);
         if (c.Mm is < 0 or > 1)
         {
-            return Made(state, ctx => Mm(ctx, c));
+            var once = Made(state, ctx => Mm(ctx, c));
+            return new Expectation(once.Checks, once.Exercised);
         }
 
         if (t_mm is not { } memo || !ReferenceEquals(memo.Profile, state.Profile))
@@ -166,7 +179,7 @@ internal static class InspectStep
         }
 
         var made = memo.Items[slot] ??= Made(state, ctx => Mm(ctx, c));
-        return Again(state, made.Checks, made.Exercised);
+        return new Expectation(made.Checks, made.Exercised);
     }
 
     // Per thread: the profile last asked about, and per address space (0, 1) and mark (no, yes) its outcome.

@@ -166,6 +166,13 @@ public sealed record FieldCheck(string Field, IReadOnlyList<string> Allowed, IRe
 }
 
 /// <summary>
+/// What the model expects of a command's observation (its checks) and the rules the command exercised: a
+/// <see cref="StepOutcome"/> without the next state, all an executor needs of a query, which leaves the state as it is
+/// (<see cref="GupModel.Expect"/>).
+/// </summary>
+public readonly record struct Expectation(IReadOnlyList<FieldCheck> Checks, IReadOnlyList<string> Exercised);
+
+/// <summary>
 /// The model's answer for one command: the next state, the checks the observation must pass, the rule ids whose
 /// behaviour this command exercised (the branches taken), and a one-line account of the model's change (written
 /// when first read: only traces of failing sequences read it).

@@ -326,10 +326,14 @@ public sealed class SequenceExecutor : IDisposable
                 return null;
             }
 
-            StepOutcome outcome;
+            // An action's outcome (its next state); for an inspection, which leaves the state as it is, only what the model
+            // expects of it (GupModel.Expect makes no outcome object for it).
+            StepOutcome? outcome = null;
+            Expectation expected;
             if (isAction && Stepped(state, action) is { } known)
             {
                 outcome = known;
+                expected = new(known.Checks, known.Exercised);
             }
             else
             {
@@ -338,12 +342,12 @@ public sealed class SequenceExecutor : IDisposable
                     if (!isAction)
                     {
                         // An inspection that does not apply here (no such folio, no counters in this era) is not made.
-                        if (GupModel.Inspection(state, cmd) is not { } answered)
+                        if (GupModel.Expect(state, cmd) is not { } answered)
                         {
                             return null;
                         }
 
-                        outcome = answered;
+                        expected = answered;
                     }
                     else if (GupModel.Precondition(state, cmd) is { } why)
                     {
@@ -352,6 +356,7 @@ public sealed class SequenceExecutor : IDisposable
                     else
                     {
                         outcome = GupModel.Step(state, cmd);
+                        expected = new(outcome.Checks, outcome.Exercised);
                     }
                 }
                 catch (Exception e)
@@ -361,16 +366,16 @@ public sealed class SequenceExecutor : IDisposable
             }
 
             _commands++;
-            ref var counted = ref CollectionsMarshal.GetValueRefOrAddDefault(_counted, (CommandText.Kind(cmd), outcome.Exercised), out _);
+            ref var counted = ref CollectionsMarshal.GetValueRefOrAddDefault(_counted, (CommandText.Kind(cmd), expected.Exercised), out _);
             counted++;
 
-            if (_trace && isAction)
+            if (_trace && outcome is not null)
             {
                 _steps.Add(new StepTrace(action, Render(cmd), outcome.Change, [], outcome.Exercised));
             }
 
             var impl = _impl!;
-            if (isAction && !cmd.IsQuery && impl is Plugins.IPrefetchingImplementation prefetch)
+            if (outcome is not null && !cmd.IsQuery && impl is Plugins.IPrefetchingImplementation prefetch)
             {
                 prefetch.Expect(cmd, Inspections(outcome.Next));
             }
@@ -410,11 +415,11 @@ public sealed class SequenceExecutor : IDisposable
 
             if (isAction)
             {
-                _actionRules = ActionRules(outcome);
-                _actionExercised = outcome.Exercised;
+                _actionRules = ActionRules(expected);
+                _actionExercised = expected.Exercised;
             }
 
-            var checks = outcome.Checks;
+            var checks = expected.Checks;
             for (var c = 0; c < checks.Count; c++)
             {
                 var check = checks[c];
@@ -430,7 +435,11 @@ public sealed class SequenceExecutor : IDisposable
                 }
             }
 
-            state = outcome.Next;
+            if (outcome is not null)
+            {
+                state = outcome.Next;
+            }
+
             return null;
         }
 
@@ -440,7 +449,7 @@ public sealed class SequenceExecutor : IDisposable
         private const string Known = "(known)";
 
         /// <summary>The rules an action answers for: those it exercised, else those its checks cite.</summary>
-        private static IReadOnlyList<string> ActionRules(StepOutcome outcome)
+        private static IReadOnlyList<string> ActionRules(Expectation outcome)
         {
             if (outcome.Exercised.Count > 0)
             {

@@ -159,14 +159,15 @@ public sealed class SuiteLaws
 
     /// <summary>
     /// <see cref="GupModel.Inspection"/> is Precondition and Step in one for the queries the executor makes after every
-    /// action: the same answer, and none exactly where the precondition refuses (a folio that does not exist, counters
-    /// or a mark the era has not).
+    /// action, and <see cref="GupModel.Expect"/> is the same without the outcome object: the same answer, and none
+    /// exactly where the precondition refuses (a folio that does not exist, counters or a mark the era has not).
     /// </summary>
     [Property(MaxTest = 50)]
     public Property An_inspection_answers_what_precondition_and_step_answer_and_nothing_where_they_refuse() => ForAnySequence((p, seq) =>
     {
-        static string Text(StepOutcome o) => string.Join('\n', o.Checks.Select(c => $"{c.Field}={string.Join('|', c.Allowed)} [{string.Join(',', c.Rules)}]"))
-            + " / " + string.Join(',', o.Exercised);
+        static string Text(StepOutcome o) => Of(new Expectation(o.Checks, o.Exercised));
+        static string Of(Expectation e) => string.Join('\n', e.Checks.Select(c => $"{c.Field}={string.Join('|', c.Allowed)} [{string.Join(',', c.Rules)}]"))
+            + " / " + string.Join(',', e.Exercised);
 
         var state = GupModel.Init(p);
         foreach (var cmd in seq.Commands)
@@ -180,6 +181,12 @@ public sealed class SuiteLaws
                 if ((answered is null) != (stepped is null) || (answered is not null && (Text(answered) != Text(stepped!) || !ReferenceEquals(answered.Next, state))))
                 {
                     return false.Label($"{CommandText.Render(q, p)} after {CommandText.Render(cmd, p)}: Inspection says {(answered is null ? "none" : Text(answered))}, Precondition + Step {(stepped is null ? "none" : Text(stepped))}");
+                }
+
+                var expected = GupModel.Expect(state, q);
+                if ((expected is null) != (stepped is null) || (expected is { } e && Of(e) != Text(stepped!)))
+                {
+                    return false.Label($"{CommandText.Render(q, p)} after {CommandText.Render(cmd, p)}: Expect says {(expected is { } x ? Of(x) : "none")}, Precondition + Step {(stepped is null ? "none" : Text(stepped))}");
                 }
             }
         }
