@@ -45,11 +45,11 @@ public sealed class SequenceGenerator
 
     private readonly EdgeTally? _tally;
 
-    // The open targets of one of the tally's lists grouped by family, as a sequence that has reached none of them sees
-    // them (Context.OpenByFamily): the same for every sequence until the tally's list changes, so it is made once per
-    // list; a sequence that removes a target copies what it changes (Context.Own).
-    private IReadOnlyList<EdgeTarget>? _groupedOf;
-    private List<List<EdgeTarget>>? _grouped;
+    // The open targets of each of the tally's two lists (never reached, reached too rarely) grouped by family, as a
+    // sequence that has reached none of them sees them (Context.OpenByFamily): the same for every sequence until the
+    // tally's list changes, so each is made once per list; a sequence that takes a target out copies what it changes
+    // (Context.Own).
+    private readonly (IReadOnlyList<EdgeTarget>? Of, List<List<EdgeTarget>>? Groups)[] _grouped = new (IReadOnlyList<EdgeTarget>?, List<List<EdgeTarget>>?)[2];
 
     public SequenceGenerator(Profile profile, Facet facets, GeneratorWeights? weights = null, EdgeTally? tally = null)
     {
@@ -134,8 +134,9 @@ public sealed class SequenceGenerator
         private List<List<EdgeTarget>>? _byFamily;
         private bool _fromNever;
 
-        // Whether _byFamily started as the generator's shared grouping, and the groups of it this sequence has copied.
-        private bool _shared;
+        // The generator's shared grouping _byFamily started from, and the groups of it this sequence has copied (Own):
+        // the others are still shared.
+        private List<List<EdgeTarget>>? _sharedGroups;
         private HashSet<List<EdgeTarget>>? _copied;
 
         public Context(SequenceGenerator g, Prng rng, int length)
@@ -319,11 +320,11 @@ public sealed class SequenceGenerator
             if (_byFamily is null)
             {
                 var tally = _g._tally!;
-                _byFamily = OpenByFamily(tally.NeverReached);
+                _byFamily = OpenByFamily(tally.NeverReached, 0);
                 _fromNever = _byFamily.Count > 0;
                 if (!_fromNever)
                 {
-                    _byFamily = OpenByFamily(tally.Unreached);
+                    _byFamily = OpenByFamily(tally.Unreached, 1);
                 }
             }
 
@@ -336,9 +337,8 @@ public sealed class SequenceGenerator
         }
 
         /// <summary>
-        /// This sequence reached <paramref name="label"/>: its targets leave the open groups, which stay exactly as
-        /// <see cref="PickTarget"/> would have built them from scratch (a group whose first target left moves to where
-        /// its next target puts it; when the never-reached targets are all gone, the rarely reached ones come next).
+        /// This sequence reached <paramref name="label"/>: its targets leave the open groups (<see cref="Remove"/>); when
+        /// the never-reached targets are all gone, the rarely reached ones come next.
         /// </summary>
         private void Reached(string label)
         {
@@ -347,11 +347,32 @@ public sealed class SequenceGenerator
                 return;
             }
 
-            var tally = _g._tally!;
-            foreach (var t in tally.WithLabel(label))
+            Remove(label);
+            if (_byFamily.Count == 0 && _fromNever)
             {
-                var i = _byFamily.FindIndex(g => g[0].Family == t.Family);
-                if (i < 0)
+                _byFamily = null;
+            }
+        }
+
+        /// <summary>
+        /// Takes the targets of <paramref name="label"/> out of the open groups, which stay exactly as
+        /// <see cref="OpenByFamily"/> would have built them without those targets (a group whose first target left moves
+        /// to where its next target puts it; an emptied group leaves).
+        /// </summary>
+        private void Remove(string label)
+        {
+            var tally = _g._tally!;
+            var targets = tally.WithLabel(label);
+            for (var k = 0; k < targets.Count; k++)
+            {
+                var t = targets[k];
+                var i = 0;
+                while (i < _byFamily!.Count && _byFamily[i][0].Family != t.Family)
+                {
+                    i++;
+                }
+
+                if (i == _byFamily.Count)
                 {
                     continue;
                 }
@@ -382,58 +403,36 @@ public sealed class SequenceGenerator
                     _byFamily.Insert(to, group);
                 }
             }
-
-            if (_byFamily.Count == 0 && _fromNever)
-            {
-                _byFamily = null;
-            }
         }
 
         /// <summary>
         /// The targets this sequence has not reached yet, one group per family in the order the families first appear
-        /// (the order a pick draws from). While the sequence has reached no target at all, that is the generator's
-        /// shared grouping of the list, used as it is until <see cref="Reached"/> changes it (<see cref="Own"/>).
+        /// (the order a pick draws from): the generator's grouping of the whole list, the same for every sequence until
+        /// the tally's list changes, with the targets this sequence reached so far taken out. It is shared until a
+        /// removal changes it (<see cref="Own"/> copies what is changed).
         /// </summary>
-        private List<List<EdgeTarget>> OpenByFamily(IReadOnlyList<EdgeTarget> targets)
+        private List<List<EdgeTarget>> OpenByFamily(IReadOnlyList<EdgeTarget> targets, int list)
         {
+            ref var grouped = ref _g._grouped[list];
+            if (!ReferenceEquals(grouped.Of, targets) || grouped.Groups is null)
+            {
+                grouped = (targets, Group(targets));
+            }
+
+            _byFamily = _sharedGroups = grouped.Groups;
             _copied = null;
-            _shared = targets.Count > 0 && !ReachedAnyTarget();
-            if (!_shared)
-            {
-                return Group(targets, _labels);
-            }
-
-            if (!ReferenceEquals(_g._groupedOf, targets) || _g._grouped is null)
-            {
-                _g._grouped = Group(targets, null);
-                _g._groupedOf = targets;
-            }
-
-            return _g._grouped;
-        }
-
-        private bool ReachedAnyTarget()
-        {
             foreach (var label in _labels)
             {
-                if (_g._tally!.WithLabel(label).Count > 0)
-                {
-                    return true;
-                }
+                Remove(label);
             }
 
-            return false;
+            return _byFamily;
         }
 
         /// <summary>Group <paramref name="i"/> of <see cref="_byFamily"/>, copied first (with the list of groups) if it is still the shared grouping's.</summary>
         private List<EdgeTarget> Own(int i)
         {
-            if (!_shared)
-            {
-                return _byFamily![i];
-            }
-
-            if (ReferenceEquals(_byFamily, _g._grouped))
+            if (ReferenceEquals(_byFamily, _sharedGroups))
             {
                 _byFamily = [.. _byFamily!];
             }
@@ -450,17 +449,13 @@ public sealed class SequenceGenerator
             return group;
         }
 
-        /// <summary><paramref name="targets"/> but those whose label is in <paramref name="reached"/>, one group per family in the order the families first appear (the families are few: a group is found by a scan).</summary>
-        private static List<List<EdgeTarget>> Group(IReadOnlyList<EdgeTarget> targets, HashSet<string>? reached)
+        /// <summary><paramref name="targets"/> in one group per family, in the order the families first appear (the families are few: a group is found by a scan).</summary>
+        private static List<List<EdgeTarget>> Group(IReadOnlyList<EdgeTarget> targets)
         {
             var groups = new List<List<EdgeTarget>>();
             for (var i = 0; i < targets.Count; i++)
             {
                 var t = targets[i];
-                if (reached is not null && reached.Contains(t.Label))
-                {
-                    continue;
-                }
 
                 var g = groups.Count - 1;
                 while (g >= 0 && groups[g][0].Family != t.Family)
