@@ -146,8 +146,12 @@ public static class EdgeCases
         _ => "extraction from " + kind.ToString()!.ToLowerInvariant(),
     };
 
-    public static string RefusedLabel(EntryPoint entry, Foll flags, bool withPages, bool overflow) => string.Create(CultureInfo.InvariantCulture,
-        $"{entry.KernelName()} refuses {FlagText(flags & ~Neutral)}{(withPages ? string.Empty : ", pages=NULL")}{(overflow ? ", range past 2^64" : string.Empty)}");
+    public static string RefusedLabel(EntryPoint entry, Foll flags, bool withPages, bool overflow) =>
+        RefusedLabels.GetOrAdd((entry, flags & ~Neutral, withPages, overflow), static k => string.Create(CultureInfo.InvariantCulture,
+            $"{k.Entry.KernelName()} refuses {FlagText(k.Flags)}{(k.WithPages ? string.Empty : ", pages=NULL")}{(k.Overflow ? ", range past 2^64" : string.Empty)}"));
+
+    // Every refused call of every sequence is labelled: the texts are made once per combination (a few hundred at most).
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(EntryPoint Entry, Foll Flags, bool WithPages, bool Overflow), string> RefusedLabels = new();
 
     private static string FlagText(Foll flags) => flags == Foll.None
         ? "0"
