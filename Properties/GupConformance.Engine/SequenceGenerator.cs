@@ -377,7 +377,7 @@ public sealed class SequenceGenerator
                     continue;
                 }
 
-                var at = _byFamily[i].IndexOf(t);
+                var at = IndexOfSame(_byFamily[i], t);
                 if (at < 0)
                 {
                     continue;
@@ -427,6 +427,24 @@ public sealed class SequenceGenerator
             }
 
             return _byFamily;
+        }
+
+        /// <summary>
+        /// Where <paramref name="t"/> itself is in <paramref name="group"/>, or -1. The groups hold the tally's own target
+        /// objects, so they are compared by reference: comparing the records by value, as IndexOf does, cost more than the
+        /// rest of the steering.
+        /// </summary>
+        private static int IndexOfSame(List<EdgeTarget> group, EdgeTarget t)
+        {
+            for (var i = 0; i < group.Count; i++)
+            {
+                if (ReferenceEquals(group[i], t))
+                {
+                    return i;
+                }
+            }
+
+            return -1;
         }
 
         /// <summary>Group <paramref name="i"/> of <see cref="_byFamily"/>, copied first (with the list of groups) if it is still the shared grouping's.</summary>
