@@ -602,9 +602,11 @@ public sealed class SequenceExecutor : IDisposable
             public bool Equals((string Kind, IReadOnlyList<string> Exercised) x, (string Kind, IReadOnlyList<string> Exercised) y)
                 => ReferenceEquals(x.Exercised, y.Exercised) && string.Equals(x.Kind, y.Kind, StringComparison.Ordinal);
 
-            // The list alone: one list is rarely shared by commands of different kinds, and hashing the kind's text for
-            // every command cost more than the few collisions.
-            public int GetHashCode((string Kind, IReadOnlyList<string> Exercised) k) => RuntimeHelpers.GetHashCode(k.Exercised);
+            // By reference, both: the model shares one list per contents (the empty one among every kind's commands),
+            // and a kind is one of CommandText's own strings; hashing the kind's text for every command cost more. (Were
+            // a kind's text in another object, its commands would only be counted in an entry of their own.)
+            public int GetHashCode((string Kind, IReadOnlyList<string> Exercised) k) =>
+                HashCode.Combine(RuntimeHelpers.GetHashCode(k.Exercised), RuntimeHelpers.GetHashCode(k.Kind));
         }
 
         private static List<string> DescribeDiff(ModelState before, ModelState after)
@@ -649,6 +651,7 @@ public sealed class CommandTally
     private readonly Dictionary<string, long> _kinds = new(StringComparer.Ordinal);
     private readonly Dictionary<string, PerKind> _byKind = new(StringComparer.Ordinal);
     private readonly Dictionary<string, PerKind> _byKindByRef = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<IReadOnlyList<string>, int[]> _listNumbers = new(ReferenceEqualityComparer.Instance);
     private (Dictionary<string, long> Rules, Dictionary<string, Dictionary<string, long>> ByKind)? _made;
 
     // The by-reference tables stop growing past this many string objects (texts copied afresh for every command would
@@ -680,13 +683,36 @@ public sealed class CommandTally
             var (kind, exercised, n) = counts[c];
             var perKind = Of(kind);
             perKind.Commands += n;
-            for (var e = 0; e < exercised.Count; e++)
+            var numbers = Numbers(exercised);
+            for (var e = 0; e < numbers.Length; e++)
             {
-                var no = Number(exercised[e]);
-                _rules[no] += n;
-                perKind.Add(no, n);
+                _rules[numbers[e]] += n;
+                perKind.Add(numbers[e], n);
             }
         }
+    }
+
+    /// <summary>The rule numbers of an exercised list, remembered by the list: the model shares one list per contents
+    /// across a run's sequences, so most lists are met again.</summary>
+    private int[] Numbers(IReadOnlyList<string> exercised)
+    {
+        if (_listNumbers.TryGetValue(exercised, out var known))
+        {
+            return known;
+        }
+
+        var numbers = new int[exercised.Count];
+        for (var e = 0; e < numbers.Length; e++)
+        {
+            numbers[e] = Number(exercised[e]);
+        }
+
+        if (_listNumbers.Count < ByRefLimit)
+        {
+            _listNumbers[exercised] = numbers;
+        }
+
+        return numbers;
     }
 
     private PerKind Of(string kind)
