@@ -305,12 +305,14 @@ internal sealed class StepContext
     /// <summary>The account of a query's (no) change.</summary>
     public const string QueryChange = "no change (query)";
 
+    private static readonly Comparison<string> OrdinalOrder = string.CompareOrdinal;
+
     public StepOutcome Finish()
     {
         if (_exercised.Count > 1)
         {
-            // (Sorting allocates a comparison delegate even for one element.)
-            _exercised.Sort(StringComparer.Ordinal);
+            // With a comparer, List.Sort makes a comparison delegate on every call (even for one element): one made once.
+            _exercised.Sort(OrdinalOrder);
         }
 
         var exercised = ExercisedLists.Shared(_exercised);
