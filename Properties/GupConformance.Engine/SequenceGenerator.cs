@@ -137,6 +137,9 @@ public sealed class SequenceGenerator
         // The generator's shared grouping _byFamily started from, and the groups of it this sequence has copied (Own):
         // the others are still shared.
         private List<List<EdgeTarget>>? _sharedGroups;
+
+        // The list _byFamily was made from: the targets fewer than this many sequences reached.
+        private long _openBelow;
         private HashSet<List<EdgeTarget>>? _copied;
 
         public Context(SequenceGenerator g, Prng rng, int length)
@@ -361,8 +364,9 @@ public sealed class SequenceGenerator
         /// </summary>
         private void Remove(string label)
         {
+            // Only the label's targets still in the list this sequence draws from can be in its groups.
             var tally = _g._tally!;
-            var targets = tally.WithLabel(label);
+            var targets = tally.WithLabelBelow(label, _openBelow);
             for (var k = 0; k < targets.Count; k++)
             {
                 var t = targets[k];
@@ -413,6 +417,7 @@ public sealed class SequenceGenerator
         /// </summary>
         private List<List<EdgeTarget>> OpenByFamily(IReadOnlyList<EdgeTarget> targets, int list)
         {
+            _openBelow = list == 0 ? 1 : EdgeTally.Wanted;
             ref var grouped = ref _g._grouped[list];
             if (!ReferenceEquals(grouped.Of, targets) || grouped.Groups is null)
             {

@@ -544,6 +544,14 @@ public sealed class EdgeTally
     /// <summary>The targets whose label is <paramref name="label"/> (none for a label that is no target's).</summary>
     public IReadOnlyList<EdgeTarget> WithLabel(string label) => _byLabel.TryGetValue(label, out var t) ? t.Targets : [];
 
+    /// <summary>
+    /// The targets whose label is <paramref name="label"/> if fewer than <paramref name="sequences"/> sequences reached
+    /// it, so that they are in the list of the targets reached fewer times (<see cref="NeverReached"/>: 1,
+    /// <see cref="Unreached"/>: <see cref="Wanted"/>); else none.
+    /// </summary>
+    public IReadOnlyList<EdgeTarget> WithLabelBelow(string label, long sequences) =>
+        _byLabel.TryGetValue(label, out var t) && _slotSequences[t.Slot] < sequences ? t.Targets : [];
+
     /// <summary>Per label (targets and any other label reached): sequences that reached it.</summary>
     public IReadOnlyDictionary<string, long> Sequences => _sequences;
 
