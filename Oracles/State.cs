@@ -725,6 +725,31 @@ public sealed partial class ModelState
             && long.TryParse(key.AsSpan(dot + 2), NumberStyles.None, CultureInfo.InvariantCulture, out index);
     }
 
+    /// <summary>
+    /// Takes over the views <paramref name="before"/> has made that this state would make alike, because what they are
+    /// made from is the very same object: most steps change neither the regions nor the pages arrays nor the iterators,
+    /// and the generator asks every state for them. Only for a state just made (StepContext.Finish).
+    /// </summary>
+    internal ModelState SharingViewsOf(ModelState before)
+    {
+        if (ReferenceEquals(RegionList, before.RegionList))
+        {
+            _regions ??= before._regions;
+        }
+
+        if (ReferenceEquals(ArrayMap, before.ArrayMap))
+        {
+            _arrays ??= before._arrays;
+        }
+
+        if (ReferenceEquals(IterMap, before.IterMap))
+        {
+            _iters ??= before._iters;
+        }
+
+        return this;
+    }
+
     private List<RegionView> BuildRegions() => [.. RegionList.Select(r => r.View)];
 
     private Dictionary<int, IReadOnlyList<EntryRun>> BuildArrays() =>

@@ -346,7 +346,7 @@ internal sealed class StepContext
                 : new StateLayout(Regions, LateFolios),
             Changes = new StepChanges(_before.Serial, _changed ?? (IReadOnlyList<ChangedKey>)[]),
         };
-        return new StepOutcome(next, _checks, exercised, Account);
+        return new StepOutcome(next.SharingViewsOf(_before), _checks, exercised, Account);
     }
 
     /// <summary>"r1.f0 refcount 1→1025, acquired 0→1": folio changes first, then counters, then the other notes.</summary>
