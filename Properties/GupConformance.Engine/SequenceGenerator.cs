@@ -909,7 +909,24 @@ public sealed class SequenceGenerator
         }
 
         /// <summary>The caller's regions (mm 0): every move but a remote GUP call works on these.</summary>
-        private IReadOnlyList<RegionView> Regions => State.Regions.Any(r => r.Mm != 0) ? [.. State.Regions.Where(r => r.Mm == 0)] : State.Regions;
+        private IReadOnlyList<RegionView> Regions
+        {
+            get
+            {
+                // Asked many times per command; the state's list is the same object while no region is mapped.
+                var all = State.Regions;
+                if (!ReferenceEquals(all, _regionsOf))
+                {
+                    _regionsOf = all;
+                    _regions = all.Any(r => r.Mm != 0) ? [.. all.Where(r => r.Mm == 0)] : all;
+                }
+
+                return _regions!;
+            }
+        }
+
+        private IReadOnlyList<RegionView>? _regionsOf;
+        private IReadOnlyList<RegionView>? _regions;
 
         /// <summary>Whether moves may map movable regions (GUP-MIGRATE-*).</summary>
         private bool Movable => (F & Facet.LongtermMigration) != 0 && P.MigratesLongtermMovable;
