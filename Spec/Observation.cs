@@ -190,10 +190,47 @@ public sealed record Observation
                 number = text == "true" ? 1 : 0;
                 return true;
             case Form.Decimal:
-                return long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out number) && IsNumber(number, text);
+                return TryParseCanonical(text, out number);
             default:
                 return false;
         }
+    }
+
+    /// <summary>
+    /// A number's canonical decimal text and nothing else: an optional '-', then digits without a leading zero ("0"
+    /// alone for zero), within a long. Every check the model makes is parsed once (a general parser and a round trip
+    /// through the number's text cost more than the check saved).
+    /// </summary>
+    private static bool TryParseCanonical(string text, out long number)
+    {
+        number = 0;
+        var negative = text.StartsWith('-');
+        var first = negative ? 1 : 0;
+        if (text.Length == first || text.Length - first > 19 || text[first] == '0')
+        {
+            return text == "0";
+        }
+
+        ulong value = 0;
+        for (var i = first; i < text.Length; i++)
+        {
+            var digit = (uint)(text[i] - '0');
+            if (digit > 9)
+            {
+                return false;
+            }
+
+            value = (value * 10) + digit;
+        }
+
+        // Nineteen digits at most: no overflow of the ulong; a long's range is checked here.
+        if (value > (negative ? 9223372036854775808UL : long.MaxValue))
+        {
+            return false;
+        }
+
+        number = negative ? unchecked(-(long)value) : (long)value;
+        return true;
     }
 
     /// <summary>The form field <paramref name="fieldId"/> is compared in: what <see cref="Value"/> gives it when it is set.</summary>
@@ -205,13 +242,6 @@ public sealed record Observation
         (int)No.MaybeDmaPinned or (int)No.Dirty or (int)No.WillPin or (int)No.GotRef or (int)No.IsPfns or (int)No.HasPinned => Form.Flag,
         _ => Form.Unset,
     };
-
-    private static bool IsNumber(long value, string text)
-    {
-        // A long is at most 20 characters with its sign.
-        Span<char> digits = stackalloc char[20];
-        return value.TryFormat(digits, out var n, default, CultureInfo.InvariantCulture) && text.AsSpan().SequenceEqual(digits[..n]);
-    }
 
     /// <summary>One field's canonical text (as in <see cref="Fields"/>), or null when it is not set or not a field name.</summary>
     public string? Field(string name) => Field(FieldId(name));
