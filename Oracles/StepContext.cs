@@ -315,10 +315,9 @@ internal sealed class StepContext
             _exercised.Sort(OrdinalOrder);
         }
 
-        var exercised = ExercisedLists.Shared(_exercised);
         if (_isQuery)
         {
-            return new StepOutcome(_before, _checks, exercised, QueryChange);
+            return new StepOutcome(_before, _checks, _exercised, QueryChange);
         }
 
         var next = new ModelState
@@ -346,7 +345,7 @@ internal sealed class StepContext
                 : new StateLayout(Regions, LateFolios),
             Changes = new StepChanges(_before.Serial, _changed ?? (IReadOnlyList<ChangedKey>)[]),
         };
-        return new StepOutcome(next.SharingViewsOf(_before), _checks, exercised, Account);
+        return new StepOutcome(next.SharingViewsOf(_before), _checks, _exercised, Account);
     }
 
     /// <summary>"r1.f0 refcount 1→1025, acquired 0→1": folio changes first, then counters, then the other notes.</summary>

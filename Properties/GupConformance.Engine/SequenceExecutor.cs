@@ -602,9 +602,9 @@ public sealed class SequenceExecutor : IDisposable
             public bool Equals((string Kind, IReadOnlyList<string> Exercised) x, (string Kind, IReadOnlyList<string> Exercised) y)
                 => ReferenceEquals(x.Exercised, y.Exercised) && string.Equals(x.Kind, y.Kind, StringComparison.Ordinal);
 
-            // By reference, both: the model shares one list per contents (the empty one among every kind's commands),
-            // and a kind is one of CommandText's own strings; hashing the kind's text for every command cost more. (Were
-            // a kind's text in another object, its commands would only be counted in an entry of their own.)
+            // By reference, both: inspections share their remembered list, and a kind is one of CommandText's own
+            // strings; hashing the kind's text for every command cost more. (Were a kind's text in another object, its
+            // commands would only be counted in an entry of their own.)
             public int GetHashCode((string Kind, IReadOnlyList<string> Exercised) k) =>
                 HashCode.Combine(RuntimeHelpers.GetHashCode(k.Exercised), RuntimeHelpers.GetHashCode(k.Kind));
         }
@@ -651,12 +651,13 @@ public sealed class CommandTally
     private readonly Dictionary<string, long> _kinds = new(StringComparer.Ordinal);
     private readonly Dictionary<string, PerKind> _byKind = new(StringComparer.Ordinal);
     private readonly Dictionary<string, PerKind> _byKindByRef = new(ReferenceEqualityComparer.Instance);
-    private readonly Dictionary<IReadOnlyList<string>, int[]> _listNumbers = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<IReadOnlyList<string>, int[]> _listNumbers = new(SameRules.Instance);
     private (Dictionary<string, long> Rules, Dictionary<string, Dictionary<string, long>> ByKind)? _made;
 
-    // The by-reference tables stop growing past this many string objects (texts copied afresh for every command would
-    // otherwise make them grow without end); lookups by text still find them.
-    private const int ByRefLimit = 4096;
+    // The tables that only save work (by reference, and the lists' rule numbers) stop growing past this many entries
+    // (strings or lists made afresh for every command would otherwise make them grow without end); what they would
+    // have remembered is then worked out again.
+    private const int Remembered = 4096;
 
     public Dictionary<string, long> Rules => Made().Rules;
 
@@ -692,8 +693,8 @@ public sealed class CommandTally
         }
     }
 
-    /// <summary>The rule numbers of an exercised list, remembered by the list: the model shares one list per contents
-    /// across a run's sequences, so most lists are met again.</summary>
+    /// <summary>The rule numbers of an exercised list, remembered by its contents: a run's tens of thousands of lists
+    /// have a few hundred contents, so most are met again (one lookup instead of one per rule).</summary>
     private int[] Numbers(IReadOnlyList<string> exercised)
     {
         if (_listNumbers.TryGetValue(exercised, out var known))
@@ -707,12 +708,57 @@ public sealed class CommandTally
             numbers[e] = Number(exercised[e]);
         }
 
-        if (_listNumbers.Count < ByRefLimit)
+        if (_listNumbers.Count < Remembered)
         {
-            _listNumbers[exercised] = numbers;
+            // A copy: the key must not change, and the caller's list is not this tally's.
+            _listNumbers[exercised.ToArray()] = numbers;
         }
 
         return numbers;
+    }
+
+    /// <summary>
+    /// Lists of the same rule ids in the same order. The ids are nearly always the catalogue's own string objects, so
+    /// they are hashed by reference; a list whose ids are other objects with the same text still compares equal, and at
+    /// worst is remembered once more, in an entry of its own.
+    /// </summary>
+    private sealed class SameRules : IEqualityComparer<IReadOnlyList<string>>
+    {
+        public static readonly SameRules Instance = new();
+
+        public bool Equals(IReadOnlyList<string>? x, IReadOnlyList<string>? y)
+        {
+            if (ReferenceEquals(x, y))
+            {
+                return true;
+            }
+
+            if (x is null || y is null || x.Count != y.Count)
+            {
+                return false;
+            }
+
+            for (var i = 0; i < x.Count; i++)
+            {
+                if (!string.Equals(x[i], y[i], StringComparison.Ordinal))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        public int GetHashCode(IReadOnlyList<string> rules)
+        {
+            var h = new HashCode();
+            for (var i = 0; i < rules.Count; i++)
+            {
+                h.Add(RuntimeHelpers.GetHashCode(rules[i]));
+            }
+
+            return h.ToHashCode();
+        }
     }
 
     private PerKind Of(string kind)
@@ -724,7 +770,7 @@ public sealed class CommandTally
 
         ref var byText = ref CollectionsMarshal.GetValueRefOrAddDefault(_byKind, kind, out _);
         byText ??= new PerKind();
-        if (_byKindByRef.Count < ByRefLimit)
+        if (_byKindByRef.Count < Remembered)
         {
             _byKindByRef[kind] = byText;
         }
@@ -750,7 +796,7 @@ public sealed class CommandTally
             }
         }
 
-        if (_ruleNoByRef.Count < ByRefLimit)
+        if (_ruleNoByRef.Count < Remembered)
         {
             _ruleNoByRef[rule] = no;
         }
