@@ -75,13 +75,11 @@ public sealed record FieldCheck(string Field, IReadOnlyList<string> Allowed, IRe
     private readonly string _field = Field;
     private readonly IReadOnlyList<string> _allowed = Allowed;
 
-    // The field's number (Observation.FieldId), looked up once: a check is asked of many observations.
-    private readonly int _fieldId = Observation.FieldId(Field);
-
-    // When the field is a count or a flag and its one allowed value is a number's canonical text (nearly every check):
-    // that number, parsed once, so that an observation is checked by comparing numbers, not texts. Set together with the
-    // field and the allowed values, and plain values, so checks stay equal by value.
-    private readonly long? _number = Number(Field, Allowed);
+    // What the check compares, worked out once (a check is asked of many observations): the field's number
+    // (Observation.FieldId) and, when the field is a count or a flag and its one allowed value is a number's canonical
+    // text (nearly every check), that number, so that an observation is checked by comparing numbers, not texts. Set
+    // together with the field and the allowed values, and a plain value, so checks stay equal by value.
+    private readonly Compared _compared = Compared.Of(Field, Allowed);
 
     /// <summary>The observation field compared (a name of <see cref="Observation.FieldNames"/>).</summary>
     public string Field
@@ -90,8 +88,7 @@ public sealed record FieldCheck(string Field, IReadOnlyList<string> Allowed, IRe
         init
         {
             _field = value;
-            _fieldId = Observation.FieldId(value);
-            _number = Number(value, _allowed);
+            _compared = Compared.Of(value, _allowed);
         }
     }
 
@@ -102,12 +99,18 @@ public sealed record FieldCheck(string Field, IReadOnlyList<string> Allowed, IRe
         init
         {
             _allowed = value;
-            _number = Number(_field, value);
+            _compared = Compared.Of(_field, value);
         }
     }
 
-    private static long? Number(string? field, IReadOnlyList<string>? allowed) =>
-        field is not null && allowed is { Count: 1 } && Observation.TryParseNumber(Observation.FieldId(field), allowed[0], out var n) ? n : null;
+    private readonly record struct Compared(long Number, int FieldId, bool IsNumber)
+    {
+        public static Compared Of(string? field, IReadOnlyList<string>? allowed)
+        {
+            var id = field is null ? -1 : Observation.FieldId(field);
+            return allowed is { Count: 1 } && Observation.TryParseNumber(id, allowed[0], out var n) ? new(n, id, true) : new(0, id, false);
+        }
+    }
 
     /// <summary>The rules to cite when the implementation does not report the field at all (null: <see cref="Rules"/>):
     /// for a folio a fault or a migration made, what made it comes first.</summary>
@@ -137,15 +140,15 @@ public sealed record FieldCheck(string Field, IReadOnlyList<string> Allowed, IRe
     /// </summary>
     public bool Accepts(Observation? observed)
     {
-        if (_number is { } allowed)
+        if (_compared.IsNumber)
         {
             // The allowed value is a number: a field that is not reported (or no observation) passes only when
             // "(not reported)" is allowed, which it is not.
-            return observed?.Number(_fieldId) == allowed;
+            return observed?.Number(_compared.FieldId) == _compared.Number;
         }
 
         // Text fields (and unusual allowed values): the observed text, made once, against each allowed one.
-        return Accepts(observed is null ? null : observed.Field(_fieldId));
+        return Accepts(observed is null ? null : observed.Field(_compared.FieldId));
     }
 
     /// <summary>Whether an observed value (null when the implementation did not report the field) passes.</summary>
