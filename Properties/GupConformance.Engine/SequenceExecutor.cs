@@ -449,15 +449,15 @@ public sealed class SequenceExecutor : IDisposable
         private const string Known = "(known)";
 
         /// <summary>The rules an action answers for: those it exercised, else those its checks cite.</summary>
-        private static IReadOnlyList<string> ActionRules(Expectation outcome)
+        private static IReadOnlyList<string> ActionRules(Expectation expected)
         {
-            if (outcome.Exercised.Count > 0)
+            if (expected.Exercised.Count > 0)
             {
-                return outcome.Exercised;
+                return expected.Exercised;
             }
 
             var rules = new List<string>();
-            foreach (var check in outcome.Checks)
+            foreach (var check in expected.Checks)
             {
                 foreach (var id in check.Rules)
                 {
@@ -642,10 +642,10 @@ public sealed class CommandTally
     // dictionary updates. The dictionaries below are made from the arrays when asked for, in first-met order (overall,
     // and per kind its own), as they were when they were updated directly.
     //
-    // Rule ids and kinds are nearly always the same string objects every time (the catalogue's and CommandText's), so
+    // An exercised list's rule numbers are remembered by the list's contents (Numbers), so a rule's number is looked up
+    // only the first time a list of new contents comes. Kinds are nearly always CommandText's own string objects, so
     // they are looked up by reference first, which hashes no text, and by text only for a string object not met before.
     private readonly Dictionary<string, int> _ruleNo = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int> _ruleNoByRef = new(ReferenceEqualityComparer.Instance);
     private readonly List<string> _ruleIds = [];
     private long[] _rules = new long[64];
     private readonly Dictionary<string, long> _kinds = new(StringComparer.Ordinal);
@@ -654,9 +654,9 @@ public sealed class CommandTally
     private readonly Dictionary<IReadOnlyList<string>, int[]> _listNumbers = new(SameRules.Instance);
     private (Dictionary<string, long> Rules, Dictionary<string, Dictionary<string, long>> ByKind)? _made;
 
-    // The tables that only save work (by reference, and the lists' rule numbers) stop growing past this many entries
-    // (strings or lists made afresh for every command would otherwise make them grow without end); what they would
-    // have remembered is then worked out again.
+    // The tables that only save work (kinds by reference, lists' rule numbers) stop growing past this many entries
+    // (strings or lists of new contents made for every command would otherwise make them grow without end); what they
+    // would have remembered is then worked out again.
     private const int Remembered = 4096;
 
     public Dictionary<string, long> Rules => Made().Rules;
@@ -780,11 +780,6 @@ public sealed class CommandTally
 
     private int Number(string rule)
     {
-        if (_ruleNoByRef.TryGetValue(rule, out var known))
-        {
-            return known;
-        }
-
         ref var no = ref CollectionsMarshal.GetValueRefOrAddDefault(_ruleNo, rule, out var exists);
         if (!exists)
         {
@@ -794,11 +789,6 @@ public sealed class CommandTally
             {
                 Array.Resize(ref _rules, no * 2);
             }
-        }
-
-        if (_ruleNoByRef.Count < Remembered)
-        {
-            _ruleNoByRef[rule] = no;
         }
 
         return no;
