@@ -81,24 +81,10 @@ public static class GupModel
         ReferenceEquals(t_accepted.State, state) && ReferenceEquals(t_accepted.Command, command);
 
     /// <summary>
-    /// Precondition and Step in one for the queries an executor makes after every action (a folio's inspection, the
-    /// pin counters, an address space's mark), the most frequent commands: their outcome, or null where the query does
-    /// not apply (no such folio, no counters or mark in this era). Any other command is checked and stepped as usual.
-    /// </summary>
-    public static StepOutcome? Inspection(ModelState state, Command query) =>
-        (query.Needs & state.Profile.Facets) == 0 ? null
-        : query switch
-        {
-            InspectFolio f => InspectStep.FolioOutcome(state, f),
-            ReadVmstat => state.Profile.HasPinVmstat ? InspectStep.VmstatOutcome(state) : null,
-            InspectMm mm => Precondition(state, mm) is null ? InspectStep.MmOutcome(state, mm) : null,
-            _ => Precondition(state, query) is null ? Step(state, query) : null,
-        };
-
-    /// <summary>
-    /// <see cref="Inspection"/> without the outcome object: the checks and the exercised rules, all an executor needs of
-    /// a query (it leaves the state as it is). An executor asks it after every action for every folio, so it makes
-    /// nothing where the model remembers the checks. Null where the query does not apply.
+    /// Precondition and Step in one for the queries an executor makes after every action (a folio's inspection, the pin
+    /// counters, an address space's mark), the most frequent commands, without the outcome object: the checks and the
+    /// exercised rules, all an executor needs of a query (it leaves the state as it is). It makes nothing where the model
+    /// remembers the checks. Null where the query does not apply (no such folio, no counters or mark in this era).
     /// </summary>
     public static Expectation? Expect(ModelState state, Command query)
     {

@@ -158,9 +158,9 @@ public sealed class SuiteLaws
     });
 
     /// <summary>
-    /// <see cref="GupModel.Inspection"/> is Precondition and Step in one for the queries the executor makes after every
-    /// action, and <see cref="GupModel.Expect"/> is the same without the outcome object: the same answer, and none
-    /// exactly where the precondition refuses (a folio that does not exist, counters or a mark the era has not).
+    /// <see cref="GupModel.Expect"/> is Precondition and Step in one for the queries the executor makes after every
+    /// action, without the outcome object: the same checks and exercised rules, and none exactly where the precondition
+    /// refuses (a folio that does not exist, counters or a mark the era has not).
     /// </summary>
     [Property(MaxTest = 50)]
     public Property An_inspection_answers_what_precondition_and_step_answer_and_nothing_where_they_refuse() => ForAnySequence((p, seq) =>
@@ -176,11 +176,10 @@ public sealed class SuiteLaws
             Command[] queries = [.. state.FolioKeys.Select(k => new InspectFolio(k)), new InspectFolio("r999.f0"), new ReadVmstat(), new InspectMm(0), new InspectMm(1)];
             foreach (var q in queries)
             {
-                var answered = GupModel.Inspection(state, q);
                 var stepped = GupModel.Precondition(state, q) is null ? GupModel.Step(state, q) : null;
-                if ((answered is null) != (stepped is null) || (answered is not null && (Text(answered) != Text(stepped!) || !ReferenceEquals(answered.Next, state))))
+                if (stepped is not null && !ReferenceEquals(stepped.Next, state))
                 {
-                    return false.Label($"{CommandText.Render(q, p)} after {CommandText.Render(cmd, p)}: Inspection says {(answered is null ? "none" : Text(answered))}, Precondition + Step {(stepped is null ? "none" : Text(stepped))}");
+                    return false.Label($"{CommandText.Render(q, p)} after {CommandText.Render(cmd, p)}: Step changed the state of a query");
                 }
 
                 var expected = GupModel.Expect(state, q);
