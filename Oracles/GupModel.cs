@@ -99,7 +99,7 @@ public static class GupModel
                 InspectFolio f => InspectStep.FolioAnswer(state, f),
                 ReadVmstat => state.Profile.HasPinVmstat ? InspectStep.VmstatAnswer(state) : null,
                 InspectMm mm => Precondition(state, mm) is null ? InspectStep.MmAnswer(state, mm) : null,
-                _ => Precondition(state, query) is null && Step(state, query) is var o ? new Expectation(o.Checks, o.Exercised) : null,
+                _ => Precondition(state, query) is null ? Step(state, query).Expected : null,
             };
     }
 

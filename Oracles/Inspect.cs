@@ -43,14 +43,9 @@ internal static class InspectStep
         f.IsZero ? null : f.Dirty,
         f.Pins);
 
-    /// <summary>
-    /// InspectFolio: refcount, pin count and dirty cite their provenance (CORE-NO-COLLATERAL if never changed);
-    /// maybe_dma_pinned is checked twice while pins are outstanding: "true" (MDP-NO-FALSE-NEGATIVE) and the era's
-    /// exact answer.
-    /// </summary>
     /// <summary>InspectFolio's outcome, or null when the state has no such folio (the command's precondition).</summary>
     public static StepOutcome? FolioOutcome(ModelState state, InspectFolio c) =>
-        FolioAnswer(state, c) is { } a ? Again(state, a.Checks, a.Exercised) : null;
+        FolioAnswer(state, c) is { } a ? Again(state, a) : null;
 
     /// <summary>What <see cref="FolioOutcome"/> holds besides the unchanged state, without making an outcome.</summary>
     public static Expectation? FolioAnswer(ModelState state, InspectFolio c)
@@ -68,14 +63,14 @@ internal static class InspectStep
             memo = Remembered(state, f, collateral, c);
         }
 
-        return new Expectation(memo.Checks, memo.Exercised);
+        return memo.Expected;
     }
 
     // Apart from FolioOutcome so that its lambda's closure is only made when the memo misses, not on every inspection.
     private static InspectionMemo Remembered(ModelState state, FolioState f, bool collateral, InspectFolio c)
     {
         var made = Made(state, ctx => Folio(ctx, c));
-        var memo = new InspectionMemo(f, state.Profile, collateral, made.Checks, made.Exercised);
+        var memo = new InspectionMemo(f, state.Profile, collateral, made.Expected);
         f.Remember(memo);
         return memo;
     }
@@ -89,11 +84,14 @@ internal static class InspectStep
     }
 
     /// <summary>A query's remembered checks, answered for <paramref name="state"/>.</summary>
-    private static StepOutcome Again(ModelState state, IReadOnlyList<FieldCheck> checks, IReadOnlyList<string> exercised) =>
-        new(state, checks, exercised, StepContext.QueryChange);
+    private static StepOutcome Again(ModelState state, Expectation answer) =>
+        new(state, answer.Checks, answer.Exercised, StepContext.QueryChange);
 
-    private static StepOutcome Again(ModelState state, Expectation answer) => Again(state, answer.Checks, answer.Exercised);
-
+    /// <summary>
+    /// InspectFolio: refcount, pin count and dirty cite their provenance (CORE-NO-COLLATERAL if never changed);
+    /// maybe_dma_pinned is checked twice while pins are outstanding: "true" (MDP-NO-FALSE-NEGATIVE) and the era's
+    /// exact answer.
+    /// </summary>
     private static void Folio(StepContext ctx, InspectFolio c)
     {
         var p = ctx.Profile;
@@ -152,11 +150,11 @@ internal static class InspectStep
             || !ReferenceEquals(m.AcquiredProv, state.AcquiredProv) || !ReferenceEquals(m.ReleasedProv, state.ReleasedProv))
         {
             var made = Made(state, Vmstat);
-            m = new VmstatMemo(state.Profile, state.Acquired, state.Released, state.AcquiredProv, state.ReleasedProv, made.Checks, made.Exercised);
+            m = new VmstatMemo(state.Profile, state.Acquired, state.Released, state.AcquiredProv, state.ReleasedProv, made.Expected);
             t_vmstat = m;
         }
 
-        return new Expectation(m.Checks, m.Exercised);
+        return m.Expected;
     }
 
     /// <summary>InspectMm's outcome: its checks depend only on the profile, the address space and whether it is marked.</summary>
@@ -168,8 +166,7 @@ internal static class InspectStep
         var slot = (c.Mm * 2) + (state.PinnedMms.Contains(c.Mm) ? 1 : 0);
         if (c.Mm is < 0 or > 1)
         {
-            var once = Made(state, ctx => Mm(ctx, c));
-            return new Expectation(once.Checks, once.Exercised);
+            return Made(state, ctx => Mm(ctx, c)).Expected;
         }
 
         if (t_mm is not { } memo || !ReferenceEquals(memo.Profile, state.Profile))
@@ -178,15 +175,14 @@ internal static class InspectStep
             t_mm = memo;
         }
 
-        var made = memo.Items[slot] ??= Made(state, ctx => Mm(ctx, c));
-        return new Expectation(made.Checks, made.Exercised);
+        return (memo.Items[slot] ??= Made(state, ctx => Mm(ctx, c))).Expected;
     }
 
     // Per thread: the profile last asked about, and per address space (0, 1) and mark (no, yes) its outcome.
     [ThreadStatic]
     private static (Profile Profile, StepOutcome?[] Items)? t_mm;
 
-    private sealed record VmstatMemo(Profile Profile, long Acquired, long Released, Prov AcquiredProv, Prov ReleasedProv, IReadOnlyList<FieldCheck> Checks, IReadOnlyList<string> Exercised);
+    private sealed record VmstatMemo(Profile Profile, long Acquired, long Released, Prov AcquiredProv, Prov ReleasedProv, Expectation Expected);
 
     [ThreadStatic]
     private static VmstatMemo? t_vmstat;

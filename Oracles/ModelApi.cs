@@ -202,5 +202,8 @@ public sealed class StepOutcome
 
     public IReadOnlyList<string> Exercised { get; }
 
+    /// <summary>The checks and the exercised rules, without the next state.</summary>
+    public Expectation Expected => new(Checks, Exercised);
+
     public string Change => _change ??= _account!();
 }

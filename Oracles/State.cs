@@ -415,7 +415,7 @@ internal sealed record FolioState(
 }
 
 /// <summary>The checks and exercised rules of one inspection of <see cref="Folio"/>, made once (see FolioState).</summary>
-internal sealed record InspectionMemo(FolioState Folio, Profile Profile, bool Collateral, IReadOnlyList<FieldCheck> Checks, IReadOnlyList<string> Exercised);
+internal sealed record InspectionMemo(FolioState Folio, Profile Profile, bool Collateral, Expectation Expected);
 
 /// <summary>A mapped region; a Zero region remembers which of its pages a fault replaced (each now an order-0 folio).</summary>
 internal sealed record RegionState(int Id, RegionKind Kind, ulong Start, int Folios, int Order, int StartRefcount, ImmutableSortedSet<long> Faulted)

@@ -309,11 +309,8 @@ internal sealed class StepContext
 
     public StepOutcome Finish()
     {
-        if (_exercised.Count > 1)
-        {
-            // With a comparer, List.Sort makes a comparison delegate on every call (even for one element): one made once.
-            _exercised.Sort(OrdinalOrder);
-        }
+        // With a comparer, List.Sort makes a comparison delegate on every call: a comparison made once.
+        _exercised.Sort(OrdinalOrder);
 
         if (_isQuery)
         {

@@ -165,7 +165,7 @@ public sealed class SuiteLaws
     [Property(MaxTest = 50)]
     public Property An_inspection_answers_what_precondition_and_step_answer_and_nothing_where_they_refuse() => ForAnySequence((p, seq) =>
     {
-        static string Text(StepOutcome o) => Of(new Expectation(o.Checks, o.Exercised));
+        static string Text(StepOutcome o) => Of(o.Expected);
         static string Of(Expectation e) => string.Join('\n', e.Checks.Select(c => $"{c.Field}={string.Join('|', c.Allowed)} [{string.Join(',', c.Rules)}]"))
             + " / " + string.Join(',', e.Exercised);
 
@@ -251,6 +251,35 @@ public sealed class SuiteLaws
             return (check.Accepts(o) == check.Accepts(o.Field(name)) && either.Accepts(o) == either.Accepts(o.Field(name)))
                 .Label($"{name} = {o.Field(name) ?? "(not set)"} against \"{t}\" (or \"{other}\"): by value {check.Accepts(o)} / {either.Accepts(o)}, by text {check.Accepts(o.Field(name))} / {either.Accepts(o.Field(name))}");
         });
+    }
+
+    /// <summary>
+    /// A check of any field accepts the field's own canonical text and refuses another value's: the form a check parses
+    /// its allowed value in (Observation.TryParseNumber) must be the form the observation gives the field. Every field is
+    /// set, with texts that look like numbers where the field is compared as text ("5", "0").
+    /// </summary>
+    [Fact]
+    public void Every_field_is_checked_in_the_form_the_observation_gives_it()
+    {
+        var o = new Observation
+        {
+            Result = 5, Pages = [new PageRun("r1.f0", 0, 1)], Offset0 = 7, IterCount = 8, Refcount = 9, Pincount = 10,
+            MaybeDmaPinned = true, Dirty = false, Acquired = 11, Released = 12, WillPin = true, ExtractMode = 1, BioFlags = [],
+            BioFlagBits = 3, BioPages = 13, GotRef = false, IsPfns = true, NrFrames = 14, HasPinned = false,
+        };
+        Assert.Equal(Observation.FieldNames, o.Fields().Keys);
+        var other = new Observation
+        {
+            Result = 6, Pages = [], Offset0 = 70, IterCount = 80, Refcount = 90, Pincount = 100, MaybeDmaPinned = false,
+            Dirty = true, Acquired = 110, Released = 120, WillPin = false, ExtractMode = 2, BioFlags = ["BIO_PAGE_PINNED"],
+            BioFlagBits = 30, BioPages = 130, GotRef = true, IsPfns = false, NrFrames = 140, HasPinned = true,
+        };
+        foreach (var name in Observation.FieldNames)
+        {
+            var own = new FieldCheck(name, [o.Field(name)!], ["CORE-NO-COLLATERAL"]);
+            Assert.True(own.Accepts(o), $"{name} = {o.Field(name)}: its own text refused");
+            Assert.False(own.Accepts(other), $"{name} = {other.Field(name)} accepted where {o.Field(name)} is allowed");
+        }
     }
 
     private static string Snapshot(ModelState s) => string.Join('\n', s.Describe().Select(kv => kv.Key + "=" + kv.Value));
