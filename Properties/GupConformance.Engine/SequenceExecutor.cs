@@ -333,7 +333,7 @@ public sealed class SequenceExecutor : IDisposable
             if (isAction && Stepped(state, action) is { } known)
             {
                 outcome = known;
-                expected = new(known.Checks, known.Exercised);
+                expected = known.Expected;
             }
             else
             {
@@ -356,7 +356,7 @@ public sealed class SequenceExecutor : IDisposable
                     else
                     {
                         outcome = GupModel.Step(state, cmd);
-                        expected = new(outcome.Checks, outcome.Exercised);
+                        expected = outcome.Expected;
                     }
                 }
                 catch (Exception e)
@@ -643,36 +643,22 @@ public sealed class CommandTally
     // and per kind its own), as they were when they were updated directly.
     //
     // An exercised list's rule numbers are remembered by the list's contents (Numbers), so a rule's number is looked up
-    // only the first time a list of new contents comes. Kinds are nearly always CommandText's own string objects, so
-    // they are looked up by reference first, which hashes no text, and by text only for a string object not met before.
+    // only the first time a list of new contents comes.
     private readonly Dictionary<string, int> _ruleNo = new(StringComparer.Ordinal);
     private readonly List<string> _ruleIds = [];
     private long[] _rules = new long[64];
-    private readonly Dictionary<string, long> _kinds = new(StringComparer.Ordinal);
     private readonly Dictionary<string, PerKind> _byKind = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, PerKind> _byKindByRef = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<IReadOnlyList<string>, int[]> _listNumbers = new(SameRules.Instance);
     private (Dictionary<string, long> Rules, Dictionary<string, Dictionary<string, long>> ByKind)? _made;
 
-    // The tables that only save work (kinds by reference, lists' rule numbers) stop growing past this many entries
-    // (strings or lists of new contents made for every command would otherwise make them grow without end); what they
-    // would have remembered is then worked out again.
+    // The lists' rule numbers stop being remembered past this many contents (lists of new contents made for every
+    // command would otherwise make the table grow without end); they are then worked out again.
     private const int Remembered = 4096;
 
     public Dictionary<string, long> Rules => Made().Rules;
 
-    public Dictionary<string, long> Kinds
-    {
-        get
-        {
-            foreach (var (kind, perKind) in _byKind)
-            {
-                _kinds[kind] = perKind.Commands;
-            }
-
-            return _kinds;
-        }
-    }
+    /// <summary>Per command kind, the commands counted, in the order the kinds were first met.</summary>
+    public Dictionary<string, long> Kinds => _byKind.ToDictionary(kv => kv.Key, kv => kv.Value.Commands, StringComparer.Ordinal);
 
     public Dictionary<string, Dictionary<string, long>> ByKind => Made().ByKind;
 
@@ -682,7 +668,8 @@ public sealed class CommandTally
         for (var c = 0; c < counts.Count; c++)
         {
             var (kind, exercised, n) = counts[c];
-            var perKind = Of(kind);
+            ref var perKind = ref CollectionsMarshal.GetValueRefOrAddDefault(_byKind, kind, out _);
+            perKind ??= new PerKind();
             perKind.Commands += n;
             var numbers = Numbers(exercised);
             for (var e = 0; e < numbers.Length; e++)
@@ -718,9 +705,9 @@ public sealed class CommandTally
     }
 
     /// <summary>
-    /// Lists of the same rule ids in the same order. The ids are nearly always the catalogue's own string objects, so
-    /// they are hashed by reference; a list whose ids are other objects with the same text still compares equal, and at
-    /// worst is remembered once more, in an entry of its own.
+    /// Lists of the very same rule id objects in the same order, compared and hashed by reference (no text is hashed):
+    /// the ids are nearly always the catalogue's own strings, and a list whose ids are other objects with the same text
+    /// is only remembered in an entry of its own (its numbers, looked up by text, are the same).
     /// </summary>
     private sealed class SameRules : IEqualityComparer<IReadOnlyList<string>>
     {
@@ -740,7 +727,7 @@ public sealed class CommandTally
 
             for (var i = 0; i < x.Count; i++)
             {
-                if (!string.Equals(x[i], y[i], StringComparison.Ordinal))
+                if (!ReferenceEquals(x[i], y[i]))
                 {
                     return false;
                 }
@@ -759,23 +746,6 @@ public sealed class CommandTally
 
             return h.ToHashCode();
         }
-    }
-
-    private PerKind Of(string kind)
-    {
-        if (_byKindByRef.TryGetValue(kind, out var perKind))
-        {
-            return perKind;
-        }
-
-        ref var byText = ref CollectionsMarshal.GetValueRefOrAddDefault(_byKind, kind, out _);
-        byText ??= new PerKind();
-        if (_byKindByRef.Count < Remembered)
-        {
-            _byKindByRef[kind] = byText;
-        }
-
-        return byText;
     }
 
     private int Number(string rule)
