@@ -132,15 +132,15 @@ public sealed class SequenceGenerator
         private int _probeChance = 18;
         private readonly HashSet<string> _labels = new(StringComparer.Ordinal);
         private List<List<EdgeTarget>>? _byFamily;
-        private bool _fromNever;
 
-        // The generator's shared grouping _byFamily started from, and the groups of it this sequence has copied (Own):
-        // the others are still shared.
+        // The generator's shared grouping _byFamily started from: its groups (never changed) are still shared until Own
+        // copies them.
         private List<List<EdgeTarget>>? _sharedGroups;
 
-        // The list _byFamily was made from: the targets fewer than this many sequences reached.
+        // The list _byFamily was made from: the targets fewer than this many sequences reached (1: never reached).
         private long _openBelow;
-        private HashSet<List<EdgeTarget>>? _copied;
+
+        private bool FromNever => _openBelow == 1;
 
         public Context(SequenceGenerator g, Prng rng, int length)
         {
@@ -324,8 +324,7 @@ public sealed class SequenceGenerator
             {
                 var tally = _g._tally!;
                 _byFamily = OpenByFamily(tally.NeverReached, 0);
-                _fromNever = _byFamily.Count > 0;
-                if (!_fromNever)
+                if (_byFamily.Count == 0)
                 {
                     _byFamily = OpenByFamily(tally.Unreached, 1);
                 }
@@ -351,7 +350,7 @@ public sealed class SequenceGenerator
             }
 
             Remove(label);
-            if (_byFamily.Count == 0 && _fromNever)
+            if (_byFamily.Count == 0 && FromNever)
             {
                 _byFamily = null;
             }
@@ -425,7 +424,6 @@ public sealed class SequenceGenerator
             }
 
             _byFamily = _sharedGroups = grouped.Groups;
-            _copied = null;
             foreach (var label in _labels)
             {
                 Remove(label);
@@ -460,12 +458,10 @@ public sealed class SequenceGenerator
                 _byFamily = [.. _byFamily!];
             }
 
-            _copied ??= new(ReferenceEqualityComparer.Instance);
             var group = _byFamily![i];
-            if (!_copied.Contains(group))
+            if (_sharedGroups!.Contains(group))
             {
                 group = [.. group];
-                _copied.Add(group);
                 _byFamily[i] = group;
             }
 

@@ -541,9 +541,6 @@ public sealed class EdgeTally
     /// <summary>A target's place in <see cref="Targets"/> (what "target order" means).</summary>
     public int OrderOf(EdgeTarget target) => _order[target];
 
-    /// <summary>The targets whose label is <paramref name="label"/> (none for a label that is no target's).</summary>
-    public IReadOnlyList<EdgeTarget> WithLabel(string label) => _byLabel.TryGetValue(label, out var t) ? t.Targets : [];
-
     /// <summary>
     /// The targets whose label is <paramref name="label"/> if fewer than <paramref name="sequences"/> sequences reached
     /// it, so that they are in the list of the targets reached fewer times (<see cref="NeverReached"/>: 1,
