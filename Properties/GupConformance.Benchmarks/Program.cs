@@ -8,8 +8,9 @@ using GupConformance.Spec;
 namespace GupConformance.Benchmarks;
 
 /// <summary>
-/// What the checking costs, measured side by side in one process (every figure best of <c>--repeat</c> runs, with the
-/// load average printed beside it, because this machine is shared):
+/// What the checking costs, measured side by side in one process (every figure best of <c>--repeat</c> runs, figures
+/// that are compared timed in turn in <c>--repeat</c> rounds, with the load average printed beside them, because this
+/// machine is shared):
 /// <list type="number">
 /// <item>The engine's overhead: one command stream (a default run, seed 1) recorded once and replayed three ways — the
 /// implementation alone, the model alone (Precondition + Step), and the checked run (<see cref="ConformanceRun.Run"/>,
@@ -214,8 +215,8 @@ public static class Program
     private static double Overhead(Profile profile, RunOptions options, int repeat, string python, bool native)
     {
         Console.WriteLine();
-        Console.WriteLine("1. The engine's overhead on one recorded stream (checked run / (model alone + implementation alone); target <= 1.25)");
-        Console.WriteLine($"{"Stream / implementation",-38} {"commands",8} {"impl ms",8} {"impl/s",10} {"model ms",9} {"model/s",10} {"checked ms",10} {"checked/s",10} {"ratio",6}  load");
+        Console.WriteLine("1. The engine's overhead on one recorded stream (checked run / (model alone + implementation alone); target <= 1.25; ratio of the best times; rounds, the median of each round's ratio)");
+        Console.WriteLine($"{"Stream / implementation",-38} {"commands",8} {"impl ms",8} {"impl/s",10} {"model ms",9} {"model/s",10} {"checked ms",10} {"checked/s",10} {"ratio",6} {"rounds",6}  load");
 
         var full = RecordedStream.Record(new KernelStyleFactory(), profile, options);
         Row("all facets / C# reference, in-process", full, new KernelStyleFactory(), options, repeat);
@@ -243,18 +244,20 @@ public static class Program
     private static double Row(string name, RecordedStream stream, IImplementationFactory factory, RunOptions options, int repeat)
     {
         var n = stream.Commands;
-        var impl = Best(repeat, () => stream.ReplayImplementation(factory));
-        var model = Best(repeat, () => stream.ReplayModel());
         long checkedCommands = 0;
-        var check = Best(repeat, () =>
-        {
-            var r = ConformanceRun.Run(factory, stream.Profile, options);
-            checkedCommands = r.CommandsExecuted;
-            return r.CommandsExecuted;
-        });
+        var (impl, model, check, ratio) = Interleaved(
+            repeat,
+            () => stream.ReplayImplementation(factory),
+            () => stream.ReplayModel(),
+            () =>
+            {
+                var r = ConformanceRun.Run(factory, stream.Profile, options);
+                checkedCommands = r.CommandsExecuted;
+                return r.CommandsExecuted;
+            });
         var same = checkedCommands == n ? string.Empty : $"  (checked run sent {checkedCommands} commands)";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{name,-38} {n,8} {Ms(impl),8:F1} {n / impl,10:F0} {Ms(model),9:F1} {n / model,10:F0} {Ms(check),10:F1} {n / check,10:F0} {check / (model + impl),6:F2}  {Load()}{same}"));
+            $"{name,-38} {n,8} {Ms(impl),8:F1} {n / impl,10:F0} {Ms(model),9:F1} {n / model,10:F0} {Ms(check),10:F1} {n / check,10:F0} {check / (model + impl),6:F2} {ratio,6:F2}  {Load()}{same}"));
         return n / check;
     }
 
@@ -336,16 +339,57 @@ public static class Program
         return (best, bytesPerRun);
     }
 
-    /// <summary>The best (shortest) of <paramref name="repeat"/> timed calls after one warm-up, in seconds.</summary>
-    public static double Best(int repeat, Func<long> work)
+    /// <summary>
+    /// The implementation alone, the model alone and the checked run of one comparison, timed in turn, round after
+    /// round (after each one's warm-up), so that every round's three figures come from the same few hundred
+    /// milliseconds of a machine whose speed drifts by several times within the hour. Returns the best time of each, in
+    /// seconds, and the median over the rounds of each round's checked / (model + implementation): the ratio of the bests
+    /// compares figures that may come from different minutes, the median of the rounds' ratios does not.
+    /// </summary>
+    public static (double Impl, double Model, double Checked, double RoundRatio) Interleaved(int rounds, Func<long> impl, Func<long> model, Func<long> check)
     {
-        // Warm-up: at least three calls and two seconds, so that tiered compilation has reached its optimised code
-        // (three calls alone left a run's figures up to twice the settled ones, worst for code on a second thread).
+        Func<long>[] works = [impl, model, check];
+        foreach (var work in works)
+        {
+            WarmUpOf(work);
+        }
+
+        var best = new[] { double.MaxValue, double.MaxValue, double.MaxValue };
+        var ratios = new double[rounds];
+        var times = new double[works.Length];
+        for (var r = 0; r < rounds; r++)
+        {
+            for (var w = 0; w < works.Length; w++)
+            {
+                var clock = Stopwatch.StartNew();
+                works[w]();
+                times[w] = clock.Elapsed.TotalSeconds;
+                best[w] = Math.Min(best[w], times[w]);
+            }
+
+            ratios[r] = times[2] / (times[0] + times[1]);
+        }
+
+        Array.Sort(ratios);
+        var median = rounds % 2 == 1 ? ratios[rounds / 2] : (ratios[(rounds / 2) - 1] + ratios[rounds / 2]) / 2;
+        return (best[0], best[1], best[2], median);
+    }
+
+    // At least three calls and two seconds, so that tiered compilation has reached its optimised code (three calls alone
+    // left a run's figures up to twice the settled ones, worst for code on a second thread).
+    private static void WarmUpOf(Func<long> work)
+    {
         var warming = Stopwatch.StartNew();
         for (var i = 0; i < 3 || warming.Elapsed < WarmUp; i++)
         {
             work();
         }
+    }
+
+    /// <summary>The best (shortest) of <paramref name="repeat"/> timed calls after one warm-up, in seconds.</summary>
+    public static double Best(int repeat, Func<long> work)
+    {
+        WarmUpOf(work);
 
         var best = double.MaxValue;
         var bestCpu = double.MaxValue;
