@@ -122,7 +122,7 @@ public static class Program
         if (checkedOnly > 0)
         {
             var c = Best(checkedOnly, () => ConformanceRun.Run(reference(), profile, options).CommandsExecuted);
-            var cpu = LastBestCpu;
+            var (cpu, mean, meanCpu) = (LastBestCpu, LastMean, LastMeanCpu);
 
             // Allocation and collections of one more run (Best's warm-up runs vary in number).
             var (g0, g1, g2, bytes) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalAllocatedBytes(precise: true));
@@ -130,7 +130,7 @@ public static class Program
             ConformanceRun.Run(reference(), profile, options);
             paused = GC.GetTotalPauseDuration() - paused;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"checked run: best {Ms(c):F1} ms wall, best CPU {Ms(cpu):F1} ms, load {Load()}; one run: {(GC.GetTotalAllocatedBytes(precise: true) - bytes) / 1e6:F0} MB allocated, GCs gen0 {GC.CollectionCount(0) - g0} gen1 {GC.CollectionCount(1) - g1} gen2 {GC.CollectionCount(2) - g2}, paused {paused.TotalMilliseconds:F1} ms"));
+                $"checked run: best {Ms(c):F1} ms wall, best CPU {Ms(cpu):F1} ms, mean {Ms(mean):F1} ms wall, mean CPU {Ms(meanCpu):F1} ms, load {Load()}; one run: {(GC.GetTotalAllocatedBytes(precise: true) - bytes) / 1e6:F0} MB allocated, GCs gen0 {GC.CollectionCount(0) - g0} gen1 {GC.CollectionCount(1) - g1} gen2 {GC.CollectionCount(2) - g2}, paused {paused.TotalMilliseconds:F1} ms"));
             return 0;
         }
 
@@ -393,6 +393,8 @@ public static class Program
 
         var best = double.MaxValue;
         var bestCpu = double.MaxValue;
+        var total = 0.0;
+        var totalCpu = 0.0;
         using var self = Process.GetCurrentProcess();
         for (var i = 0; i < repeat; i++)
         {
@@ -401,11 +403,15 @@ public static class Program
             var clock = Stopwatch.StartNew();
             work();
             best = Math.Min(best, clock.Elapsed.TotalSeconds);
+            total += clock.Elapsed.TotalSeconds;
             self.Refresh();
             bestCpu = Math.Min(bestCpu, (self.TotalProcessorTime - cpu).TotalSeconds);
+            totalCpu += (self.TotalProcessorTime - cpu).TotalSeconds;
         }
 
         LastBestCpu = bestCpu;
+        LastMean = total / repeat;
+        LastMeanCpu = totalCpu / repeat;
         return best;
     }
 
@@ -413,6 +419,13 @@ public static class Program
 
     /// <summary>The best process CPU time (all threads) of the last <see cref="Best"/>, in seconds: less sensitive to other load than wall time.</summary>
     public static double LastBestCpu { get; private set; }
+
+    /// <summary>The mean wall time of the last <see cref="Best"/>'s timed calls, in seconds: the best of a few calls can be
+    /// one that no garbage collection fell into, the mean pays for the collections every call causes.</summary>
+    public static double LastMean { get; private set; }
+
+    /// <summary>The mean process CPU time of the last <see cref="Best"/>'s timed calls, in seconds.</summary>
+    public static double LastMeanCpu { get; private set; }
 
     public static double Ms(double seconds) => seconds * 1000;
 
