@@ -40,8 +40,12 @@ public sealed class GuardedInvoker : IDisposable
     /// <see cref="TimedOut"/> set when one of its calls (bracketed by <see cref="Enter"/> / <see cref="Leave"/>) took
     /// longer than <paramref name="callTimeout"/>; the caller may then read the state the body left before that call.
     /// An exception the body lets escape is rethrown here.
+    /// <paramref name="meanwhile"/>, if given, runs on the calling thread while the worker runs the body, and must not
+    /// touch what the body touches. If it throws, the body is still waited for (an exception of the body comes first). The
+    /// body's calls are watched once it has returned, so a hang is noticed that much later: it is meant for work of
+    /// milliseconds (the next sequence's generation), not seconds.
     /// </summary>
-    public T? Run<T>(Func<T> body, TimeSpan callTimeout)
+    public T? Run<T>(Func<T> body, TimeSpan callTimeout, Action? meanwhile = null)
     {
         ArgumentNullException.ThrowIfNull(body);
         TimedOut = false;
@@ -49,14 +53,28 @@ public sealed class GuardedInvoker : IDisposable
         var w = _worker;
         T? value = default;
         w.Post(() => value = body());
-        if (!w.WaitWatching(callTimeout))
+        ExceptionDispatchInfo? meanwhileError = null;
+        try
+        {
+            meanwhile?.Invoke();
+        }
+        catch (Exception e)
+        {
+            // Still wait for the body: it must not outlive the call that started it.
+            meanwhileError = ExceptionDispatchInfo.Capture(e);
+        }
+
+        var finished = w.WaitWatching(callTimeout);
+        if (!finished)
         {
             _worker = null;
             TimedOut = true;
+            meanwhileError?.Throw();
             return default;
         }
 
         w.Error?.Throw();
+        meanwhileError?.Throw();
         return value;
     }
 

@@ -45,4 +45,63 @@ public sealed class GuardedInvokerTests
         Assert.Equal(2, await second);
         Assert.False(invoker.TimedOut);
     }
+
+    [Fact]
+    public void Work_given_to_do_meanwhile_runs_on_the_calling_thread_while_the_body_runs()
+    {
+        using var invoker = new GuardedInvoker();
+        using var meanwhileRan = new ManualResetEventSlim(false);
+        var caller = Environment.CurrentManagedThreadId;
+        var meanwhileThread = -1;
+
+        // The body waits for the work done meanwhile: were that work done before the body was started or after it
+        // returned, the body would give up waiting.
+        var bodySawIt = invoker.Run(() => meanwhileRan.Wait(TimeSpan.FromSeconds(30)), TimeSpan.FromSeconds(60), () =>
+        {
+            meanwhileThread = Environment.CurrentManagedThreadId;
+            meanwhileRan.Set();
+        });
+
+        Assert.True(bodySawIt, "the body never saw the work done meanwhile");
+        Assert.Equal(caller, meanwhileThread);
+        Assert.False(invoker.TimedOut);
+    }
+
+    [Fact]
+    public void An_exception_of_the_work_done_meanwhile_is_rethrown_once_the_body_has_finished()
+    {
+        using var invoker = new GuardedInvoker();
+        var bodyFinished = false;
+
+        var e = Assert.Throws<InvalidOperationException>(() => invoker.Run(() =>
+        {
+            Thread.Sleep(100);
+            bodyFinished = true;
+            return 1;
+        }, TimeSpan.FromSeconds(60), () => throw new InvalidOperationException("meanwhile failed")));
+
+        Assert.Equal("meanwhile failed", e.Message);
+        Assert.True(Volatile.Read(ref bodyFinished), "the exception escaped before the body had finished");
+    }
+
+    [Fact]
+    public void A_hung_call_is_abandoned_when_work_is_done_meanwhile()
+    {
+        using var invoker = new GuardedInvoker();
+        using var release = new ManualResetEventSlim(false);
+        var meanwhileRan = false;
+
+        var value = invoker.Run(() =>
+        {
+            invoker.Enter();
+            release.Wait();
+            invoker.Leave();
+            return 1;
+        }, TimeSpan.FromMilliseconds(50), () => meanwhileRan = true);
+
+        Assert.True(invoker.TimedOut);
+        Assert.Equal(0, value);
+        Assert.True(meanwhileRan);
+        release.Set();
+    }
 }
