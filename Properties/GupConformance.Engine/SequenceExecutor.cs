@@ -120,11 +120,19 @@ public sealed class SequenceExecutor : IDisposable
     /// Runs <paramref name="actions"/> on a fresh implementation instance. <paramref name="stepped"/> may hold the model's
     /// outcomes of the actions as the generator computed them (see <see cref="SequenceGenerator.Generate(ulong, int, out StepOutcome[])"/>):
     /// the model is pure, so they are used instead of stepping it again while the run follows the same states.
+    /// <paramref name="meanwhile"/> runs on the calling thread while the guarded worker runs the sequence (see
+    /// <see cref="GuardedInvoker.Run{T}"/>); <paramref name="afterwards"/> on the worker, with the result, once the sequence
+    /// has finished there (not for a sequence abandoned after a time-out).
     /// </summary>
-    public SequenceResult Execute(IReadOnlyList<Command> actions, bool trace = false, IReadOnlyList<StepOutcome>? stepped = null)
+    public SequenceResult Execute(IReadOnlyList<Command> actions, bool trace = false, IReadOnlyList<StepOutcome>? stepped = null, Action? meanwhile = null, Action<SequenceResult>? afterwards = null)
     {
         var run = new Run(this, actions, trace, stepped);
-        var result = _invoker.Run(run.Execute, _timeout);
+        var result = _invoker.Run<SequenceResult>(afterwards is null ? run.Execute : () =>
+        {
+            var r = run.Execute();
+            afterwards(r);
+            return r;
+        }, _timeout, meanwhile);
         return _invoker.TimedOut ? run.TimedOut() : result!;
     }
 
