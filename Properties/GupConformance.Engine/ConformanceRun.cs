@@ -31,8 +31,9 @@ namespace GupConformance.Engine;
 /// stream (coverage steering makes a sequence depend on those before it) and executes only its own positions.
 /// </para>
 /// <para>
-/// The sequences are generated ahead, in order, on a thread of their own (<see cref="SequenceStream"/>), which draws
-/// the same seeds from the same FsCheck configuration: on two cores, sequence i + 1 is generated while sequence i runs.
+/// The sequences are generated in order, each while the one before it is checked (<see cref="SequenceStream"/>, from the
+/// seeds the same FsCheck configuration draws): on two cores, the run's thread generates sequence i + 1 while the
+/// guarded worker checks sequence i and then counts it.
 /// </para>
 /// </summary>
 public static partial class ConformanceRun
@@ -165,6 +166,14 @@ public static partial class ConformanceRun
         private readonly Coverage.EdgeTally _edges;
         private SequenceStream? _stream;
 
+        // While the worker checks a sequence, this thread generates the next one; the worker then counts the sequence it
+        // checked, so that the two threads' shares stay about even (generation takes a little longer than checking). A
+        // sequence abandoned after a time-out never reaches the worker's count and is counted here (_countedOnWorker is
+        // the result the worker counted).
+        private readonly Action _prefetch;
+        private readonly Action<SequenceResult> _countOnWorker;
+        private SequenceResult? _countedOnWorker;
+
         private int _done;
         private int _failing;
         private int _expectedSequences;
@@ -217,7 +226,7 @@ public static partial class ConformanceRun
                 weights = weights with { MaxOrder = manifest.MaxFolioOrder };
             }
 
-            // Two tallies of the same labels: the generator's steers (it may run a sequence or two ahead of the run),
+            // Two tallies of the same labels: the generator's steers (it generates a sequence ahead of the run),
             // the run's counts the sequences the run took, for the report.
             var targets = Coverage.EdgeCases.Targets(profile, _facets);
             _edges = new Coverage.EdgeTally(targets);
@@ -225,11 +234,16 @@ public static partial class ConformanceRun
             _shrinker = new Shrinker(profile, _facets);
             _executor = new SequenceExecutor(factory, profile, _facets, options.CommandTimeout);
             _implId = options.ImplementationId ?? factory.Name;
+            _prefetch = () => _stream?.Prefetch();
+            _countOnWorker = r =>
+            {
+                Count(r);
+                _countedOnWorker = r;
+            };
         }
 
         public void Dispose()
         {
-            _stream?.Dispose();
             _executor.Dispose();
         }
 
@@ -351,7 +365,7 @@ public static partial class ConformanceRun
                 }
 
                 // Every shard generates every sequence: steering makes each depend on what the earlier ones reached.
-                // They are generated ahead, one after the other, on a thread of their own (SequenceStream).
+                // They are generated one after the other, each while the one before it is checked (SequenceStream).
                 _generatedUpTo = position;
                 _stream ??= new SequenceStream(_generator, RoundConfig(), _options.Length);
                 var (_, _, cmds, stepped, labels, _) = _stream.Take(position, seed);
@@ -515,8 +529,13 @@ public static partial class ConformanceRun
                 info.Stepped = null;
             }
 
-            var r = _executor.Execute(cmds, stepped: stepped);
-            Count(r);
+            var r = _executor.Execute(cmds, stepped: stepped, meanwhile: _prefetch, afterwards: _countOnWorker);
+            if (!ReferenceEquals(_countedOnWorker, r))
+            {
+                Count(r);
+            }
+
+            _countedOnWorker = null;
             if (r.Status == SequenceStatus.Diverged)
             {
                 foreach (var id in r.ViolatedRules)

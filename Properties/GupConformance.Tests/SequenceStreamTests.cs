@@ -8,7 +8,7 @@ using GupConformance.Spec;
 namespace GupConformance.Tests;
 
 /// <summary>
-/// A run generates its sequences ahead on a thread of its own (SequenceStream). That must change nothing: the run
+/// A run generates each sequence while the one before it is checked (SequenceStream). That must change nothing: the run
 /// executes exactly the sequences its generator makes, one after the other, from the seeds FsCheck draws for the run.
 /// </summary>
 public sealed class SequenceStreamTests
@@ -25,8 +25,8 @@ public sealed class SequenceStreamTests
         var run = ConformanceRun.Run(recorder, profile, options);
         Assert.True(run.Conformant, "the reference must conform, or shrinking would add sequences");
 
-        // The same stream made on this thread, as a run made it before generation had a thread of its own: FsCheck's
-        // seeds for the run seed, each sequence generated after the one before with one steering tally.
+        // The same stream made here, as a run made it before generation overlapped checking: FsCheck's seeds for the run
+        // seed, each sequence generated after the one before with one steering tally.
         var manifest = new KernelStyleFactory().ManifestFor(profile)!;
         var facets = manifest.Facets & profile.Facets;
         var weights = GeneratorWeights.Default with { MaxOrder = Math.Min(GeneratorWeights.Default.MaxOrder, manifest.MaxFolioOrder) };
@@ -47,7 +47,7 @@ public sealed class SequenceStreamTests
         var profile = Profiles.Linux618;
         var options = new RunOptions { Sequences = 5, Length = 10, Seed = 3 };
         var seeds = SeedsOfRun(options);
-        using var stream = new SequenceStream(new SequenceGenerator(profile, profile.Facets), Config(options), 10);
+        var stream = new SequenceStream(new SequenceGenerator(profile, profile.Facets), Config(options), 10);
 
         Assert.Equal(seeds[0], stream.Take(0, seeds[0]).Seed);
         var e = Assert.Throws<InvalidOperationException>(() => stream.Take(1, seeds[1] ^ 1));
@@ -56,17 +56,49 @@ public sealed class SequenceStreamTests
     }
 
     [Fact]
-    public async Task Disposing_a_stream_with_sequences_left_ends_its_thread()
+    public void Each_sequence_is_generated_once_however_often_the_run_asks_for_the_next_one_ahead()
     {
         var profile = Profiles.Linux618;
-        var options = new RunOptions { Sequences = 100_000, Length = 40, Seed = 5 };
-        var stream = new SequenceStream(new SequenceGenerator(profile, profile.Facets), Config(options), 40);
-        _ = stream.Take(0, SeedsOfRun(options with { Sequences = 1 })[0]);
+        var options = new RunOptions { Sequences = 3, Length = 40, Seed = 7 };
+        var seeds = SeedsOfRun(options);
 
-        // The producer is blocked handing over sequences nobody takes; disposing must free it, not wait for 100,000.
-        var disposed = Task.Run(stream.Dispose);
-        var first = await Task.WhenAny(disposed, Task.Delay(TimeSpan.FromSeconds(30)));
-        Assert.True(ReferenceEquals(first, disposed), "Dispose did not return within 30 s: the generation thread kept running");
+        // Steering counts every generated sequence's labels, so a sequence generated twice would be counted twice.
+        var askedAhead = Steered(profile);
+        var stream = new SequenceStream(askedAhead.Generator, Config(options), options.Length);
+        stream.Prefetch();
+        stream.Prefetch();
+        var first = stream.Take(0, seeds[0]);
+        stream.Prefetch();
+        stream.Prefetch();
+        var second = stream.Take(1, seeds[1]);
+
+        var once = Steered(profile);
+        var expected = new[] { once.Generator.Generate(seeds[0], options.Length), once.Generator.Generate(seeds[1], options.Length) };
+        Assert.NotEmpty(once.Tally.Sequences);
+        Assert.Equal(once.Tally.Sequences.OrderBy(kv => kv.Key, StringComparer.Ordinal), askedAhead.Tally.Sequences.OrderBy(kv => kv.Key, StringComparer.Ordinal));
+        Assert.Equal(Actions(expected[0]), Actions(first.Commands));
+        Assert.Equal(Actions(expected[1]), Actions(second.Commands));
+    }
+
+    [Fact]
+    public void Taking_a_sequence_past_the_seeds_FsCheck_drew_for_the_run_is_an_engine_error()
+    {
+        var profile = Profiles.Linux618;
+        var options = new RunOptions { Sequences = 2, Length = 10, Seed = 3 };
+        var seeds = SeedsOfRun(options);
+        var stream = new SequenceStream(new SequenceGenerator(profile, profile.Facets), Config(options), 10);
+        _ = stream.Take(0, seeds[0]);
+        _ = stream.Take(1, seeds[1]);
+
+        var e = Assert.Throws<InvalidOperationException>(() => stream.Take(2, seeds[1]));
+        Assert.Contains("engine error", e.Message, StringComparison.Ordinal);
+        Assert.Contains("FsCheck drew 2 seeds", e.Message, StringComparison.Ordinal);
+    }
+
+    private static (SequenceGenerator Generator, EdgeTally Tally) Steered(Profile profile)
+    {
+        var tally = new EdgeTally(EdgeCases.Targets(profile, profile.Facets));
+        return (new SequenceGenerator(profile, profile.Facets, GeneratorWeights.Default, tally), tally);
     }
 
     private static FsCheck.Config Config(RunOptions options) => ConformanceRun.SeedConfig(options).WithQuietOnSuccess(true);
