@@ -167,12 +167,10 @@ public static partial class ConformanceRun
         private SequenceStream? _stream;
 
         // While the worker checks a sequence, this thread generates the next one; the worker then counts the sequence it
-        // checked, so that the two threads' shares stay about even (generation takes a little longer than checking). A
-        // sequence abandoned after a time-out never reaches the worker's count and is counted here (_countedOnWorker is
-        // the result the worker counted).
+        // checked (SequenceExecutor.Execute's afterwards), so that the two threads' shares stay about even (generation
+        // takes a little longer than checking).
         private readonly Action _prefetch;
-        private readonly Action<SequenceResult> _countOnWorker;
-        private SequenceResult? _countedOnWorker;
+        private readonly Action<SequenceResult> _count;
 
         private int _done;
         private int _failing;
@@ -235,11 +233,7 @@ public static partial class ConformanceRun
             _executor = new SequenceExecutor(factory, profile, _facets, options.CommandTimeout);
             _implId = options.ImplementationId ?? factory.Name;
             _prefetch = () => _stream?.Prefetch();
-            _countOnWorker = r =>
-            {
-                Count(r);
-                _countedOnWorker = r;
-            };
+            _count = Count;
         }
 
         public void Dispose()
@@ -529,13 +523,7 @@ public static partial class ConformanceRun
                 info.Stepped = null;
             }
 
-            var r = _executor.Execute(cmds, stepped: stepped, meanwhile: _prefetch, afterwards: _countOnWorker);
-            if (!ReferenceEquals(_countedOnWorker, r))
-            {
-                Count(r);
-            }
-
-            _countedOnWorker = null;
+            var r = _executor.Execute(cmds, stepped: stepped, meanwhile: _prefetch, afterwards: _count);
             if (r.Status == SequenceStatus.Diverged)
             {
                 foreach (var id in r.ViolatedRules)

@@ -121,8 +121,9 @@ public sealed class SequenceExecutor : IDisposable
     /// outcomes of the actions as the generator computed them (see <see cref="SequenceGenerator.Generate(ulong, int, out StepOutcome[])"/>):
     /// the model is pure, so they are used instead of stepping it again while the run follows the same states.
     /// <paramref name="meanwhile"/> runs on the calling thread while the guarded worker runs the sequence (see
-    /// <see cref="GuardedInvoker.Run{T}"/>); <paramref name="afterwards"/> on the worker, with the result, once the sequence
-    /// has finished there (not for a sequence abandoned after a time-out).
+    /// <see cref="GuardedInvoker.Run{T}"/>). <paramref name="afterwards"/> runs once with the result: on the worker when the
+    /// sequence finished there, on the calling thread when it was abandoned after a time-out (the abandoned worker never
+    /// reaches it).
     /// </summary>
     public SequenceResult Execute(IReadOnlyList<Command> actions, bool trace = false, IReadOnlyList<StepOutcome>? stepped = null, Action? meanwhile = null, Action<SequenceResult>? afterwards = null)
     {
@@ -133,7 +134,14 @@ public sealed class SequenceExecutor : IDisposable
             afterwards(r);
             return r;
         }, _timeout, meanwhile);
-        return _invoker.TimedOut ? run.TimedOut() : result!;
+        if (!_invoker.TimedOut)
+        {
+            return result!;
+        }
+
+        var abandoned = run.TimedOut();
+        afterwards?.Invoke(abandoned);
+        return abandoned;
     }
 
     /// <summary>The inspection of one folio (one command object per folio key, reused).</summary>

@@ -168,6 +168,48 @@ public sealed class EngineTests
     }
 
     [Fact]
+    public void Work_after_a_sequence_runs_once_with_its_result_on_the_worker_or_after_a_time_out_on_the_caller()
+    {
+        var profile = Profiles.Linux618;
+        var caller = Environment.CurrentManagedThreadId;
+        Command[] actions = [new MapRegion(1, RegionKind.Anon, 0x40000000, 1, 0)];
+
+        var finished = new List<(SequenceResult Result, int Thread)>();
+        using (var executor = new SequenceExecutor(new KernelStyleFactory(), profile, profile.Facets, TimeSpan.FromSeconds(60)))
+        {
+            var r = executor.Execute(actions, afterwards: x => finished.Add((x, Environment.CurrentManagedThreadId)));
+            Assert.True(r.Passed, r.Message);
+            var (result, thread) = Assert.Single(finished);
+            Assert.Same(r, result);
+            Assert.NotEqual(caller, thread);
+        }
+
+        // The inspection after the action hangs: the worker is abandoned in it and never reaches the work after the
+        // sequence, so the caller does it, with the time-out's result (the run counts every sequence it ran).
+        using var release = new ManualResetEventSlim(false);
+        var hanging = new WrappingFactory(new KernelStyleFactory(), (inner, cmd) =>
+        {
+            if (cmd is InspectFolio)
+            {
+                release.Wait();
+            }
+
+            return inner.Execute(cmd);
+        });
+        var abandoned = new List<(SequenceResult Result, int Thread)>();
+        using (var executor = new SequenceExecutor(hanging, profile, profile.Facets, TimeSpan.FromMilliseconds(100)))
+        {
+            var r = executor.Execute(actions, afterwards: x => abandoned.Add((x, Environment.CurrentManagedThreadId)));
+            Assert.Equal(SequenceStatus.TimedOut, r.Status);
+            var (result, thread) = Assert.Single(abandoned);
+            Assert.Same(r, result);
+            Assert.Equal(caller, thread);
+        }
+
+        release.Set();
+    }
+
+    [Fact]
     public void A_counterexample_shows_the_model_change_at_every_step_and_how_to_replay_it()
     {
         var bug = BrokenImplementations.Find("broken-pin-bias-adds-refs")!;
