@@ -44,10 +44,7 @@ public sealed class SequenceStreamTests
     [Fact]
     public void The_stream_refuses_to_hand_over_a_sequence_for_a_seed_other_than_the_one_it_drew()
     {
-        var profile = Profiles.Linux618;
-        var options = new RunOptions { Sequences = 5, Length = 10, Seed = 3 };
-        var seeds = SeedsOfRun(options);
-        var stream = new SequenceStream(new SequenceGenerator(profile, profile.Facets), Config(options), 10);
+        var (seeds, stream) = Unsteered(new RunOptions { Sequences = 5, Length = 10, Seed = 3 });
 
         Assert.Equal(seeds[0], stream.Take(0, seeds[0]).Seed);
         var e = Assert.Throws<InvalidOperationException>(() => stream.Take(1, seeds[1] ^ 1));
@@ -83,16 +80,20 @@ public sealed class SequenceStreamTests
     [Fact]
     public void Taking_a_sequence_past_the_seeds_FsCheck_drew_for_the_run_is_an_engine_error()
     {
-        var profile = Profiles.Linux618;
-        var options = new RunOptions { Sequences = 2, Length = 10, Seed = 3 };
-        var seeds = SeedsOfRun(options);
-        var stream = new SequenceStream(new SequenceGenerator(profile, profile.Facets), Config(options), 10);
+        var (seeds, stream) = Unsteered(new RunOptions { Sequences = 2, Length = 10, Seed = 3 });
         _ = stream.Take(0, seeds[0]);
         _ = stream.Take(1, seeds[1]);
 
         var e = Assert.Throws<InvalidOperationException>(() => stream.Take(2, seeds[1]));
         Assert.Contains("engine error", e.Message, StringComparison.Ordinal);
         Assert.Contains("FsCheck drew 2 seeds", e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>The seeds of a run with <paramref name="options"/>, and a stream of its sequences from a generator without steering.</summary>
+    private static (List<ulong> Seeds, SequenceStream Stream) Unsteered(RunOptions options)
+    {
+        var profile = Profiles.Linux618;
+        return (SeedsOfRun(options), new SequenceStream(new SequenceGenerator(profile, profile.Facets), Config(options), options.Length));
     }
 
     private static (SequenceGenerator Generator, EdgeTally Tally) Steered(Profile profile)
