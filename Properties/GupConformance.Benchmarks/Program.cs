@@ -131,6 +131,7 @@ public static class Program
             paused = GC.GetTotalPauseDuration() - paused;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"checked run: best {Ms(c):F1} ms wall, best CPU {Ms(cpu):F1} ms, mean {Ms(mean):F1} ms wall, mean CPU {Ms(meanCpu):F1} ms, load {Load()}; one run: {(GC.GetTotalAllocatedBytes(precise: true) - bytes) / 1e6:F0} MB allocated, GCs gen0 {GC.CollectionCount(0) - g0} gen1 {GC.CollectionCount(1) - g1} gen2 {GC.CollectionCount(2) - g2}, paused {paused.TotalMilliseconds:F1} ms"));
+            Console.WriteLine(WarmUpNote());
             return 0;
         }
 
@@ -208,6 +209,8 @@ public static class Program
             Paths(profile, options, python, native, inProcessRate);
         }
 
+        Console.WriteLine();
+        Console.WriteLine(WarmUpNote());
         return 0;
     }
 
@@ -375,14 +378,31 @@ public static class Program
         return (best[0], best[1], best[2], median);
     }
 
-    // At least three calls and two seconds, so that tiered compilation has reached its optimised code (three calls alone
-    // left a run's figures up to twice the settled ones, worst for code on a second thread).
+    // Until tiered compilation has settled: the runtime compiles each hot method again (quick, instrumented, optimised)
+    // on a background thread, and while the work keeps both cores busy that takes many seconds. A checked run of the
+    // default budget went on getting recompiled for about nine seconds (about 10,000 method bodies, 3,500 distinct),
+    // running 2-5 times slower than its settled speed for the first four; the model alone, one thread, settles in about
+    // one. So the warm-up lasts at least three calls and two seconds, and then until one second passed in which the
+    // runtime compiled fewer than SettledCompilations method bodies (at most MaxWarmUp; its length is kept for the report).
     private static void WarmUpOf(Func<long> work)
     {
         var warming = Stopwatch.StartNew();
-        for (var i = 0; i < 3 || warming.Elapsed < WarmUp; i++)
+        var compiled = new List<(TimeSpan At, long Count)>();
+        for (var i = 0; ; i++)
         {
             work();
+            var (now, count) = (warming.Elapsed, System.Runtime.JitInfo.GetCompiledMethodCount());
+            compiled.Add((now, count));
+
+            // The compilations of the last second: since the latest call that ended at least a second ago.
+            var since = compiled.FindLastIndex(c => now - c.At >= SettleWindow);
+            var settled = i >= 2 && now >= WarmUp && since >= 0 && count - compiled[since].Count < SettledCompilations;
+            if (settled || now >= MaxWarmUp)
+            {
+                LongestWarmUp = now > LongestWarmUp ? now : LongestWarmUp;
+                UnsettledWarmUps += settled ? 0 : 1;
+                return;
+            }
         }
     }
 
@@ -416,6 +436,20 @@ public static class Program
     }
 
     private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan SettleWindow = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MaxWarmUp = TimeSpan.FromSeconds(30);
+    private const long SettledCompilations = 20;
+
+    /// <summary>The longest warm-up so far.</summary>
+    public static TimeSpan LongestWarmUp { get; private set; }
+
+    /// <summary>How many warm-ups ended at <see cref="MaxWarmUp"/> with tiered compilation still busy.</summary>
+    public static int UnsettledWarmUps { get; private set; }
+
+    /// <summary>How the warm-ups went, for the end of a table: the figures of a warm-up that did not settle are suspect.</summary>
+    public static string WarmUpNote() => string.Create(CultureInfo.InvariantCulture,
+        $"warm-up before each timed work until tiered compilation settled (fewer than {SettledCompilations} methods compiled in {SettleWindow.TotalSeconds:F0} s): longest {LongestWarmUp.TotalSeconds:F1} s")
+        + (UnsettledWarmUps == 0 ? string.Empty : string.Create(CultureInfo.InvariantCulture, $"; {UnsettledWarmUps} did not settle within {MaxWarmUp.TotalSeconds:F0} s"));
 
     /// <summary>The best process CPU time (all threads) of the last <see cref="Best"/>, in seconds: less sensitive to other load than wall time.</summary>
     public static double LastBestCpu { get; private set; }
