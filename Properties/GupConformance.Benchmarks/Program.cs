@@ -449,7 +449,21 @@ public static class Program
     /// <summary>How the warm-ups went, for the end of a table: the figures of a warm-up that did not settle are suspect.</summary>
     public static string WarmUpNote() => string.Create(CultureInfo.InvariantCulture,
         $"warm-up before each timed work until tiered compilation settled (fewer than {SettledCompilations} methods compiled in {SettleWindow.TotalSeconds:F0} s): longest {LongestWarmUp.TotalSeconds:F1} s")
-        + (UnsettledWarmUps == 0 ? string.Empty : string.Create(CultureInfo.InvariantCulture, $"; {UnsettledWarmUps} did not settle within {MaxWarmUp.TotalSeconds:F0} s"));
+        + (UnsettledWarmUps == 0 ? string.Empty : string.Create(CultureInfo.InvariantCulture, $"; {UnsettledWarmUps} did not settle within {MaxWarmUp.TotalSeconds:F0} s"))
+        + (DynamicPgo() ? "; dynamic PGO on (the runtime's default; the runner and the test host run without it: DOTNET_TieredPGO=0 measures that)" : "; dynamic PGO off");
+
+    // As the runtime decides it: the environment (DOTNET_ or COMPlus_TieredPGO) first, then the runtime configuration.
+    private static bool DynamicPgo()
+    {
+        // The runtime reads the variable as a hexadecimal number, and ignores one that is not.
+        var env = Environment.GetEnvironmentVariable("DOTNET_TieredPGO") ?? Environment.GetEnvironmentVariable("COMPlus_TieredPGO");
+        if (uint.TryParse(env, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var set))
+        {
+            return set != 0;
+        }
+
+        return AppContext.GetData("System.Runtime.TieredPGO") is not (false or "false");
+    }
 
     /// <summary>The best process CPU time (all threads) of the last <see cref="Best"/>, in seconds: less sensitive to other load than wall time.</summary>
     public static double LastBestCpu { get; private set; }
