@@ -381,8 +381,8 @@ public static class Program
     // Until tiered compilation has settled: the runtime compiles each hot method again (quick, instrumented, optimised)
     // on a background thread, and while the work keeps both cores busy that takes many seconds. A checked run of the
     // default budget went on getting recompiled for about nine seconds (about 10,000 method bodies, 3,500 distinct),
-    // running 2-5 times slower than its settled speed for the first four; the model alone, one thread, settles in about
-    // one. So the warm-up lasts at least three calls and two seconds, and then until one second passed in which the
+    // running 2-5 times slower than its settled speed for the first four; the model alone, on one thread, settles within
+    // a few. So the warm-up lasts at least three calls and two seconds, and then until one second passed in which the
     // runtime compiled fewer than SettledCompilations method bodies (at most MaxWarmUp; its length is kept for the report).
     private static void WarmUpOf(Func<long> work)
     {
