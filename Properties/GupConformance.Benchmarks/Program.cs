@@ -306,17 +306,20 @@ public static class Program
     /// <summary>
     /// The checking thread's half of a run on its own: each sequence is generated untimed, then executed against the
     /// implementation with the generator's outcomes, as the run does, one after the other (as in a run, no more than
-    /// one generated sequence is held at a time). The best of <paramref name="repeat"/> sums of the executions, in seconds, and what one run's executions allocate.
+    /// one generated sequence is held at a time). The best of <paramref name="repeat"/> sums of the executions, in seconds, after the
+    /// warm-up every figure has (<see cref="WarmUpOf"/>; it was three passes, before tiered compilation had settled), and what one
+    /// run's executions allocate.
     /// The executing thread sleeps while the next sequence is generated, so each execution here also pays for waking it
     /// (timed inside the executor on 2026-12-07: 25-30 ms of an execution-alone figure of about 95 ms, where the walks
     /// themselves took 55-60 ms).
     /// </summary>
     private static (double Seconds, long Bytes) ExecutionAlone(Func<IImplementationFactory> reference, Profile profile, Facet facets, RunOptions options, int repeat)
     {
-        var best = double.MaxValue;
-        var bytesPerRun = 0L;
         using var executor = new SequenceExecutor(reference(), profile, facets, options.CommandTimeout);
-        for (var i = -3; i < repeat; i++)
+
+        // One pass over the run's sequences: generated untimed, each executed timed. Returns the executing time in
+        // seconds and the bytes the executions allocated.
+        (double Seconds, long Bytes) Pass()
         {
             var generator = Steered(profile, facets);
             var executing = 0L;
@@ -331,12 +334,16 @@ public static class Program
                 allocated += GC.GetTotalAllocatedBytes(precise: true) - bytes;
             }
 
-            bytesPerRun = allocated;
+            return ((double)executing / Stopwatch.Frequency, allocated);
+        }
 
-            if (i >= 0)
-            {
-                best = Math.Min(best, (double)executing / Stopwatch.Frequency);
-            }
+        WarmUpOf(() => Pass().Bytes);
+        var best = double.MaxValue;
+        var bytesPerRun = 0L;
+        for (var i = 0; i < repeat; i++)
+        {
+            (var seconds, bytesPerRun) = Pass();
+            best = Math.Min(best, seconds);
         }
 
         return (best, bytesPerRun);
