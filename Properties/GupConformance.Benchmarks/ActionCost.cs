@@ -19,14 +19,14 @@ public static class ActionCost
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"2. Cost per action on one folio ({Pairs} pins and {Pairs} unpins, each followed by the executor's inspections; in-process reference)"));
-        Console.WriteLine($"{"Folio / action",-34} {"impl us",8} {"model us",9} {"checked us",11} {"ratio",6} {"rounds",6}  load");
+        Console.WriteLine($"{"Folio / action",-34} {"impl us",8} {"model us",9} {"checked us",11} {"ratio",6} {"rounds",6} {"range",11}  load");
         foreach (var (order, pages) in new[] { (0, 1L), (Sizes.MaxOrder, 1L), (Sizes.MaxOrder, 1L << Sizes.MaxOrder) })
         {
             var actions = Actions(order, pages);
             var stream = new RecordedStream(profile, [WithInspections(profile, actions)]);
             var factory = new KernelStyleFactory();
             using var executor = new SequenceExecutor(factory, profile, profile.Facets, TimeSpan.FromMilliseconds(RunOptions.DefaultTimeoutMs));
-            var (impl, model, check, ratio) = Program.Interleaved(
+            var (impl, model, check, ratio, low, high) = Program.Interleaved(
                 repeat,
                 () => stream.ReplayImplementation(factory),
                 () => stream.ReplayModel(),
@@ -43,7 +43,7 @@ public static class ActionCost
             var n = (double)actions.Count;
             var name = string.Create(CultureInfo.InvariantCulture, $"order {order}, {(pages == 1 ? "1 page" : $"whole folio ({pages} pages)")}");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{name,-34} {impl / n * 1e6,8:F2} {model / n * 1e6,9:F2} {check / n * 1e6,11:F2} {check / (model + impl),6:F2} {ratio,6:F2}  {Program.Load()}"));
+                $"{name,-34} {impl / n * 1e6,8:F2} {model / n * 1e6,9:F2} {check / n * 1e6,11:F2} {check / (model + impl),6:F2} {ratio,6:F2} {Program.Range(low, high),11}  {Program.Load()}"));
         }
     }
 

@@ -218,8 +218,8 @@ public static class Program
     private static double Overhead(Profile profile, RunOptions options, int repeat, string python, bool native)
     {
         Console.WriteLine();
-        Console.WriteLine("1. The engine's overhead on one recorded stream (checked run / (model alone + implementation alone); target <= 1.25; ratio of the best times; rounds, the median of each round's ratio)");
-        Console.WriteLine($"{"Stream / implementation",-38} {"commands",8} {"impl ms",8} {"impl/s",10} {"model ms",9} {"model/s",10} {"checked ms",10} {"checked/s",10} {"ratio",6} {"rounds",6}  load");
+        Console.WriteLine("1. The engine's overhead on one recorded stream (checked run / (model alone + implementation alone); target <= 1.25; ratio of the best times; rounds, the median of each round's ratio; range, the lowest and highest round's)");
+        Console.WriteLine($"{"Stream / implementation",-38} {"commands",8} {"impl ms",8} {"impl/s",10} {"model ms",9} {"model/s",10} {"checked ms",10} {"checked/s",10} {"ratio",6} {"rounds",6} {"range",11}  load");
 
         var full = RecordedStream.Record(new KernelStyleFactory(), profile, options);
         Row("all facets / C# reference, in-process", full, new KernelStyleFactory(), options, repeat);
@@ -248,7 +248,7 @@ public static class Program
     {
         var n = stream.Commands;
         long checkedCommands = 0;
-        var (impl, model, check, ratio) = Interleaved(
+        var (impl, model, check, ratio, low, high) = Interleaved(
             repeat,
             () => stream.ReplayImplementation(factory),
             () => stream.ReplayModel(),
@@ -260,7 +260,7 @@ public static class Program
             });
         var same = checkedCommands == n ? string.Empty : $"  (checked run sent {checkedCommands} commands)";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{name,-38} {n,8} {Ms(impl),8:F1} {n / impl,10:F0} {Ms(model),9:F1} {n / model,10:F0} {Ms(check),10:F1} {n / check,10:F0} {check / (model + impl),6:F2} {ratio,6:F2}  {Load()}{same}"));
+            $"{name,-38} {n,8} {Ms(impl),8:F1} {n / impl,10:F0} {Ms(model),9:F1} {n / model,10:F0} {Ms(check),10:F1} {n / check,10:F0} {check / (model + impl),6:F2} {ratio,6:F2} {Range(low, high),11}  {Load()}{same}"));
         return n / check;
     }
 
@@ -353,10 +353,11 @@ public static class Program
     /// The implementation alone, the model alone and the checked run of one comparison, timed in turn, round after
     /// round (after each one's warm-up), so that every round's three figures come from the same few hundred
     /// milliseconds of a machine whose speed drifts by several times within the hour. Returns the best time of each, in
-    /// seconds, and the median over the rounds of each round's checked / (model + implementation): the ratio of the bests
-    /// compares figures that may come from different minutes, the median of the rounds' ratios does not.
+    /// seconds, and the median over the rounds of each round's checked / (model + implementation) with the lowest and the
+    /// highest of them: the ratio of the bests compares figures that may come from different minutes, the median of the
+    /// rounds' ratios does not, and the range shows how far one table's rounds disagree.
     /// </summary>
-    public static (double Impl, double Model, double Checked, double RoundRatio) Interleaved(int rounds, Func<long> impl, Func<long> model, Func<long> check)
+    public static (double Impl, double Model, double Checked, double RoundRatio, double RoundLow, double RoundHigh) Interleaved(int rounds, Func<long> impl, Func<long> model, Func<long> check)
     {
         Func<long>[] works = [impl, model, check];
         foreach (var work in works)
@@ -382,7 +383,7 @@ public static class Program
 
         Array.Sort(ratios);
         var median = rounds % 2 == 1 ? ratios[rounds / 2] : (ratios[(rounds / 2) - 1] + ratios[rounds / 2]) / 2;
-        return (best[0], best[1], best[2], median);
+        return (best[0], best[1], best[2], median, ratios[0], ratios[^1]);
     }
 
     // Until tiered compilation has settled: the runtime compiles each hot method again (quick, instrumented, optimised)
@@ -483,6 +484,9 @@ public static class Program
     public static double LastMeanCpu { get; private set; }
 
     public static double Ms(double seconds) => seconds * 1000;
+
+    /// <summary>The lowest and the highest round's ratio, for the "range" column.</summary>
+    public static string Range(double low, double high) => string.Create(CultureInfo.InvariantCulture, $"{low:F2}-{high:F2}");
 
     /// <summary>The 1-minute load average (the machine is shared: every figure is printed with it).</summary>
     public static string Load()
