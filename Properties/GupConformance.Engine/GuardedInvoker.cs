@@ -42,7 +42,7 @@ public sealed class GuardedInvoker : IDisposable
     /// An exception the body lets escape is rethrown here.
     /// <paramref name="meanwhile"/>, if given, runs on the calling thread while the worker runs the body, and must not
     /// touch what the body touches. If it throws, the body is still waited for (an exception of the body comes first). The
-    /// body's calls are watched once it has returned, so a hang is noticed that much later: it is meant for work of
+    /// body's calls are watched only once meanwhile has returned, so a hang is noticed that much later: it is meant for work of
     /// milliseconds (the next sequence's generation), not seconds.
     /// </summary>
     public T? Run<T>(Func<T> body, TimeSpan callTimeout, Action? meanwhile = null)
