@@ -402,9 +402,15 @@ public static class Program
             var (now, count) = (warming.Elapsed, System.Runtime.JitInfo.GetCompiledMethodCount());
             compiled.Add((now, count));
 
-            // The compilations of the last second: since the latest call that ended at least a second ago.
+            // The compilations of the last second: since the latest call that ended at least a second ago (the calls
+            // before that one are not needed again).
             var since = compiled.FindLastIndex(c => now - c.At >= SettleWindow);
-            var settled = i >= 2 && now >= WarmUp && since >= 0 && count - compiled[since].Count < SettledCompilations;
+            if (since > 0)
+            {
+                compiled.RemoveRange(0, since);
+            }
+
+            var settled = i >= 2 && now >= WarmUp && since >= 0 && count - compiled[0].Count < SettledCompilations;
             if (settled || now >= MaxWarmUp)
             {
                 LongestWarmUp = now > LongestWarmUp ? now : LongestWarmUp;
