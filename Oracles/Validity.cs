@@ -109,9 +109,13 @@ internal static class Validity
             return $"{c.Entry.KernelName()} does not exist in this era";
         }
 
-        foreach (var f in Enum.GetValues<Foll>().Where(f => f != Foll.None && c.Flags.Has(f) && !p.Flags.Exists(f)))
+        var flags = FollExtensions.Each;
+        for (var i = 0; i < flags.Count; i++)
         {
-            return $"{FollExtensions.KernelName(f)} does not exist in this era";
+            if (c.Flags.Has(flags[i]) && !p.Flags.Exists(flags[i]))
+            {
+                return $"{FollExtensions.KernelName(flags[i])} does not exist in this era";
+            }
         }
 
         if (c.Start % (ulong)Sizes.PageSize != 0 || c.NrPages < 1)

@@ -47,18 +47,29 @@ public static class FollExtensions
         }
 
         var names = new List<string>();
-        foreach (Foll f in Enum.GetValues<Foll>())
+        for (var i = 0; i < Each.Count; i++)
         {
-            if (f != Foll.None && flags.Has(f))
+            if (flags.Has(Each[i]))
             {
-                names.Add(KernelName(f));
+                names.Add(KernelName(Each[i]));
             }
         }
 
         return string.Join('|', names);
     }
 
-    public static string KernelName(Foll f) => f switch
+    /// <summary>Every flag but <see cref="Foll.None"/>, in bit order (made once: the model's precondition asks on every
+    /// call it checks, and Enum.GetValues makes a new array each time).</summary>
+    public static IReadOnlyList<Foll> Each { get; } = [.. Enum.GetValues<Foll>().Where(f => f != Foll.None)];
+
+    // The kernel's name of each flag, by bit number (made once: the refusals the generator probes name their flags).
+    private static readonly string[] Names = [.. Enumerable.Range(0, 64).Select(bit => Named((Foll)(1L << bit)))];
+
+    /// <summary>"FOLL_LONGTERM": the kernel's name of one flag.</summary>
+    public static string KernelName(Foll f) =>
+        f != Foll.None && (f & (f - 1)) == 0 ? Names[System.Numerics.BitOperations.TrailingZeroCount((long)f)] : Named(f);
+
+    private static string Named(Foll f) => f switch
     {
         Foll.PciP2pDma => "FOLL_PCI_P2PDMA",
         Foll.HonorNumaFault => "FOLL_HONOR_NUMA_FAULT",
