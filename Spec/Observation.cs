@@ -168,11 +168,29 @@ public sealed record Observation
     /// The number of field <paramref name="fieldId"/> when it is set and is a count or a flag (a flag as 1 or 0); null
     /// when it is not set, and for the fields compared as text (<see cref="TryParseNumber"/> says which).
     /// </summary>
-    public long? Number(int fieldId) => Value(fieldId) switch
+    public long? Number(int fieldId)
     {
-        { Form: Form.Decimal or Form.Flag, Number: var n } => n,
-        _ => null,
-    };
+        // Read straight from the field's slot (a check asks this of every observation; Value, the one general mapping,
+        // builds the field's canonical form first). A test holds it to Field's text: TryParseNumber of it gives this number.
+        if ((uint)fieldId >= 32 || (_set & (1 << fieldId)) == 0)
+        {
+            return null;
+        }
+
+        return (No)fieldId switch
+        {
+            No.Offset0 => _offset0,
+            No.IterCount => _iterCount,
+            No.Refcount => _refcount,
+            No.Pincount => _pincount,
+            No.NrFollPinAcquired => _acquired,
+            No.NrFollPinReleased => _released,
+            No.BioPages => _bioPages,
+            No.NrFrames => _nrFrames,
+            No.MaybeDmaPinned or No.Dirty or No.WillPin or No.GotRef or No.IsPfns or No.HasPinned => (_true >> fieldId) & 1,
+            _ => null,
+        };
+    }
 
     /// <summary>
     /// Whether <paramref name="text"/> is exactly the canonical text of a number of field <paramref name="fieldId"/> (a

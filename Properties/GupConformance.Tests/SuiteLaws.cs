@@ -280,6 +280,17 @@ public sealed class SuiteLaws
             Assert.True(own.Accepts(o), $"{name} = {o.Field(name)}: its own text refused");
             Assert.False(own.Accepts(other), $"{name} = {other.Field(name)} accepted where {o.Field(name)} is allowed");
         }
+
+        // A field's number, read from its slot, is the number its canonical text stands for (none for text fields, and
+        // none when the field is not set).
+        for (var id = 0; id < Observation.FieldNames.Count; id++)
+        {
+            foreach (var observed in new[] { o, other, new Observation() })
+            {
+                long? expected = Observation.TryParseNumber(id, observed.Field(id) ?? string.Empty, out var n) ? n : null;
+                Assert.True(expected == observed.Number(id), $"{Observation.FieldNames[id]} = {observed.Field(id) ?? "(not set)"}: Number gives {observed.Number(id)}");
+            }
+        }
     }
 
     private static string Snapshot(ModelState s) => string.Join('\n', s.Describe().Select(kv => kv.Key + "=" + kv.Value));
