@@ -702,6 +702,22 @@ public static class Rules
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Profile, HashSet<string>> ApplicableByProfile = [];
 
     /// <summary>The ids of the rules that apply to <paramref name="profile"/> (<see cref="Rule.AppliesTo"/>), computed once per profile.</summary>
-    public static IReadOnlySet<string> ApplicableTo(Profile profile) => ApplicableByProfile.GetValue(profile,
-        p => All.Where(r => r.AppliesTo(p)).Select(r => r.Id).ToHashSet(StringComparer.Ordinal));
+    public static IReadOnlySet<string> ApplicableTo(Profile profile)
+    {
+        // The model asks on every step and every inspection it works out, nearly always about the profile it asked about
+        // last: that answer is kept beside the table (one reference, replaced whole), whose lookup took 0.4 % of a checked
+        // run's samples.
+        if (s_lastAsked is { } last && ReferenceEquals(last.Profile, profile))
+        {
+            return last.Rules;
+        }
+
+        var rules = ApplicableByProfile.GetValue(profile, p => All.Where(r => r.AppliesTo(p)).Select(r => r.Id).ToHashSet(StringComparer.Ordinal));
+        s_lastAsked = new LastAsked(profile, rules);
+        return rules;
+    }
+
+    private sealed record LastAsked(Profile Profile, HashSet<string> Rules);
+
+    private static volatile LastAsked? s_lastAsked;
 }
