@@ -60,27 +60,28 @@ internal static class InspectStep
         {
             // The checks depend on the folio's state, the profile and whether the last action addressed it: nothing
             // else of the state (KeptRule reads the region's kind, which never changes).
-            memo = Remembered(state, f, collateral, c);
+            memo = Remembered(state, f, collateral);
         }
 
         return memo.Expected;
     }
 
-    // Apart from FolioOutcome so that its lambda's closure is only made when the memo misses, not on every inspection.
-    private static InspectionMemo Remembered(ModelState state, FolioState f, bool collateral, InspectFolio c)
+    // Apart from FolioAnswer so that its lambda's closure is only made when the memo misses, not on every inspection.
+    private static InspectionMemo Remembered(ModelState state, FolioState f, bool collateral)
     {
-        var made = Made(state, ctx => Folio(ctx, c));
-        var memo = new InspectionMemo(f, state.Profile, collateral, made.Expected);
+        var memo = new InspectionMemo(f, state.Profile, collateral, Made(state, e => Folio(e, state, f, collateral)));
         f.Remember(memo);
         return memo;
     }
 
-    /// <summary>A query's outcome worked out in full.</summary>
-    private static StepOutcome Made(ModelState state, Action<StepContext> query)
+    /// <summary>A query's checks and exercised rules worked out in full (a query needs no working copy of the state: it
+    /// changes nothing).</summary>
+    private static Expectation Made(ModelState state, Action<Expecting> query)
     {
-        var ctx = new StepContext(state, isQuery: true);
-        query(ctx);
-        return ctx.Finish();
+        var e = new Expecting(state.Profile);
+        query(e);
+        var (checks, exercised) = e.Expected();
+        return new Expectation(checks, exercised);
     }
 
     /// <summary>A query's remembered checks, answered for <paramref name="state"/>.</summary>
@@ -92,39 +93,37 @@ internal static class InspectStep
     /// maybe_dma_pinned is checked twice while pins are outstanding: "true" (MDP-NO-FALSE-NEGATIVE) and the era's
     /// exact answer.
     /// </summary>
-    private static void Folio(StepContext ctx, InspectFolio c)
+    private static void Folio(Expecting expect, ModelState state, FolioState f, bool collateral)
     {
-        var p = ctx.Profile;
-        var f = ctx.Folio(c.Folio);
-        var collateral = !ctx.Before.WasTouchedLast(f.Key);
-        var kept = KeptRule(ctx, f);
-        ctx.Check("refcount", StepContext.Num(f.Refcount), f.RefProv, collateral, kept);
+        var p = state.Profile;
+        var kept = KeptRule(state, f);
+        expect.Check("refcount", StepContext.Num(f.Refcount), f.RefProv, collateral, kept);
         if (ReportsPincount(p, f))
         {
-            ctx.Check("pincount", StepContext.Num(f.Pincount), f.PinProv, collateral, kept);
+            expect.Check("pincount", StepContext.Num(f.Pincount), f.PinProv, collateral, kept);
         }
 
         if (MaybeDmaPinned(p, f) is var (value, rules))
         {
             if (f.Pins > 0 && value)
             {
-                ctx.Check("maybe_dma_pinned", "true", NoFalseNegative);
-                ctx.Exercise(NoFalseNegative);
+                expect.Check("maybe_dma_pinned", "true", NoFalseNegative);
+                expect.Exercise(NoFalseNegative);
             }
 
-            ctx.Check("maybe_dma_pinned", StepContext.Bool(value), rules);
-            ctx.Exercise(rules);
+            expect.Check("maybe_dma_pinned", StepContext.Bool(value), rules);
+            expect.Exercise(rules);
         }
 
         if (!f.IsZero)
         {
-            ctx.Check("dirty", StepContext.Bool(f.Dirty), f.DirtyProv, collateral, kept);
+            expect.Check("dirty", StepContext.Bool(f.Dirty), f.DirtyProv, collateral, kept);
         }
 
         // A folio the previous command did not address must not have been changed by it (CORE-NO-COLLATERAL).
         if (collateral)
         {
-            ctx.Exercise("CORE-NO-COLLATERAL");
+            expect.Exercise("CORE-NO-COLLATERAL");
         }
     }
 
@@ -132,8 +131,9 @@ internal static class InspectStep
     /// ZERO-FAULTED-PAGE-KEPT: a folio a fault installed in a Zero region is reported as long as it lives, so every field
     /// of it also rests on its having been kept (an implementation that faults it in afresh reports a new, clean folio).
     /// </summary>
-    private static string? KeptRule(StepContext ctx, FolioState f) =>
-        !f.IsZero && ModelState.TryParseKey(f.Key, out var region, out _) && ctx.RegionById(region).Kind == RegionKind.Zero
+    private static string? KeptRule(ModelState state, FolioState f) =>
+        !f.IsZero && ModelState.TryParseKey(f.Key, out var region, out _)
+            && (state.RegionById(region) ?? throw new InvalidOperationException($"no region {StepContext.Num(region)}")).Kind == RegionKind.Zero
             ? "ZERO-FAULTED-PAGE-KEPT"
             : null;
 
@@ -149,8 +149,7 @@ internal static class InspectStep
         if (t_vmstat is not { } m || !ReferenceEquals(m.Profile, state.Profile) || m.Acquired != state.Acquired || m.Released != state.Released
             || !ReferenceEquals(m.AcquiredProv, state.AcquiredProv) || !ReferenceEquals(m.ReleasedProv, state.ReleasedProv))
         {
-            var made = Made(state, Vmstat);
-            m = new VmstatMemo(state.Profile, state.Acquired, state.Released, state.AcquiredProv, state.ReleasedProv, made.Expected);
+            m = new VmstatMemo(state.Profile, state.Acquired, state.Released, state.AcquiredProv, state.ReleasedProv, Made(state, e => Vmstat(e, state)));
             t_vmstat = m;
         }
 
@@ -166,21 +165,21 @@ internal static class InspectStep
         var slot = (c.Mm * 2) + (state.PinnedMms.Contains(c.Mm) ? 1 : 0);
         if (c.Mm is < 0 or > 1)
         {
-            return Made(state, ctx => Mm(ctx, c)).Expected;
+            return Made(state, e => Mm(e, state, c));
         }
 
         if (t_mm is not { } memo || !ReferenceEquals(memo.Profile, state.Profile))
         {
-            memo = (state.Profile, new StepOutcome?[4]);
+            memo = (state.Profile, new Expectation?[4]);
             t_mm = memo;
         }
 
-        return (memo.Items[slot] ??= Made(state, ctx => Mm(ctx, c))).Expected;
+        return memo.Items[slot] ??= Made(state, e => Mm(e, state, c));
     }
 
-    // Per thread: the profile last asked about, and per address space (0, 1) and mark (no, yes) its outcome.
+    // Per thread: the profile last asked about, and per address space (0, 1) and mark (no, yes) its expectation.
     [ThreadStatic]
-    private static (Profile Profile, StepOutcome?[] Items)? t_mm;
+    private static (Profile Profile, Expectation?[] Items)? t_mm;
 
     private sealed record VmstatMemo(Profile Profile, long Acquired, long Released, Prov AcquiredProv, Prov ReleasedProv, Expectation Expected);
 
@@ -189,22 +188,22 @@ internal static class InspectStep
 
 
     /// <summary>ReadVmstat: each counter cites the rules that last changed or decided it.</summary>
-    private static void Vmstat(StepContext ctx)
+    private static void Vmstat(Expecting expect, ModelState state)
     {
-        ctx.Check("nr_foll_pin_acquired", StepContext.Num(ctx.Acquired), ctx.AcquiredProv, false);
-        ctx.Check("nr_foll_pin_released", StepContext.Num(ctx.Released), ctx.ReleasedProv, false);
-        ctx.Exercise(ctx.AcquiredProv.Cite());
-        ctx.Exercise(ctx.ReleasedProv.Cite());
+        expect.Check("nr_foll_pin_acquired", StepContext.Num(state.Acquired), state.AcquiredProv, false);
+        expect.Check("nr_foll_pin_released", StepContext.Num(state.Released), state.ReleasedProv, false);
+        expect.Exercise(state.AcquiredProv.Cite());
+        expect.Exercise(state.ReleasedProv.Cite());
     }
 
     /// <summary>
     /// MMF_HAS_PINNED of one address space: set by the first FOLL_PIN call that walked it (GUP-PIN-MARKS-MM), which for
     /// the second address space can only be a *_remote call given it (GUP-REMOTE-TARGET-MM).
     /// </summary>
-    private static void Mm(StepContext ctx, InspectMm c)
+    private static void Mm(Expecting expect, ModelState state, InspectMm c)
     {
         var rules = c.Mm == 0 ? MarksMm : MarksRemoteMm;
-        ctx.Check("has_pinned", StepContext.Bool(ctx.PinnedMms.Contains(c.Mm)), rules);
-        ctx.Exercise(rules);
+        expect.Check("has_pinned", StepContext.Bool(state.PinnedMms.Contains(c.Mm)), rules);
+        expect.Exercise(rules);
     }
 }
