@@ -246,17 +246,20 @@ internal sealed record Prov(ImmutableSortedSet<string> Changed, long Step, Immut
             return Collateral;
         }
 
-        // Copied out of the sorted sets once (walking one is slow, even an empty one); a check reads the list by index.
+        // Copied out of the sorted sets once; a check reads the list by index. The sets hold a few rules each, so they
+        // are read by index too: their enumerator (which CopyTo and foreach use) rents a stack from a pool for every
+        // walk, and this was 4 % of the checking thread's samples.
         var list = new List<string>(Changed.Count + Since.Count);
-        list.AddRange(Changed);
-        if (Since.Count > 0)
+        for (var i = 0; i < Changed.Count; i++)
         {
-            foreach (var id in Since)
+            list.Add(Changed[i]);
+        }
+
+        for (var i = 0; i < Since.Count; i++)
+        {
+            if (!Changed.Contains(Since[i]))
             {
-                if (!Changed.Contains(id))
-                {
-                    list.Add(id);
-                }
+                list.Add(Since[i]);
             }
         }
 
