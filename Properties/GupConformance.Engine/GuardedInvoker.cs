@@ -136,6 +136,7 @@ public sealed class GuardedInvoker : IDisposable
             var look = TimeSpan.FromTicks(Math.Max(limit.Ticks / 4, TimeSpan.TicksPerMillisecond));
             long seen = -1;
             long seenAt = 0;
+            var first = true;
             while (true)
             {
                 var wait = look;
@@ -157,10 +158,13 @@ public sealed class GuardedInvoker : IDisposable
                     wait = left < look ? left : look;
                 }
 
-                if (_done.Wait(wait, spin: seen < 0))
+                // Only the first wait may spin: the later ones come after a quarter of the time limit or more.
+                if (_done.Wait(wait, spin: first))
                 {
                     return true;
                 }
+
+                first = false;
             }
         }
 
