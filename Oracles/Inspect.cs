@@ -133,7 +133,7 @@ internal static class InspectStep
     /// </summary>
     private static string? KeptRule(ModelState state, FolioState f) =>
         !f.IsZero && ModelState.TryParseKey(f.Key, out var region, out _)
-            && (state.RegionById(region) ?? throw new InvalidOperationException($"no region {StepContext.Num(region)}")).Kind == RegionKind.Zero
+            && state.KnownRegion(region).Kind == RegionKind.Zero
             ? "ZERO-FAULTED-PAGE-KEPT"
             : null;
 

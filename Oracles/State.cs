@@ -695,6 +695,9 @@ public sealed partial class ModelState
 
     internal RegionState? RegionById(int id) => Layout.RegionById(id);
 
+    /// <summary>A region that must exist (regions are never unmapped): its absence is an error of the model.</summary>
+    internal RegionState KnownRegion(int id) => RegionById(id) ?? throw new InvalidOperationException($"no region {StepContext.Num(id)}");
+
     /// <summary>The region (VMA) of address space <paramref name="mm"/> containing <paramref name="addr"/>, or null for a hole.</summary>
     internal RegionState? RegionAt(ulong addr, int mm = 0)
     {

@@ -97,7 +97,7 @@ internal sealed class StepContext : Expecting
         // Unless this step mapped or changed a region, the state before it has them indexed.
         if (ReferenceEquals(Regions, _before.RegionList))
         {
-            return _before.RegionById(id) ?? throw new InvalidOperationException($"no region {Num(id)}");
+            return _before.KnownRegion(id);
         }
 
         foreach (var r in Regions)
