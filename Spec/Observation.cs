@@ -177,17 +177,21 @@ public sealed record Observation
             return null;
         }
 
-        return (No)fieldId switch
+        return FormOf(fieldId) switch
         {
-            No.Offset0 => _offset0,
-            No.IterCount => _iterCount,
-            No.Refcount => _refcount,
-            No.Pincount => _pincount,
-            No.NrFollPinAcquired => _acquired,
-            No.NrFollPinReleased => _released,
-            No.BioPages => _bioPages,
-            No.NrFrames => _nrFrames,
-            No.MaybeDmaPinned or No.Dirty or No.WillPin or No.GotRef or No.IsPfns or No.HasPinned => (_true >> fieldId) & 1,
+            Form.Flag => (_true >> fieldId) & 1,
+            Form.Decimal => (No)fieldId switch
+            {
+                No.Offset0 => _offset0,
+                No.IterCount => _iterCount,
+                No.Refcount => _refcount,
+                No.Pincount => _pincount,
+                No.NrFollPinAcquired => _acquired,
+                No.NrFollPinReleased => _released,
+                No.BioPages => _bioPages,
+                No.NrFrames => _nrFrames,
+                _ => null,
+            },
             _ => null,
         };
     }
