@@ -309,9 +309,10 @@ public static class Program
     /// one generated sequence is held at a time). The best of <paramref name="repeat"/> sums of the executions, in seconds, after the
     /// warm-up every figure has (<see cref="WarmUpOf"/>; it was three passes, before tiered compilation had settled), and what one
     /// run's executions allocate.
-    /// The executing thread sleeps while the next sequence is generated, so each execution here also pays for waking it
-    /// (timed inside the executor on 2026-12-07: 25-30 ms of an execution-alone figure of about 95 ms, where the walks
-    /// themselves took 55-60 ms).
+    /// The executing thread waits while the next sequence is generated. Until its wait spun (GuardedInvoker's Handoff),
+    /// each execution here also paid for waking it (timed inside the executor on 2026-12-07: 25-30 ms of an
+    /// execution-alone figure of about 95 ms, where the walks themselves took 55-60 ms); after it, execution alone took
+    /// 44-54 ms where it had taken about 70.
     /// </summary>
     private static (double Seconds, long Bytes) ExecutionAlone(Func<IImplementationFactory> reference, Profile profile, Facet facets, RunOptions options, int repeat)
     {
