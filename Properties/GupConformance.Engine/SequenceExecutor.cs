@@ -181,6 +181,7 @@ public sealed class SequenceExecutor : IDisposable
         // does not know the folio is charged to the behaviour that should have created it.
         private readonly Dictionary<string, IReadOnlyList<string>> _creators = new(StringComparer.Ordinal);
         private IReadOnlyList<string> _actionRules = [];
+        private GuardedInvoker.CallBrackets _calls;
         private IReadOnlyList<string> _actionExercised = [];
 
         // An inspection the implementation could not answer at all (it crashed or broke the protocol) after the action
@@ -226,6 +227,7 @@ public sealed class SequenceExecutor : IDisposable
             }
 
             _impl = created;
+            _calls = GuardedInvoker.BracketsOfThisThread();
             var result = Walk();
             _walked = result;
             Calling(_actions.Count, _actions.Count - 1, null, "dispose the implementation instance");
@@ -399,7 +401,7 @@ public sealed class SequenceExecutor : IDisposable
             Calling(action + 1, action, cmd, null);
             Observation? observed = null;
             Exception? error = null;
-            _x._invoker.Enter();
+            _calls.Enter();
             try
             {
                 observed = impl.Execute(cmd);
@@ -409,7 +411,7 @@ public sealed class SequenceExecutor : IDisposable
                 error = e;
             }
 
-            _x._invoker.Leave();
+            _calls.Leave();
             if (error is not null)
             {
                 if (!isAction && cmd is InspectFolio inspect && !LostTheProcess(error))
