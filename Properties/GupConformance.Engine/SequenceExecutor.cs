@@ -180,7 +180,10 @@ public sealed class SequenceExecutor : IDisposable
         // Per folio the model knows: the rules of the action that first made it appear, so that an implementation that
         // does not know the folio is charged to the behaviour that should have created it.
         private readonly Dictionary<string, IReadOnlyList<string>> _creators = new(StringComparer.Ordinal);
-        private IReadOnlyList<string> _actionRules = [];
+        // The action just made, whose rules a folio first seen after it is credited with (_creators), and the folio list
+        // that was last credited: a list an earlier action already credited has no folio new to _creators.
+        private Expectation _actionExpected;
+        private IReadOnlyList<string>? _credited;
         private GuardedInvoker.CallBrackets _calls;
         private IReadOnlyList<string> _actionExercised = [];
 
@@ -291,9 +294,21 @@ public sealed class SequenceExecutor : IDisposable
                 if (!cmd.IsQuery)
                 {
                     var keys = state.FolioKeys;
+                    if (!ReferenceEquals(keys, _credited))
+                    {
+                        // The list is the state layout's, which states with the same regions and late folios share and which is
+                        // never changed: the same list has only folios already credited, and TryAdd would keep them as they are.
+                        var rules = ActionRules(_actionExpected);
+                        for (var k = 0; k < keys.Count; k++)
+                        {
+                            _creators.TryAdd(keys[k], rules);
+                        }
+
+                        _credited = keys;
+                    }
+
                     for (var k = 0; k < keys.Count; k++)
                     {
-                        _creators.TryAdd(keys[k], _actionRules);
                         var r = StepOne(ref state, _x.Inspection(keys[k]), i, isAction: false);
                         if (r is not null)
                         {
@@ -433,7 +448,7 @@ public sealed class SequenceExecutor : IDisposable
 
             if (isAction)
             {
-                _actionRules = ActionRules(expected);
+                _actionExpected = expected;
                 _actionExercised = expected.Exercised;
             }
 
