@@ -15,7 +15,7 @@ namespace GupConformance.Engine;
 /// Swarm testing: every other sequence (a coin of its own seed) draws its own subset of the enabled moves and region
 /// templates, and its own chances of FOLL_WRITE, FOLL_LONGTERM and probe flags, so combinations the full mix makes rare
 /// are common in some sequences. Coverage steering: given an <see cref="EdgeTally"/> (a conformance run passes its own),
-/// the generator labels every command it emits with the edge cases it reached (<see cref="EdgeCases.Of"/>) and spends a
+/// the generator labels every command it emits with the edge cases it reached (<see cref="EdgeCases.Collect"/>) and spends a
 /// share of the moves (<see cref="GeneratorWeights.DirectedPercent"/>) on a target of <see cref="EdgeCases.Targets"/>
 /// that no sequence has reached yet; a sequence then depends on the run seed and on the sequences before it.
 /// </para>
@@ -131,6 +131,10 @@ public sealed class SequenceGenerator
         private int _longTermChance = 30;
         private int _probeChance = 18;
         private readonly HashSet<string> _labels = new(StringComparer.Ordinal);
+
+        // The labels of the command being emitted (EdgeCases.Collect), one list for the whole sequence.
+        private readonly List<string> _found = [];
+
         private List<List<EdgeTarget>>? _byFamily;
 
         // The generator's shared grouping _byFamily started from: its groups (never changed) are still shared until Own
@@ -252,11 +256,20 @@ public sealed class SequenceGenerator
                     var outcome = GupModel.Step(State, cmd);
                     if (_g._tally is not null)
                     {
-                        foreach (var label in EdgeCases.Of(State, cmd, outcome))
+                        _found.Clear();
+                        try
                         {
-                            if (_labels.Add(label))
+                            EdgeCases.Collect(State, cmd, outcome, _found);
+                        }
+                        finally
+                        {
+                            // What was found before a throw counts, as it did when the labels were yielded one by one.
+                            foreach (var label in _found)
                             {
-                                Reached(label);
+                                if (_labels.Add(label))
+                                {
+                                    Reached(label);
+                                }
                             }
                         }
                     }

@@ -102,7 +102,7 @@ public sealed record EdgeTarget(string Label, EdgeFamily Family)
 }
 
 /// <summary>
-/// The edge cases of issue 12, as labels: what each command reached (<see cref="Of"/>) and what a profile's run should
+/// The edge cases of issue 12, as labels: what each command reached (<see cref="Collect"/>) and what a profile's run should
 /// reach (<see cref="Targets"/>, the refused flag combinations found by asking the model itself). The generator counts
 /// the labels of every command it emits and spends part of its budget on targets not reached yet; the report lists them.
 /// </summary>
@@ -120,7 +120,11 @@ public static class EdgeCases
 
     private static readonly ConcurrentDictionary<(string Profile, Facet Facets), IReadOnlyList<EdgeTarget>> TargetCache = new();
 
-    public static string ZeroSegmentLabel(IterKind kind) => "zero-length first segment: " + kind.ToString().ToLowerInvariant();
+    public static string ZeroSegmentLabel(IterKind kind) => ZeroSegmentLabels[(int)kind];
+
+    // The labels made of an iterator kind's name, made once: every extraction the generator emits is labelled.
+    private static readonly string[] ZeroSegmentLabels = [.. Enum.GetValues<IterKind>().Select(k => "zero-length first segment: " + k.ToString().ToLowerInvariant())];
+    private static readonly string[] ExtractionLabels = [.. Enum.GetValues<IterKind>().Select(k => "extraction from " + k.ToString().ToLowerInvariant())];
 
     public const string RangeCrossesFolioLabel = "gup range starting inside a folio and crossing it";
 
@@ -143,7 +147,7 @@ public static class EdgeCases
         Shape.BvecIntoNextSegment => "bvec extraction walking on into the next bvec",
         Shape.BioMorePagesThanVecs => "bio holding more pages than max_vecs",
         Shape.UserExtractionNoMem => "user-backed extraction failing to allocate its pages array",
-        _ => "extraction from " + kind.ToString()!.ToLowerInvariant(),
+        _ => kind is { } k ? ExtractionLabels[(int)k] : "extraction from ",
     };
 
     public static string RefusedLabel(EntryPoint entry, Foll flags, bool withPages, bool overflow) =>
@@ -157,79 +161,83 @@ public static class EdgeCases
         ? "0"
         : string.Join('|', Enum.GetValues<Foll>().Where(f => f != Foll.None && flags.Has(f)).Select(FollExtensions.KernelName));
 
-    /// <summary>The edge-case labels <paramref name="command"/> reached from <paramref name="before"/>, with the model's <paramref name="outcome"/>.</summary>
-    public static IEnumerable<string> Of(ModelState before, Command command, StepOutcome outcome)
+    /// <summary>
+    /// Adds to <paramref name="into"/> the edge-case labels <paramref name="command"/> reached from <paramref name="before"/>,
+    /// with the model's <paramref name="outcome"/> (the generator labels every command it emits: into a list it reuses,
+    /// not through an iterator made per command).
+    /// </summary>
+    public static void Collect(ModelState before, Command command, StepOutcome outcome, List<string> into)
     {
         switch (command)
         {
             case IterInit { Segs.Count: > 0 } it when it.Segs[0].Len == 0:
-                yield return ZeroSegmentLabel(it.Kind);
+                into.Add(ZeroSegmentLabel(it.Kind));
                 break;
             case MapRegion { Kind: RegionKind.Anon, StartRefcount: Sizes.GupPinCountingBias }:
-                yield return ShapeLabel(Shape.AtBias);
+                into.Add(ShapeLabel(Shape.AtBias));
                 break;
             case IterExtract x when x.MaxSize > 0 && before.Iters.FirstOrDefault(i => i.Iter == x.Iter) is { Count: > 0 } iter:
-                yield return ShapeLabel(Shape.Extraction, iter.Kind);
+                into.Add(ShapeLabel(Shape.Extraction, iter.Kind));
                 if (iter.Kind == IterKind.Bvec && iter.Remaining.Count > 1
                     && outcome.Next.Iters.FirstOrDefault(i => i.Iter == x.Iter) is { } after && iter.Count - after.Count > iter.Remaining[0].Len)
                 {
-                    yield return ShapeLabel(Shape.BvecIntoNextSegment);
+                    into.Add(ShapeLabel(Shape.BvecIntoNextSegment));
                 }
 
                 if (x.AllocFails && iter.Kind is IterKind.Ubuf or IterKind.Iovec && outcome.Exercised.Contains("IOV-ALLOC-ENOMEM"))
                 {
-                    yield return ShapeLabel(Shape.UserExtractionNoMem);
+                    into.Add(ShapeLabel(Shape.UserExtractionNoMem));
                 }
 
                 break;
             case BioAdd b when outcome.Checks.FirstOrDefault(c => c.Field == "bio_pages") is { } pages
                 && long.TryParse(pages.Allowed[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > b.MaxVecs:
-                yield return ShapeLabel(Shape.BioMorePagesThanVecs);
+                into.Add(ShapeLabel(Shape.BioMorePagesThanVecs));
                 break;
             case Gup g:
                 if (outcome.Exercised.Any(RefusalRules.Contains))
                 {
-                    yield return RefusedLabel(g.Entry, g.Flags, g.WithPages, OverflowsAddressSpace(g));
+                    into.Add(RefusedLabel(g.Entry, g.Flags, g.WithPages, OverflowsAddressSpace(g)));
                     break;
                 }
 
                 if (CrossesFolio(before, g))
                 {
-                    yield return RangeCrossesFolioLabel;
+                    into.Add(RangeCrossesFolioLabel);
                 }
 
                 if (before.Regions.FirstOrDefault(r => g.Start >= r.Start && g.Start < r.End) is { } region)
                 {
                     if (region.Kind == RegionKind.Anon && region.Order == 1 && g.Entry.IsPin())
                     {
-                        yield return ShapeLabel(Shape.PinOrder1);
+                        into.Add(ShapeLabel(Shape.PinOrder1));
                     }
 
                     var key = string.Create(CultureInfo.InvariantCulture, $"r{region.Region}.f{(long)((g.Start - region.Start) / (ulong)Sizes.PageSize) >> region.Order}");
                     if (region.Kind == RegionKind.Anon && before.FolioByKey(key) is { Refcount: >= int.MaxValue - 2048 })
                     {
-                        yield return ShapeLabel(Shape.NearOverflow);
+                        into.Add(ShapeLabel(Shape.NearOverflow));
                     }
 
                     if (region.Kind == RegionKind.Anon && !g.WithPages && !g.Flags.Has(Foll.Get) && !g.Flags.Has(Foll.Pin)
                         && before.FolioByKey(key) is { Refcount: <= 0 })
                     {
-                        yield return ShapeLabel(Shape.LookupWrapped);
+                        into.Add(ShapeLabel(Shape.LookupWrapped));
                     }
 
                     if (region.Kind == RegionKind.File && g.Entry.IsPin() && g.Flags.Has(Foll.LongTerm | Foll.Write))
                     {
-                        yield return ShapeLabel(Shape.LongTermFileWrite);
+                        into.Add(ShapeLabel(Shape.LongTermFileWrite));
                     }
 
                     if (region.Kind == RegionKind.File && g.Entry == EntryPoint.PinUserPagesFast && g.Flags.Has(Foll.LongTerm))
                     {
-                        yield return ShapeLabel(Shape.FastLongTermFilePin);
+                        into.Add(ShapeLabel(Shape.FastLongTermFilePin));
                     }
 
                     if (region.Movable && g.Entry.IsPin() && g.Flags.Has(Foll.LongTerm))
                     {
-                        yield return ShapeLabel(before.FolioByKey(key) is { Refcount: > 1 } ? Shape.LongTermMigrateBusy : Shape.LongTermMigrate);
+                        into.Add(ShapeLabel(before.FolioByKey(key) is { Refcount: > 1 } ? Shape.LongTermMigrateBusy : Shape.LongTermMigrate));
                     }
                 }
 
@@ -243,12 +251,12 @@ public static class EdgeCases
 
                 if (span.Value.FirstFolio == "zero" && r.Fn != ReleaseFn.PutPage)
                 {
-                    yield return ShapeLabel(Shape.ZeroPinUnpin);
+                    into.Add(ShapeLabel(Shape.ZeroPinUnpin));
                 }
 
                 if (r.MakeDirty && r.Fn == ReleaseFn.UnpinUserPagesDirtyLock && before.FolioByKey(span.Value.FirstFolio) is { Order: > 0 })
                 {
-                    yield return ShapeLabel(Shape.DirtyLargeFolio);
+                    into.Add(ShapeLabel(Shape.DirtyLargeFolio));
                 }
 
                 if (span.Value.Folios < 2)
@@ -258,13 +266,13 @@ public static class EdgeCases
 
                 if (r.Fn == ReleaseFn.UnpinUserPageRangeDirtyLock && span.Value.FirstPage > 0)
                 {
-                    yield return RangeUnpinCrossesFolioLabel;
+                    into.Add(RangeUnpinCrossesFolioLabel);
                 }
 
                 if (r.MakeDirty && r.Fn is ReleaseFn.UnpinUserPagesDirtyLock or ReleaseFn.UnpinUserPageRangeDirtyLock
                     && before.FolioByKey(span.Value.FirstFolio) is { Dirty: true })
                 {
-                    yield return MakeDirtyAlreadyDirtyLabel;
+                    into.Add(MakeDirtyAlreadyDirtyLabel);
                 }
 
                 break;
