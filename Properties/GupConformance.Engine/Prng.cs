@@ -81,7 +81,10 @@ public sealed class Prng
     /// <summary>True with probability <paramref name="percent"/>/100.</summary>
     public bool Chance(int percent) => percent > 0 && (percent >= 100 || (int)Below(100) < percent);
 
-    public T Pick<T>(IReadOnlyList<T> items) => items[(int)Below((ulong)items.Count)];
+    public T Pick<T>(IReadOnlyList<T> items) => PickFrom(items, 0);
+
+    /// <summary>Uniform among <paramref name="items"/> from index <paramref name="from"/> on: the draw <see cref="Pick"/> makes of that tail as a list of its own.</summary>
+    public T PickFrom<T>(IReadOnlyList<T> items, int from) => items[from + (int)Below((ulong)(items.Count - from))];
 
     /// <summary>Weighted choice; entries with a weight &lt;= 0 are never chosen. Returns default when none can be.</summary>
     public T? Weighted<T>(IReadOnlyList<(T Item, int Weight)> items)

@@ -135,6 +135,10 @@ public sealed class SequenceGenerator
         // The labels of the command being emitted (EdgeCases.Collect), one list for the whole sequence.
         private readonly List<string> _found = [];
 
+        // PickHeld's candidates (call, index of the run's first entry, run) and the calls in order, one list each for the sequence.
+        private readonly List<(int Call, long Index, int Run)> _held = [];
+        private readonly List<int> _calls = [];
+
         private List<List<EdgeTarget>>? _byFamily;
 
         // The generator's shared grouping _byFamily started from: its groups (never changed) are still shared until Own
@@ -1182,44 +1186,63 @@ public sealed class SequenceGenerator
 
         private sealed record HeldRun(int Call, long Index, int RunIndex, EntryRun Run, IReadOnlyList<EntryRun> Runs);
 
-        private List<HeldRun> HeldRuns(Hold? hold)
+        /// <summary>
+        /// A held, unreleased run of a pages array (of <paramref name="hold"/>, or any), arrays by call id and runs in array
+        /// order; about half the time only among the three most recent arrays that hold one.
+        /// </summary>
+        private HeldRun? PickHeld(Hold? hold)
         {
-            var list = new List<HeldRun>();
-            foreach (var call in State.Arrays.Keys.Order())
+            // Every candidate's place, in that order, in a list kept for the sequence; only the pick becomes a HeldRun.
+            var held = _held;
+            held.Clear();
+            var arrays = State.Arrays;
+            _calls.Clear();
+            _calls.AddRange(arrays.Keys);
+            _calls.Sort();
+            foreach (var call in _calls)
             {
-                var runs = State.Arrays[call];
+                var runs = arrays[call];
                 long index = 0;
                 for (var i = 0; i < runs.Count; i++)
                 {
                     var run = runs[i];
                     if (!run.Released && run.Hold != Hold.None && (hold is null || run.Hold == hold))
                     {
-                        list.Add(new HeldRun(call, index, i, run, runs));
+                        held.Add((call, index, i));
                     }
 
                     index += run.Count;
                 }
             }
 
-            return list;
-        }
-
-        private HeldRun? PickHeld(Hold? hold)
-        {
-            var held = HeldRuns(hold);
             if (held.Count == 0)
             {
                 return null;
             }
 
-            // Prefer the most recent arrays.
+            // Prefer the most recent arrays: the candidates of the last three calls that have any, which (calls in
+            // ascending order) are the list's tail from the first candidate of the third call from the end.
+            var from = 0;
             if (_rng.Chance(50))
             {
-                var lastCalls = held.Select(h => h.Call).Distinct().TakeLast(3).ToHashSet();
-                held = held.Where(h => lastCalls.Contains(h.Call)).ToList();
+                var distinct = 0;
+                for (var i = held.Count - 1; i >= 0; i--)
+                {
+                    if (i == held.Count - 1 || held[i].Call != held[i + 1].Call)
+                    {
+                        if (++distinct > 3)
+                        {
+                            break;
+                        }
+                    }
+
+                    from = i;
+                }
             }
 
-            return _rng.Pick(held);
+            var (c, at, r) = _rng.PickFrom(held, from);
+            var all = arrays[c];
+            return new HeldRun(c, at, r, all[r], all);
         }
 
         private IEnumerable<Command?> ReleaseMove()
