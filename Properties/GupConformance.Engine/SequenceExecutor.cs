@@ -177,6 +177,9 @@ public sealed class SequenceExecutor : IDisposable
         private long _commands;
         private IGupImplementation? _impl;
 
+        // The brackets of the calls into the implementation (GuardedInvoker), taken on the worker as the sequence starts.
+        private GuardedInvoker.CallBrackets _calls;
+
         // Per folio the model knows: the rules of the action that first made it appear, so that an implementation that
         // does not know the folio is charged to the behaviour that should have created it.
         private readonly Dictionary<string, IReadOnlyList<string>> _creators = new(StringComparer.Ordinal);
@@ -184,7 +187,6 @@ public sealed class SequenceExecutor : IDisposable
         // that was last credited: a list an earlier action already credited has no folio new to _creators.
         private Expectation _actionExpected;
         private IReadOnlyList<string>? _credited;
-        private GuardedInvoker.CallBrackets _calls;
         private IReadOnlyList<string> _actionExercised = [];
 
         // An inspection the implementation could not answer at all (it crashed or broke the protocol) after the action
@@ -212,8 +214,9 @@ public sealed class SequenceExecutor : IDisposable
         {
             IGupImplementation? created = null;
             Exception? error = null;
+            _calls = GuardedInvoker.BracketsOfThisThread();
             Calling(0, -1, null, "create the implementation instance");
-            _x._invoker.Enter();
+            _calls.Enter();
             try
             {
                 created = _x._factory.Create(P);
@@ -223,18 +226,17 @@ public sealed class SequenceExecutor : IDisposable
                 error = e;
             }
 
-            _x._invoker.Leave();
+            _calls.Leave();
             if (error is not null || created is null)
             {
                 return Broken(false, error, 0, null, "create the implementation instance", -1, error is null ? "the factory returned null" : null);
             }
 
             _impl = created;
-            _calls = GuardedInvoker.BracketsOfThisThread();
             var result = Walk();
             _walked = result;
             Calling(_actions.Count, _actions.Count - 1, null, "dispose the implementation instance");
-            _x._invoker.Enter();
+            _calls.Enter();
             try
             {
                 _impl.Dispose();
@@ -244,7 +246,7 @@ public sealed class SequenceExecutor : IDisposable
                 error = e;
             }
 
-            _x._invoker.Leave();
+            _calls.Leave();
             if (result.Passed && error is not null)
             {
                 return Broken(false, error, _actions.Count, null, "dispose the implementation instance", _actions.Count - 1, null);

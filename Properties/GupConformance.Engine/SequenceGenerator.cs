@@ -135,9 +135,9 @@ public sealed class SequenceGenerator
         // The labels of the command being emitted (EdgeCases.Collect), one list for the whole sequence.
         private readonly List<string> _found = [];
 
-        // PickHeld's candidates (call, index of the run's first entry, run) and the calls in order, one list each for the sequence.
+        // PickHeld's candidates (call, index of the run's first entry, run) and the call ids in order, one list each for the sequence.
         private readonly List<(int Call, long Index, int Run)> _held = [];
-        private readonly List<int> _calls = [];
+        private readonly List<int> _callIds = [];
 
         private List<List<EdgeTarget>>? _byFamily;
 
@@ -1196,10 +1196,10 @@ public sealed class SequenceGenerator
             var held = _held;
             held.Clear();
             var arrays = State.Arrays;
-            _calls.Clear();
-            _calls.AddRange(arrays.Keys);
-            _calls.Sort();
-            foreach (var call in _calls)
+            _callIds.Clear();
+            _callIds.AddRange(arrays.Keys);
+            _callIds.Sort();
+            foreach (var call in _callIds)
             {
                 var runs = arrays[call];
                 long index = 0;
