@@ -39,13 +39,11 @@ public static class FollExtensions
     public static bool Any(this Foll flags, Foll f) => (flags & f) != 0;
 
     /// <summary>"FOLL_PIN|FOLL_WRITE" style, in the contract's bit order; "0" for none.</summary>
-    public static string Render(this Foll flags)
-    {
-        if (flags == Foll.None)
-        {
-            return "0";
-        }
+    public static string Render(this Foll flags) => flags == Foll.None ? "0" : string.Join('|', flags.KernelNames());
 
+    /// <summary>The kernel's names of the flags <paramref name="flags"/> holds, in the contract's bit order.</summary>
+    public static List<string> KernelNames(this Foll flags)
+    {
         var names = new List<string>();
         for (var i = 0; i < Each.Count; i++)
         {
@@ -55,7 +53,7 @@ public static class FollExtensions
             }
         }
 
-        return string.Join('|', names);
+        return names;
     }
 
     /// <summary>Every flag but <see cref="Foll.None"/>, in bit order (made once: the model's precondition asks on every

@@ -152,14 +152,10 @@ public static class EdgeCases
 
     public static string RefusedLabel(EntryPoint entry, Foll flags, bool withPages, bool overflow) =>
         RefusedLabels.GetOrAdd((entry, flags & ~Neutral, withPages, overflow), static k => string.Create(CultureInfo.InvariantCulture,
-            $"{k.Entry.KernelName()} refuses {FlagText(k.Flags)}{(k.WithPages ? string.Empty : ", pages=NULL")}{(k.Overflow ? ", range past 2^64" : string.Empty)}"));
+            $"{k.Entry.KernelName()} refuses {k.Flags.Render()}{(k.WithPages ? string.Empty : ", pages=NULL")}{(k.Overflow ? ", range past 2^64" : string.Empty)}"));
 
     // Every refused call of every sequence is labelled: the texts are made once per combination (a few hundred at most).
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<(EntryPoint Entry, Foll Flags, bool WithPages, bool Overflow), string> RefusedLabels = new();
-
-    private static string FlagText(Foll flags) => flags == Foll.None
-        ? "0"
-        : string.Join('|', Enum.GetValues<Foll>().Where(f => f != Foll.None && flags.Has(f)).Select(FollExtensions.KernelName));
 
     /// <summary>
     /// Adds to <paramref name="into"/> the edge-case labels <paramref name="command"/> reached from <paramref name="before"/>,

@@ -85,12 +85,9 @@ public static class ProcessWire
                 w.WriteNumber("start", g.Start);
                 w.WriteNumber("nr_pages", g.NrPages);
                 w.WriteStartArray("flags");
-                foreach (Foll f in Enum.GetValues<Foll>())
+                foreach (var name in g.Flags.KernelNames())
                 {
-                    if (f != Foll.None && g.Flags.Has(f))
-                    {
-                        w.WriteStringValue(FollExtensions.KernelName(f));
-                    }
+                    w.WriteStringValue(name);
                 }
 
                 w.WriteEndArray();
