@@ -183,11 +183,12 @@ public sealed class SequenceExecutor : IDisposable
         // Per folio the model knows: the rules of the action that first made it appear, so that an implementation that
         // does not know the folio is charged to the behaviour that should have created it.
         private readonly Dictionary<string, IReadOnlyList<string>> _creators = new(StringComparer.Ordinal);
-        // The action just made, whose rules a folio first seen after it is credited with (_creators), and the folio list
-        // that was last credited: a list an earlier action already credited has no folio new to _creators.
-        private Expectation _actionExpected;
+
+        // What the action just made expects: its exercised rules decide a divergence's cause, and its rules are what a
+        // folio first seen after it is credited with (_creators). And the folio list last credited: a list an earlier
+        // action already credited has no folio new to _creators.
+        private Expectation _actionExpected = new([], []);
         private IReadOnlyList<string>? _credited;
-        private IReadOnlyList<string> _actionExercised = [];
 
         // An inspection the implementation could not answer at all (it crashed or broke the protocol) after the action
         // had already diverged: the action's own divergence is still the result, with this as its note.
@@ -451,7 +452,6 @@ public sealed class SequenceExecutor : IDisposable
             if (isAction)
             {
                 _actionExpected = expected;
-                _actionExercised = expected.Exercised;
             }
 
             var checks = expected.Checks;
@@ -578,7 +578,7 @@ public sealed class SequenceExecutor : IDisposable
         private SequenceResult Result(SequenceStatus status, int actions, int? failedAction, string? failedCommand, string? message, string? exceptionType)
         {
             var cause = status == SequenceStatus.Diverged && _mismatches.Count > 0
-                ? RuleScopes.Cause(_mismatches[0].Rules, _actionExercised, _mismatches[0].Observed, _mismatches[0].Allowed, _mismatches[0].Command)
+                ? RuleScopes.Cause(_mismatches[0].Rules, _actionExpected.Exercised, _mismatches[0].Observed, _mismatches[0].Allowed, _mismatches[0].Command)
                 : null;
             return new()
             {
@@ -613,7 +613,7 @@ public sealed class SequenceExecutor : IDisposable
         /// <summary>The violated rules, the cause first, then in the order their checks failed.</summary>
         private List<string> Violated()
         {
-            var cause = RuleScopes.Cause(_mismatches[0].Rules, _actionExercised, _mismatches[0].Observed, _mismatches[0].Allowed, _mismatches[0].Command);
+            var cause = RuleScopes.Cause(_mismatches[0].Rules, _actionExpected.Exercised, _mismatches[0].Observed, _mismatches[0].Allowed, _mismatches[0].Command);
             var list = new List<string> { cause };
             foreach (var m in _mismatches)
             {
