@@ -40,6 +40,7 @@ public static class Program
         var profile = Profiles.Default;
         var repeat = 5;
         var unbatched = true;
+        var native = false;
         var modelOnly = 0;
         var checkedOnly = 0;
         var executionOnly = 0;
@@ -79,6 +80,12 @@ public static class Program
                     // With --model-only / --checked-only: the Core + LargeFolios + ZeroPage stream of table 1's last rows.
                     restricted = true;
                     break;
+                case "--native":
+                    // With --model-only / --checked-only / --execution-only: the C implementation through the native host
+                    // (batched) instead of the in-process reference, on the stream of its facets (implies --restricted).
+                    native = true;
+                    restricted = true;
+                    break;
                 case "--kill-matrix" when i + 1 < args.Length:
                     // Only table 4: the kill matrix's runs with this many seeds per bug.
                     killSeeds = int.Parse(args[++i], CultureInfo.InvariantCulture);
@@ -105,13 +112,15 @@ public static class Program
                     unbatched = false;
                     break;
                 default:
-                    Console.Error.WriteLine($"usage: GupConformance.Benchmarks [--sequences N] [--profile ID] [--repeat N] [--skip-unbatched] [--model-only N] [--checked-only N] [--execution-only N] [--restricted] [--kill-matrix SEEDS [--bug NAME] [--shrink-attempts N]] [--replay-scaling [--lengths N,N,...] [--write-traces DIR]] [--kernel ...] (unknown option {args[i]})");
+                    Console.Error.WriteLine($"usage: GupConformance.Benchmarks [--sequences N] [--profile ID] [--repeat N] [--skip-unbatched] [--model-only N] [--checked-only N] [--execution-only N] [--restricted] [--native] [--kill-matrix SEEDS [--bug NAME] [--shrink-attempts N]] [--replay-scaling [--lengths N,N,...] [--write-traces DIR]] [--kernel ...] (unknown option {args[i]})");
                     return 2;
             }
         }
 
         var options = new RunOptions { Sequences = sequences };
-        Func<IImplementationFactory> reference = restricted ? () => new Restricted(new KernelStyleFactory()) : () => new KernelStyleFactory();
+        using var nativeHost = native ? PluginResolver.Start("native:bundled") : null;
+        Func<IImplementationFactory> reference = nativeHost is not null ? () => nativeHost
+            : restricted ? () => new Restricted(new KernelStyleFactory()) : () => new KernelStyleFactory();
         var facets = restricted ? profile.Facets & ProcessFacets : profile.Facets;
         if (killSeeds > 0)
         {
@@ -201,12 +210,12 @@ public static class Program
             $"GupConformance benchmark: profile {profile.Id}, {sequences} sequences x {options.Length} actions, seed {options.Seed}, best of {repeat}, {Environment.ProcessorCount} CPU(s), {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC, load {Load()}"));
 
         var python = "process:python3 " + Path.Combine(AppContext.BaseDirectory, "python", "gup_impl.py");
-        var native = File.Exists(PluginResolver.NativeHostPath);
-        var inProcessRate = Overhead(profile, options, repeat, python, native);
+        var nativeBuilt = File.Exists(PluginResolver.NativeHostPath);
+        var inProcessRate = Overhead(profile, options, repeat, python, nativeBuilt);
         ActionCost.Print(profile, repeat);
         if (unbatched)
         {
-            Paths(profile, options, python, native, inProcessRate);
+            Paths(profile, options, python, nativeBuilt, inProcessRate);
         }
 
         Console.WriteLine();
