@@ -276,12 +276,14 @@ internal sealed class ProcessConnection : IDisposable
         }
     }
 
+    /// <summary>Writes one request line (<see cref="ProcessWire.Request"/>: its newline included).</summary>
     public void Send(byte[] line, string what)
     {
         try
         {
+            // One write, newline included: stdin is an unbuffered pipe, and a line written in two pieces can wake the
+            // process twice (its reader sees the line, then blocks again for the newline that ends it).
             _stdin.Write(line);
-            _stdin.WriteByte((byte)'\n');
             _stdin.Flush();
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)

@@ -212,7 +212,7 @@ public static class ProcessWire
         Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
     };
 
-    /// <summary>One request line (without the newline).</summary>
+    /// <summary>One request line, ending in its newline.</summary>
     public static byte[] Request(Action<Utf8JsonWriter> body)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
@@ -223,6 +223,8 @@ public static class ProcessWire
             w.WriteEndObject();
         }
 
+        buffer.GetSpan(1)[0] = (byte)'\n';
+        buffer.Advance(1);
         return buffer.WrittenSpan.ToArray();
     }
 
