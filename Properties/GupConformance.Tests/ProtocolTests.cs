@@ -66,12 +66,13 @@ public sealed class ProtocolTests
     }
 
     [SkippableTheory]
-    [InlineData("linux-6.18")]
-    [InlineData("linux-6.5")]
-    public void Native_C_implementation_conforms_through_its_host(string profile)
+    [InlineData("linux-6.18", false)]
+    [InlineData("linux-6.5", false)]
+    [InlineData("linux-6.18", true)]
+    public void Native_C_implementation_conforms_through_its_host(string profile, bool stdoutReaderThread)
     {
         Skip.IfNot(File.Exists(PluginResolver.NativeHostPath), "gcc was not available at build time");
-        using var factory = PluginResolver.Start("native:bundled", Quick);
+        using var factory = PluginResolver.Start("native:bundled", Quick with { StdoutReaderThread = stdoutReaderThread });
         Assert.Equal("c-kernel-style", factory.Name);
 
         var r = Run(factory, profile, 120);
@@ -81,21 +82,27 @@ public sealed class ProtocolTests
     }
 
     [Theory]
-    [InlineData("malformed_json.py", ProtocolFault.MalformedJson)]
-    [InlineData("unknown_command.py", ProtocolFault.UnknownCommand)]
-    [InlineData("unknown_message.py", ProtocolFault.UnknownMessage)]
-    [InlineData("missing_field.py", ProtocolFault.MissingField)]
-    [InlineData("wrong_type.py", ProtocolFault.WrongType)]
-    [InlineData("out_of_order.py", ProtocolFault.OutOfOrder)]
-    [InlineData("missing_response.py", ProtocolFault.MissingResponse)]
-    [InlineData("extra_output.py", ProtocolFault.ExtraOutput)]
-    [InlineData("exits_mid_run.py", ProtocolFault.ProcessExited)]
-    [InlineData("segfaults.py", ProtocolFault.KilledBySignal)]
-    [InlineData("hangs.py", ProtocolFault.Hang)]
-    public void A_protocol_fault_is_a_named_failure_with_the_sequence_prefix(string script, ProtocolFault fault)
+    [InlineData("malformed_json.py", ProtocolFault.MalformedJson, false)]
+    [InlineData("unknown_command.py", ProtocolFault.UnknownCommand, false)]
+    [InlineData("unknown_message.py", ProtocolFault.UnknownMessage, false)]
+    [InlineData("missing_field.py", ProtocolFault.MissingField, false)]
+    [InlineData("wrong_type.py", ProtocolFault.WrongType, false)]
+    [InlineData("out_of_order.py", ProtocolFault.OutOfOrder, false)]
+    [InlineData("missing_response.py", ProtocolFault.MissingResponse, false)]
+    [InlineData("extra_output.py", ProtocolFault.ExtraOutput, false)]
+    [InlineData("exits_mid_run.py", ProtocolFault.ProcessExited, false)]
+    [InlineData("segfaults.py", ProtocolFault.KilledBySignal, false)]
+    [InlineData("hangs.py", ProtocolFault.Hang, false)]
+    [InlineData("malformed_json.py", ProtocolFault.MalformedJson, true)]
+    [InlineData("extra_output.py", ProtocolFault.ExtraOutput, true)]
+    [InlineData("exits_mid_run.py", ProtocolFault.ProcessExited, true)]
+    [InlineData("segfaults.py", ProtocolFault.KilledBySignal, true)]
+    [InlineData("hangs.py", ProtocolFault.Hang, true)]
+    public void A_protocol_fault_is_a_named_failure_with_the_sequence_prefix(string script, ProtocolFault fault, bool stdoutReaderThread)
     {
         var clock = Stopwatch.StartNew();
-        using var factory = ProcessImplementationFactory.Start(Fault(script), fault == ProtocolFault.Hang ? HangLimit : Quick);
+        var options = (fault == ProtocolFault.Hang ? HangLimit : Quick) with { StdoutReaderThread = stdoutReaderThread };
+        using var factory = ProcessImplementationFactory.Start(Fault(script), options);
 
         // Two sequences: every one fails, and each failure is shrunk a little (every attempt starts a fresh process).
         var r = Run(factory, "linux-6.18", 2, maxShrinkRuns: fault == ProtocolFault.Hang ? 2 : 4, stopAtFirstFailure: true);

@@ -101,8 +101,9 @@ public sealed record ProcessLaunch(string FileName, IReadOnlyList<string> Argume
 }
 
 /// <summary>
-/// One running implementation process: JSON lines to its stdin, JSON lines from its stdout (pumped by a reader
-/// thread, so every wait has a time limit), stderr captured (never fatal; the last lines are kept for messages).
+/// One running implementation process: JSON lines to its stdin, JSON lines from its stdout (read by the thread that
+/// waits for them, with poll(2), so every wait has a time limit), stderr captured (never fatal; the last lines are
+/// kept for messages).
 /// Everything the process can make the engine hold is bounded: a stdout line longer than
 /// <see cref="MaxStdoutLineBytes"/> is the <see cref="ProtocolFault.LineTooLong"/> fault (the process is killed),
 /// a stderr line is cut at <see cref="MaxStderrLineChars"/> and only the last lines are kept. The process runs in a
@@ -118,7 +119,20 @@ internal sealed class ProcessConnection : IDisposable
     private static readonly List<System.Runtime.InteropServices.PosixSignalRegistration> SignalHandlers = [];
     private readonly Process _process;
     private readonly Stream _stdin;
-    private readonly BlockingCollection<string?> _lines = new();
+    private readonly Stream _stdout;
+
+    // stdout's pipe, polled by the waiting thread itself; null when a reader thread reads it instead (asked for, or the
+    // stream has no pipe handle to poll; see ReadSome).
+    private readonly Microsoft.Win32.SafeHandles.SafePipeHandle? _stdoutPipe;
+
+    // Complete stdout lines read and not yet taken, in order; null stands for the end of stdout (it stays at the head
+    // once there: whoever takes it puts it back). Everything about reading stdout is guarded by _readGate.
+    private readonly Queue<string?> _lines = new();
+    private readonly object _readGate = new();
+    private readonly byte[] _readBuffer = new byte[64 * 1024];
+    private readonly List<byte[]> _pieces = [];
+    private long _pending;
+    private bool _stdoutEnded;
     private readonly Queue<string> _stderr = new();
     private readonly Action<string>? _stderrSink;
     private readonly ManualResetEventSlim _stderrDone = new();
@@ -126,15 +140,20 @@ internal sealed class ProcessConnection : IDisposable
     private long _stderrCount;
     private bool _dead;
 
-    private ProcessConnection(Process process, Action<string>? stderrSink, bool ownGroup)
+    private ProcessConnection(Process process, Action<string>? stderrSink, bool ownGroup, bool readerThread)
     {
         _process = process;
         _stderrSink = stderrSink;
         _ownGroup = ownGroup;
         _stdin = process.StandardInput.BaseStream;
-        var stdout = process.StandardOutput.BaseStream;
+        _stdout = process.StandardOutput.BaseStream;
+        _stdoutPipe = !readerThread && !OperatingSystem.IsWindows() && _stdout is System.IO.Pipes.PipeStream pipe ? pipe.SafePipeHandle : null;
+        if (_stdoutPipe is null)
+        {
+            new Thread(Pump) { IsBackground = true, Name = "gupconformance-stdout" }.Start();
+        }
+
         var stderr = process.StandardError;
-        new Thread(() => Pump(stdout)) { IsBackground = true, Name = "gupconformance-stdout" }.Start();
         new Thread(() => PumpErr(stderr)) { IsBackground = true, Name = "gupconformance-stderr" }.Start();
     }
 
@@ -166,7 +185,8 @@ internal sealed class ProcessConnection : IDisposable
         ? new[] { "/usr/bin/setsid", "/bin/setsid" }.FirstOrDefault(File.Exists)
         : null;
 
-    public static ProcessConnection Start(ProcessLaunch launch, Action<string>? stderrSink)
+    /// <param name="readerThread">Read stdout on a thread of its own (<see cref="ProcessOptions.StdoutReaderThread"/>).</param>
+    public static ProcessConnection Start(ProcessLaunch launch, Action<string>? stderrSink, bool readerThread)
     {
         InstallSignalHandlers();
         var psi = new ProcessStartInfo(Setsid ?? launch.FileName)
@@ -199,7 +219,7 @@ internal sealed class ProcessConnection : IDisposable
         try
         {
             var p = Process.Start(psi) ?? throw new ProcessProtocolException(ProtocolFault.StartFailed, $"could not start '{launch.Display}'");
-            var conn = new ProcessConnection(p, stderrSink, Setsid is not null) { Launch = launch };
+            var conn = new ProcessConnection(p, stderrSink, Setsid is not null, readerThread) { Launch = launch };
             Running[conn] = true;
             return conn;
         }
@@ -263,17 +283,24 @@ internal sealed class ProcessConnection : IDisposable
     /// <summary>Fails with <see cref="ProtocolFault.ExtraOutput"/> if stdout holds a line nobody asked for.</summary>
     public void CheckNoPendingOutput(string before)
     {
-        if (_lines.TryTake(out var line))
+        string? line;
+        lock (_readGate)
         {
-            if (line is null)
+            if (_lines.Count == 0)
             {
-                _lines.Add(null);
+                ReadSome(TimeSpan.Zero);
+            }
+
+            if (!_lines.TryPeek(out line) || line is null)
+            {
                 return;
             }
 
-            Kill();
-            throw new ProcessProtocolException(ProtocolFault.ExtraOutput, $"unsolicited output on stdout {before}: {ProcessWire.Excerpt(line)}{StderrTail()}");
+            _lines.Dequeue();
         }
+
+        Kill();
+        throw new ProcessProtocolException(ProtocolFault.ExtraOutput, $"unsolicited output on stdout {before}: {ProcessWire.Excerpt(line)}{StderrTail()}");
     }
 
     /// <summary>Writes one request line (<see cref="ProcessWire.Request"/>: its newline included).</summary>
@@ -319,7 +346,6 @@ internal sealed class ProcessConnection : IDisposable
 
         if (line is null)
         {
-            _lines.Add(null);
             if (Overlong is { } overlong)
             {
                 throw new ProcessProtocolException(ProtocolFault.LineTooLong, $"{awaiting}: {overlong}{StderrTail()}");
@@ -367,35 +393,120 @@ internal sealed class ProcessConnection : IDisposable
     /// </summary>
     private bool TakeLine(out string? line, TimeSpan timeout)
     {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var clock = Stopwatch.StartNew();
         var slice = TimeSpan.FromMilliseconds(100);
         TimeSpan? exitedAt = null;
-        while (true)
+        lock (_readGate)
         {
-            var left = timeout - clock.Elapsed;
-            if (left <= TimeSpan.Zero)
+            while (true)
             {
-                return _lines.TryTake(out line);
-            }
+                if (_lines.TryPeek(out line))
+                {
+                    // The end of stdout stays at the head for whoever asks next.
+                    if (line is not null)
+                    {
+                        _lines.Dequeue();
+                    }
 
-            if (_lines.TryTake(out line, left < slice ? left : slice))
-            {
-                return true;
-            }
+                    return true;
+                }
 
-            if (exitedAt is null && HasExited())
-            {
-                // Nothing it left running may answer for it: ending its group closes the pipe, so the end of file comes
-                // as soon as the lines already on their way are read.
-                exitedAt = clock.Elapsed;
-                Kill();
-            }
+                var left = timeout - clock.Elapsed;
+                if (left <= TimeSpan.Zero)
+                {
+                    return false;
+                }
 
-            if (exitedAt is { } at && clock.Elapsed - at > TimeSpan.FromMilliseconds(300))
+                if (ReadSome(left < slice ? left : slice))
+                {
+                    continue;
+                }
+
+                if (exitedAt is null && HasExited())
+                {
+                    // Nothing it left running may answer for it: ending its group closes the pipe, so the end of file
+                    // comes as soon as the lines already on their way are read.
+                    exitedAt = clock.Elapsed;
+                    Kill();
+                }
+
+                if (exitedAt is { } at && clock.Elapsed - at > TimeSpan.FromMilliseconds(300))
+                {
+                    return false;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits at most <paramref name="wait"/> for stdout and takes in what came (complete lines go to the queue, the end
+    /// of stdout as null). False when nothing came. Called under _readGate. The waiting thread reads the pipe itself:
+    /// a reader thread handing lines over added a thread switch to every exchange, and its hand-over spun on the
+    /// waiting side, taking a core from the implementation process on a two-core machine.
+    /// </summary>
+    private bool ReadSome(TimeSpan wait)
+    {
+        if (_stdoutEnded)
+        {
+            return false;
+        }
+
+        if (_stdoutPipe is null)
+        {
+            // Another thread reads (Pump) and pulses when it has added to the queue.
+            return Monitor.Wait(_readGate, wait) && _lines.Count > 0;
+        }
+
+        // The reference keeps the descriptor from being closed, and its number reused, between the poll and the read.
+        var referenced = false;
+        var n = 0;
+        try
+        {
+            _stdoutPipe.DangerousAddRef(ref referenced);
+            if (!Readable((int)_stdoutPipe.DangerousGetHandle(), wait))
             {
                 return false;
             }
+
+            n = _stdout.Read(_readBuffer, 0, _readBuffer.Length);
         }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Closed (the connection was disposed) or broken: the end of stdout.
+        }
+        finally
+        {
+            if (referenced)
+            {
+                _stdoutPipe.DangerousRelease();
+            }
+        }
+
+        TakeIn(_readBuffer.AsSpan(0, n));
+        return true;
+    }
+
+    private const short PollIn = 0x1;
+
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    private struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "poll", SetLastError = true)]
+    private static extern int SysPoll(ref PollFd fds, nuint count, int timeoutMs);
+
+    /// <summary>Whether stdout has something to read (data, its end, or an error that the read will report) within the
+    /// wait. An interrupted poll counts as nothing yet: the caller's loop waits again for what is left.</summary>
+    private static bool Readable(int descriptor, TimeSpan wait)
+    {
+        var fd = new PollFd { Fd = descriptor, Events = PollIn };
+        var ms = wait <= TimeSpan.Zero ? 0 : (int)Math.Min(Math.Ceiling(wait.TotalMilliseconds), int.MaxValue);
+        var r = SysPoll(ref fd, 1, ms);
+        return r > 0 || (r < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != 4 /* EINTR */);
     }
 
     /// <summary>Describes how the process ended (waiting briefly for it), as a fault.</summary>
@@ -437,7 +548,11 @@ internal sealed class ProcessConnection : IDisposable
         return new ProcessProtocolException(ProtocolFault.ProcessExited, $"the implementation process {status} {when}{StderrTail()}", inner);
     }
 
-    /// <summary>A crash report line ({"type":"crash",...}) the native host writes from its signal handler, if one came.</summary>
+    /// <summary>
+    /// A crash report line ({"type":"crash",...}) the native host writes from its signal handler, if one was read: stdout
+    /// is read while a reply is awaited, so a crash during a batch is reported by its line. When the engine's write
+    /// fails first, the exit status names the signal instead (the host raises it again after writing the line).
+    /// </summary>
     private string? CrashMessage() => Volatile.Read(ref _crash);
 
     private string? _crash;
@@ -596,64 +711,92 @@ internal sealed class ProcessConnection : IDisposable
         }
     }
 
-    /// <summary>Reads stdout as bytes and hands on complete lines; a line that grows past the limit is a fault, and
-    /// nothing more is read (the process is killed). The unfinished part of a line is kept as a list of read-sized
-    /// pieces (small objects, never a doubling buffer), so even an endless line costs at most the limit.</summary>
-    private void Pump(Stream stdout)
+    /// <summary>Where stdout cannot be polled: reads it on a thread of its own and hands the lines over (ReadSome).</summary>
+    private void Pump()
     {
         var buffer = new byte[64 * 1024];
-        var pieces = new List<byte[]>();
-        long pending = 0;
-        try
+        while (true)
         {
             int n;
-            while ((n = stdout.Read(buffer, 0, buffer.Length)) > 0)
+            try
             {
-                var start = 0;
-                for (var i = 0; i < n; i++)
-                {
-                    if (buffer[i] != (byte)'\n')
-                    {
-                        continue;
-                    }
-
-                    Deliver(pieces, pending, buffer.AsSpan(start, i - start));
-                    pieces.Clear();
-                    pending = 0;
-                    start = i + 1;
-                }
-
-                if (start < n)
-                {
-                    pieces.Add(buffer.AsSpan(start, n - start).ToArray());
-                    pending += n - start;
-                }
-
-                if (pending > MaxStdoutLineBytes)
-                {
-                    pieces.Clear();
-                    NoteOverlong(pending);
-                    Kill();
-                    break;
-                }
+                n = _stdout.Read(buffer, 0, buffer.Length);
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+            {
+                n = 0;
             }
 
-            if (pending > 0 && _overlong is null)
+            lock (_readGate)
             {
-                Deliver(pieces, pending, []);
+                TakeIn(buffer.AsSpan(0, n));
+                Monitor.PulseAll(_readGate);
+                if (_stdoutEnded)
+                {
+                    return;
+                }
             }
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+    }
+
+    /// <summary>
+    /// Takes in one read of stdout (empty: its end) and queues the complete lines; a line that grows past the limit is a
+    /// fault, and nothing more is read (the process is killed). The unfinished part of a line is kept as a list of
+    /// read-sized pieces (small objects, never a doubling buffer), so even an endless line costs at most the limit.
+    /// Called under _readGate.
+    /// </summary>
+    private void TakeIn(ReadOnlySpan<byte> read)
+    {
+        if (read.IsEmpty)
         {
+            if (_pending > 0 && _overlong is null)
+            {
+                Deliver(_pieces, _pending, []);
+            }
+
+            EndOfStdout();
+            return;
         }
 
-        try
+        var start = 0;
+        for (var i = 0; i < read.Length; i++)
         {
-            _lines.Add(null);
+            if (read[i] != (byte)'\n')
+            {
+                continue;
+            }
+
+            Deliver(_pieces, _pending, read[start..i]);
+            _pieces.Clear();
+            _pending = 0;
+            start = i + 1;
+            if (_overlong is not null)
+            {
+                EndOfStdout();
+                return;
+            }
         }
-        catch (InvalidOperationException)
+
+        if (start < read.Length)
         {
+            _pieces.Add(read[start..].ToArray());
+            _pending += read.Length - start;
         }
+
+        if (_pending > MaxStdoutLineBytes)
+        {
+            NoteOverlong(_pending);
+            Kill();
+            EndOfStdout();
+        }
+    }
+
+    private void EndOfStdout()
+    {
+        _pieces.Clear();
+        _pending = 0;
+        _stdoutEnded = true;
+        _lines.Enqueue(null);
     }
 
     private string? _overlong;
@@ -703,7 +846,7 @@ internal sealed class ProcessConnection : IDisposable
             return;
         }
 
-        _lines.Add(text);
+        _lines.Enqueue(text);
     }
 
     private static string DescribeCrash(string line)
