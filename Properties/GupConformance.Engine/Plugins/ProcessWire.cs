@@ -215,7 +215,10 @@ public static class ProcessWire
     /// <summary>One request line, ending in its newline.</summary>
     public static byte[] Request(Action<Utf8JsonWriter> body)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
+        // Written into a buffer the thread keeps: a batch's line is a few kilobytes, and a fresh buffer doubled its way
+        // there on every request (about an eighth of the bytes a process implementation's run allocated).
+        var buffer = t_requestBuffer ??= new ArrayBufferWriter<byte>(16 * 1024);
+        buffer.ResetWrittenCount();
         using (var w = new Utf8JsonWriter(buffer))
         {
             w.WriteStartObject();
@@ -225,8 +228,18 @@ public static class ProcessWire
 
         buffer.GetSpan(1)[0] = (byte)'\n';
         buffer.Advance(1);
-        return buffer.WrittenSpan.ToArray();
+        var line = buffer.WrittenSpan.ToArray();
+        if (buffer.Capacity > 1024 * 1024)
+        {
+            // An exceptionally long request is not worth keeping the memory for.
+            t_requestBuffer = null;
+        }
+
+        return line;
     }
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_requestBuffer;
 
     /// <summary>The outcome of one command in a batch response: an observation, or the implementation's structured error.</summary>
     public sealed record Entry(Observation? Observation, string? ErrorCode, string? ErrorMessage);
