@@ -528,7 +528,8 @@ internal sealed class ProcessImplementation : IGupImplementation, IPrefetchingIm
         ProcessWire.Entry entry;
         try
         {
-            entry = ProcessWire.DecodeEntry(element, $"observation {index.ToString(CultureInfo.InvariantCulture)} of batch {seq.ToString(CultureInfo.InvariantCulture)} ({CommandText.Kind(command)})");
+            entry = ProcessWire.DecodeEntry(element, (index, seq, command), static at =>
+                $"observation {at.index.ToString(CultureInfo.InvariantCulture)} of batch {at.seq.ToString(CultureInfo.InvariantCulture)} ({CommandText.Kind(at.command)})");
         }
         catch (ProcessProtocolException)
         {
