@@ -102,8 +102,8 @@ public sealed record ProcessLaunch(string FileName, IReadOnlyList<string> Argume
 
 /// <summary>
 /// One running implementation process: JSON lines to its stdin, JSON lines from its stdout (read by the thread that
-/// waits for them, with poll(2), so every wait has a time limit), stderr captured (never fatal; the last lines are
-/// kept for messages).
+/// waits for them, with poll(2), or where the pipe cannot be polled by a reader thread, so every wait has a time limit),
+/// stderr captured (never fatal; the last lines are kept for messages).
 /// Everything the process can make the engine hold is bounded: a stdout line longer than
 /// <see cref="MaxStdoutLineBytes"/> is the <see cref="ProtocolFault.LineTooLong"/> fault (the process is killed),
 /// a stderr line is cut at <see cref="MaxStderrLineChars"/> and only the last lines are kept. The process runs in a
@@ -125,8 +125,9 @@ internal sealed class ProcessConnection : IDisposable
     // stream has no pipe handle to poll; see ReadSome).
     private readonly Microsoft.Win32.SafeHandles.SafePipeHandle? _stdoutPipe;
 
-    // Complete stdout lines read and not yet taken, in order; null stands for the end of stdout (it stays at the head
-    // once there: whoever takes it puts it back). Everything about reading stdout is guarded by _readGate.
+    // Complete stdout lines read and not yet taken, in order; null stands for the end of stdout (once there it stays at
+    // the head, for every later taker). Everything about reading stdout is guarded by _readGate; one thread reads at a
+    // time (the waiting one, or Pump), into _readBuffer.
     private readonly Queue<string?> _lines = new();
     private readonly object _readGate = new();
     private readonly byte[] _readBuffer = new byte[64 * 1024];
@@ -714,13 +715,12 @@ internal sealed class ProcessConnection : IDisposable
     /// <summary>Where stdout cannot be polled: reads it on a thread of its own and hands the lines over (ReadSome).</summary>
     private void Pump()
     {
-        var buffer = new byte[64 * 1024];
         while (true)
         {
             int n;
             try
             {
-                n = _stdout.Read(buffer, 0, buffer.Length);
+                n = _stdout.Read(_readBuffer, 0, _readBuffer.Length);
             }
             catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
             {
@@ -729,7 +729,7 @@ internal sealed class ProcessConnection : IDisposable
 
             lock (_readGate)
             {
-                TakeIn(buffer.AsSpan(0, n));
+                TakeIn(_readBuffer.AsSpan(0, n));
                 Monitor.PulseAll(_readGate);
                 if (_stdoutEnded)
                 {
