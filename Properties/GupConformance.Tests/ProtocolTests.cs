@@ -145,6 +145,21 @@ public sealed class ProtocolTests
         Assert.True(Volatile.Read(ref lines) > 0);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_reply_written_in_pieces_is_read_as_one_line(bool stdoutReaderThread)
+    {
+        using var factory = ProcessImplementationFactory.Start(Fault("dribbles.py"), Quick with { StdoutReaderThread = stdoutReaderThread });
+
+        var r = Run(factory, "linux-6.18", 3);
+
+        Assert.True(r.CommandsExecuted > 0);
+        Assert.Empty(r.Problems);
+        Assert.Empty(r.Counterexamples);
+        Assert.Equal(1, factory.ProcessesStarted);
+    }
+
     [Fact]
     public void Batching_sends_an_action_and_its_inspections_as_one_batch()
     {
