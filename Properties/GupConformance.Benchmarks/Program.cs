@@ -118,6 +118,12 @@ public static class Program
         }
 
         var options = new RunOptions { Sequences = sequences };
+        if (native && !File.Exists(PluginResolver.NativeHostPath))
+        {
+            Console.Error.WriteLine($"--native: the native host {PluginResolver.NativeHostPath} was not built (gcc was missing when the benchmark was built); install gcc and build again");
+            return 2;
+        }
+
         using var nativeHost = native ? PluginResolver.Start("native:bundled") : null;
         Func<IImplementationFactory> reference = nativeHost is not null ? () => nativeHost
             : restricted ? () => new Restricted(new KernelStyleFactory()) : () => new KernelStyleFactory();
