@@ -345,7 +345,7 @@ public static class ProcessWire
 
             var ok =
                 p.NameEquals("result"u8) ? TryInt(v, ref result)
-                : p.NameEquals("pages"u8) ? TryPages(v, ref pages)
+                : p.NameEquals("pages"u8) ? TryList(v, TryPageRun, ref pages)
                 : p.NameEquals("offset0"u8) ? TryInt(v, ref offset0)
                 : p.NameEquals("iter_count"u8) ? TryInt(v, ref iterCount)
                 : p.NameEquals("refcount"u8) ? TryInt(v, ref refcount)
@@ -356,7 +356,7 @@ public static class ProcessWire
                 : p.NameEquals("released"u8) ? TryInt(v, ref released)
                 : p.NameEquals("will_pin"u8) ? TryBool(v, ref willPin)
                 : p.NameEquals("extract_mode"u8) ? TryInt(v, ref extractMode)
-                : p.NameEquals("bio_flags"u8) ? TryStrings(v, ref bioFlags)
+                : p.NameEquals("bio_flags"u8) ? TryList(v, TryString, ref bioFlags)
                 : p.NameEquals("bio_pages"u8) ? TryInt(v, ref bioPages)
                 : p.NameEquals("bio_flag_bits"u8) ? TryInt(v, ref bioFlagBits)
                 : p.NameEquals("got_ref"u8) ? TryBool(v, ref gotRef)
@@ -416,51 +416,52 @@ public static class ProcessWire
         return true;
     }
 
-    private static bool TryStrings(JsonElement v, ref List<string>? value)
+    /// <summary>Reads one element of an array field; false when it is not what the field holds.</summary>
+    private delegate bool TryElement<T>(JsonElement e, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out T item);
+
+    /// <summary>An array whose every element <paramref name="element"/> reads; false (nothing set) otherwise.</summary>
+    private static bool TryList<T>(JsonElement v, TryElement<T> element, ref List<T>? value)
     {
         if (v.ValueKind != JsonValueKind.Array)
         {
             return false;
         }
 
-        var list = new List<string>(v.GetArrayLength());
-        foreach (var s in v.EnumerateArray())
+        var list = new List<T>(v.GetArrayLength());
+        foreach (var e in v.EnumerateArray())
         {
-            if (s.ValueKind != JsonValueKind.String)
+            if (!element(e, out var item))
             {
                 return false;
             }
 
-            list.Add(Untrusted.Printable(s.GetString()));
+            list.Add(item);
         }
 
         value = list;
         return true;
     }
 
-    private static bool TryPages(JsonElement v, ref List<PageRun>? value)
+    private static bool TryString(JsonElement e, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out string text)
     {
-        if (v.ValueKind != JsonValueKind.Array)
+        text = e.ValueKind == JsonValueKind.String ? Untrusted.Printable(e.GetString()) : null;
+        return text is not null;
+    }
+
+    /// <summary>A page run: an object with a string "folio", an integer "first" and, if present, an integer "count" (1 if not).</summary>
+    private static bool TryPageRun(JsonElement r, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out PageRun run)
+    {
+        run = null;
+        long? first = null, count = 1;
+        if (r.ValueKind != JsonValueKind.Object
+            || !r.TryGetProperty("folio"u8, out var folio) || folio.ValueKind != JsonValueKind.String
+            || !r.TryGetProperty("first"u8, out var f) || !TryInt(f, ref first)
+            || (r.TryGetProperty("count"u8, out var c) && !TryInt(c, ref count)))
         {
             return false;
         }
 
-        var list = new List<PageRun>(v.GetArrayLength());
-        foreach (var r in v.EnumerateArray())
-        {
-            long? first = null, count = 1;
-            if (r.ValueKind != JsonValueKind.Object
-                || !r.TryGetProperty("folio"u8, out var folio) || folio.ValueKind != JsonValueKind.String
-                || !r.TryGetProperty("first"u8, out var f) || !TryInt(f, ref first)
-                || (r.TryGetProperty("count"u8, out var c) && !TryInt(c, ref count)))
-            {
-                return false;
-            }
-
-            list.Add(new PageRun(Untrusted.Printable(folio.GetString()), first!.Value, count!.Value));
-        }
-
-        value = list;
+        run = new PageRun(Untrusted.Printable(folio.GetString()), first!.Value, count!.Value);
         return true;
     }
 
