@@ -118,6 +118,13 @@ public static class Program
         }
 
         var options = new RunOptions { Sequences = sequences };
+        if (restricted && modelOnly == 0 && checkedOnly == 0 && executionOnly == 0)
+        {
+            // The tables choose their own streams and implementations: the switch would change nothing there.
+            Console.Error.WriteLine($"{(native ? "--native" : "--restricted")} applies only with --model-only, --checked-only or --execution-only");
+            return 2;
+        }
+
         if (native && !File.Exists(PluginResolver.NativeHostPath))
         {
             Console.Error.WriteLine($"--native: the native host {PluginResolver.NativeHostPath} was not built (gcc was missing when the benchmark was built); install gcc and build again");
